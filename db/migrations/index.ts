@@ -1,0 +1,11 @@
+/** In-code migration provider: static imports so `bun build --compile` embeds every migration. */
+import type { Migration, MigrationProvider } from "kysely";
+import * as m0001 from "./0001_initial";
+
+export const migrations: Record<string, Migration> = {
+  "0001_initial": m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,86 @@
+/** Builds the Hono application: middleware, error handling and every area's routes. */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./context";
+import type { Config } from "./config";
+import type { Db } from "./db/database";
+import { ApiError, databaseErrorToApiError, NOT_FOUND_MESSAGE } from "./lib/errors";
+import { EventBus } from "./lib/events";
+import { authMiddleware } from "./services/auth";
+import { registerRoutes } from "./routes/index";
+
+export interface AppDeps {
+  db: Db;
+  config: Config;
+  events?: EventBus;
+}
+
+/** Strips the /api prefix and a trailing slash: `/api/data/persons/` and `/data/persons` are one route. */
+export function normalizePath(request: Request): string {
+  const url = request.url;
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  const queryStart = url.indexOf("?", start);
+  let path = queryStart === -1 ? url.slice(start) : url.slice(start, queryStart);
+  if (path.includes("%")) {
+    try {
+      path = decodeURI(path);
+    } catch {
+      /* keep the raw path */
+    }
+  }
+  if (path === "/api" || path.startsWith("/api/")) path = path.slice(4) || "/";
+  if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
+  return path;
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "X-Content-Type-Options": "nosniff",
+  "X-Frame-Options": "SAMEORIGIN",
+  "Content-Security-Policy": "frame-ancestors 'self'",
+  "Referrer-Policy": "strict-origin-when-cross-origin",
+};
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const events = deps.events ?? new EventBus();
+  const app = new Hono<AppEnv>({ getPath: normalizePath });
+
+  app.use("*", async (c, next) => {
+    c.set("db", deps.db);
+    c.set("config", deps.config);
+    c.set("events", events);
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+    const origin = c.req.header("origin");
+    if (origin && deps.config.corsAllowedOrigins.includes(origin)) {
+      c.res.headers.set("Access-Control-Allow-Origin", origin);
+      c.res.headers.set("Access-Control-Allow-Credentials", "true");
+    }
+  });
+  app.use("*", authMiddleware);
+
+  registerRoutes(app);
+
+  app.notFound((c) => c.json({ error: true, message: NOT_FOUND_MESSAGE }, 404));
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return c.json(error.body, error.status);
+    if (error instanceof HTTPException) {
+      return c.json({ error: true, message: error.message || "Error" }, error.status);
+    }
+    const dbError = databaseErrorToApiError(error);
+    if (dbError) return c.json(dbError.body, dbError.status);
+    console.error(`${c.req.method} ${c.req.path} failed:`, error);
+    return c.json({ error: true, message: "Internal server error." }, 500);
+  });
+  return app;
+}
+
+/** Every served route as `METHOD /api/path/{param}` (for the `routes` command and route coverage). */
+export function listRoutes(app: Hono<AppEnv>): string[] {
+  const seen = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === "ALL" || route.path === "*" || route.path.endsWith("/*")) continue;
+    const path = route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
+    seen.add(`${route.method} /api${path === "/" ? "" : path}`);
+  }
+  return [...seen].sort((a, b) => a.split(" ")[1]!.localeCompare(b.split(" ")[1]!) || a.localeCompare(b));
+}

@@ -1,0 +1,93 @@
+/** Server configuration, read from environment variables (all documented in README.md). */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+
+export interface Config {
+  databaseUrl: string;
+  secretKey: string;
+  previewFolder: string;
+  tmpFolder: string;
+  host: string;
+  port: number;
+  userLimit: number;
+  /** bcrypt cost (Zou: 12). */
+  bcryptCost: number;
+  minPasswordLength: number;
+  defaultLocale: string;
+  defaultTimezone: string;
+  authStrategy: string;
+  smtp: { host: string; port: number; user: string; password: string; from: string; tls: boolean } | null;
+  domainName: string;
+  domainProtocol: string;
+  isSelfHosted: boolean;
+  crispToken: string;
+  sentryDsn: string;
+  removeFiles: boolean;
+  protectedAccounts: string[];
+  corsAllowedOrigins: string[];
+  version: string;
+}
+
+export const VERSION = "0.1.0";
+/** The Zou API version we answer as. */
+export const ZOU_API_VERSION = "1.0.67";
+
+function envBool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === "") return fallback;
+  return ["1", "true", "yes", "on", "y", "t"].includes(value.toLowerCase());
+}
+
+/** SECRET_KEY, or a key generated once and kept next to the database so tokens survive restarts. */
+function secretKey(env: Record<string, string | undefined>, secretFile: string): string {
+  if (env.SECRET_KEY) return env.SECRET_KEY;
+  if (existsSync(secretFile)) return readFileSync(secretFile, "utf8").trim();
+  const key = randomBytes(32).toString("hex");
+  writeFileSync(secretFile, key + "\n", { mode: 0o600 });
+  return key;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cwd = process.cwd();
+  const smtpHost = env.MAIL_SERVER ?? "";
+  return {
+    databaseUrl: env.DATABASE_URL ?? "sqlite://./zou.db",
+    secretKey: secretKey(env, resolve(cwd, env.SECRET_KEY_FILE ?? ".zou-secret")),
+    previewFolder: resolve(cwd, env.PREVIEW_FOLDER ?? "./previews"),
+    tmpFolder: resolve(cwd, env.TMP_DIR ?? "./tmp"),
+    host: env.HOST ?? "0.0.0.0",
+    port: Number(env.PORT ?? 8080),
+    userLimit: Number(env.USER_LIMIT ?? 100),
+    bcryptCost: Number(env.BCRYPT_LOG_ROUNDS ?? 12),
+    minPasswordLength: Number(env.MIN_PASSWORD_LENGTH ?? 8),
+    defaultLocale: env.DEFAULT_LOCALE ?? "en_US",
+    defaultTimezone: env.DEFAULT_TIMEZONE ?? "Europe/Paris",
+    authStrategy: env.AUTH_STRATEGY ?? "auth_local_classic",
+    smtp: smtpHost
+      ? {
+          host: smtpHost,
+          port: Number(env.MAIL_PORT ?? 25),
+          user: env.MAIL_USERNAME ?? "",
+          password: env.MAIL_PASSWORD ?? "",
+          from: env.MAIL_DEFAULT_SENDER ?? "no-reply@cg-wire.com",
+          tls: envBool(env.MAIL_USE_TLS, false),
+        }
+      : null,
+    domainName: env.DOMAIN_NAME ?? "localhost:8080",
+    domainProtocol: env.DOMAIN_PROTOCOL ?? "https",
+    isSelfHosted: envBool(env.IS_SELF_HOSTED, true),
+    crispToken: env.CRISP_TOKEN ?? "",
+    sentryDsn: env.SENTRY_KITSU_DSN ?? "",
+    removeFiles: envBool(env.REMOVE_FILES, false),
+    protectedAccounts: (env.PROTECTED_ACCOUNTS ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
+    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    version: VERSION,
+  };
+}
+
+/** A configuration for tests: in-memory database, temporary preview folder, fixed secret. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const base = loadConfig({ SECRET_KEY: "test-secret-key-test-secret-key-0123456789", DATABASE_URL: "sqlite://:memory:" });
+  const folder = resolve(require("node:os").tmpdir(), `zou-bun-test-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  return { ...base, bcryptCost: 4, previewFolder: folder + "/previews", tmpFolder: folder + "/tmp", ...overrides };
+}

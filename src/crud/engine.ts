@@ -1,0 +1,396 @@
+/**
+ * The generic CRUD engine behind `/data/<plural>` (http-conventions.md "Generic crud", models.md §4):
+ * one set of handlers driven by a model definition with permission and business hooks.
+ */
+import type { Hono } from "hono";
+import type { SelectQueryBuilder } from "kysely";
+import { sql } from "kysely";
+import type { AppContext, AppEnv } from "../context";
+import type { Db } from "../db/database";
+import { serialize, pickFields } from "../db/serialize";
+import { TABLES, type TableName } from "../db/tables.generated";
+import type { TableDef } from "../db/table-def";
+import { transact } from "../db/transaction";
+import { readJsonObject } from "../lib/body";
+import { ApiError, badRequest, databaseErrorToApiError, forbidden, notFound } from "../lib/errors";
+import { crudId, isUuid, newId, normalizeId, utcNow } from "../lib/ids";
+import { emitEvent } from "../lib/events";
+import { checkAdmin } from "../services/permissions";
+import { toFilterValue, toStoredValue } from "./values";
+
+export type Row = Record<string, any>;
+export type Dict = Record<string, unknown>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySelect = SelectQueryBuilder<any, any, any>;
+export type Method = "list" | "create" | "read" | "update" | "delete";
+
+export interface CrudModel {
+  table: TableName;
+  /** Plural route under /data. */
+  route: string;
+  methods?: Method[];
+  /** Read permission for lists; may return a scope narrowing the query (non-admins). Default: admin. */
+  list?: (c: AppContext) => Promise<((q: AnySelect) => AnySelect) | void>;
+  read?: (c: AppContext, row: Row) => Promise<void>;
+  create?: (c: AppContext, data: Dict) => Promise<void>;
+  update?: (c: AppContext, row: Row, data: Dict) => Promise<void>;
+  delete?: (c: AppContext, row: Row) => Promise<void>;
+  /** Columns a non-admin may filter on (others: 400 "Filtering on X is not allowed."). */
+  filterable?: (c: AppContext) => Set<string> | null;
+  /** Columns nobody may filter on. */
+  unfilterable?: string[];
+  /** Extra body keys accepted on create/update besides columns and relations (handled by hooks). */
+  extraKeys?: string[];
+  /** Keys stripped from a PUT body besides id/created_at/updated_at (and project_id). */
+  protectedOnUpdate?: string[];
+  /** Keep id/created_at/updated_at sent on create (Zou's POST /data/tasks quirk). */
+  keepIdOnCreate?: boolean;
+  /** Business rules before insert: normalise `values` (column values) and validate; may throw 400. */
+  beforeCreate?: (c: AppContext, values: Row, body: Dict) => Promise<void>;
+  afterCreate?: (c: AppContext, row: Row, body: Dict) => Promise<void>;
+  beforeUpdate?: (c: AppContext, row: Row, values: Row, body: Dict) => Promise<void>;
+  afterUpdate?: (c: AppContext, row: Row, previous: Row, body: Dict) => Promise<void>;
+  /** Runs before the row is deleted (remove dependants, or throw). */
+  beforeDelete?: (c: AppContext, row: Row) => Promise<void>;
+  /** Replaces the delete (e.g. soft delete). Returning true means handled. */
+  customDelete?: (c: AppContext, row: Row) => Promise<boolean>;
+  /** Adjusts a serialized dict (type names, hidden fields per caller). */
+  present?: (c: AppContext, row: Row, dict: Dict, mode: Method) => Dict | Promise<Dict>;
+  /** Event name prefix and id key; defaults derive from the table. Return null to emit nothing. */
+  event?: (row: Row) => { name: string; key: string } | null;
+  /** Extra list filters handled by the model (e.g. tasks' episode_id). */
+  extraFilters?: Record<string, (q: AnySelect, value: string) => AnySelect>;
+  /** Default ordering of plain lists. */
+  orderBy?: string;
+}
+
+const CONTROL_KEYS = new Set(["page", "limit", "relations", "fields"]);
+const BASE_KEYS = ["id", "created_at", "updated_at"];
+
+export function tableDef(model: CrudModel): TableDef {
+  return TABLES[model.table];
+}
+
+const adminOnly = async (c: AppContext) => {
+  checkAdmin(c);
+};
+
+/** Loads many-to-many id lists for rows: Map<row id, {relation: ids}>. */
+export async function loadRelations(db: Db, table: TableName, ids: string[]): Promise<Map<string, Record<string, string[]>>> {
+  const def = TABLES[table];
+  const result = new Map<string, Record<string, string[]>>();
+  const relationNames = def.relationKeys.filter((key) => def.relations[key]);
+  for (const id of ids) {
+    const empty: Record<string, string[]> = {};
+    for (const name of relationNames) empty[name] = [];
+    result.set(id, empty);
+  }
+  if (ids.length === 0) return result;
+  for (const name of relationNames) {
+    const relation = def.relations[name]!;
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const links = (await db
+        .selectFrom(relation.via as TableName)
+        .select([`${relation.sourceColumn} as source`, `${relation.targetColumn} as target`] as any)
+        .where(relation.sourceColumn as any, "in", chunk)
+        .execute()) as { source: string; target: string }[];
+      for (const link of links) result.get(link.source)?.[name]!.push(link.target);
+    }
+  }
+  return result;
+}
+
+/** Replaces the links of one many-to-many relation of a row. */
+export async function setRelation(db: Db, table: TableName, relationName: string, id: string, targetIds: unknown): Promise<void> {
+  const relation = TABLES[table].relations[relationName];
+  if (!relation) return;
+  if (!Array.isArray(targetIds)) throw badRequest(`${relationName} must be a list of ids.`);
+  const ids = [...new Set(targetIds.map((value) => {
+    const raw = typeof value === "object" && value !== null && "id" in value ? (value as { id: unknown }).id : value;
+    if (!isUuid(raw)) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+    return normalizeId(raw);
+  }))];
+  await db.deleteFrom(relation.via as TableName).where(relation.sourceColumn as any, "=", id).execute();
+  if (ids.length === 0) return;
+  const viaDef = TABLES[relation.via as TableName];
+  const now = utcNow();
+  const rows = ids.map((targetId) => {
+    const row: Row = { [relation.sourceColumn]: id, [relation.targetColumn]: targetId };
+    if (viaDef.columns.id) Object.assign(row, { id: newId(), created_at: now, updated_at: now });
+    for (const [name, column] of Object.entries(viaDef.columns)) {
+      if (!(name in row) && column.default !== undefined && typeof column.default === "object") {
+        row[name] = JSON.stringify(column.default);
+      }
+    }
+    return row;
+  });
+  await db.insertInto(relation.via as TableName).values(rows as any).execute();
+}
+
+export function defaultEvent(model: CrudModel): { name: string; key: string } {
+  return { name: model.table.replace(/_/g, "-"), key: `${model.table}_id` };
+}
+
+async function emitCrudEvent(c: AppContext, model: CrudModel, row: Row, action: "new" | "update" | "delete"): Promise<void> {
+  const event = model.event ? model.event(row) : defaultEvent(model);
+  if (!event) return;
+  const projectId = "project_id" in tableDef(model).columns ? (row.project_id ?? null) : null;
+  await emitEvent(c.get("db"), c.get("events"), `${event.name}:${action}`, { [event.key]: row.id }, {
+    projectId,
+    userId: c.get("user")?.id ?? null,
+  });
+}
+
+/** Builds the column values of an insert from a body: unknown keys are a 400. */
+export function valuesFromBody(model: CrudModel, body: Dict, mode: "create" | "update"): { values: Row; relations: Dict } {
+  const def = tableDef(model);
+  const values: Row = {};
+  const relations: Dict = {};
+  const extra = new Set(model.extraKeys ?? []);
+  for (const [key, value] of Object.entries(body)) {
+    if (extra.has(key)) continue;
+    const column = def.columns[key];
+    if (column) {
+      values[key] = toStoredValue(key, column, value);
+    } else if (def.relations[key]) {
+      relations[key] = value;
+    } else if (mode === "create") {
+      throw badRequest(`'${key}' is an invalid keyword argument for ${def.className ?? model.table}`);
+    }
+  }
+  return { values, relations };
+}
+
+function withDbErrors<T>(promise: Promise<T>): Promise<T> {
+  return promise.catch((error) => {
+    if (error instanceof ApiError) throw error;
+    const apiError = databaseErrorToApiError(error);
+    if (apiError) throw apiError;
+    throw error;
+  });
+}
+
+export async function getRowById(db: Db, table: TableName, id: string): Promise<Row | undefined> {
+  return (await db.selectFrom(table).selectAll().where("id" as any, "=", id).executeTakeFirst()) as Row | undefined;
+}
+
+/** Loads a crud row by its path id: 400 for a malformed id, 404 when missing. */
+export async function loadCrudRow(c: AppContext, model: CrudModel, rawId: string): Promise<Row> {
+  const id = crudId(rawId);
+  const row = await getRowById(c.get("db"), model.table, id);
+  if (!row) throw notFound();
+  return row;
+}
+
+async function present(c: AppContext, model: CrudModel, row: Row, mode: Method, relations?: Record<string, string[]>): Promise<Dict> {
+  let dict = serialize(model.table, row);
+  if (relations) Object.assign(dict, relations);
+  if (model.present) dict = await model.present(c, row, dict, mode);
+  return dict;
+}
+
+function applyFilters(c: AppContext, model: CrudModel, query: AnySelect, params: Record<string, string>): AnySelect {
+  const def = tableDef(model);
+  const allowed = model.filterable?.(c) ?? null;
+  const forbiddenColumns = new Set([...def.hidden, ...(model.unfilterable ?? [])]);
+  let q = query;
+  for (const [key, raw] of Object.entries(params)) {
+    if (CONTROL_KEYS.has(key)) continue;
+    const extraFilter = model.extraFilters?.[key];
+    if (extraFilter) {
+      q = extraFilter(q, raw);
+      continue;
+    }
+    const column = def.columns[key];
+    const relation = def.relations[key];
+    if (!column && !relation) continue;
+    if (forbiddenColumns.has(key) || (allowed && !allowed.has(key))) {
+      throw badRequest(`Filtering on ${key} is not allowed.`);
+    }
+    const ref = `${model.table}.${key}`;
+    if (relation) {
+      if (!isUuid(raw)) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+      q = q.where(`${model.table}.id` as any, "in", (eb: any) =>
+        eb.selectFrom(relation.via).select(relation.sourceColumn).where(relation.targetColumn, "=", normalizeId(raw)),
+      );
+      continue;
+    }
+    if (raw.startsWith("[")) {
+      let list: unknown;
+      try {
+        list = JSON.parse(raw);
+      } catch {
+        throw badRequest(`One of the value of the filter has not the proper format: ${key}=${raw}`);
+      }
+      if (!Array.isArray(list)) throw badRequest(`One of the value of the filter has not the proper format: ${key}=${raw}`);
+      const values = list.map((item) => toFilterValue(key, column!, String(item)));
+      q = values.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where(ref as any, "in", values);
+    } else if (key === "name") {
+      q = q.where(sql`lower(${sql.ref(ref)})`, "like", raw.toLowerCase());
+    } else {
+      q = q.where(ref as any, "=", toFilterValue(key, column!, raw));
+    }
+  }
+  return q;
+}
+
+export async function listRows(c: AppContext, model: CrudModel): Promise<Response> {
+  const scope = await (model.list ?? adminOnly)(c);
+  const db = c.get("db");
+  const params = c.req.query();
+  let query: AnySelect = db.selectFrom(model.table).selectAll(model.table as any);
+  if (scope) query = scope(query);
+  const hasQuery = Object.keys(params).length > 0;
+  if (!hasQuery) {
+    if (model.orderBy) query = query.orderBy(model.orderBy as any);
+    const rows = (await query.execute()) as Row[];
+    return c.json(await Promise.all(rows.map((row) => present(c, model, row, "list"))));
+  }
+  query = applyFilters(c, model, query, params);
+  const withRelations = (params.relations ?? "").toLowerCase() === "true";
+  const fields = params.fields ? params.fields.split(",").map((f) => f.trim()).filter(Boolean) : null;
+  const page = params.page !== undefined ? Number.parseInt(params.page, 10) : -1;
+  const shape = async (rows: Row[]) => {
+    const relations = withRelations ? await loadRelations(db, model.table, rows.map((r) => r.id)) : undefined;
+    const dicts = await Promise.all(rows.map((row) => present(c, model, row, "list", relations?.get(row.id))));
+    return fields ? dicts.map((dict) => pickFields(dict, fields)) : dicts;
+  };
+  if (params.page === undefined || Number.isNaN(page) || page === -1) {
+    if (model.orderBy) query = query.orderBy(model.orderBy as any);
+    return c.json(await shape((await query.execute()) as Row[]));
+  }
+  const limit = params.limit && Number.parseInt(params.limit, 10) > 0 ? Number.parseInt(params.limit, 10) : 100;
+  const countRow = (await query.clearSelect().select(sql<number>`count(*)`.as("total")).executeTakeFirst()) as { total: number } | undefined;
+  const total = Number(countRow?.total ?? 0);
+  const offset = (page - 1) * limit;
+  let rows: Row[] = [];
+  if (page >= 1) {
+    rows = (await query
+      .orderBy(`${model.table}.updated_at` as any, "desc")
+      .orderBy(`${model.table}.created_at` as any, "desc")
+      .orderBy(`${model.table}.id` as any)
+      .limit(limit)
+      .offset(offset)
+      .execute()) as Row[];
+  }
+  return c.json({
+    data: await shape(rows),
+    total,
+    nb_pages: Math.ceil(total / limit),
+    limit,
+    offset: Math.max(offset, 0),
+    page,
+  });
+}
+
+export async function readRow(c: AppContext, model: CrudModel, rawId: string): Promise<Response> {
+  const row = await loadCrudRow(c, model, rawId);
+  await (model.read ?? ((ctx) => adminOnly(ctx)))(c, row);
+  const relationsParam = c.req.query("relations");
+  const withRelations = relationsParam === undefined ? true : relationsParam.toLowerCase() === "true";
+  const relations = withRelations ? (await loadRelations(c.get("db"), model.table, [row.id])).get(row.id) : undefined;
+  return c.json(await present(c, model, row, "read", relations));
+}
+
+/** Inserts a row through the model's rules; returns the stored row. Used by POST and by services. */
+export async function createRow(c: AppContext, model: CrudModel, body: Dict): Promise<Row> {
+  const def = tableDef(model);
+  const input = { ...body };
+  if (!model.keepIdOnCreate) for (const key of BASE_KEYS) delete input[key];
+  const { values, relations } = valuesFromBody(model, input, "create");
+  return transact(c, async (db) => {
+    const now = utcNow();
+    if (def.columns.id && !values.id) values.id = newId();
+    if (def.columns.created_at && !values.created_at) values.created_at = now;
+    if (def.columns.updated_at && !values.updated_at) values.updated_at = now;
+    const config = c.get("config");
+    for (const [name, column] of Object.entries(def.columns)) {
+      if (values[name] === undefined && column.defaultFromConfig) {
+        values[name] = column.defaultFromConfig === "DEFAULT_LOCALE" ? config.defaultLocale : config.defaultTimezone;
+      }
+    }
+    if (model.beforeCreate) await model.beforeCreate(c, values, input);
+    const row = (await withDbErrors(db.insertInto(model.table).values(values as any).returningAll().executeTakeFirstOrThrow())) as Row;
+    for (const [name, ids] of Object.entries(relations)) await withDbErrors(setRelation(db, model.table, name, row.id, ids));
+    if (model.afterCreate) await model.afterCreate(c, row, input);
+    await emitCrudEvent(c, model, row, "new");
+    return row;
+  });
+}
+
+/** Updates a row through the model's rules; returns the stored row. */
+export async function updateRow(c: AppContext, model: CrudModel, row: Row, body: Dict): Promise<Row> {
+  const def = tableDef(model);
+  const input = { ...body };
+  for (const key of [...BASE_KEYS, ...(model.protectedOnUpdate ?? [])]) delete input[key];
+  if ("project_id" in def.columns && model.table !== "project") delete input.project_id;
+  const { values, relations } = valuesFromBody(model, input, "update");
+  return transact(c, async (db) => {
+    if (model.beforeUpdate) await model.beforeUpdate(c, row, values, input);
+    if (def.columns.updated_at) values.updated_at = utcNow();
+    let updated = row;
+    if (Object.keys(values).length > 0) {
+      updated = (await withDbErrors(
+        db.updateTable(model.table).set(values as any).where("id" as any, "=", row.id).returningAll().executeTakeFirstOrThrow(),
+      )) as Row;
+    }
+    for (const [name, ids] of Object.entries(relations)) await withDbErrors(setRelation(db, model.table, name, row.id, ids));
+    if (model.afterUpdate) await model.afterUpdate(c, updated, row, input);
+    await emitCrudEvent(c, model, updated, "update");
+    return updated;
+  });
+}
+
+/** Deletes a row through the model's rules (links of its many-to-many relations go with it). */
+export async function deleteRow(c: AppContext, model: CrudModel, row: Row): Promise<void> {
+  await transact(c, async (db) => {
+    if (model.customDelete && (await model.customDelete(c, row))) return;
+    if (model.beforeDelete) await model.beforeDelete(c, row);
+    const def = tableDef(model);
+    for (const relation of Object.values(def.relations)) {
+      if (relation.via === "entity_link" || relation.via === "entity_concept_link") continue;
+      await db.deleteFrom(relation.via as TableName).where(relation.sourceColumn as any, "=", row.id).execute();
+    }
+    await withDbErrors(db.deleteFrom(model.table).where("id" as any, "=", row.id).execute());
+    await emitCrudEvent(c, model, row, "delete");
+  });
+}
+
+/** Registers the crud routes of every model on `app`. */
+export function registerCrud(app: Hono<AppEnv>, models: CrudModel[]): void {
+  for (const model of models) {
+    const methods = new Set(model.methods ?? ["list", "create", "read", "update", "delete"]);
+    const base = `/data/${model.route}`;
+    if (methods.has("list")) app.get(base, (c) => listRows(c, model));
+    if (methods.has("create")) {
+      app.post(base, async (c) => {
+        const body = await readJsonObject(c);
+        await (model.create ?? ((ctx) => adminOnly(ctx)))(c, body);
+        const row = await createRow(c, model, body);
+        const relations = (await loadRelations(c.get("db"), model.table, [row.id])).get(row.id);
+        return c.json(await present(c, model, row, "create", relations), 201);
+      });
+    }
+    if (methods.has("read")) app.get(`${base}/:instance_id`, (c) => readRow(c, model, c.req.param("instance_id")));
+    if (methods.has("update")) {
+      app.put(`${base}/:instance_id`, async (c) => {
+        const body = await readJsonObject(c);
+        const row = await loadCrudRow(c, model, c.req.param("instance_id"));
+        await (model.update ?? ((ctx) => adminOnly(ctx)))(c, row, body);
+        const updated = await updateRow(c, model, row, body);
+        return c.json(await present(c, model, updated, "update"));
+      });
+    }
+    if (methods.has("delete")) {
+      app.delete(`${base}/:instance_id`, async (c) => {
+        const row = await loadCrudRow(c, model, c.req.param("instance_id"));
+        await (model.delete ?? ((ctx) => adminOnly(ctx)))(c, row);
+        await deleteRow(c, model, row);
+        return c.body(null, 204);
+      });
+    }
+  }
+}
+
+export { forbidden };

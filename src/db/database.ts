@@ -1,0 +1,41 @@
+/** The Kysely instance: embedded SQLite by default (PostgreSQL later, through the same queries). */
+import { Database as SqliteDatabase } from "bun:sqlite";
+import { Kysely, Migrator, ParseJSONResultsPlugin } from "kysely";
+import { BunSqliteDialect } from "kysely-bun-sqlite";
+import type { DB } from "./tables.generated";
+import { migrationProvider } from "../../db/migrations/index";
+
+export type Db = Kysely<DB>;
+
+export function sqlitePathFromUrl(url: string): string {
+  if (!url.startsWith("sqlite:")) {
+    throw new Error(`Unsupported DATABASE_URL "${url}": this build serves SQLite (sqlite://PATH or sqlite://:memory:).`);
+  }
+  const path = url.replace(/^sqlite:(\/\/)?/, "");
+  return path === "" ? ":memory:" : path;
+}
+
+export function openDatabase(url: string): Db {
+  const database = new SqliteDatabase(sqlitePathFromUrl(url), { create: true, strict: false });
+  if (!("reader" in database.prepare("select 1"))) {
+    throw new Error("zou-bun needs Bun >= 1.4.4 (bun:sqlite Statement.reader).");
+  }
+  database.exec("PRAGMA journal_mode = WAL");
+  database.exec("PRAGMA synchronous = NORMAL");
+  database.exec("PRAGMA foreign_keys = ON");
+  database.exec("PRAGMA busy_timeout = 5000");
+  // bun:sqlite caches statements compiled by query(); the driver calls prepare() on every query.
+  const cached = { prepare: (sqlText: string) => database.query(sqlText), close: () => database.close() } as unknown as SqliteDatabase;
+  return new Kysely<DB>({ dialect: new BunSqliteDialect({ database: cached }) });
+}
+
+export async function migrateToLatest(db: Db): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error");
+    throw new Error(`Migration ${failed?.migrationName ?? ""} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export { ParseJSONResultsPlugin };
