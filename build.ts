@@ -25,3 +25,4 @@ if (!result.success) {
   process.exit(1);
 }
 console.log(`built ${result.outputs.map((o) => o.path).join(", ")}`);
+export {};

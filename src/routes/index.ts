@@ -21,6 +21,8 @@ import { registerNews } from "./news";
 import { registerEvents } from "./events";
 import { registerChats } from "./chats";
 import { registerFiles } from "./files";
+import { registerTimeSpents } from "./time-spents";
+import { registerCrudActions } from "./crud-actions";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
@@ -42,5 +44,7 @@ export function registerRoutes(app: Hono<AppEnv>): void {
   registerEvents(app);
   registerChats(app);
   registerFiles(app);
+  registerTimeSpents(app);
+  registerCrudActions(app);
   registerCrud(app, crudModels());
 }

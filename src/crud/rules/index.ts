@@ -5,9 +5,22 @@
 import type { TableName } from "../../db/tables.generated";
 import type { CrudModel } from "../engine";
 import { referenceRules } from "./reference";
+import { peopleRules } from "./people";
+import { productionRules } from "./production";
+import { entityRules } from "./entities";
+import { taskRules } from "./tasks";
+import { timeRules } from "./time";
+import { fileRules } from "./files";
 
 export type ModelRules = Partial<Omit<CrudModel, "table" | "route" | "methods">>;
+export type RuleSet = Partial<Record<TableName, ModelRules>>;
 
-export const modelRules: Partial<Record<TableName, ModelRules>> = {
+export const modelRules: RuleSet = {
   ...referenceRules,
+  ...peopleRules,
+  ...productionRules,
+  ...entityRules,
+  ...taskRules,
+  ...timeRules,
+  ...fileRules,
 };

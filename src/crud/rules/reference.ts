@@ -1,6 +1,5 @@
 /** Studio reference data any logged-in user may read (departments, statuses, types...). */
-import type { TableName } from "../../db/tables.generated";
-import type { ModelRules } from "./index";
+import type { ModelRules, RuleSet } from "./index";
 import { blockVendor } from "../../services/permissions";
 
 const anyUser = async () => {};
@@ -10,7 +9,7 @@ const notVendor: ModelRules = {
   read: async (c) => blockVendor(c),
 };
 
-export const referenceRules: Partial<Record<TableName, ModelRules>> = {
+export const referenceRules: RuleSet = {
   department: readable,
   studio: readable,
   project_status: readable,

@@ -1,0 +1,4 @@
+/** Crud rules of: person, organisation. */
+import type { RuleSet } from "./index";
+
+export const peopleRules: RuleSet = {};
