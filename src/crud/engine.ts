@@ -1,6 +1,15 @@
 /**
  * The generic CRUD engine behind `/data/<plural>` (http-conventions.md "Generic crud", models.md §4):
  * one set of handlers driven by a model definition with permission and business hooks.
+ *
+ * Request flow (Zou's order):
+ * - list: `list` hook (permission + scope) → filters from the query string → plain array or page dict.
+ * - read: id format (400) → row (404) → `read` hook → dict with relations unless `relations=false`.
+ * - create: JSON body (415/400) → `create` hook → `prepareBody` → column values (unknown key 400)
+ *   → `beforeCreate` → insert + relations → `afterCreate` → event → 201 with relations.
+ * - update: JSON body → row (400/404) → `update` hook → protected keys dropped → `prepareBody`
+ *   → values (unknown keys ignored) → `beforeUpdate` → update + relations → `afterUpdate` → event → 200.
+ * - delete: row (400/404) → `delete` hook → `customDelete` or (`beforeDelete`, join rows, delete) → event → 204.
  */
 import type { Hono } from "hono";
 import type { SelectQueryBuilder } from "kysely";
@@ -12,7 +21,7 @@ import { TABLES, type TableName } from "../db/tables.generated";
 import type { TableDef } from "../db/table-def";
 import { transact } from "../db/transaction";
 import { readJsonObject } from "../lib/body";
-import { ApiError, badRequest, databaseErrorToApiError, forbidden, notFound } from "../lib/errors";
+import { ApiError, badRequest, databaseErrorToApiError, forbidden, notFound, WRONG_ID_FORMAT } from "../lib/errors";
 import { crudId, isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
@@ -37,7 +46,7 @@ export interface CrudModel {
   delete?: (c: AppContext, row: Row) => Promise<void>;
   /** Columns a non-admin may filter on (others: 400 "Filtering on X is not allowed."). */
   filterable?: (c: AppContext) => Set<string> | null;
-  /** Columns nobody may filter on. */
+  /** Columns nobody may filter on (hidden columns are never filterable). */
   unfilterable?: string[];
   /** Extra body keys accepted on create/update besides columns and relations (handled by hooks). */
   extraKeys?: string[];
@@ -45,6 +54,11 @@ export interface CrudModel {
   protectedOnUpdate?: string[];
   /** Keep id/created_at/updated_at sent on create (Zou's POST /data/tasks quirk). */
   keepIdOnCreate?: boolean;
+  /**
+   * Rewrites the body before it is turned into column values (after id/created_at/updated_at and
+   * protected keys are dropped): e.g. keep only accepted keys, map aliases. Runs inside the write.
+   */
+  prepareBody?: (c: AppContext, body: Dict, mode: "create" | "update", row?: Row) => Dict | Promise<Dict>;
   /** Business rules before insert: normalise `values` (column values) and validate; may throw 400. */
   beforeCreate?: (c: AppContext, values: Row, body: Dict) => Promise<void>;
   afterCreate?: (c: AppContext, row: Row, body: Dict) => Promise<void>;
@@ -59,13 +73,22 @@ export interface CrudModel {
   /** Event name prefix and id key; defaults derive from the table. Return null to emit nothing. */
   event?: (row: Row) => { name: string; key: string } | null;
   /** Extra list filters handled by the model (e.g. tasks' episode_id). */
-  extraFilters?: Record<string, (q: AnySelect, value: string) => AnySelect>;
-  /** Default ordering of plain lists. */
+  extraFilters?: Record<string, (q: AnySelect, value: string, c: AppContext) => AnySelect>;
+  /** Default ordering of non-paginated lists (none by default, as Zou). */
   orderBy?: string;
+  /** Relation id lists in the 201 answer of POST (default true). */
+  relationsOnCreate?: boolean;
+  /** Relation id lists in the 200 answer of PUT (default false). */
+  relationsOnUpdate?: boolean;
+  /** Relation id lists in the list answer without query string (default false). */
+  relationsInPlainList?: boolean;
+  /** Cap of non-paginated lists (api_event: 1000). */
+  maxListRows?: number;
 }
 
 const CONTROL_KEYS = new Set(["page", "limit", "relations", "fields"]);
 const BASE_KEYS = ["id", "created_at", "updated_at"];
+const DEFAULT_PAGE_SIZE = 100;
 
 export function tableDef(model: CrudModel): TableDef {
   return TABLES[model.table];
@@ -74,6 +97,11 @@ export function tableDef(model: CrudModel): TableDef {
 const adminOnly = async (c: AppContext) => {
   checkAdmin(c);
 };
+
+/** 400 `{message}` without `error` key: Zou's answer when the model constructor rejects the body. */
+function constructorError(message: string): ApiError {
+  return new ApiError(400, { message });
+}
 
 /** Loads many-to-many id lists for rows: Map<row id, {relation: ids}>. */
 export async function loadRelations(db: Db, table: TableName, ids: string[]): Promise<Map<string, Record<string, string[]>>> {
@@ -85,11 +113,12 @@ export async function loadRelations(db: Db, table: TableName, ids: string[]): Pr
     for (const name of relationNames) empty[name] = [];
     result.set(id, empty);
   }
-  if (ids.length === 0) return result;
+  if (ids.length === 0 || relationNames.length === 0) return result;
+  const uniqueIds = [...new Set(ids)];
   for (const name of relationNames) {
     const relation = def.relations[name]!;
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
+    for (let i = 0; i < uniqueIds.length; i += 500) {
+      const chunk = uniqueIds.slice(i, i + 500);
       const links = (await db
         .selectFrom(relation.via as TableName)
         .select([`${relation.sourceColumn} as source`, `${relation.targetColumn} as target`] as any)
@@ -101,16 +130,36 @@ export async function loadRelations(db: Db, table: TableName, ids: string[]): Pr
   return result;
 }
 
-/** Replaces the links of one many-to-many relation of a row. */
+/** Ids of a relation list sent by a client: ids or `{id}` objects; null empties the list. */
+function relationIds(relationName: string, targetIds: unknown): string[] {
+  if (targetIds === null || targetIds === undefined) return [];
+  if (!Array.isArray(targetIds)) throw badRequest(`${relationName} must be a list of ids.`);
+  const ids = targetIds.map((value) => {
+    const raw = typeof value === "object" && value !== null && "id" in value ? (value as { id: unknown }).id : value;
+    if (!isUuid(raw)) throw WRONG_ID_FORMAT();
+    return normalizeId(raw);
+  });
+  return [...new Set(ids)];
+}
+
+/**
+ * Replaces the links of one many-to-many relation of a row. Ids of rows that do not exist are
+ * silently dropped (models.md §1.4); null empties the relation.
+ */
 export async function setRelation(db: Db, table: TableName, relationName: string, id: string, targetIds: unknown): Promise<void> {
   const relation = TABLES[table].relations[relationName];
   if (!relation) return;
-  if (!Array.isArray(targetIds)) throw badRequest(`${relationName} must be a list of ids.`);
-  const ids = [...new Set(targetIds.map((value) => {
-    const raw = typeof value === "object" && value !== null && "id" in value ? (value as { id: unknown }).id : value;
-    if (!isUuid(raw)) throw badRequest("One of the ID sent in parameter is not properly formatted.");
-    return normalizeId(raw);
-  }))];
+  const wanted = relationIds(relationName, targetIds);
+  const existing = new Set<string>();
+  for (let i = 0; i < wanted.length; i += 500) {
+    const rows = (await db
+      .selectFrom(relation.target as TableName)
+      .select("id" as any)
+      .where("id" as any, "in", wanted.slice(i, i + 500))
+      .execute()) as { id: string }[];
+    for (const row of rows) existing.add(row.id);
+  }
+  const ids = wanted.filter((targetId) => existing.has(targetId));
   await db.deleteFrom(relation.via as TableName).where(relation.sourceColumn as any, "=", id).execute();
   if (ids.length === 0) return;
   const viaDef = TABLES[relation.via as TableName];
@@ -125,7 +174,9 @@ export async function setRelation(db: Db, table: TableName, relationName: string
     }
     return row;
   });
-  await db.insertInto(relation.via as TableName).values(rows as any).execute();
+  for (let i = 0; i < rows.length; i += 200) {
+    await db.insertInto(relation.via as TableName).values(rows.slice(i, i + 200) as any).execute();
+  }
 }
 
 export function defaultEvent(model: CrudModel): { name: string; key: string } {
@@ -142,7 +193,10 @@ async function emitCrudEvent(c: AppContext, model: CrudModel, row: Row, action: 
   });
 }
 
-/** Builds the column values of an insert from a body: unknown keys are a 400. */
+/**
+ * Builds column values from a body. Create: a key that is neither a column, a relation nor an
+ * extra key is a 400 (`'x' is an invalid keyword argument for Model`). Update: such keys are ignored.
+ */
 export function valuesFromBody(model: CrudModel, body: Dict, mode: "create" | "update"): { values: Row; relations: Dict } {
   const def = tableDef(model);
   const values: Row = {};
@@ -154,9 +208,10 @@ export function valuesFromBody(model: CrudModel, body: Dict, mode: "create" | "u
     if (column) {
       values[key] = toStoredValue(key, column, value);
     } else if (def.relations[key]) {
+      relationIds(key, value);
       relations[key] = value;
     } else if (mode === "create") {
-      throw badRequest(`'${key}' is an invalid keyword argument for ${def.className ?? model.table}`);
+      throw constructorError(`'${key}' is an invalid keyword argument for ${def.className ?? model.table}`);
     }
   }
   return { values, relations };
@@ -183,13 +238,30 @@ export async function loadCrudRow(c: AppContext, model: CrudModel, rawId: string
   return row;
 }
 
-async function present(c: AppContext, model: CrudModel, row: Row, mode: Method, relations?: Record<string, string[]>): Promise<Dict> {
-  let dict = serialize(model.table, row);
+function present(c: AppContext, model: CrudModel, row: Row, mode: Method, relations?: Record<string, string[]>): Dict | Promise<Dict> {
+  const dict = serialize(model.table, row);
   if (relations) Object.assign(dict, relations);
-  if (model.present) dict = await model.present(c, row, dict, mode);
-  return dict;
+  return model.present ? model.present(c, row, dict, mode) : dict;
 }
 
+/** Serializes rows (with relation lists when asked) in a few flat queries. */
+async function presentRows(c: AppContext, model: CrudModel, rows: Row[], withRelations: boolean, fields: string[] | null): Promise<Dict[]> {
+  const relations = withRelations ? await loadRelations(c.get("db"), model.table, rows.map((r) => r.id)) : undefined;
+  let dicts: Dict[];
+  if (model.present) {
+    dicts = [];
+    for (const row of rows) dicts.push(await present(c, model, row, "list", relations?.get(row.id)));
+  } else {
+    dicts = rows.map((row) => present(c, model, row, "list", relations?.get(row.id)) as Dict);
+  }
+  return fields ? dicts.map((dict) => pickFields(dict, fields)) : dicts;
+}
+
+function filterFormatError(key: string, raw: string): ApiError {
+  return badRequest(`One of the value of the filter has not the proper format: ${key}=${raw}`);
+}
+
+/** Applies the list filters of the query string (http-conventions.md, "GET list with any query string"). */
 function applyFilters(c: AppContext, model: CrudModel, query: AnySelect, params: Record<string, string>): AnySelect {
   const def = tableDef(model);
   const allowed = model.filterable?.(c) ?? null;
@@ -199,7 +271,7 @@ function applyFilters(c: AppContext, model: CrudModel, query: AnySelect, params:
     if (CONTROL_KEYS.has(key)) continue;
     const extraFilter = model.extraFilters?.[key];
     if (extraFilter) {
-      q = extraFilter(q, raw);
+      q = extraFilter(q, raw, c);
       continue;
     }
     const column = def.columns[key];
@@ -210,29 +282,37 @@ function applyFilters(c: AppContext, model: CrudModel, query: AnySelect, params:
     }
     const ref = `${model.table}.${key}`;
     if (relation) {
-      if (!isUuid(raw)) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+      if (!isUuid(raw)) throw WRONG_ID_FORMAT();
       q = q.where(`${model.table}.id` as any, "in", (eb: any) =>
         eb.selectFrom(relation.via).select(relation.sourceColumn).where(relation.targetColumn, "=", normalizeId(raw)),
       );
-      continue;
-    }
-    if (raw.startsWith("[")) {
+    } else if (key === "name") {
+      q = q.where(sql<boolean>`lower(${sql.ref(ref)}) like lower(${raw})`);
+    } else if (raw.startsWith("[")) {
       let list: unknown;
       try {
         list = JSON.parse(raw);
       } catch {
-        throw badRequest(`One of the value of the filter has not the proper format: ${key}=${raw}`);
+        throw filterFormatError(key, raw);
       }
-      if (!Array.isArray(list)) throw badRequest(`One of the value of the filter has not the proper format: ${key}=${raw}`);
-      const values = list.map((item) => toFilterValue(key, column!, String(item)));
-      q = values.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where(ref as any, "in", values);
-    } else if (key === "name") {
-      q = q.where(sql`lower(${sql.ref(ref)})`, "like", raw.toLowerCase());
+      if (!Array.isArray(list)) throw filterFormatError(key, raw);
+      const values = list.filter((item) => item !== null).map((item) => toFilterValue(key, column!, String(item)));
+      const withNull = list.some((item) => item === null);
+      if (values.length === 0 && !withNull) q = q.where(sql<boolean>`1 = 0`);
+      else if (!withNull) q = q.where(ref as any, "in", values);
+      else q = q.where((eb: any) => (values.length ? eb.or([eb(ref, "in", values), eb(ref, "is", null)]) : eb(ref, "is", null)));
     } else {
       q = q.where(ref as any, "=", toFilterValue(key, column!, raw));
     }
   }
   return q;
+}
+
+/** `page` of a list query: -1 (no paging) when absent; 400 when not an integer. */
+function pageParam(raw: string | undefined): number {
+  if (raw === undefined) return -1;
+  if (!/^-?\d+$/.test(raw.trim())) throw badRequest(`page must be an integer: page=${raw}`);
+  return Number.parseInt(raw, 10);
 }
 
 export async function listRows(c: AppContext, model: CrudModel): Promise<Response> {
@@ -241,65 +321,66 @@ export async function listRows(c: AppContext, model: CrudModel): Promise<Respons
   const params = c.req.query();
   let query: AnySelect = db.selectFrom(model.table).selectAll(model.table as any);
   if (scope) query = scope(query);
-  const hasQuery = Object.keys(params).length > 0;
-  if (!hasQuery) {
-    if (model.orderBy) query = query.orderBy(model.orderBy as any);
-    const rows = (await query.execute()) as Row[];
-    return c.json(await Promise.all(rows.map((row) => present(c, model, row, "list"))));
+  const plain = (q: AnySelect) => {
+    let limited = model.orderBy ? q.orderBy(model.orderBy as any) : q;
+    if (model.maxListRows) limited = limited.limit(model.maxListRows);
+    return limited;
+  };
+  if (Object.keys(params).length === 0) {
+    const rows = (await plain(query).execute()) as Row[];
+    return c.json(await presentRows(c, model, rows, Boolean(model.relationsInPlainList), null));
   }
   query = applyFilters(c, model, query, params);
   const withRelations = (params.relations ?? "").toLowerCase() === "true";
-  const fields = params.fields ? params.fields.split(",").map((f) => f.trim()).filter(Boolean) : null;
-  const page = params.page !== undefined ? Number.parseInt(params.page, 10) : -1;
-  const shape = async (rows: Row[]) => {
-    const relations = withRelations ? await loadRelations(db, model.table, rows.map((r) => r.id)) : undefined;
-    const dicts = await Promise.all(rows.map((row) => present(c, model, row, "list", relations?.get(row.id))));
-    return fields ? dicts.map((dict) => pickFields(dict, fields)) : dicts;
-  };
-  if (params.page === undefined || Number.isNaN(page) || page === -1) {
-    if (model.orderBy) query = query.orderBy(model.orderBy as any);
-    return c.json(await shape((await query.execute()) as Row[]));
+  const fields = params.fields !== undefined ? params.fields.split(",").map((f) => f.trim()).filter(Boolean) : null;
+  const page = pageParam(params.page);
+  if (page <= -1) {
+    return c.json(await presentRows(c, model, (await plain(query).execute()) as Row[], withRelations, fields));
   }
-  const limit = params.limit && Number.parseInt(params.limit, 10) > 0 ? Number.parseInt(params.limit, 10) : 100;
-  const countRow = (await query.clearSelect().select(sql<number>`count(*)`.as("total")).executeTakeFirst()) as { total: number } | undefined;
+  const limitParam = params.limit !== undefined && /^\d+$/.test(params.limit.trim()) ? Number.parseInt(params.limit, 10) : 0;
+  const limit = limitParam > 0 ? limitParam : DEFAULT_PAGE_SIZE;
+  const countRow = (await db
+    .selectFrom(query.as("filtered") as any)
+    .select(sql<number>`count(*)`.as("total"))
+    .executeTakeFirst()) as { total: number | string } | undefined;
   const total = Number(countRow?.total ?? 0);
   const offset = (page - 1) * limit;
   let rows: Row[] = [];
-  if (page >= 1) {
-    rows = (await query
-      .orderBy(`${model.table}.updated_at` as any, "desc")
-      .orderBy(`${model.table}.created_at` as any, "desc")
-      .orderBy(`${model.table}.id` as any)
-      .limit(limit)
-      .offset(offset)
-      .execute()) as Row[];
+  if (page >= 1 && offset < total) {
+    const def = tableDef(model);
+    let ordered = query;
+    if (def.columns.updated_at) ordered = ordered.orderBy(`${model.table}.updated_at` as any, "desc");
+    if (def.columns.created_at) ordered = ordered.orderBy(`${model.table}.created_at` as any, "desc");
+    rows = (await ordered.orderBy(`${model.table}.id` as any).limit(limit).offset(offset).execute()) as Row[];
   }
   return c.json({
-    data: await shape(rows),
+    data: await presentRows(c, model, rows, withRelations, fields),
     total,
     nb_pages: Math.ceil(total / limit),
     limit,
-    offset: Math.max(offset, 0),
+    offset,
     page,
   });
 }
 
 export async function readRow(c: AppContext, model: CrudModel, rawId: string): Promise<Response> {
   const row = await loadCrudRow(c, model, rawId);
-  await (model.read ?? ((ctx) => adminOnly(ctx)))(c, row);
+  await (model.read ?? adminOnly)(c, row);
   const relationsParam = c.req.query("relations");
   const withRelations = relationsParam === undefined ? true : relationsParam.toLowerCase() === "true";
-  const relations = withRelations ? (await loadRelations(c.get("db"), model.table, [row.id])).get(row.id) : undefined;
+  const def = tableDef(model);
+  const relations = withRelations && def.relationKeys.length > 0 ? (await loadRelations(c.get("db"), model.table, [row.id])).get(row.id) : undefined;
   return c.json(await present(c, model, row, "read", relations));
 }
 
 /** Inserts a row through the model's rules; returns the stored row. Used by POST and by services. */
 export async function createRow(c: AppContext, model: CrudModel, body: Dict): Promise<Row> {
   const def = tableDef(model);
-  const input = { ...body };
-  if (!model.keepIdOnCreate) for (const key of BASE_KEYS) delete input[key];
-  const { values, relations } = valuesFromBody(model, input, "create");
   return transact(c, async (db) => {
+    let input: Dict = { ...body };
+    if (!model.keepIdOnCreate) for (const key of BASE_KEYS) delete input[key];
+    if (model.prepareBody) input = await model.prepareBody(c, input, "create");
+    const { values, relations } = valuesFromBody(model, input, "create");
     const now = utcNow();
     if (def.columns.id && !values.id) values.id = newId();
     if (def.columns.created_at && !values.created_at) values.created_at = now;
@@ -322,11 +403,12 @@ export async function createRow(c: AppContext, model: CrudModel, body: Dict): Pr
 /** Updates a row through the model's rules; returns the stored row. */
 export async function updateRow(c: AppContext, model: CrudModel, row: Row, body: Dict): Promise<Row> {
   const def = tableDef(model);
-  const input = { ...body };
-  for (const key of [...BASE_KEYS, ...(model.protectedOnUpdate ?? [])]) delete input[key];
-  if ("project_id" in def.columns && model.table !== "project") delete input.project_id;
-  const { values, relations } = valuesFromBody(model, input, "update");
   return transact(c, async (db) => {
+    let input: Dict = { ...body };
+    for (const key of [...BASE_KEYS, ...(model.protectedOnUpdate ?? [])]) delete input[key];
+    if ("project_id" in def.columns && model.table !== "project") delete input.project_id;
+    if (model.prepareBody) input = await model.prepareBody(c, input, "update", row);
+    const { values, relations } = valuesFromBody(model, input, "update");
     if (model.beforeUpdate) await model.beforeUpdate(c, row, values, input);
     if (def.columns.updated_at) values.updated_at = utcNow();
     let updated = row;
@@ -349,12 +431,25 @@ export async function deleteRow(c: AppContext, model: CrudModel, row: Row): Prom
     if (model.beforeDelete) await model.beforeDelete(c, row);
     const def = tableDef(model);
     for (const relation of Object.values(def.relations)) {
-      if (relation.via === "entity_link" || relation.via === "entity_concept_link") continue;
       await db.deleteFrom(relation.via as TableName).where(relation.sourceColumn as any, "=", row.id).execute();
     }
     await withDbErrors(db.deleteFrom(model.table).where("id" as any, "=", row.id).execute());
     await emitCrudEvent(c, model, row, "delete");
   });
+}
+
+/** The 201 answer of a create: the row with its relation id lists (unless the model says otherwise). */
+export async function presentCreated(c: AppContext, model: CrudModel, row: Row): Promise<Dict> {
+  const withRelations = model.relationsOnCreate !== false && tableDef(model).relationKeys.length > 0;
+  const relations = withRelations ? (await loadRelations(c.get("db"), model.table, [row.id])).get(row.id) : undefined;
+  return present(c, model, row, "create", relations);
+}
+
+/** The 200 answer of an update: the row without relations (unless the model says otherwise). */
+export async function presentUpdated(c: AppContext, model: CrudModel, row: Row): Promise<Dict> {
+  const withRelations = model.relationsOnUpdate === true && tableDef(model).relationKeys.length > 0;
+  const relations = withRelations ? (await loadRelations(c.get("db"), model.table, [row.id])).get(row.id) : undefined;
+  return present(c, model, row, "update", relations);
 }
 
 /** Registers the crud routes of every model on `app`. */
@@ -366,10 +461,9 @@ export function registerCrud(app: Hono<AppEnv>, models: CrudModel[]): void {
     if (methods.has("create")) {
       app.post(base, async (c) => {
         const body = await readJsonObject(c);
-        await (model.create ?? ((ctx) => adminOnly(ctx)))(c, body);
+        await (model.create ?? adminOnly)(c, body);
         const row = await createRow(c, model, body);
-        const relations = (await loadRelations(c.get("db"), model.table, [row.id])).get(row.id);
-        return c.json(await present(c, model, row, "create", relations), 201);
+        return c.json(await presentCreated(c, model, row), 201);
       });
     }
     if (methods.has("read")) app.get(`${base}/:instance_id`, (c) => readRow(c, model, c.req.param("instance_id")));
@@ -377,15 +471,15 @@ export function registerCrud(app: Hono<AppEnv>, models: CrudModel[]): void {
       app.put(`${base}/:instance_id`, async (c) => {
         const body = await readJsonObject(c);
         const row = await loadCrudRow(c, model, c.req.param("instance_id"));
-        await (model.update ?? ((ctx) => adminOnly(ctx)))(c, row, body);
+        await (model.update ?? adminOnly)(c, row, body);
         const updated = await updateRow(c, model, row, body);
-        return c.json(await present(c, model, updated, "update"));
+        return c.json(await presentUpdated(c, model, updated));
       });
     }
     if (methods.has("delete")) {
       app.delete(`${base}/:instance_id`, async (c) => {
         const row = await loadCrudRow(c, model, c.req.param("instance_id"));
-        await (model.delete ?? ((ctx) => adminOnly(ctx)))(c, row);
+        await (model.delete ?? adminOnly)(c, row);
         await deleteRow(c, model, row);
         return c.body(null, 204);
       });

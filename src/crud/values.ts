@@ -1,6 +1,6 @@
 /** Conversion of client JSON values into stored column values, with Zou's 400s. */
 import type { ColumnDef } from "../db/table-def";
-import { badRequest } from "../lib/errors";
+import { badRequest, integrityError } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, parseDateTimeInput } from "../lib/ids";
 
 const TRUE_WORDS = new Set(["y", "yes", "t", "true", "on", "1"]);
@@ -56,6 +56,10 @@ export function toStoredValue(name: string, column: ColumnDef, value: unknown): 
     default: {
       if (typeof value === "object") throw badRequest(`Field ${name} must be a string.`);
       const text = String(value);
+      // PostgreSQL refuses a varchar(n) value longer than n (Zou answers 400): same on every engine.
+      if (column.length !== undefined && column.type === "string" && text.length > column.length) {
+        throw integrityError(`Field ${name} is too long (${column.length} characters at most).`);
+      }
       return column.lowercase ? text.toLowerCase() : text;
     }
   }
