@@ -475,8 +475,7 @@ describe("spec §6.2 HTTP vectors (engine part)", () => {
     expect(result.file_name).toBe("cosmos_landromat_props_tree_shaders_main_v001");
   });
 
-  // H11 (task id that is not a task → 404) happens before any rendering: a route test.
-  test.todo("H11: not a task → 404 (route level)");
+  // H11 (task id that is not a task → 404) happens before any rendering: see file-tree-http.test.ts.
 
   test("H12: mode unknown → FileTreeError (400)", () => {
     expectFileTreeError(() => buildFilePath(simple, assetInput("main", 1), { mode: "unknown" }), "Mode unknown cannot be found on given tree.");
