@@ -66,7 +66,11 @@ export async function authenticate(c: AppContext, kind: "access" | "refresh" = "
   if (kind === "refresh" && claims.type !== "refresh") throw new ApiError(422, { msg: "Only refresh tokens are allowed" });
   if (await isTokenRevoked(c, claims)) throw new ApiError(401, { msg: "Token has been revoked" });
   const user = await c.get("db").selectFrom("person").selectAll().where("id", "=", String(claims.sub)).executeTakeFirst();
-  if (!user) throw new ApiError(401, { error: true, message: UNAUTHORIZED_MESSAGE });
+  if (!user) {
+    // flask-jwt-extended's own user-loader error on the logout route, Zou's generic 401 elsewhere.
+    if (c.req.path === "/auth/logout") throw new ApiError(401, { msg: `Error loading the user ${String(claims.sub)}` });
+    throw new ApiError(401, { error: true, message: UNAUTHORIZED_MESSAGE });
+  }
   if (!user.active) {
     if (claims.identity_type === "person") await revokeSession(c, claims);
     throw new ApiError(401, { error: true, message: UNAUTHORIZED_MESSAGE });
@@ -85,7 +89,7 @@ export async function authenticate(c: AppContext, kind: "access" | "refresh" = "
 }
 
 /** Paths served without a token (normalised: no /api prefix, no trailing slash). */
-const PUBLIC_PATHS = new Set(["/", "/config", "/auth/login", "/auth/reset-password", "/auth/refresh-token", "/auth/email-otp", "/auth/fido", "/auth/saml/login", "/auth/saml/sso", "/auth/oidc/login", "/auth/oidc/callback", "/openapi.json", "/openapi-raw.json", "/apidocs", "/admin/config/check"]);
+const PUBLIC_PATHS = new Set(["/", "/config", "/status", "/status/influx", "/status/resources", "/status.txt", "/status/test-event", "/auth/login", "/auth/reset-password", "/auth/refresh-token", "/auth/email-otp", "/auth/fido", "/auth/saml/login", "/auth/saml/sso", "/auth/oidc/login", "/auth/oidc/callback", "/openapi.json", "/openapi-raw.json", "/apidocs", "/admin/config/check"]);
 const PUBLIC_PREFIXES = ["/shared/", "/socket.io"];
 
 export function isPublicPath(path: string): boolean {

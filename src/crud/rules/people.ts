@@ -1,4 +1,250 @@
-/** Crud rules of: person, organisation. */
-import type { RuleSet } from "./index";
+/**
+ * Crud rules of person and organisation (models.md §4.2, permissions.md §4.6, auth.md §1.5 and §3).
+ */
+import { sql } from "kysely";
+import type { AppContext } from "../../context";
+import type { Db } from "../../db/database";
+import { TABLES, type TableName } from "../../db/tables.generated";
+import { badRequest, badRequestPlain, forbidden } from "../../lib/errors";
+import { isUuid, normalizeId } from "../../lib/ids";
+import { checkAdmin, isAdmin } from "../../services/permissions";
+import {
+  checkDisplayDateFormat,
+  checkEmailAvailable,
+  checkTimezone,
+  checkUserLimit,
+  departmentIdsOf,
+  getOrCreateOrganisation,
+  hashNewPassword,
+  isProtectedAccount,
+  isUserLimitReached,
+  NON_ADMIN_PERSON_FILTERS,
+  normalizeCountry,
+  normalizeEmail,
+  normalizeLocale,
+  ORGANISATION_SECRET_KEYS,
+  personFormFor,
+  presentPerson,
+  regenerateApiToken,
+  todayUtc,
+} from "../../services/persons";
+import type { Dict, Row } from "../engine";
+import type { ModelRules, RuleSet } from "./index";
 
-export const peopleRules: RuleSet = {};
+/** Keys a non-admin editing their own person row cannot change (silently dropped). */
+const ADMIN_ONLY_PERSON_KEYS = [
+  "role", "departments", "active", "is_bot", "archived", "login_failed_attemps", "last_login_failed",
+  "is_generated_from_ldap", "ldap_uid", "last_presence", "studio_id",
+];
+
+/** API tokens minted while creating or updating a person, added to that request's answer. */
+const mintedTokens = new WeakMap<AppContext, string>();
+
+function truthy(value: unknown): boolean {
+  return value === true || value === 1 || (typeof value === "string" && ["true", "1", "yes", "y", "t", "on"].includes(value.toLowerCase()));
+}
+
+/** Keeps the ids of existing departments (Zou silently drops unknown ones). */
+async function keepExistingDepartments(db: Db, body: Dict): Promise<void> {
+  if (!Array.isArray(body.departments)) return;
+  const ids = body.departments
+    .map((value) => (value && typeof value === "object" && "id" in value ? (value as { id: unknown }).id : value))
+    .filter(isUuid)
+    .map(normalizeId);
+  if (ids.length === 0) {
+    body.departments = [];
+    return;
+  }
+  const rows = await db.selectFrom("department").select("id").where("id", "in", ids).execute();
+  const existing = new Set(rows.map((row) => row.id));
+  body.departments = ids.filter((id) => existing.has(id));
+}
+
+/** Field checks shared by create and update: e-mail, country, locale, date format, timezone. */
+async function normalizePersonValues(c: AppContext, values: Row, body: Dict, current: Row | null): Promise<void> {
+  if ("email" in body) {
+    if (body.email === null || body.email === "") {
+      values.email = null;
+    } else {
+      values.email = normalizeEmail(body.email);
+      const isBot = "is_bot" in values ? truthy(values.is_bot) : truthy(current?.is_bot);
+      if (!isBot) await checkEmailAvailable(c.get("db"), values.email, current?.id);
+    }
+  }
+  if ("country" in values) values.country = normalizeCountry(body.country);
+  if ("locale" in values) values.locale = normalizeLocale(body.locale);
+  if ("display_date_format" in values) checkDisplayDateFormat(values.display_date_format);
+  if ("timezone" in values) checkTimezone(values.timezone);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deleting a person
+
+/** Columns of other tables that reference person.id (from the generated schema). */
+function personReferences(): { table: TableName; column: string; nullable: boolean }[] {
+  const references: { table: TableName; column: string; nullable: boolean }[] = [];
+  for (const [table, def] of Object.entries(TABLES)) {
+    for (const [column, col] of Object.entries(def.columns)) {
+      if (col.fk === "person.id") references.push({ table: table as TableName, column, nullable: col.nullable !== false });
+    }
+  }
+  return references;
+}
+
+/** Personal rows removed by a forced delete even though their column is nullable (Zou deletes them). */
+const DELETED_WITH_PERSON = new Set(["time_spent.person_id", "day_off.person_id", "search_filter.person_id", "search_filter_group.person_id", "api_event.user_id"]);
+
+async function removeCommentsOf(db: Db, personId: string): Promise<void> {
+  const comments = await db.selectFrom("comment").select("id").where("person_id", "=", personId).execute();
+  const ids = comments.map((comment) => comment.id);
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    await db.deleteFrom("comment_mentions").where("comment", "in", chunk).execute();
+    await db.deleteFrom("comment_department_mentions").where("comment", "in", chunk).execute();
+    await db.deleteFrom("comment_acknoledgments").where("comment", "in", chunk).execute();
+    await db.deleteFrom("comment_preview_link").where("comment", "in", chunk).execute();
+    await db.deleteFrom("attachment_file").where("comment_id", "in", chunk).execute();
+    await db.deleteFrom("notification").where("comment_id", "in", chunk).execute();
+    await db.deleteFrom("news").where("comment_id", "in", chunk).execute();
+    await db.deleteFrom("comment").where("id", "in", chunk).execute();
+  }
+}
+
+/**
+ * `?force=true`: removes what the person owns (comments, notifications, logs, filters, time
+ * spents, day offs, team and assignment links, chat messages, news) and nulls their authorship
+ * elsewhere, so the row can go.
+ */
+async function detachPerson(db: Db, personId: string): Promise<void> {
+  await removeCommentsOf(db, personId);
+  const groups = db.selectFrom("search_filter_group").select("id").where("person_id", "=", personId);
+  await db.deleteFrom("search_filter").where("search_filter_group_id", "in", groups).execute();
+  const messages = db.selectFrom("chat_message").select("id").where("person_id", "=", personId);
+  await db.updateTable("attachment_file").set({ chat_message_id: null }).where("chat_message_id", "in", messages).execute();
+  for (const { table, column, nullable } of personReferences()) {
+    if (table === "department_link") continue;
+    if (nullable && !DELETED_WITH_PERSON.has(`${table}.${column}`)) {
+      await db.updateTable(table).set({ [column]: null } as any).where(column as any, "=", personId).execute();
+    } else {
+      await db.deleteFrom(table).where(column as any, "=", personId).execute();
+    }
+  }
+}
+
+/** True when some row of another table still references the person (department links aside). */
+async function isPersonReferenced(db: Db, personId: string): Promise<boolean> {
+  for (const { table, column } of personReferences()) {
+    if (table === "department_link") continue;
+    const row = await db
+      .selectFrom(table)
+      .select(sql<number>`1`.as("one"))
+      .where(column as any, "=", personId)
+      .limit(1)
+      .executeTakeFirst();
+    if (row) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const personRules: ModelRules = {
+  list: async () => {},
+  read: async () => {},
+  create: async (c, body) => {
+    checkAdmin(c);
+    await keepExistingDepartments(c.get("db"), body);
+  },
+  update: async (c, row, body) => {
+    const user = c.get("user");
+    if (row.id !== user.id) checkAdmin(c);
+    if (!isAdmin(user)) {
+      for (const key of ADMIN_ONLY_PERSON_KEYS) delete body[key];
+      if (c.get("identityType") === "bot") delete body.expiration_date;
+    }
+    await keepExistingDepartments(c.get("db"), body);
+  },
+  delete: async (c, row) => {
+    if (row.id === c.get("user").id) throw forbidden();
+    checkAdmin(c);
+  },
+  filterable: (c) => (isAdmin(c.get("user")) ? null : NON_ADMIN_PERSON_FILTERS),
+  protectedOnUpdate: ["password", "jti", "totp_secret", "email_otp_secret", "otp_recovery_codes", "fido_credentials"],
+
+  beforeCreate: async (c, values, body) => {
+    const config = c.get("config");
+    delete values.jti;
+    await normalizePersonValues(c, values, body, null);
+    if (values.expiration_date && String(values.expiration_date) < todayUtc()) {
+      throw badRequest("Expiration date can't be in the past.");
+    }
+    const countsForLimit = !truthy(values.is_bot) && !truthy(values.is_guest) && values.active !== false;
+    if (countsForLimit) await checkUserLimit(c.get("db"), config);
+    if ("password" in body) values.password = await hashNewPassword(config, body.password);
+  },
+  afterCreate: async (c, row) => {
+    if (truthy(row.is_bot)) mintedTokens.set(c, await regenerateApiToken(c, row));
+  },
+  beforeUpdate: async (c, row, values, body) => {
+    const config = c.get("config");
+    const user = c.get("user");
+    await normalizePersonValues(c, values, body, row);
+    if (row.id !== user.id && isProtectedAccount(config, row.email)) {
+      if (values.active === false) throw forbidden("Can't set this person as inactive it's a protected account.");
+      if ("role" in values && values.role !== row.role) throw forbidden("Can't change the role of a protected account.");
+    }
+    const becomesActive = values.active === true && !truthy(row.active);
+    const isBot = "is_bot" in values ? truthy(values.is_bot) : truthy(row.is_bot);
+    if (becomesActive && !isBot && !truthy(row.is_guest) && (await isUserLimitReached(c.get("db"), config))) {
+      throw badRequest("User limit reached.");
+    }
+  },
+  afterUpdate: async (c, row, _previous, body) => {
+    if (!("expiration_date" in body)) return;
+    const date = row.expiration_date ? String(row.expiration_date).slice(0, 10) : null;
+    if (date === null || date >= todayUtc()) mintedTokens.set(c, await regenerateApiToken(c, row));
+  },
+
+  beforeDelete: async (c, row) => {
+    if (isProtectedAccount(c.get("config"), row.email)) {
+      throw badRequestPlain("Can't delete this person it's a protected account.");
+    }
+    const db = c.get("db");
+    if ((c.req.query("force") ?? "").toLowerCase() === "true") await detachPerson(db, row.id);
+    if (await isPersonReferenced(db, row.id)) throw badRequestPlain("Some data are still linked to given person.");
+  },
+
+  present: async (c, row, dict, mode) => {
+    if (mode === "list" || mode === "read") {
+      const form = personFormFor(c, mode);
+      const result = presentPerson(c, row, form, dict.departments as string[] | undefined);
+      if (mode === "list" && form === "full" && truthy(c.req.query("with_pass_hash"))) result.password = row.password ?? null;
+      return result;
+    }
+    const departments = (dict.departments as string[] | undefined) ?? (await departmentIdsOf(c.get("db"), row.id));
+    const result = presentPerson(c, row, "full", departments);
+    const token = mintedTokens.get(c);
+    if (token) result.access_token = token;
+    return result;
+  },
+};
+
+const organisationRules: ModelRules = {
+  list: async (c) => {
+    await getOrCreateOrganisation(c.get("db"));
+  },
+  read: async () => {},
+  filterable: (c) => {
+    if (isAdmin(c.get("user"))) return null;
+    return new Set(Object.keys(TABLES.organisation.columns).filter((column) => !ORGANISATION_SECRET_KEYS.includes(column)));
+  },
+  present: (c, _row, dict) => {
+    if (!isAdmin(c.get("user"))) for (const key of ORGANISATION_SECRET_KEYS) delete dict[key];
+    return dict;
+  },
+};
+
+export const peopleRules: RuleSet = {
+  person: personRules,
+  organisation: organisationRules,
+};

@@ -1,0 +1,224 @@
+/**
+ * Password login (auth.md §2.1 `check_auth`): lookup by e-mail or desktop login, lockout after 5
+ * failures for 1 minute (counters kept on the person row), password strategies, login logs,
+ * cookies for browsers and reset tokens.
+ */
+import { randomInt, timingSafeEqual } from "node:crypto";
+import { setCookie } from "hono/cookie";
+import type { AppContext, PersonRow } from "../context";
+import type { Config } from "../config";
+import type { Db } from "../db/database";
+import { newId, utcNow } from "../lib/ids";
+import { kvDelete, kvGet, kvSet } from "../lib/kv";
+import { verifyPassword } from "../lib/passwords";
+import { ACCESS_COOKIE, REFRESH_COOKIE, type TokenPair } from "./auth";
+import { hasTwoFactor } from "./two-factor";
+
+export const MAX_FAILED_LOGINS = 5;
+export const LOCKOUT_SECONDS = 60;
+export const RESET_TOKEN_SECONDS = 2 * 3600;
+export const INVITATION_TOKEN_SECONDS = 7 * 24 * 3600;
+/** Max-Age of the auth cookies (flask-jwt-extended's one-year constant). */
+export const COOKIE_MAX_AGE = 31_540_000;
+
+/** Options not (yet) in Config: ENFORCE_2FA and 2FA_EXEMPT_USERS. */
+export interface TwoFactorEnforcement {
+  enforce2fa?: boolean;
+  twoFactorExemptUsers?: string[];
+}
+
+export function enforce2fa(config: Config): boolean {
+  return Boolean((config as Config & TwoFactorEnforcement).enforce2fa);
+}
+
+/** True when a session of this person must be restricted to 2FA setup (ENFORCE_2FA). */
+export function requiresTwoFactorSetup(config: Config, person: Record<string, any>): boolean {
+  if (!enforce2fa(config)) return false;
+  const exempt = ((config as Config & TwoFactorEnforcement).twoFactorExemptUsers ?? []).map((email) => email.trim().toLowerCase());
+  if (person.email && exempt.includes(String(person.email).toLowerCase())) return false;
+  return !hasTwoFactor(person);
+}
+
+/** The non-bot person logging in with `identifier` (e-mail, else desktop login). */
+export async function findLoginPerson(db: Db, identifier: string): Promise<PersonRow | undefined> {
+  const value = identifier.trim();
+  if (!value) return undefined;
+  const byEmail = await db.selectFrom("person").selectAll().where("email", "=", value.toLowerCase()).where("is_bot", "=", false).executeTakeFirst();
+  if (byEmail) return byEmail;
+  return db.selectFrom("person").selectAll().where("desktop_login", "=", value).where("is_bot", "=", false).executeTakeFirst();
+}
+
+export type CredentialFailure = "unknown_user" | "too_many_failures" | "wrong_password" | "inactive" | "unknown_strategy";
+export type CredentialCheck = { ok: true; person: PersonRow } | { ok: false; reason: CredentialFailure; person?: PersonRow };
+
+function secondsSince(dateTime: unknown): number {
+  if (!dateTime) return Number.POSITIVE_INFINITY;
+  const text = String(dateTime).replace(" ", "T");
+  const time = Date.parse(text.endsWith("Z") ? text : `${text}Z`);
+  return Number.isNaN(time) ? Number.POSITIVE_INFINITY : (Date.now() - time) / 1000;
+}
+
+export async function recordLoginFailure(db: Db, person: PersonRow): Promise<void> {
+  const attempts = Number(person.login_failed_attemps ?? 0) + 1;
+  await db.updateTable("person").set({ login_failed_attemps: attempts, last_login_failed: utcNow() }).where("id", "=", person.id).execute();
+  person.login_failed_attemps = attempts;
+}
+
+export async function resetLoginFailures(db: Db, person: PersonRow): Promise<void> {
+  if (Number(person.login_failed_attemps ?? 0) === 0) return;
+  await db.updateTable("person").set({ login_failed_attemps: 0 }).where("id", "=", person.id).execute();
+  person.login_failed_attemps = 0;
+}
+
+/** Checks the password of a person according to AUTH_STRATEGY (null: unknown strategy). */
+async function passwordMatches(config: Config, person: PersonRow, password: string): Promise<boolean | null> {
+  switch (config.authStrategy) {
+    case "auth_local_classic":
+      return verifyPassword(password, person.password);
+    case "auth_local_no_password":
+      return true;
+    case "auth_remote_ldap":
+      // No LDAP client in this build: LDAP accounts cannot bind, other accounts have no fallback.
+      await verifyPassword(password, null);
+      return false;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Zou's `check_auth` up to the second factor: person lookup, lockout, password, active flag.
+ * Updates the failure counter; the caller resets it after a full success.
+ */
+export async function checkCredentials(c: AppContext, identifier: string, password: string, found?: PersonRow): Promise<CredentialCheck> {
+  const db = c.get("db");
+  const config = c.get("config");
+  const person = found ?? (await findLoginPerson(db, identifier));
+  if (!person) {
+    await verifyPassword(password, null);
+    return { ok: false, reason: "unknown_user" };
+  }
+  if (Number(person.login_failed_attemps ?? 0) >= MAX_FAILED_LOGINS) {
+    if (secondsSince(person.last_login_failed) < LOCKOUT_SECONDS) return { ok: false, reason: "too_many_failures", person };
+    await db.updateTable("person").set({ login_failed_attemps: 0 }).where("id", "=", person.id).execute();
+    person.login_failed_attemps = 0;
+  }
+  const matches = await passwordMatches(config, person, password);
+  if (matches === null) return { ok: false, reason: "unknown_strategy", person };
+  if (!matches) {
+    await recordLoginFailure(db, person);
+    return { ok: false, reason: "wrong_password", person };
+  }
+  if (!person.active) return { ok: false, reason: "inactive", person };
+  return { ok: true, person };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients, cookies, logs
+
+/**
+ * True for the user agents ua-parser names as a browser (Chrome, Firefox, Safari, Edge, Opera,
+ * Vivaldi, Brave and their mobile versions). Scripts (gazu, curl, Electron apps such as the Kitsu
+ * publisher) get their tokens in the body only.
+ */
+export function isBrowser(userAgent: string | undefined): boolean {
+  if (!userAgent || !userAgent.startsWith("Mozilla/")) return false;
+  if (/Electron\/|HeadlessChrome|Kitsu/i.test(userAgent)) return false;
+  return /(Chrome|CriOS|Firefox|FxiOS|Safari|Edg|EdgA|EdgiOS|OPR|Opera|Vivaldi|Brave)\//.test(userAgent);
+}
+
+export function isBrowserRequest(c: AppContext): boolean {
+  return isBrowser(c.req.header("user-agent"));
+}
+
+/**
+ * Path of the refresh cookie: the refresh route as the client reaches it, so browsers send the
+ * cookie back (`/api/auth/refresh-token` behind the /api prefix, `/auth/refresh-token` bare).
+ */
+export function refreshCookiePath(c: AppContext): string {
+  const pathname = new URL(c.req.url).pathname;
+  return pathname === "/api" || pathname.startsWith("/api/") ? "/api/auth/refresh-token" : "/auth/refresh-token";
+}
+
+const COOKIE_FLAGS = { httpOnly: true, sameSite: "Lax" as const, secure: false };
+
+export function setAccessCookie(c: AppContext, token: string): void {
+  setCookie(c, ACCESS_COOKIE, token, { ...COOKIE_FLAGS, path: "/", maxAge: COOKIE_MAX_AGE });
+}
+
+export function setAuthCookies(c: AppContext, tokens: TokenPair): void {
+  setAccessCookie(c, tokens.access_token);
+  setCookie(c, REFRESH_COOKIE, tokens.refresh_token, { ...COOKIE_FLAGS, path: refreshCookiePath(c), maxAge: COOKIE_MAX_AGE });
+}
+
+export function clearAuthCookies(c: AppContext): void {
+  const expires = new Date(0);
+  setCookie(c, ACCESS_COOKIE, "", { ...COOKIE_FLAGS, path: "/", expires });
+  setCookie(c, REFRESH_COOKIE, "", { ...COOKIE_FLAGS, path: refreshCookiePath(c), expires });
+}
+
+/** The client's address: `X-Real-IP`, else the socket's remote address (when served by Bun). */
+export function requestIp(c: AppContext): string | null {
+  const header = c.req.header("x-real-ip");
+  if (header) return header.trim().slice(0, 50);
+  const server = c.env as { requestIP?: (request: Request) => { address: string } | null } | undefined;
+  try {
+    return server?.requestIP?.(c.req.raw)?.address ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export async function recordLoginLog(c: AppContext, personId: string, origin: "web" | "script"): Promise<void> {
+  const now = utcNow();
+  await c
+    .get("db")
+    .insertInto("login_log")
+    .values({ id: newId(), created_at: now, updated_at: now, person_id: personId, ip_address: requestIp(c), origin })
+    .execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reset tokens
+
+const TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+export function newResetToken(): string {
+  let token = "";
+  for (let i = 0; i < 64; i += 1) token += TOKEN_ALPHABET[randomInt(TOKEN_ALPHABET.length)];
+  return token;
+}
+
+function resetTokenKey(email: string): string {
+  return `reset-token-${email}`;
+}
+
+/** Creates and stores a reset token for an e-mail (2 hours by default). */
+export async function createResetToken(db: Db, email: string, ttlSeconds = RESET_TOKEN_SECONDS): Promise<string> {
+  const token = newResetToken();
+  await kvSet(db, resetTokenKey(email), token, ttlSeconds);
+  return token;
+}
+
+export async function storedResetToken(db: Db, email: string): Promise<string | null> {
+  return kvGet(db, resetTokenKey(email));
+}
+
+/** Constant-time comparison of a submitted reset token with the stored one. */
+export async function checkResetToken(db: Db, email: string, token: string): Promise<boolean> {
+  const stored = await storedResetToken(db, email);
+  if (!stored) return false;
+  const a = Buffer.from(stored);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function deleteResetToken(db: Db, email: string): Promise<void> {
+  await kvDelete(db, resetTokenKey(email));
+}
+
+/** Link of the page where a person picks a new password. */
+export function resetPasswordLink(config: Config, email: string, token: string, invitation = false): string {
+  const query = `email=${encodeURIComponent(email)}&token=${token}${invitation ? "&type=new" : ""}`;
+  return `${config.domainProtocol}://${config.domainName}/reset-change-password?${query}`;
+}
