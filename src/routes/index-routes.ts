@@ -159,7 +159,7 @@ export function registerIndex(app: Hono<AppEnv>): void {
       `indexer-up: ${word(status.indexer)}`,
       "",
     ].join("\n");
-    return c.text(text);
+    return c.text(text, 200, { "Content-Type": "text/plain; charset=utf-8" });
   });
 
   app.get("/status/resources", async (c) => {

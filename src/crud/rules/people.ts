@@ -71,8 +71,8 @@ async function normalizePersonValues(c: AppContext, values: Row, body: Dict, cur
       if (!isBot) await checkEmailAvailable(c.get("db"), values.email, current?.id);
     }
   }
-  if ("country" in values) values.country = normalizeCountry(body.country);
-  if ("locale" in values) values.locale = normalizeLocale(body.locale);
+  if ("country" in values) values.country = normalizeCountry(values.country);
+  if ("locale" in values) values.locale = normalizeLocale(values.locale);
   if ("display_date_format" in values) checkDisplayDateFormat(values.display_date_format);
   if ("timezone" in values) checkTimezone(values.timezone);
 }
