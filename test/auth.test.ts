@@ -194,6 +194,16 @@ describe("POST /auth/login", () => {
   });
 });
 
+describe("login failures of the server", () => {
+  test("an unreachable database is Zou's 500 login body", async () => {
+    const broken = await makeServer();
+    await broken.db.destroy();
+    const { status, body } = await login(broken, "someone@example.com", "whatever");
+    expect(status).toBe(500);
+    expect(body).toEqual({ error: true, login: false, message: "Database doesn't seem reachable." });
+  });
+});
+
 describe("cookies (vector 10)", () => {
   test("browsers get cookies and can call the API with them alone", async () => {
     const artist = await server.person("user");

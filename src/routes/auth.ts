@@ -81,6 +81,12 @@ const EmailOtpBody = v.object({ email_otp: v.pipe(v.union([v.string(), v.number(
 
 const GENERIC_LOGIN_ERROR = "A server error occurred. Please contact your administrator.";
 
+/** Errors of a database that cannot be reached (closed, missing file, refused connection). */
+function isDatabaseUnreachable(error: unknown): boolean {
+  const text = `${(error as { name?: string })?.name ?? ""} ${(error as { code?: string })?.code ?? ""} ${(error as Error)?.message ?? ""}`;
+  return /destroyed|SQLITE_(CANTOPEN|BUSY|LOCKED|IOERR|NOTADB)|database is locked|ECONNREFUSED|Connection terminated|closed database/i.test(text);
+}
+
 /** The logged person of a request: authenticates when the path is public (2FA routes share paths with public GETs). */
 async function currentPerson(c: AppContext): Promise<PersonRow> {
   if (!c.get("user")) await authenticate(c);
@@ -215,7 +221,8 @@ export function registerAuth(app: Hono<AppEnv>): void {
     } catch (error) {
       if (error instanceof ApiError) throw error;
       console.error("login failed:", error);
-      return c.json({ error: true, login: false, message: GENERIC_LOGIN_ERROR }, 500);
+      const message = isDatabaseUnreachable(error) ? "Database doesn't seem reachable." : GENERIC_LOGIN_ERROR;
+      return c.json({ error: true, login: false, message }, 500);
     }
   });
 

@@ -13,7 +13,6 @@ import {
   checkEmailAvailable,
   checkTimezone,
   checkUserLimit,
-  departmentIdsOf,
   getOrCreateOrganisation,
   hashNewPassword,
   isProtectedAccount,
@@ -151,19 +150,19 @@ async function isPersonReferenced(db: Db, personId: string): Promise<boolean> {
 const personRules: ModelRules = {
   list: async () => {},
   read: async () => {},
-  create: async (c, body) => {
-    checkAdmin(c);
-    await keepExistingDepartments(c.get("db"), body);
+  create: async (c) => checkAdmin(c),
+  update: async (c, row) => {
+    if (row.id !== c.get("user").id) checkAdmin(c);
   },
-  update: async (c, row, body) => {
-    const user = c.get("user");
-    if (row.id !== user.id) checkAdmin(c);
-    if (!isAdmin(user)) {
+  prepareBody: async (c, body, mode) => {
+    if (mode === "update" && !isAdmin(c.get("user"))) {
       for (const key of ADMIN_ONLY_PERSON_KEYS) delete body[key];
       if (c.get("identityType") === "bot") delete body.expiration_date;
     }
     await keepExistingDepartments(c.get("db"), body);
+    return body;
   },
+  relationsOnUpdate: true,
   delete: async (c, row) => {
     if (row.id === c.get("user").id) throw forbidden();
     checkAdmin(c);
@@ -221,8 +220,7 @@ const personRules: ModelRules = {
       if (mode === "list" && form === "full" && truthy(c.req.query("with_pass_hash"))) result.password = row.password ?? null;
       return result;
     }
-    const departments = (dict.departments as string[] | undefined) ?? (await departmentIdsOf(c.get("db"), row.id));
-    const result = presentPerson(c, row, "full", departments);
+    const result = presentPerson(c, row, "full", (dict.departments as string[] | undefined) ?? []);
     const token = mintedTokens.get(c);
     if (token) result.access_token = token;
     return result;
