@@ -24,7 +24,6 @@ import {
   buildFolderPath,
   FileTreeError,
   getProjectTree,
-  joinPath,
   matchPathTemplates,
   type FileTree,
   type FileTreeAssetInstance,
