@@ -1,7 +1,311 @@
-/** Routes of the `comments` area of routes.tsv. */
+/**
+ * Routes of the `comments` area of routes.tsv: commenting a task (JSON or multipart with
+ * attachments), comments on many tasks, acknowledgements, replies, attachments, moving a comment.
+ */
 import type { Hono } from "hono";
-import type { AppEnv } from "../context";
+import type { AppContext, AppEnv } from "../context";
+import { serialize } from "../db/serialize";
+import { transact } from "../db/transaction";
+import { readLooseBody, validate } from "../lib/body";
+import { badRequest, forbidden, notFound } from "../lib/errors";
+import { isUuid, normalizeId, serviceId } from "../lib/ids";
+import * as v from "valibot";
+import {
+  checkAdmin,
+  checkEntityAccess,
+  checkManagerProjectAccess,
+  checkProjectAccess,
+  checkTaskAccess,
+  checkTaskActionAccess,
+  effectiveRole,
+  isManagerGlobally,
+} from "../services/permissions";
+import { emit, getProject, getTask, type Dict, type TaskRow } from "../services/tasks";
+import {
+  checkCanComment,
+  checkCanReply,
+  checkStatusAccess,
+  commentDate,
+  commentReplies,
+  createComment,
+  deleteReply,
+  getTaskComment,
+  moveComment,
+  toggleAcknowledgement,
+  replyToComment,
+} from "../services/comments";
+import {
+  attachmentFileAccess,
+  attachmentPath,
+  presentAttachmentRows,
+  discardUploads,
+  isMultipart,
+  readMultipart,
+  removeAttachmentFile,
+  storeAttachment,
+  type UploadedFile,
+} from "../services/attachments";
+
+/** Reads a comment-like body: multipart (text fields + `file-N` files) or JSON/form. */
+async function readCommentBody(c: AppContext, fileField: (name: string) => boolean = (name) => name.startsWith("file")) {
+  if (isMultipart(c)) {
+    const { fields, files } = await readMultipart(c, fileField);
+    return { body: fields as Dict, files, multipart: true };
+  }
+  return { body: (await readLooseBody(c)) as Dict, files: [] as UploadedFile[], multipart: false };
+}
+
+/** A JSON list given as a list or as JSON text (multipart fields); 400 otherwise. */
+function jsonList(value: unknown, name: string): unknown[] {
+  if (value === undefined || value === null || value === "") return [];
+  if (Array.isArray(value)) return value;
+  if (typeof value === "string") {
+    try {
+      const parsed = JSON.parse(value);
+      if (Array.isArray(parsed)) return parsed;
+    } catch {
+      /* fall through */
+    }
+  }
+  throw badRequest(`${name} must be a list.`);
+}
+
+function boolValue(value: unknown): boolean {
+  return value === true || value === 1 || (typeof value === "string" && ["true", "1", "yes", "on", "t", "y"].includes(value.toLowerCase()));
+}
+
+const commentSchema = v.object({
+  task_status_id: v.pipe(v.string("Task Status ID is missing"), v.nonEmpty("Task Status ID is missing")),
+});
+
+/** Author of the comment, else manager of its project (attachments). */
+async function checkAuthorOrManager(c: AppContext, comment: { person_id: string }, task: TaskRow): Promise<void> {
+  if (comment.person_id === c.get("user").id) {
+    await checkProjectAccess(c, task.project_id);
+    return;
+  }
+  await checkManagerProjectAccess(c, task.project_id);
+}
 
 export function registerComments(app: Hono<AppEnv>): void {
-  void app;
+  app.post("/actions/tasks/:task_id/comment", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    const { body, files } = await readCommentBody(c);
+    try {
+      validate(commentSchema, body);
+      const db = c.get("db");
+      const statusId = String(body.task_status_id);
+      const status = isUuid(statusId)
+        ? await db.selectFrom("task_status").selectAll().where("id", "=", normalizeId(statusId)).executeTakeFirst()
+        : undefined;
+      if (!status) throw notFound();
+      const role = await checkCanComment(c, task, status);
+      const checklist = jsonList(body.checklist, "checklist");
+      const links = body.links === undefined ? undefined : jsonList(body.links, "links");
+      const text = body.comment === undefined || body.comment === null ? "" : String(body.comment);
+      let personId = c.get("user").id;
+      let createdAt: string | null = null;
+      let forClient = false;
+      if (role === "admin" || role === "manager") {
+        if (body.person_id) {
+          const person = isUuid(body.person_id)
+            ? await db.selectFrom("person").select("id").where("id", "=", normalizeId(String(body.person_id))).executeTakeFirst()
+            : undefined;
+          if (!person) throw notFound();
+          personId = person.id;
+        }
+        createdAt = commentDate(body.created_at);
+        forClient = boolValue(body.for_client);
+      }
+      const comment = await transact(c, () =>
+        createComment(c, { task, status, text, personId, checklist, links, forClient, createdAt, files, hashtags: true }));
+      return c.json(comment, 201);
+    } finally {
+      await discardUploads(files);
+    }
+  });
+
+  app.post("/actions/projects/:project_id/tasks/comment-many", async (c) => {
+    const project = await getProject(c, c.req.param("project_id"));
+    await checkProjectAccess(c, project.id);
+    let items: unknown;
+    let files: UploadedFile[] = [];
+    if (isMultipart(c)) {
+      const parsed = await readMultipart(c, (name) => name.startsWith("attachment_file-"));
+      files = parsed.files;
+      items = parsed.fields.comments ? jsonList(parsed.fields.comments, "comments") : [];
+    } else {
+      items = await readLooseBody(c);
+    }
+    try {
+      if (!Array.isArray(items)) throw badRequest("A list of comments is required.");
+      const db = c.get("db");
+      const role = await effectiveRole(c, project.id);
+      const manager = role === "admin" || role === "manager";
+      const planned: { index: number; task: TaskRow; status: any; text: string; checklist: unknown[]; links?: unknown[] }[] = [];
+      for (const [index, raw] of items.entries()) {
+        if (!raw || typeof raw !== "object") continue;
+        const item = raw as Dict;
+        const taskId = item.object_id ?? item.task_id;
+        if (!isUuid(taskId) || !isUuid(item.task_status_id)) continue;
+        const task = await db.selectFrom("task").selectAll().where("id", "=", normalizeId(String(taskId))).executeTakeFirst();
+        const status = await db.selectFrom("task_status").selectAll().where("id", "=", normalizeId(String(item.task_status_id))).executeTakeFirst();
+        if (!task || !status || task.project_id !== project.id) continue;
+        if (!manager) {
+          try {
+            await checkTaskActionAccess(c, { id: task.id, project_id: task.project_id!, entity_id: task.entity_id!, task_type_id: task.task_type_id! });
+          } catch {
+            continue;
+          }
+          checkStatusAccess(role, status);
+        }
+        planned.push({
+          index, task, status, text: item.comment === undefined || item.comment === null ? "" : String(item.comment),
+          checklist: jsonList(item.checklist, "checklist"), links: item.links === undefined ? undefined : jsonList(item.links, "links"),
+        });
+      }
+      const created = await transact(c, async () => {
+        const result: Dict[] = [];
+        for (const entry of planned) {
+          const current = await db.selectFrom("task").selectAll().where("id", "=", entry.task.id).executeTakeFirstOrThrow();
+          const own = files.filter((file) => file.field.startsWith(`attachment_file-${entry.index}-`));
+          result.push(await createComment(c, {
+            task: current, status: entry.status, text: entry.text, personId: c.get("user").id, checklist: entry.checklist,
+            links: entry.links, files: own,
+          }));
+        }
+        return result;
+      });
+      return c.json(created, 201);
+    } finally {
+      await discardUploads(files);
+    }
+  });
+
+  app.post("/data/tasks/:task_id/comments/:comment_id/ack", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    return c.json(await transact(c, () => toggleAcknowledgement(c, comment, task)));
+  });
+
+  app.post("/data/tasks/:task_id/comments/:comment_id/reply", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    const { body, files } = await readCommentBody(c);
+    try {
+      await checkCanReply(c, comment, task);
+      if (body.text !== undefined && body.text !== null && typeof body.text !== "string") throw badRequest("text must be a string.");
+      const text = typeof body.text === "string" ? body.text : "";
+      const reply = await transact(c, () => replyToComment(c, comment, task, text, files));
+      return c.json(reply);
+    } finally {
+      await discardUploads(files);
+    }
+  });
+
+  app.delete("/data/tasks/:task_id/comments/:comment_id/reply/:reply_id", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    const replyId = c.req.param("reply_id");
+    return c.json(await transact(c, () => deleteReply(c, comment, task, replyId)));
+  });
+
+  app.delete("/data/tasks/:task_id/comments/:comment_id/attachments/:attachment_file_id", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    const attachmentId = serviceId(c.req.param("attachment_file_id"));
+    const attachment = await c.get("db").selectFrom("attachment_file").selectAll().where("id", "=", attachmentId).executeTakeFirst();
+    if (!attachment || attachment.comment_id !== comment.id) throw notFound();
+    await checkAuthorOrManager(c, comment, task);
+    await transact(c, async () => {
+      await removeAttachmentFile(c, attachment.id);
+      await emit(c, "comment:update", { comment_id: comment.id }, task.project_id);
+    });
+    return c.body(null, 204);
+  });
+
+  app.post("/actions/tasks/:task_id/comments/:comment_id/add-attachment", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    await checkAuthorOrManager(c, comment, task);
+    if (!isMultipart(c)) throw badRequest("No file provided.");
+    const { fields, files } = await readMultipart(c, (name) => name.startsWith("file"));
+    try {
+      const replyId = fields.reply_id || null;
+      if (replyId && !commentReplies(comment).some((reply) => reply.id === replyId)) throw notFound();
+      const attachments = await transact(c, async () => {
+        const stored: Awaited<ReturnType<typeof storeAttachment>>[] = [];
+        for (const file of files) stored.push(await storeAttachment(c, { commentId: comment.id, replyId }, file));
+        if (replyId && stored.length > 0) {
+          const replies = commentReplies(comment).map((reply) =>
+            reply.id === replyId ? { ...reply, attachment_files: [...(reply.attachment_files ?? []), ...stored] } : reply);
+          await c.get("db").updateTable("comment").set({ replies: JSON.stringify(replies) }).where("id", "=", comment.id).execute();
+        }
+          await emit(c, "comment:update", { comment_id: comment.id }, task.project_id);
+        return stored;
+      });
+      return c.json(attachments, 201);
+    } finally {
+      await discardUploads(files);
+    }
+  });
+
+  app.post("/actions/tasks/:task_id/comments/:comment_id/move", async (c) => {
+    if (!isManagerGlobally(c.get("user"))) throw forbidden();
+    const task = await getTask(c, c.req.param("task_id"));
+    await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    const body = (await readLooseBody(c)) as Dict;
+    if (!body.task_id) throw badRequest("task_id is required.");
+    const target = await getTask(c, String(body.task_id));
+    await checkTaskAccess(c, { project_id: target.project_id!, entity_id: target.entity_id! });
+    return c.json(await transact(c, () => moveComment(c, comment, task, target)));
+  });
+
+  app.get("/data/attachment-files/:attachment_file_id/file/:file_name", async (c) => {
+    const id = serviceId(c.req.param("attachment_file_id"));
+    const attachment = await c.get("db").selectFrom("attachment_file").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!attachment) throw notFound();
+    await attachmentFileAccess(c, attachment);
+    const file = Bun.file(attachmentPath(c.get("config"), attachment.id));
+    if (!(await file.exists())) throw notFound();
+    return new Response(file, {
+      headers: {
+        "Content-Type": attachment.mimetype || "application/octet-stream",
+        "Content-Disposition": `inline; filename="${encodeURIComponent(attachment.name ?? attachment.id)}"`,
+      },
+    });
+  });
+
+  app.get("/data/projects/:project_id/attachment-files", async (c) => {
+    checkAdmin(c);
+    const project = await getProject(c, c.req.param("project_id"));
+    const rows = await c
+      .get("db")
+      .selectFrom("attachment_file")
+      .innerJoin("comment", "comment.id", "attachment_file.comment_id")
+      .innerJoin("task", "task.id", "comment.object_id")
+      .selectAll("attachment_file")
+      .where("task.project_id", "=", project.id)
+      .orderBy("attachment_file.created_at")
+      .execute();
+    return c.json(await presentAttachmentRows(c, rows));
+  });
+
+  app.get("/data/tasks/:task_id/attachment-files", async (c) => {
+    checkAdmin(c);
+    const task = await getTask(c, c.req.param("task_id"));
+    const rows = await c
+      .get("db")
+      .selectFrom("attachment_file")
+      .innerJoin("comment", "comment.id", "attachment_file.comment_id")
+      .selectAll("attachment_file")
+      .where("comment.object_id", "=", task.id)
+      .orderBy("attachment_file.created_at")
+      .execute();
+    return c.json(await presentAttachmentRows(c, rows));
+  });
 }
+

@@ -1,7 +1,691 @@
-/** Routes of the `tasks` area of routes.tsv. */
+/**
+ * Routes of the `tasks` area of routes.tsv (except the time-spent routes, served by
+ * routes/time-spents.ts): task listings, bulk creation and deletion, assignment, priorities,
+ * comments of a task, previews on comments, main previews, sync dumps.
+ */
 import type { Hono } from "hono";
-import type { AppEnv } from "../context";
+import type { AppContext, AppEnv } from "../context";
+import { serialize } from "../db/serialize";
+import { transact } from "../db/transaction";
+import { readLooseBody } from "../lib/body";
+import { badRequest, forbidden, notFound } from "../lib/errors";
+import { isUuid, normalizeId, parseDateInput, queryId, serviceId, utcNow } from "../lib/ids";
+import { buildFilePath, FileTreeError, getProjectTree } from "../lib/file-tree";
+import {
+  checkAdmin,
+  checkEntityAccess,
+  checkManagerProjectAccess,
+  checkProjectAccess,
+  checkTaskAccess,
+  checkTaskActionAccess,
+  isAdmin,
+  openMemberProjectIds,
+  type Role,
+} from "../services/permissions";
+import {
+  assignTask,
+  canAssign,
+  canPlanTask,
+  canUnassign,
+  chunks,
+  clearAssignation,
+  createTasksForEntities,
+  emit,
+  entityKind,
+  fullTask,
+  getEntity,
+  getProject,
+  getTask,
+  getTaskType,
+  intParam,
+  openProjectIds,
+  openTasks,
+  openTasksStats,
+  personIsAssignable,
+  personsTaskDates,
+  personTasks,
+  presentTask,
+  presentTasks,
+  removeTask,
+  RESERVED_ENTITY_TYPES,
+  updateTaskValues,
+  type Dict,
+  type EntityForTask,
+  type TaskRow,
+} from "../services/tasks";
+import {
+  addPreviewToComment,
+  checkCommentAccess,
+  checkCommentDelete,
+  deleteComment,
+  getTaskComment,
+  listTaskComments,
+  presentComment,
+  removeCommentPreview,
+} from "../services/comments";
+import { projectSubscriptions } from "../services/notifications";
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+/** The request body as any JSON value (lists included); `{}` when absent. */
+async function readBody(c: AppContext): Promise<unknown> {
+  return readLooseBody(c);
+}
+
+/** Ids listed in a body field (a list, or a single id); malformed ids are dropped. */
+function idList(value: unknown): string[] {
+  const items = Array.isArray(value) ? value : value === undefined || value === null || value === "" ? [] : [value];
+  return items.filter((item): item is string => isUuid(item)).map(normalizeId);
+}
+
+function optionalQueryId(c: AppContext, name: string): string | undefined {
+  const value = (c.req.query(name) ?? "").trim();
+  return value ? queryId(value) : undefined;
+}
+
+function optionalQueryDate(c: AppContext, name: string): string | undefined {
+  const value = (c.req.query(name) ?? "").trim();
+  if (!value) return undefined;
+  const parsed = parseDateInput(value);
+  if (!parsed) throw badRequest(`Wrong date format for ${name}.`);
+  return parsed;
+}
+
+function taskRef(task: TaskRow) {
+  return { id: task.id, project_id: task.project_id!, entity_id: task.entity_id!, task_type_id: task.task_type_id! };
+}
+
+/** Zou's paginated sync dumps: a plain list without `page`, else `{data, total, nb_pages, limit, offset, page}`. */
+async function paginate<T>(
+  c: AppContext,
+  count: () => Promise<number>,
+  fetch: (limit: number | null, offset: number) => Promise<T[]>,
+): Promise<unknown> {
+  const rawPage = c.req.query("page");
+  if (rawPage === undefined || rawPage === "") return fetch(null, 0);
+  const page = intParam(rawPage, "page", 1);
+  const limit = intParam(c.req.query("limit"), "limit", 100);
+  if (limit < 1) throw badRequest("limit must be a positive integer.");
+  const total = await count();
+  const offset = (page - 1) * limit;
+  const nbPages = Math.ceil(total / limit);
+  if (page < 1 || offset >= total) return { data: [], total: page < 1 ? total : 0, nb_pages: nbPages, limit, offset, page };
+  return { data: await fetch(limit, offset), total, nb_pages: nbPages, limit, offset, page };
+}
+
+/** Entities of a project for create-tasks: the listed ids (others skipped), else all matching the query. */
+async function entitiesForCreation(c: AppContext, projectId: string, kinds: string[] | "asset"): Promise<EntityForTask[]> {
+  const db = c.get("db");
+  const body = await readBody(c);
+  const base = db
+    .selectFrom("entity")
+    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
+    .select(["entity.id", "entity.project_id", "entity.parent_id", "entity_type.name as type_name"]);
+  const matchesKind = (typeName: string) => (kinds === "asset" ? !RESERVED_ENTITY_TYPES.includes(typeName) : kinds.includes(typeName));
+  if (Array.isArray(body) && body.length > 0) {
+    const result: EntityForTask[] = [];
+    for (const raw of body) {
+      const id = serviceId(typeof raw === "object" && raw !== null ? String((raw as Dict).id ?? "") : String(raw));
+      const entity = await base.where("entity.id", "=", id).executeTakeFirst();
+      if (!entity || !matchesKind(entity.type_name)) throw notFound();
+      if (entity.project_id === projectId) result.push(entity);
+    }
+    return result;
+  }
+  let query = base.where("entity.project_id", "=", projectId);
+  query = kinds === "asset"
+    ? query.where("entity_type.name", "not in", RESERVED_ENTITY_TYPES)
+    : query.where("entity_type.name", "in", kinds);
+  const ids = idList((c.req.queries("id") ?? []).flatMap((v) => v.split(",")));
+  if (c.req.query("id") !== undefined) query = ids.length ? query.where("entity.id", "in", ids) : query.where("entity.id", "=", "");
+  const episodeId = (c.req.query("episode_id") ?? "").trim();
+  if (episodeId && episodeId !== "all" && episodeId !== "main") {
+    const episode = queryId(episodeId);
+    if (kinds === "asset") query = query.where("entity.source_id", "=", episode);
+    else if (kinds.includes("Shot") || kinds.includes("Scene")) {
+      query = query.where("entity.parent_id", "in", (eb) => eb.selectFrom("entity as seq").select("seq.id").where("seq.parent_id", "=", episode));
+    } else if (kinds.includes("Episode")) query = query.where("entity.id", "=", episode);
+    else query = query.where("entity.parent_id", "=", episode);
+  }
+  const rows = await query.orderBy("entity.name").execute();
+  return rows;
+}
+
+/** The newest preview of a task (highest revision, first position). */
+async function lastTaskPreview(c: AppContext, taskId: string) {
+  return c
+    .get("db")
+    .selectFrom("preview_file")
+    .selectAll()
+    .where("task_id", "=", taskId)
+    .orderBy("revision", "desc")
+    .orderBy("position")
+    .orderBy("created_at", "desc")
+    .executeTakeFirst();
+}
+
+/** Makes the task's last preview the thumbnail of its entity; returns the entity dict (null without preview). */
+async function setTaskMainPreview(c: AppContext, task: TaskRow): Promise<Dict | null> {
+  const db = c.get("db");
+  const preview = await lastTaskPreview(c, task.id);
+  if (!preview) return null;
+  const entity = await db
+    .updateTable("entity")
+    .set({ preview_file_id: preview.id, updated_at: utcNow() })
+    .where("id", "=", task.entity_id!)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const type = await db.selectFrom("entity_type").select("name").where("id", "=", entity.entity_type_id).executeTakeFirst();
+  const kind = entityKind(type?.name);
+  await emit(c, "preview-file:set-main", { entity_id: entity.id, preview_file_id: preview.id, preview_file_status: preview.status }, entity.project_id);
+  await emit(c, `${kind.toLowerCase()}:update`, { [`${kind.toLowerCase()}_id`]: entity.id }, entity.project_id);
+  return serialize("entity", entity, { typeName: kind });
+}
+
+/** Checks of the set-main-preview routes: project and entity access, clients refused. */
+async function checkMainPreviewAccess(c: AppContext, task: TaskRow): Promise<void> {
+  const role = await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
+  if (role === "client") throw forbidden();
+}
+
+/** A person by path id: 404 when missing; bots refused unless allowed on `projectId`. */
+async function getPerson(c: AppContext, rawId: string | undefined) {
+  const id = serviceId(rawId);
+  const person = await c.get("db").selectFrom("person").selectAll().where("id", "=", id).executeTakeFirst();
+  if (!person) throw notFound();
+  return person;
+}
+
+/** Person task listings: self, or a non-vendor caller (clients get an empty list); target not a bot. */
+async function personListingProjects(c: AppContext, personId: string): Promise<string[] | null> {
+  const user = c.get("user");
+  const person = await getPerson(c, personId);
+  if (person.is_bot) throw forbidden();
+  if (person.id !== user.id) {
+    if (user.role === "vendor") throw forbidden();
+    if (user.role === "client") return null;
+  }
+  return isAdmin(user) ? openProjectIds(c.get("db")) : openMemberProjectIds(c);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 export function registerTasks(app: Hono<AppEnv>): void {
-  void app;
+  // Literal paths first: they share prefixes with the parametric ones below.
+  app.get("/data/tasks/open-tasks", async (c) => {
+    const personParam = (c.req.query("person_id") ?? "").trim();
+    let personIds: string[] | "unassigned" | undefined;
+    if (personParam === "unassigned") personIds = "unassigned";
+    else if (personParam) personIds = personParam.split(",").map((id) => queryId(id.trim()));
+    const priority = c.req.query("priority");
+    const page = intParam(c.req.query("page"), "page", 1);
+    const limit = intParam(c.req.query("limit"), "limit", 100);
+    if (page < 1 || limit < 1) throw badRequest("page and limit must be positive integers.");
+    return c.json(await openTasks(c, {
+      projectId: optionalQueryId(c, "project_id"),
+      taskTypeId: optionalQueryId(c, "task_type_id"),
+      taskStatusId: optionalQueryId(c, "task_status_id"),
+      departmentId: optionalQueryId(c, "department_id"),
+      studioId: optionalQueryId(c, "studio_id"),
+      personIds,
+      startDate: optionalQueryDate(c, "start_date"),
+      dueDate: optionalQueryDate(c, "due_date"),
+      priority: priority === undefined || priority === "" ? undefined : intParam(priority, "priority", 0),
+      page,
+      limit,
+    }));
+  });
+
+  app.get("/data/tasks/open-tasks/stats", async (c) => c.json(await openTasksStats(c)));
+
+  app.get("/data/persons/task-dates", async (c) => {
+    const projectId = optionalQueryId(c, "project_id");
+    return c.json(await personsTaskDates(c, projectId ?? null));
+  });
+
+  app.put("/actions/tasks/clear-assignation", async (c) => {
+    const body = (await readBody(c)) as Dict;
+    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
+    const personId = body.person_id ? String(body.person_id) : null;
+    if (personId && !isUuid(personId)) throw badRequest("person_id is not a valid id.");
+    const done: string[] = [];
+    await transact(c, async (db) => {
+      for (const taskId of idList(body.task_ids)) {
+        const task = await db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirst();
+        if (!task || !(await canUnassign(c, task, personId ? normalizeId(personId) : null))) continue;
+        await clearAssignation(c, task, personId ? normalizeId(personId) : null);
+        done.push(task.id);
+      }
+    });
+    return c.json(done);
+  });
+
+  app.put("/actions/tasks/set-priority", async (c) => {
+    const body = (await readBody(c)) as Dict;
+    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
+    const priority = Number(body.priority);
+    if (body.priority === undefined || body.priority === null || body.priority === "" || !Number.isInteger(priority)) {
+      throw badRequest("priority must be an integer.");
+    }
+    const updated: Dict[] = [];
+    await transact(c, async (db) => {
+      for (const taskId of idList(body.task_ids)) {
+        const task = await db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirst();
+        if (!task || !(await canPlanTask(c, task))) continue;
+        updated.push(presentTask(await updateTaskValues(c, task, { priority })));
+      }
+    });
+    return c.json(updated);
+  });
+
+  app.put("/actions/tasks/set-main-preview", async (c) => {
+    const body = (await readBody(c)) as Dict;
+    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
+    const entities: Dict[] = [];
+    await transact(c, async (db) => {
+      for (const taskId of idList(body.task_ids)) {
+        const task = await db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirst();
+        if (!task) continue;
+        await checkMainPreviewAccess(c, task);
+        const entity = await setTaskMainPreview(c, task);
+        if (entity) entities.push(entity);
+      }
+    });
+    return c.json(entities);
+  });
+
+  // --- One task
+
+  app.get("/data/tasks/:task_id/full", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
+    return c.json(await fullTask(c, task));
+  });
+
+  app.get("/data/tasks/:task_id/previews", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
+    const rows = await c
+      .get("db")
+      .selectFrom("preview_file")
+      .selectAll()
+      .where("task_id", "=", task.id)
+      .orderBy("revision", "desc")
+      .orderBy("position")
+      .execute();
+    return c.json(rows.map((row) => serialize("preview_file", row)));
+  });
+
+  app.get("/data/tasks/:task_id/comments", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    const role = await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
+    return c.json(await listTaskComments(c, task, role));
+  });
+
+  app.get("/data/tasks/:task_id/comments/:comment_id", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    const role = await checkCommentAccess(c, comment, task);
+    const withPreviews = (c.req.query("with_previews") ?? "").toLowerCase() === "true";
+    return c.json(await presentComment(c, comment, { withPreviews, role }));
+  });
+
+  app.delete("/data/tasks/:task_id/comments/:comment_id", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    await checkCommentDelete(c, comment, task);
+    await transact(c, () => deleteComment(c, comment));
+    return c.body(null, 204);
+  });
+
+  app.put("/actions/tasks/:task_id/assign", async (c) => {
+    const body = (await readBody(c)) as Dict;
+    if (!body.person_id) throw badRequest("Assignee ID required.");
+    const task = await getTask(c, c.req.param("task_id"));
+    const personId = String(body.person_id);
+    const person = isUuid(personId)
+      ? await c.get("db").selectFrom("person").selectAll().where("id", "=", normalizeId(personId)).executeTakeFirst()
+      : undefined;
+    if (!person) throw badRequest("Assignee doesn't exist in database.");
+    if (!(await personIsAssignable(c.get("db"), person, task.project_id))) throw forbidden();
+    if (!(await canAssign(c, task, person.id))) throw forbidden();
+    const updated = await transact(c, () => assignTask(c, task, person.id));
+    return c.json((await presentTasks(c.get("db"), [updated]))[0]);
+  });
+
+  app.put("/actions/persons/:person_id/assign", async (c) => {
+    const person = await getPerson(c, c.req.param("person_id"));
+    const body = (await readBody(c)) as Dict;
+    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
+    const assigned: TaskRow[] = [];
+    let refusedBot = false;
+    await transact(c, async (db) => {
+      for (const taskId of idList(body.task_ids)) {
+        const task = await db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirst();
+        if (!task) continue;
+        if (!(await personIsAssignable(db, person, task.project_id))) {
+          refusedBot = true;
+          continue;
+        }
+        if (!(await canAssign(c, task, person.id))) continue;
+        assigned.push(await assignTask(c, task, person.id));
+      }
+    });
+    if (refusedBot && assigned.length === 0) throw forbidden();
+    return c.json(await presentTasks(c.get("db"), assigned));
+  });
+
+  app.put("/actions/tasks/:task_id/set-main-preview", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    await checkMainPreviewAccess(c, task);
+    const entity = await transact(c, () => setTaskMainPreview(c, task));
+    if (!entity) throw badRequest("This task has no preview file.");
+    return c.json(entity);
+  });
+
+  app.put("/actions/tasks/:task_id/to-review", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
+    const body = (await readBody(c)) as Dict;
+    const db = c.get("db");
+    let person = c.get("user");
+    if (body.person_id) {
+      const found = isUuid(body.person_id)
+        ? await db.selectFrom("person").selectAll().where("id", "=", normalizeId(String(body.person_id))).executeTakeFirst()
+        : undefined;
+      if (!found) throw badRequest("Cannot find given person.");
+      person = found;
+    }
+    const name = body.name ? String(body.name) : "main";
+    const revision = body.revision === undefined || body.revision === null || body.revision === "" ? 1 : Number(body.revision);
+    if (!Number.isInteger(revision)) throw badRequest("revision must be an integer.");
+    const changeStatus = body.change_status === undefined ? true : !["false", "0", false, 0].includes(body.change_status as any);
+    const comment = body.comment ? String(body.comment) : "";
+    const project = (await db.selectFrom("project").selectAll().where("id", "=", task.project_id!).executeTakeFirstOrThrow());
+    const entity = await db.selectFrom("entity").selectAll().where("id", "=", task.entity_id!).executeTakeFirstOrThrow();
+    const entityType = await db.selectFrom("entity_type").selectAll().where("id", "=", entity.entity_type_id).executeTakeFirstOrThrow();
+    const taskType = await db.selectFrom("task_type").selectAll().where("id", "=", task.task_type_id!).executeTakeFirst();
+    let previewPath = { folder_path: "", file_name: "" };
+    try {
+      const parent = entity.parent_id ? await db.selectFrom("entity").selectAll().where("id", "=", entity.parent_id).executeTakeFirst() : undefined;
+      const parentType = parent ? await db.selectFrom("entity_type").select("name").where("id", "=", parent.entity_type_id).executeTakeFirst() : undefined;
+      const built = buildFilePath(getProjectTree(project), {
+        project,
+        entity: { ...entity, entity_type: { name: entityType.name }, parent: parent ? { ...parent, entity_type: { name: parentType?.name ?? "" } } : null },
+        task: { ...task, task_type: taskType ?? null },
+        task_type: taskType ?? null,
+        name,
+        revision,
+      }, { mode: "preview" });
+      previewPath = { folder_path: built.folder_path, file_name: built.file_name };
+    } catch (error) {
+      if (!(error instanceof FileTreeError)) throw error;
+    }
+    const result = await transact(c, async (trx) => {
+      let updated = task;
+      if (changeStatus) {
+        const status = (await trx.selectFrom("task_status").selectAll().where("short_name", "=", "pndng").executeTakeFirst())
+          ?? (await trx.selectFrom("task_status").selectAll().where("name", "=", "To review").executeTakeFirst())
+          ?? (await trx.selectFrom("task_status").selectAll().where("is_feedback_request", "=", true).orderBy("created_at").executeTakeFirst());
+        if (status && status.id !== task.task_status_id) updated = await updateTaskValues(c, task, { task_status_id: status.id, end_date: utcNow() });
+      }
+      await emit(c, "task:to-review", {
+        task_id: task.id, new_task_status_id: updated.task_status_id, previous_task_status_id: task.task_status_id,
+        person_id: person.id, comment, preview_path: previewPath, change_status: changeStatus,
+      }, task.project_id);
+      return updated;
+    });
+    return c.json({
+      ...presentTask(result),
+      project: serialize("project", project),
+      entity: serialize("entity", entity, { typeName: entityKind(entityType.name) }),
+      entity_type: serialize("entity_type", entityType),
+      person: serialize("person", person),
+      comment,
+      preview_path: previewPath,
+    });
+  });
+
+  // --- Previews on a comment (rows only; the file goes to POST /pictures/preview-files/{id})
+
+  app.post("/actions/tasks/:task_id/comments/:comment_id/add-preview", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    await checkTaskActionAccess(c, taskRef(task));
+    await checkEntityAccess(c, { id: task.entity_id!, project_id: task.project_id });
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    const body = (await readBody(c)) as Dict;
+    let revision: number | null = null;
+    if (body.revision !== undefined && body.revision !== null && body.revision !== "") {
+      revision = Number(body.revision);
+      if (!Number.isInteger(revision) || revision < 0) throw badRequest("revision must be a positive integer.");
+    }
+    const preview = await transact(c, () => addPreviewToComment(c, comment, task, revision || null));
+    return c.json(preview, 201);
+  });
+
+  app.post("/actions/tasks/:task_id/comments/:comment_id/preview-files/:preview_file_id", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    await checkTaskActionAccess(c, taskRef(task));
+    await checkEntityAccess(c, { id: task.entity_id!, project_id: task.project_id });
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    const related = await c.get("db").selectFrom("preview_file").selectAll().where("id", "=", serviceId(c.req.param("preview_file_id"))).executeTakeFirst();
+    if (!related || related.task_id !== task.id) throw notFound();
+    const preview = await transact(c, () => addPreviewToComment(c, comment, task, Number(related.revision ?? 1)));
+    return c.json(preview, 201);
+  });
+
+  app.delete("/actions/tasks/:task_id/comments/:comment_id/preview-files/:preview_file_id", async (c) => {
+    const task = await getTask(c, c.req.param("task_id"));
+    const role: Role = await checkTaskActionAccess(c, taskRef(task));
+    const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    if (role === "client") await checkCommentAccess(c, comment, task);
+    const force = (c.req.query("force") ?? "").toLowerCase() === "true";
+    if (force && role !== "admin" && role !== "manager") throw forbidden();
+    await transact(c, () => removeCommentPreview(c, comment, task, c.req.param("preview_file_id"), force));
+    return c.body(null, 204);
+  });
+
+  // --- Person listings
+
+  app.get("/data/persons/:person_id/tasks", async (c) => {
+    const projects = await personListingProjects(c, c.req.param("person_id"));
+    if (!projects) return c.json([]);
+    return c.json(await personTasks(c.get("db"), serviceId(c.req.param("person_id")), projects, false));
+  });
+
+  app.get("/data/persons/:person_id/done-tasks", async (c) => {
+    const projects = await personListingProjects(c, c.req.param("person_id"));
+    if (!projects) return c.json([]);
+    return c.json(await personTasks(c.get("db"), serviceId(c.req.param("person_id")), projects, true));
+  });
+
+  app.get("/data/persons/:person_id/related-tasks/:task_type_id", async (c) => {
+    const projects = await personListingProjects(c, c.req.param("person_id"));
+    const taskType = await getTaskType(c, c.req.param("task_type_id"));
+    if (!projects || projects.length === 0) return c.json([]);
+    const personId = serviceId(c.req.param("person_id"));
+    const db = c.get("db");
+    const rows = await db
+      .selectFrom("task")
+      .selectAll()
+      .where("task_type_id", "=", taskType.id)
+      .where("project_id", "in", projects)
+      .where("entity_id", "in", (eb) =>
+        eb.selectFrom("task as assigned")
+          .innerJoin("task_person_link", "task_person_link.task_id", "assigned.id")
+          .select("assigned.entity_id")
+          .where("task_person_link.person_id", "=", personId))
+      .orderBy("name")
+      .execute();
+    return c.json(rows.map((row) => presentTask(row)));
+  });
+
+  app.get("/data/entities/:entity_id/task-types/:task_type_id/tasks", async (c) => {
+    const entity = await getEntity(c, c.req.param("entity_id"));
+    await checkProjectAccess(c, entity.project_id);
+    const taskTypeId = serviceId(c.req.param("task_type_id"));
+    const rows = await c
+      .get("db")
+      .selectFrom("task")
+      .selectAll()
+      .where("entity_id", "=", entity.id)
+      .where("task_type_id", "=", taskTypeId)
+      .orderBy("name")
+      .execute();
+    return c.json(rows.map((row) => presentTask(row)));
+  });
+
+  // --- Project dumps (sync)
+
+  app.get("/data/projects/:project_id/tasks", async (c) => {
+    const project = await getProject(c, c.req.param("project_id"));
+    const role = await checkProjectAccess(c, project.id);
+    const db = c.get("db");
+    const userId = c.get("user").id;
+    const scoped = () => {
+      let query = db.selectFrom("task").where("task.project_id", "=", project.id);
+      if (role === "vendor") {
+        query = query.where("task.id", "in", (eb) => eb.selectFrom("task_person_link").select("task_id").where("person_id", "=", userId));
+      }
+      return query;
+    };
+    return c.json(await paginate(
+      c,
+      async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
+      async (limit, offset) => {
+        let query = scoped().selectAll("task").orderBy("task.updated_at", "desc").orderBy("task.id");
+        if (limit !== null) query = query.limit(limit).offset(offset);
+        return presentTasks(db, await query.execute());
+      },
+    ));
+  });
+
+  app.get("/data/projects/:project_id/comments", async (c) => {
+    const project = await getProject(c, c.req.param("project_id"));
+    const role = await checkProjectAccess(c, project.id);
+    if (role === "vendor" || role === "client") throw forbidden();
+    const db = c.get("db");
+    const scoped = () => db.selectFrom("comment").innerJoin("task", "task.id", "comment.object_id").where("task.project_id", "=", project.id);
+    return c.json(await paginate(
+      c,
+      async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
+      async (limit, offset) => {
+        let query = scoped().selectAll("comment").orderBy("comment.updated_at", "desc").orderBy("comment.id");
+        if (limit !== null) query = query.limit(limit).offset(offset);
+        const rows = await query.execute();
+        return Promise.all(rows.map(async (row) => {
+          const dict = await presentComment(c, row);
+          delete dict.person;
+          dict.attachment_files = (dict.attachment_files as { id: string }[]).map((a) => a.id);
+          dict.replies = (dict.replies as Dict[]).map(({ person: _person, ...reply }) => reply);
+          return dict;
+        }));
+      },
+    ));
+  });
+
+  app.get("/data/projects/:project_id/notifications", async (c) => {
+    checkAdmin(c);
+    const project = await getProject(c, c.req.param("project_id"));
+    const db = c.get("db");
+    const scoped = () => db.selectFrom("notification").innerJoin("task", "task.id", "notification.task_id").where("task.project_id", "=", project.id);
+    return c.json(await paginate(
+      c,
+      async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
+      async (limit, offset) => {
+        let query = scoped().selectAll("notification").orderBy("notification.updated_at", "desc").orderBy("notification.id");
+        if (limit !== null) query = query.limit(limit).offset(offset);
+        return (await query.execute()).map((row) => serialize("notification", row));
+      },
+    ));
+  });
+
+  app.get("/data/projects/:project_id/preview-files", async (c) => {
+    checkAdmin(c);
+    const project = await getProject(c, c.req.param("project_id"));
+    const db = c.get("db");
+    const scoped = () => db.selectFrom("preview_file").innerJoin("task", "task.id", "preview_file.task_id").where("task.project_id", "=", project.id);
+    return c.json(await paginate(
+      c,
+      async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
+      async (limit, offset) => {
+        let query = scoped().selectAll("preview_file").orderBy("preview_file.updated_at", "desc").orderBy("preview_file.id");
+        if (limit !== null) query = query.limit(limit).offset(offset);
+        return (await query.execute()).map((row) => serialize("preview_file", row));
+      },
+    ));
+  });
+
+  app.get("/data/projects/:project_id/subscriptions", async (c) => {
+    checkAdmin(c);
+    const project = await getProject(c, c.req.param("project_id"));
+    return c.json(await projectSubscriptions(c.get("db"), project.id));
+  });
+
+  // --- Bulk creation and deletion
+
+  const createTasksRoute = (kinds: string[] | "asset", check: (c: AppContext, projectId: string) => Promise<unknown>) =>
+    async (c: AppContext) => {
+      const project = await getProject(c, c.req.param("project_id"));
+      await check(c, project.id);
+      const taskType = await getTaskType(c, c.req.param("task_type_id"));
+      const entities = await entitiesForCreation(c, project.id, kinds);
+      if (Array.isArray(kinds) && kinds.includes("Concept")) {
+        for (const entity of entities) await checkEntityAccess(c, { id: entity.id, project_id: project.id });
+      }
+      const tasks = await transact(c, () => createTasksForEntities(c, taskType, entities));
+      return c.json(tasks, 201);
+    };
+  const managerCheck = (c: AppContext, projectId: string) => checkManagerProjectAccess(c, projectId);
+  const conceptCheck = async (c: AppContext, projectId: string) => {
+    const role = await checkProjectAccess(c, projectId);
+    if (role === "vendor" || role === "client") throw forbidden();
+  };
+  app.post("/actions/projects/:project_id/task-types/:task_type_id/shots/create-tasks", createTasksRoute(["Shot"], managerCheck));
+  app.post("/actions/projects/:project_id/task-types/:task_type_id/assets/create-tasks", createTasksRoute("asset", managerCheck));
+  app.post("/actions/projects/:project_id/task-types/:task_type_id/edits/create-tasks", createTasksRoute(["Edit"], managerCheck));
+  app.post("/actions/projects/:project_id/task-types/:task_type_id/concepts/create-tasks", createTasksRoute(["Concept"], conceptCheck));
+  app.post("/actions/projects/:project_id/task-types/:task_type_id/create-tasks/:entity_type", async (c) => {
+    const project = await getProject(c, c.req.param("project_id"));
+    await checkManagerProjectAccess(c, project.id);
+    const taskType = await getTaskType(c, c.req.param("task_type_id"));
+    const raw = c.req.param("entity_type");
+    const name = raw.charAt(0).toUpperCase() + raw.slice(1).toLowerCase();
+    const entityType = await c.get("db").selectFrom("entity_type").select("name").where("name", "=", name).executeTakeFirst();
+    if (!entityType) throw notFound();
+    const entities = await entitiesForCreation(c, project.id, [entityType.name]);
+    const tasks = await transact(c, () => createTasksForEntities(c, taskType, entities));
+    return c.json(tasks, 201);
+  });
+
+  app.post("/actions/projects/:project_id/delete-tasks", async (c) => {
+    const project = await getProject(c, c.req.param("project_id"));
+    await checkManagerProjectAccess(c, project.id);
+    const body = await readBody(c);
+    if (!Array.isArray(body)) throw badRequest("A list of task ids is required.");
+    const ids = idList(body);
+    const deleted: string[] = [];
+    await transact(c, async (db) => {
+      for (const chunk of chunks(ids)) {
+        const tasks = await db.selectFrom("task").selectAll().where("id", "in", chunk).where("project_id", "=", project.id).execute();
+        for (const task of tasks) {
+          await removeTask(c, task, true);
+          deleted.push(task.id);
+        }
+      }
+    });
+    return c.json(deleted);
+  });
+
+  app.delete("/actions/projects/:project_id/task-types/:task_type_id/delete-tasks", async (c) => {
+    checkAdmin(c);
+    const project = await getProject(c, c.req.param("project_id"));
+    const taskType = await getTaskType(c, c.req.param("task_type_id"));
+    await transact(c, async (db) => {
+      const tasks = await db.selectFrom("task").selectAll().where("project_id", "=", project.id).where("task_type_id", "=", taskType.id).execute();
+      for (const task of tasks) await removeTask(c, task, true);
+    });
+    return c.body(null, 204);
+  });
 }
