@@ -11,6 +11,7 @@ import { openDatabase } from "../src/db/database";
 import { modelRules } from "../src/crud/rules/index";
 import type { Method } from "../src/crud/engine";
 import { signToken, ACCESS_TOKEN_SECONDS } from "../src/lib/jwt";
+import { kvSet } from "../src/lib/kv";
 import { asset, assign, bot, closedProject, insertRow, task } from "./crud-fixtures";
 
 let server: TestServer;
@@ -178,7 +179,7 @@ describe("admin-only crud models (vectors 18, 25)", () => {
   const ids: Record<string, string> = {};
   beforeAll(async () => {
     manager = await server.person("manager");
-    const project = await server.project("Admin-only rows", [manager]);
+    const project = await server.project("Admin-only rows");
     const entity = await asset(server.db, project.id, "Admin-only asset");
     const taskId = await task(server.db, project.id, entity);
     const version = await insertRow(server.db, "production_schedule_version", { name: "v1", project_id: project.id });
@@ -327,6 +328,27 @@ describe("authentication (vectors 58, 59)", () => {
     const revoked = await server.json("GET", "/api/data/departments", { token: robot.token });
     expect(revoked.status).toBe(401);
     expect(revoked.body).toEqual({ msg: "Token has been revoked" });
+  });
+
+  test("a token accepted a moment ago is refused once revoked (the session cache follows revocations)", async () => {
+    const person = await server.person("user");
+    expect((await server.json("GET", "/api/data/departments", { token: person.token })).status).toBe(200);
+    const jti = JSON.parse(Buffer.from(person.token.split(".")[1]!, "base64url").toString()).jti;
+    await kvSet(server.db, jti, "true", 60);
+    const revoked = await server.json("GET", "/api/data/departments", { token: person.token });
+    expect(revoked.status).toBe(401);
+    expect(revoked.body).toEqual({ msg: "Token has been revoked" });
+  });
+
+  test("a deactivated person or a demoted admin is seen at the next request", async () => {
+    const person = await server.person("user");
+    expect((await server.json("GET", "/api/data/departments", { token: person.token })).status).toBe(200);
+    await server.db.updateTable("person").set({ active: false }).where("id", "=", person.id).execute();
+    expect((await server.json("GET", "/api/data/departments", { token: person.token })).status).toBe(401);
+    const admin = await server.person("admin");
+    expect((await server.json("GET", "/api/data/hardware-items", { token: admin.token })).status).toBe(200);
+    expect((await server.json("PUT", `/api/data/persons/${admin.id}`, { body: { role: "user" } })).status).toBe(200);
+    expect((await server.json("GET", "/api/data/hardware-items", { token: admin.token })).status).toBe(403);
   });
 
   test("an inactive person's token is refused with 401", async () => {

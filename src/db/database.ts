@@ -4,6 +4,7 @@ import { Kysely, Migrator, ParseJSONResultsPlugin } from "kysely";
 import { BunSqliteDialect } from "kysely-bun-sqlite";
 import type { DB } from "./tables.generated";
 import { migrationProvider } from "../../db/migrations/index";
+import { writeTracker } from "./write-tracker";
 
 export type Db = Kysely<DB>;
 
@@ -26,7 +27,8 @@ export function openDatabase(url: string): Db {
   database.exec("PRAGMA busy_timeout = 5000");
   // bun:sqlite caches statements compiled by query(); the driver calls prepare() on every query.
   const cached = { prepare: (sqlText: string) => database.query(sqlText), close: () => database.close() } as unknown as SqliteDatabase;
-  return new Kysely<DB>({ dialect: new BunSqliteDialect({ database: cached }) });
+  // writeTracker lets in-process caches (the session cache) notice writes to the tables they copy.
+  return new Kysely<DB>({ dialect: new BunSqliteDialect({ database: cached }), plugins: [writeTracker] });
 }
 
 export async function migrateToLatest(db: Db): Promise<void> {

@@ -8,6 +8,7 @@ import type { AppContext, AppEnv, IdentityType, PersonRow } from "../context";
 import { ApiError, forbidden } from "../lib/errors";
 import { ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS, signToken, TokenError, verifyToken, type TokenClaims } from "../lib/jwt";
 import { kvGet, kvSet } from "../lib/kv";
+import { cachedSession, rememberSession, sessionGeneration } from "./session-cache";
 
 export const ACCESS_COOKIE = "access_token_cookie";
 export const REFRESH_COOKIE = "refresh_token_cookie";
@@ -52,6 +53,9 @@ export async function revokeSession(c: AppContext, claims: TokenClaims): Promise
 export async function authenticate(c: AppContext, kind: "access" | "refresh" = "access"): Promise<PersonRow> {
   const token = findToken(c, kind);
   if (!token) throw new ApiError(401, { msg: MISSING_TOKEN });
+  const cached = kind === "access" ? cachedSession(c.get("db"), token) : null;
+  if (cached) return acceptSession(c, cached.claims, cached.user);
+  const generation = sessionGeneration();
   let claims: TokenClaims;
   try {
     claims = await verifyToken(c.get("config").secretKey, token);
@@ -75,6 +79,12 @@ export async function authenticate(c: AppContext, kind: "access" | "refresh" = "
     if (claims.identity_type === "person") await revokeSession(c, claims);
     throw new ApiError(401, { error: true, message: UNAUTHORIZED_MESSAGE });
   }
+  if (kind === "access") rememberSession(c.get("db"), token, claims, user, generation);
+  return acceptSession(c, claims, user);
+}
+
+/** Last step of `authenticate` (also for cached sessions): the 2FA gate, then the caller in the context. */
+function acceptSession(c: AppContext, claims: TokenClaims, user: PersonRow): PersonRow {
   if (claims.requires_2fa_setup && !TWO_FA_ALLOWED.has(c.req.path)) {
     throw new ApiError(403, {
       error: true,

@@ -1,0 +1,69 @@
+/**
+ * In-process cache of authenticated access tokens: token → verified claims and person row.
+ * A hit skips the signature check, the revocation lookup and the person lookup.
+ *
+ * Revocation semantics are kept: an entry is only used while no write touched the `person` or
+ * `kv_store` tables since it was filled (logout/revocation writes kv_store; deactivation, role
+ * changes and API-token renewal write person), never past the token's own expiry, and at most
+ * SESSION_TTL_MS after it was checked (bounds the delay for writes made by another process on the
+ * same database file, e.g. the CLI).
+ */
+import type { PersonRow } from "../context";
+import type { TokenClaims } from "../lib/jwt";
+import { writeGeneration } from "../db/write-tracker";
+
+const SESSION_TABLES = ["person", "kv_store"] as const;
+export const SESSION_TTL_MS = 10_000;
+const MAX_ENTRIES = 10_000;
+
+interface Entry {
+  claims: TokenClaims;
+  user: PersonRow;
+  generation: number;
+  expiresAt: number;
+}
+/** Entries per database instance (tests run several servers in one process). */
+const caches = new WeakMap<object, Map<string, Entry>>();
+function entriesOf(db: object): Map<string, Entry> {
+  let entries = caches.get(db);
+  if (!entries) {
+    entries = new Map();
+    caches.set(db, entries);
+  }
+  return entries;
+}
+
+/** The generation to read before loading what `rememberSession` will store. */
+export function sessionGeneration(): number {
+  return writeGeneration(SESSION_TABLES);
+}
+
+/** The cached claims and a copy of the person row of `token`, or null. */
+export function cachedSession(db: object, token: string, now = Date.now()): { claims: TokenClaims; user: PersonRow } | null {
+  const entries = entriesOf(db);
+  const entry = entries.get(token);
+  if (!entry) return null;
+  if (entry.expiresAt <= now || entry.generation !== sessionGeneration()) {
+    entries.delete(token);
+    return null;
+  }
+  return { claims: entry.claims, user: { ...entry.user } };
+}
+
+/** Stores a session checked from `generation` on (read before the revocation and person lookups). */
+export function rememberSession(db: object, token: string, claims: TokenClaims, user: PersonRow, generation: number, now = Date.now()): void {
+  if (generation !== sessionGeneration()) return;
+  const entries = entriesOf(db);
+  const expiresAt = Math.min(now + SESSION_TTL_MS, typeof claims.exp === "number" ? claims.exp * 1000 : Infinity);
+  if (entries.size >= MAX_ENTRIES) {
+    for (const [key, entry] of entries) {
+      if (entry.expiresAt <= now || entry.generation !== generation) entries.delete(key);
+    }
+    if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+  }
+  entries.set(token, { claims, user: { ...user }, generation, expiresAt });
+}
+
+export function clearSessionCache(db: object): void {
+  caches.delete(db);
+}
