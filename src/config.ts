@@ -25,6 +25,10 @@ export interface Config {
   sentryDsn: string;
   removeFiles: boolean;
   protectedAccounts: string[];
+  /** ENFORCE_2FA: persons without any second factor get restricted tokens. */
+  enforce2fa: boolean;
+  /** 2FA_EXEMPT_USERS: emails exempt from ENFORCE_2FA. */
+  twoFactorExemptUsers: string[];
   corsAllowedOrigins: string[];
   version: string;
 }
@@ -79,8 +83,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     crispToken: env.CRISP_TOKEN ?? "",
     sentryDsn: env.SENTRY_KITSU_DSN ?? "",
     removeFiles: envBool(env.REMOVE_FILES, false),
-    protectedAccounts: (env.PROTECTED_ACCOUNTS ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
-    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    protectedAccounts: (env.PROTECTED_ACCOUNTS ?? "").split(/[;,]/).map((s) => s.trim().toLowerCase()).filter(Boolean),
+    enforce2fa: envBool(env.ENFORCE_2FA, false),
+    twoFactorExemptUsers: (env["2FA_EXEMPT_USERS"] ?? "").split(/[;,]/).map((s) => s.trim().toLowerCase()).filter(Boolean),
+    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? "").split(/[;,]/).map((s) => s.trim()).filter(Boolean),
     version: VERSION,
   };
 }

@@ -21,20 +21,14 @@ export const INVITATION_TOKEN_SECONDS = 7 * 24 * 3600;
 /** Max-Age of the auth cookies (flask-jwt-extended's one-year constant). */
 export const COOKIE_MAX_AGE = 31_540_000;
 
-/** Options not (yet) in Config: ENFORCE_2FA and 2FA_EXEMPT_USERS. */
-export interface TwoFactorEnforcement {
-  enforce2fa?: boolean;
-  twoFactorExemptUsers?: string[];
-}
-
 export function enforce2fa(config: Config): boolean {
-  return Boolean((config as Config & TwoFactorEnforcement).enforce2fa);
+  return config.enforce2fa;
 }
 
 /** True when a session of this person must be restricted to 2FA setup (ENFORCE_2FA). */
 export function requiresTwoFactorSetup(config: Config, person: Record<string, any>): boolean {
   if (!enforce2fa(config)) return false;
-  const exempt = ((config as Config & TwoFactorEnforcement).twoFactorExemptUsers ?? []).map((email) => email.trim().toLowerCase());
+  const exempt = config.twoFactorExemptUsers.map((email) => email.trim().toLowerCase());
   if (person.email && exempt.includes(String(person.email).toLowerCase())) return false;
   return !hasTwoFactor(person);
 }
