@@ -12,7 +12,7 @@
  * - delete: row (400/404) → `delete` hook → `customDelete` or (`beforeDelete`, join rows, delete) → event → 204.
  */
 import type { Hono } from "hono";
-import type { SelectQueryBuilder } from "kysely";
+import type { CompiledQuery, SelectQueryBuilder } from "kysely";
 import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import type { Db } from "../db/database";
@@ -117,6 +117,17 @@ export async function loadRelations(db: Db, table: TableName, ids: string[]): Pr
   const uniqueIds = [...new Set(ids)];
   for (const name of relationNames) {
     const relation = def.relations[name]!;
+    if (uniqueIds.length === 1) {
+      const build = () =>
+        db
+          .selectFrom(relation.via as TableName)
+          .select([`${relation.targetColumn} as target`] as any)
+          .where(relation.sourceColumn as any, "=", uniqueIds[0])
+          .compile() as CompiledQuery;
+      const links = (await runCompiled(db, `relation:${table}.${name}`, build, [uniqueIds[0]])) as { target: string }[];
+      result.get(uniqueIds[0]!)![name] = links.map((link) => link.target);
+      continue;
+    }
     for (let i = 0; i < uniqueIds.length; i += 500) {
       const chunk = uniqueIds.slice(i, i + 500);
       const links = (await db
@@ -226,8 +237,29 @@ function withDbErrors<T>(promise: Promise<T>): Promise<T> {
   });
 }
 
+/**
+ * Hot single-row lookups compiled once per dialect adapter (the SQL differs per engine) and run
+ * with new parameters: no query building on every request.
+ */
+const compiledLookups = new WeakMap<object, Map<string, CompiledQuery>>();
+async function runCompiled(db: Db, key: string, build: () => CompiledQuery, parameters: unknown[]): Promise<Row[]> {
+  const adapter = db.getExecutor().adapter;
+  let byKey = compiledLookups.get(adapter);
+  if (!byKey) {
+    byKey = new Map();
+    compiledLookups.set(adapter, byKey);
+  }
+  let compiled = byKey.get(key);
+  if (!compiled) {
+    compiled = build();
+    byKey.set(key, compiled);
+  }
+  return (await db.executeQuery<Row>({ ...compiled, parameters })).rows;
+}
+
 export async function getRowById(db: Db, table: TableName, id: string): Promise<Row | undefined> {
-  return (await db.selectFrom(table).selectAll().where("id" as any, "=", id).executeTakeFirst()) as Row | undefined;
+  const rows = await runCompiled(db, `row:${table}`, () => db.selectFrom(table).selectAll().where("id" as any, "=", id).compile(), [id]);
+  return rows[0];
 }
 
 /** Loads a crud row by its path id: 400 for a malformed id, 404 when missing. */
