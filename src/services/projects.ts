@@ -1025,7 +1025,7 @@ function incomingEdges(): Map<string, Edge[]> {
  * Deletes a project and every row that depends on it (entities, tasks, comments, previews,
  * playlists, schedules, budgets, descriptors, events...), following the schema's foreign keys:
  * rows are collected transitively, nullable references between them are cleared, then tables are
- * emptied children first. Chats of the project's entities go too.
+ * emptied children first. Comments of its tasks and chats of its entities go too.
  */
 export async function removeProjectData(db: Db, projectId: string): Promise<void> {
   const edges = incomingEdges();
@@ -1049,25 +1049,37 @@ export async function removeProjectData(db: Db, projectId: string): Promise<void
       }
     }
   };
-  // Chats hang off entities through object_id (no foreign key).
-  let chatsDone = false;
-  while (queue.length || !chatsDone) {
-    if (!queue.length) {
-      chatsDone = true;
-      const entityIds = [...(collected.get("entity") ?? [])];
-      const chatIds: string[] = [];
-      for (const chunk of chunks(entityIds)) {
-        chatIds.push(...(await db.selectFrom("chat").select("id").where("object_id", "in", chunk).execute()).map((r) => r.id));
-      }
-      const seen = collected.get("chat") ?? new Set<string>();
-      const fresh = chatIds.filter((id) => !seen.has(id));
-      for (const id of fresh) seen.add(id);
-      collected.set("chat", seen);
-      if (fresh.length) queue.push(["chat", fresh]);
-      continue;
+  // References without a foreign key: comments on tasks, chats on entities.
+  const softReferences: { table: TableName; column: string; target: TableName }[] = [
+    { table: "comment", column: "object_id", target: "task" },
+    { table: "chat", column: "object_id", target: "entity" },
+  ];
+  const softDone = new Map<string, Set<string>>();
+  for (;;) {
+    while (queue.length) {
+      const [table, ids] = queue.shift()!;
+      await visit(table, ids);
     }
-    const [table, ids] = queue.shift()!;
-    await visit(table, ids);
+    let grew = false;
+    for (const ref of softReferences) {
+      const key = `${ref.table}.${ref.column}`;
+      const done = softDone.get(key) ?? new Set<string>();
+      softDone.set(key, done);
+      const targets = [...(collected.get(ref.target) ?? [])].filter((id) => !done.has(id));
+      for (const id of targets) done.add(id);
+      for (const chunk of chunks(targets)) {
+        const rows = (await db.selectFrom(ref.table).select("id" as any).where(ref.column as any, "in", chunk).execute()) as { id: string }[];
+        const seen = collected.get(ref.table) ?? new Set<string>();
+        const fresh = rows.map((r) => r.id).filter((id) => !seen.has(id));
+        for (const id of fresh) seen.add(id);
+        collected.set(ref.table, seen);
+        if (fresh.length) {
+          queue.push([ref.table, fresh]);
+          grew = true;
+        }
+      }
+    }
+    if (!grew) break;
   }
   for (const link of linkDeletes) {
     for (const chunk of chunks(link.ids)) await db.deleteFrom(link.table).where(link.column as any, "in", chunk).execute();
