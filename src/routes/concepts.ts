@@ -1,7 +1,132 @@
 /** Routes of the `concepts` area of routes.tsv. */
 import type { Hono } from "hono";
-import type { AppEnv } from "../context";
+import * as v from "valibot";
+import type { AppContext, AppEnv } from "../context";
+import type { AnySelect } from "../crud/engine";
+import { parseBody } from "../lib/body";
+import { badRequest, forbidden, notFound } from "../lib/errors";
+import { isUuid, normalizeId, serviceId } from "../lib/ids";
+import { loadRelations } from "../crud/engine";
+import { checkProjectAccess, effectiveRole } from "../services/permissions";
+import {
+  applyCriteria,
+  blockVendorOrClient,
+  checkEntityDelete,
+  checkEntityRead,
+  createConcept,
+  entityPreviewsByTaskType,
+  loadEntity,
+  presentEntities,
+  presentEntity,
+  queryFlag,
+  removeEntity,
+  requestTypeIds,
+  taskDicts,
+  taskTypesOf,
+  type Dict,
+  type EntityRow,
+} from "../services/entities";
+import { conceptsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
+
+const NewConceptSchema = v.object({
+  name: v.pipe(v.string("The concept name is required."), v.trim(), v.minLength(1, "The concept name is required.")),
+  data: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
+  description: v.optional(v.nullable(v.string())),
+  entity_concept_links: v.optional(v.nullable(v.array(v.union([v.pipe(v.string(), v.uuid("must be a valid UUID")), v.object({ id: v.pipe(v.string(), v.uuid("must be a valid UUID")) })])))),
+});
+
+/** Project of the criteria (required for non-admins), then vendors and clients are refused. */
+async function conceptListAccess(c: AppContext, projectId: string | undefined): Promise<void> {
+  await checkProjectAccess(c, projectId ?? null);
+  await blockVendorOrClient(c, projectId, true);
+}
 
 export function registerConcepts(app: Hono<AppEnv>): void {
-  void app;
+  /** The concept of the path: project access, vendors only when assigned, clients refused. */
+  const readable = async (c: AppContext): Promise<EntityRow> => {
+    const row = await loadEntity(c, c.req.param("concept_id"), "Concept");
+    await checkEntityRead(c, row);
+    if ((await effectiveRole(c, row.project_id)) === "client") throw forbidden();
+    return row;
+  };
+
+  app.get("/data/concepts", async (c) => {
+    const params = c.req.query();
+    const projectId = params.project_id && isUuid(params.project_id) ? normalizeId(params.project_id) : undefined;
+    if (params.project_id && !projectId) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+    await conceptListAccess(c, projectId);
+    const types = await requestTypeIds(c);
+    let q = c
+      .get("db")
+      .selectFrom("entity")
+      .innerJoin("project", "project.id", "entity.project_id")
+      .selectAll("entity")
+      .select("project.name as __project_name")
+      .where("entity.entity_type_id", "=", types.Concept) as AnySelect;
+    q = applyCriteria(q, params);
+    const rows = (await q.orderBy("entity.name").execute()) as Dict[];
+    const concepts = await presentEntities(c.get("db"), rows, "Concept");
+    return c.json(concepts.map((concept, i) => ({ ...concept, project_name: rows[i]!.__project_name })));
+  });
+  app.get("/data/concepts/with-tasks", async (c) => {
+    const query = readWithTasksQuery(c);
+    await conceptListAccess(c, query.projectId);
+    const result = await conceptsWithTasks(c, { projectId: query.projectId, id: query.id });
+    return withTasksResponse(result, { compact: false, stream: false });
+  });
+  app.get("/data/concepts/:concept_id", async (c) => {
+    const row = await loadEntity(c, c.req.param("concept_id"), "Concept");
+    const [listed] = rowsToDicts(await conceptsWithTasks(c, { id: row.id }));
+    if (!listed) throw notFound();
+    const concept = { ...listed, ...presentEntity(row, "Concept"), ...(await loadRelations(c.get("db"), "entity", [row.id])).get(row.id) };
+    await readable(c);
+    return c.json(concept);
+  });
+  app.delete("/data/concepts/:concept_id", async (c) => {
+    const row = await loadEntity(c, c.req.param("concept_id"), "Concept");
+    await checkEntityDelete(c, row);
+    await removeEntity(c, row, { force: queryFlag(c, "force") });
+    return c.body(null, 204);
+  });
+  app.get("/data/concepts/:concept_id/task-types", async (c) => {
+    const row = await readable(c);
+    return c.json(await taskTypesOf(c, (q) => q.where("entity.id", "=", row.id)));
+  });
+  app.get("/data/concepts/:concept_id/tasks", async (c) => {
+    const row = await readable(c);
+    return c.json(await taskDicts(c, (q) => q.where("task.entity_id", "=", row.id), { relations: queryFlag(c, "relations") }));
+  });
+  app.get("/data/concepts/:concept_id/preview-files", async (c) => c.json(await entityPreviewsByTaskType(c, (await readable(c)).id)));
+
+  const projectParam = async (c: AppContext): Promise<string> => {
+    const projectId = serviceId(c.req.param("project_id"));
+    if (!(await c.get("db").selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst())) throw notFound();
+    await checkProjectAccess(c, projectId);
+    await blockVendorOrClient(c, projectId, true);
+    return projectId;
+  };
+  app.get("/data/projects/:project_id/concepts", async (c) => {
+    const projectId = await projectParam(c);
+    const types = await requestTypeIds(c);
+    const rows = (await c
+      .get("db")
+      .selectFrom("entity")
+      .selectAll()
+      .where("entity_type_id", "=", types.Concept)
+      .where("project_id", "=", projectId)
+      .orderBy("name")
+      .execute()) as Dict[];
+    return c.json(await presentEntities(c.get("db"), rows, "Concept"));
+  });
+  app.post("/data/projects/:project_id/concepts", async (c) => {
+    const body = await parseBody(c, NewConceptSchema);
+    const projectId = await projectParam(c);
+    const row = await createConcept(c, projectId, {
+      name: body.name,
+      data: body.data ?? {},
+      description: body.description ?? null,
+      entityConceptLinks: body.entity_concept_links ?? [],
+    });
+    return c.json((await presentEntities(c.get("db"), [row], "Concept"))[0], 201);
+  });
 }

@@ -1,7 +1,157 @@
 /** Routes of the `edits` area of routes.tsv. */
 import type { Hono } from "hono";
-import type { AppEnv } from "../context";
+import * as v from "valibot";
+import type { AppContext, AppEnv } from "../context";
+import type { AnySelect } from "../crud/engine";
+import { parseBody } from "../lib/body";
+import { badRequest, notFound } from "../lib/errors";
+import { isUuid, normalizeId, serviceId } from "../lib/ids";
+import { checkManagerProjectAccess, checkProjectAccess } from "../services/permissions";
+import {
+  applyCriteria,
+  blockVendorOrClient,
+  checkEntityDelete,
+  checkEntityRead,
+  createEdit,
+  entityPreviewsByTaskType,
+  entityVersions,
+  loadEntity,
+  maskMetadataForVendor,
+  presentEntities,
+  presentEntity,
+  queryFlag,
+  removeEntity,
+  requestTypeIds,
+  taskDicts,
+  taskTypesOf,
+  vendorScope,
+  whereAssigned,
+  type Dict,
+  type EntityRow,
+} from "../services/entities";
+import { editsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
+
+const NewEditSchema = v.object({
+  name: v.pipe(v.string("The edit name is required."), v.trim(), v.minLength(1, "The edit name is required.")),
+  description: v.optional(v.nullable(v.string())),
+  data: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
+  episode_id: v.optional(v.nullable(v.pipe(v.string(), v.uuid("must be a valid UUID")))),
+});
+
+/** `get_edits`: edits filtered by the criteria with their `project_name`, sorted by name. */
+async function listEdits(c: AppContext, params: Record<string, string>, assignedTo?: string): Promise<Dict[]> {
+  const types = await requestTypeIds(c);
+  let q = c
+    .get("db")
+    .selectFrom("entity")
+    .innerJoin("project", "project.id", "entity.project_id")
+    .selectAll("entity")
+    .select("project.name as __project_name")
+    .where("entity.entity_type_id", "=", types.Edit) as AnySelect;
+  q = applyCriteria(q, params);
+  if (assignedTo) q = whereAssigned(q, assignedTo);
+  const rows = (await q.orderBy("entity.name").execute()) as Dict[];
+  return rows.map((row) => ({ ...presentEntity(row, "Edit"), project_name: row.__project_name }));
+}
+
+async function allEdits(c: AppContext): Promise<Response> {
+  const params = c.req.query();
+  const projectId = params.project_id && isUuid(params.project_id) ? normalizeId(params.project_id) : null;
+  if (params.project_id && !projectId) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+  await checkProjectAccess(c, projectId);
+  const vendor = await vendorScope(c, projectId);
+  return c.json(await maskMetadataForVendor(c, "Edit", await listEdits(c, params, vendor?.personId), projectId));
+}
 
 export function registerEdits(app: Hono<AppEnv>): void {
-  void app;
+  const readable = async (c: AppContext): Promise<EntityRow> => {
+    const row = await loadEntity(c, c.req.param("edit_id"), "Edit");
+    await checkEntityRead(c, row);
+    return row;
+  };
+
+  app.get("/data/edits", allEdits);
+  app.get("/data/edits/all", allEdits);
+  app.get("/data/edits/with-tasks", async (c) => {
+    const query = readWithTasksQuery(c);
+    await checkProjectAccess(c, query.projectId ?? null);
+    const vendor = await vendorScope(c, query.projectId);
+    const result = await editsWithTasks(c, { projectId: query.projectId, id: query.id, episodeId: query.episodeId, vendor });
+    return withTasksResponse(result, { compact: false, stream: false });
+  });
+  app.get("/data/edits/:edit_id", async (c) => {
+    const row = await loadEntity(c, c.req.param("edit_id"), "Edit");
+    const [edit] = rowsToDicts(await editsWithTasks(c, { id: row.id }));
+    if (!edit) throw notFound();
+    await checkEntityRead(c, row);
+    return c.json(edit);
+  });
+  app.delete("/data/edits/:edit_id", async (c) => {
+    const row = await loadEntity(c, c.req.param("edit_id"), "Edit");
+    await checkEntityDelete(c, row);
+    await removeEntity(c, row, { force: queryFlag(c, "force") });
+    return c.body(null, 204);
+  });
+  app.get("/data/edits/:edit_id/task-types", async (c) => {
+    const row = await readable(c);
+    return c.json(await taskTypesOf(c, (q) => q.where("entity.id", "=", row.id)));
+  });
+  app.get("/data/edits/:edit_id/tasks", async (c) => {
+    const row = await readable(c);
+    return c.json(await taskDicts(c, (q) => q.where("task.entity_id", "=", row.id), { relations: queryFlag(c, "relations") }));
+  });
+  app.get("/data/edits/:edit_id/preview-files", async (c) => c.json(await entityPreviewsByTaskType(c, (await readable(c)).id)));
+  app.get("/data/edits/:edit_id/versions", async (c) => c.json(await entityVersions(c, (await readable(c)).id, "EditVersion")));
+
+  app.get("/data/episodes/:episode_id/edits", async (c) => {
+    const episode = await loadEntity(c, c.req.param("episode_id"), "Episode");
+    await checkEntityRead(c, episode);
+    const types = await requestTypeIds(c);
+    const rows = (await c
+      .get("db")
+      .selectFrom("entity")
+      .selectAll()
+      .where("entity_type_id", "=", types.Edit)
+      .where("parent_id", "=", episode.id)
+      .orderBy("name")
+      .execute()) as Dict[];
+    const edits = await presentEntities(c.get("db"), rows, "Edit", queryFlag(c, "relations"));
+    return c.json(await maskMetadataForVendor(c, "Edit", edits, episode.project_id));
+  });
+  app.get("/data/episodes/:episode_id/edit-tasks", async (c) => {
+    const episode = await loadEntity(c, c.req.param("episode_id"), "Episode");
+    await checkEntityRead(c, episode);
+    await blockVendorOrClient(c, episode.project_id);
+    const types = await requestTypeIds(c);
+    return c.json(
+      await taskDicts(c, (q) => q.where("entity.entity_type_id", "=", types.Edit).where("entity.parent_id", "=", episode.id), {
+        relations: queryFlag(c, "relations"),
+      }),
+    );
+  });
+
+  app.get("/data/projects/:project_id/edits", async (c) => {
+    const projectId = serviceId(c.req.param("project_id"));
+    if (!(await c.get("db").selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst())) throw notFound();
+    await checkProjectAccess(c, projectId);
+    const types = await requestTypeIds(c);
+    let q = c.get("db").selectFrom("entity").selectAll("entity").where("entity.entity_type_id", "=", types.Edit).where("entity.project_id", "=", projectId) as AnySelect;
+    const vendor = await vendorScope(c, projectId);
+    if (vendor) q = whereAssigned(q, vendor.personId);
+    const rows = (await q.orderBy("entity.name").execute()) as Dict[];
+    return c.json(await maskMetadataForVendor(c, "Edit", await presentEntities(c.get("db"), rows, "Edit"), projectId));
+  });
+  app.post("/data/projects/:project_id/edits", async (c) => {
+    const body = await parseBody(c, NewEditSchema);
+    const projectId = serviceId(c.req.param("project_id"));
+    if (!(await c.get("db").selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst())) throw notFound();
+    await checkManagerProjectAccess(c, projectId);
+    const row = await createEdit(c, projectId, {
+      name: body.name,
+      data: body.data ?? {},
+      description: body.description ?? "",
+      episodeId: body.episode_id ? normalizeId(body.episode_id) : null,
+    });
+    return c.json(presentEntity(row, "Edit"), 201);
+  });
 }

@@ -1,0 +1,1390 @@
+/**
+ * The entity service (models.md §2): one `entity` table for assets, shots, sequences, episodes,
+ * scenes, edits and concepts, told apart by their entity type. Reserved types are created on first
+ * use; creation, update, deletion (soft or forced) and the presentation with the kind's `type` name
+ * live here, so the routes of every area (and the tasks and casting services) share one behaviour.
+ */
+import { sql, type Selectable } from "kysely";
+import type { AppContext } from "../context";
+import type { Db } from "../db/database";
+import { transact } from "../db/transaction";
+import { serialize, parseJson } from "../db/serialize";
+import { TABLES, type EntityTable, type TableName } from "../db/tables.generated";
+import { badRequest, forbidden, notFound } from "../lib/errors";
+import { emitEvent } from "../lib/events";
+import { formatDateTime, isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
+import { loadRelations, type AnySelect } from "../crud/engine";
+import { toFilterValue } from "../crud/values";
+import {
+  checkManagerProjectAccess,
+  checkProjectAccess,
+  effectiveRole,
+  isAdmin,
+  userDepartmentIds,
+} from "./permissions";
+
+export type EntityRow = Selectable<EntityTable>;
+export type Dict = Record<string, unknown>;
+
+/** Entity types recognised by name; every other entity type is an asset type. */
+export const RESERVED_TYPE_NAMES = ["Shot", "Sequence", "Episode", "Scene", "Edit", "Concept"] as const;
+export type ReservedTypeName = (typeof RESERVED_TYPE_NAMES)[number];
+/** The `type` an entity is presented with (and its event prefix, lower-cased). */
+export type EntityKind = ReservedTypeName | "Asset";
+export type ReservedTypeIds = Record<ReservedTypeName, string>;
+
+const RESERVED = new Set<string>(RESERVED_TYPE_NAMES);
+
+export function kindOfTypeName(name: string | null | undefined): EntityKind {
+  return name && RESERVED.has(name) ? (name as ReservedTypeName) : "Asset";
+}
+
+/** Ids of the six reserved entity types, creating the missing ones (get-or-create). */
+export async function reservedTypeIds(db: Db): Promise<ReservedTypeIds> {
+  const rows = await db.selectFrom("entity_type").select(["id", "name"]).where("name", "in", [...RESERVED_TYPE_NAMES]).execute();
+  const ids = {} as ReservedTypeIds;
+  for (const row of rows) ids[row.name as ReservedTypeName] = row.id;
+  for (const name of RESERVED_TYPE_NAMES) {
+    if (ids[name]) continue;
+    const now = utcNow();
+    const id = newId();
+    await db.insertInto("entity_type").values({ id, created_at: now, updated_at: now, name, archived: false } as any).execute();
+    ids[name] = id;
+  }
+  return ids;
+}
+
+/** The reserved type ids, memoised for the request. */
+const typeMemo = new WeakMap<object, Promise<ReservedTypeIds>>();
+export function requestTypeIds(c: AppContext): Promise<ReservedTypeIds> {
+  let memo = typeMemo.get(c);
+  if (!memo) {
+    memo = reservedTypeIds(c.get("db"));
+    typeMemo.set(c, memo);
+    memo.catch(() => typeMemo.delete(c));
+  }
+  return memo;
+}
+
+/** The kind of an entity from its entity type id. */
+export function kindOfTypeId(types: ReservedTypeIds, entityTypeId: string): EntityKind {
+  for (const name of RESERVED_TYPE_NAMES) if (types[name] === entityTypeId) return name;
+  return "Asset";
+}
+
+export function reservedIdList(types: ReservedTypeIds): string[] {
+  return RESERVED_TYPE_NAMES.map((name) => types[name]);
+}
+
+/** Event prefix and id key of a kind: `shot`, `shot_id`. */
+export function eventKey(kind: EntityKind): string {
+  return kind.toLowerCase();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+export async function getEntityRow(db: Db, id: string): Promise<EntityRow | undefined> {
+  return (await db.selectFrom("entity").selectAll().where("id", "=", id).executeTakeFirst()) as EntityRow | undefined;
+}
+
+/**
+ * Loads an entity of the given kind by a path id: a malformed id, an unknown id or an entity of
+ * another kind are the same 404 (Zou's service lookups).
+ */
+export async function loadEntity(c: AppContext, rawId: string | undefined, kind?: EntityKind): Promise<EntityRow> {
+  const id = serviceId(rawId);
+  const row = await getEntityRow(c.get("db"), id);
+  if (!row) throw notFound();
+  if (kind) {
+    const types = await requestTypeIds(c);
+    if (kindOfTypeId(types, row.entity_type_id) !== kind) throw notFound();
+  }
+  return row;
+}
+
+/** Kind of a loaded row. */
+export async function entityKind(c: AppContext, row: { entity_type_id: string }): Promise<EntityKind> {
+  return kindOfTypeId(await requestTypeIds(c), row.entity_type_id);
+}
+
+/** Zou's JSON of an entity row with its kind as `type`. */
+export function presentEntity(row: Dict, kind: EntityKind | "Entity"): Dict {
+  return serialize("entity", row, { typeName: kind });
+}
+
+/**
+ * Presents rows of one kind: with `relations`, the four relation id lists; concepts without
+ * relations still carry `entity_concept_links` (Zou's Concept serializer).
+ */
+export async function presentEntities(db: Db, rows: Dict[], kind: EntityKind | "Entity", relations = false): Promise<Dict[]> {
+  const dicts = rows.map((row) => presentEntity(row, kind));
+  if (rows.length === 0) return dicts;
+  const ids = rows.map((row) => row.id as string);
+  if (relations) {
+    const loaded = await loadRelations(db, "entity", ids);
+    for (const dict of dicts) Object.assign(dict, loaded.get(dict.id as string));
+  } else if (kind === "Concept") {
+    const links = await conceptLinks(db, ids);
+    for (const dict of dicts) dict.entity_concept_links = links.get(dict.id as string) ?? [];
+  }
+  return dicts;
+}
+
+/** entity_out_id lists of concept links, by concept id. */
+export async function conceptLinks(db: Db, conceptIds: string[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>();
+  for (let i = 0; i < conceptIds.length; i += 500) {
+    const rows = await db
+      .selectFrom("entity_concept_link")
+      .select(["entity_in_id", "entity_out_id"])
+      .where("entity_in_id", "in", conceptIds.slice(i, i + 500))
+      .execute();
+    for (const row of rows) {
+      const list = result.get(row.entity_in_id) ?? [];
+      list.push(row.entity_out_id);
+      result.set(row.entity_in_id, list);
+    }
+  }
+  return result;
+}
+
+/** Parses an entity's stored `data` into an object (null and garbage become `{}`). */
+export function entityData(value: unknown): Record<string, unknown> {
+  const parsed = parseJson(value);
+  return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access
+// ---------------------------------------------------------------------------------------------
+
+/** `check_project_access` then `check_entity_access` on an entity row. */
+export async function checkEntityRead(c: AppContext, row: { id: string; project_id: string }): Promise<void> {
+  await checkProjectAccess(c, row.project_id);
+  await checkVendorEntity(c, row);
+}
+
+/** Vendors (effective role on the entity's project) need a task of the entity assigned to them. */
+export async function checkVendorEntity(c: AppContext, row: { id: string; project_id: string }): Promise<void> {
+  if ((await effectiveRole(c, row.project_id)) !== "vendor") return;
+  const assigned = await c
+    .get("db")
+    .selectFrom("task")
+    .innerJoin("task_person_link", "task_person_link.task_id", "task.id")
+    .select("task.id")
+    .where("task.entity_id", "=", row.id)
+    .where("task_person_link.person_id", "=", c.get("user").id)
+    .executeTakeFirst();
+  if (!assigned) throw forbidden();
+}
+
+/** Entity deletes: the creator must belong to the project (Zou does not enforce it), others need manager access. */
+export async function checkEntityDelete(c: AppContext, row: { project_id: string; created_by: string | null }): Promise<void> {
+  // Zou computes the creator's membership without enforcing it (permissions.md §6.6).
+  if (row.created_by && row.created_by === c.get("user").id) return;
+  await checkManagerProjectAccess(c, row.project_id);
+}
+
+/** True when the caller's effective role on the project (global role without one) is vendor. */
+export async function isVendor(c: AppContext, projectId?: string | null): Promise<boolean> {
+  return (await effectiveRole(c, projectId ?? null)) === "vendor";
+}
+
+/** Throws 403 for vendors (and clients when `alsoClients`). */
+export async function blockVendorOrClient(c: AppContext, projectId: string | null | undefined, alsoClients = false): Promise<void> {
+  const role = await effectiveRole(c, projectId ?? null);
+  if (role === "vendor" || (alsoClients && role === "client")) throw forbidden();
+}
+
+/** The vendor narrowing of a listing (`scope_criterions_to_vendor`): null for everyone else. */
+export interface VendorScope {
+  personId: string;
+  departmentIds: string[];
+}
+export async function vendorScope(c: AppContext, projectId?: string | null): Promise<VendorScope | null> {
+  if (!(await isVendor(c, projectId))) return null;
+  return { personId: c.get("user").id, departmentIds: await userDepartmentIds(c) };
+}
+
+/** Restricts an entity query (`entity` in its FROM) to entities having a task assigned to the person. */
+export function whereAssigned<Q extends AnySelect>(q: Q, personId: string, entityRef = "entity.id"): Q {
+  return q.where((eb: any) =>
+    eb.exists(
+      eb
+        .selectFrom("task as assigned_task")
+        .innerJoin("task_person_link as assigned_link", "assigned_link.task_id", "assigned_task.id")
+        .select("assigned_task.id")
+        .whereRef("assigned_task.entity_id", "=", sql.ref(entityRef) as any)
+        .where("assigned_link.person_id", "=", personId),
+    ),
+  ) as Q;
+}
+
+/**
+ * Metadata masking: per project, the `data` keys of descriptors (of this entity kind) restricted
+ * to departments the vendor is not in.
+ */
+export async function hiddenMetadataFields(db: Db, kind: EntityKind, departmentIds: string[], projectIds: string[]): Promise<Map<string, Set<string>>> {
+  const result = new Map<string, Set<string>>();
+  for (const id of projectIds) result.set(id, new Set());
+  if (projectIds.length === 0) return result;
+  const rows = await db
+    .selectFrom("metadata_descriptor")
+    .innerJoin("department_metadata_descriptor_link", "department_metadata_descriptor_link.metadata_descriptor_id", "metadata_descriptor.id")
+    .select(["metadata_descriptor.id", "metadata_descriptor.project_id", "metadata_descriptor.field_name", "department_metadata_descriptor_link.department_id"])
+    .where("metadata_descriptor.project_id", "in", projectIds)
+    .where("metadata_descriptor.entity_type", "=", kind)
+    .execute();
+  const byDescriptor = new Map<string, { projectId: string; field: string; allowed: boolean }>();
+  const mine = new Set(departmentIds);
+  for (const row of rows) {
+    const entry = byDescriptor.get(row.id) ?? { projectId: row.project_id, field: row.field_name, allowed: false };
+    if (mine.has(row.department_id)) entry.allowed = true;
+    byDescriptor.set(row.id, entry);
+  }
+  for (const entry of byDescriptor.values()) {
+    if (!entry.allowed) result.get(entry.projectId)?.add(entry.field);
+  }
+  return result;
+}
+
+/** Removes the masked keys from the `data` of presented entities, in place (vendors only). */
+export async function maskMetadataForVendor(c: AppContext, kind: EntityKind, entities: Dict[], projectId?: string | null): Promise<Dict[]> {
+  const scope = await vendorScope(c, projectId);
+  if (!scope || entities.length === 0) return entities;
+  const projectIds = [...new Set(entities.map((e) => (e.project_id as string) ?? projectId).filter(Boolean))] as string[];
+  const hidden = await hiddenMetadataFields(c.get("db"), kind, scope.departmentIds, projectIds);
+  for (const entity of entities) {
+    const fields = hidden.get((entity.project_id as string) ?? projectId);
+    if (!fields || fields.size === 0 || !entity.data || typeof entity.data !== "object") continue;
+    const data = { ...(entity.data as Dict) };
+    for (const field of fields) delete data[field];
+    entity.data = data;
+  }
+  return entities;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query-string criteria (Zou's apply_criterions_to_db_query on the entity table)
+// ---------------------------------------------------------------------------------------------
+
+const IGNORED_CRITERIA = new Set(["page", "relations", "limit", "fields"]);
+
+/** Applies `?column=value` filters on `table` (default entity): name is case-insensitive LIKE, `[..]` is IN. */
+export function applyCriteria<Q extends AnySelect>(q: Q, params: Record<string, string>, table: TableName = "entity", alias: string = table): Q {
+  const def = TABLES[table];
+  let query = q;
+  for (const [key, raw] of Object.entries(params)) {
+    if (IGNORED_CRITERIA.has(key)) continue;
+    const column = def.columns[key];
+    const relation = def.relations[key];
+    if (relation) {
+      if (!isUuid(raw)) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+      query = query.where(`${alias}.id` as any, "in", (eb: any) =>
+        eb.selectFrom(relation.via).select(relation.sourceColumn).where(relation.targetColumn, "=", normalizeId(raw)),
+      ) as Q;
+      continue;
+    }
+    if (!column || def.hidden.includes(key)) continue;
+    const ref = `${alias}.${key}`;
+    if (key === "name") {
+      query = query.where(sql`lower(${sql.ref(ref)})`, "like", raw.toLowerCase()) as Q;
+    } else if (raw.startsWith("[")) {
+      let list: unknown;
+      try {
+        list = JSON.parse(raw);
+      } catch {
+        throw badRequest(`One of the value of the filter has not the proper format: ${key}=${raw}`);
+      }
+      if (!Array.isArray(list)) throw badRequest(`One of the value of the filter has not the proper format: ${key}=${raw}`);
+      const values = list.map((item) => toFilterValue(key, column, String(item)));
+      query = (values.length === 0 ? query.where(sql<boolean>`1 = 0`) : query.where(ref as any, "in", values)) as Q;
+    } else if (raw === "null" || raw === "None") {
+      query = query.where(ref as any, "is", null) as Q;
+    } else {
+      query = query.where(ref as any, "=", toFilterValue(key, column, raw)) as Q;
+    }
+  }
+  return query;
+}
+
+/** A query parameter id (`project_id`, `episode_id`...): 400 when malformed. */
+export function criterionId(name: string, value: string | undefined, sentinels: string[] = []): string | undefined {
+  if (value === undefined) return undefined;
+  if (sentinels.includes(value)) return value;
+  if (!isUuid(value)) throw badRequest(`Invalid UUID format for ${name}: ${value}`);
+  return normalizeId(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+/** Emits `<kind>:<action>` with `{<kind>_id}` plus extra keys, in the current transaction. */
+export async function emitEntityEvent(c: AppContext, kind: EntityKind, action: string, row: { id: string; project_id: string }, extra: Dict = {}): Promise<void> {
+  const key = eventKey(kind);
+  await emitEvent(c.get("db"), c.get("events"), `${key}:${action}`, { [`${key}_id`]: row.id, ...extra }, {
+    projectId: row.project_id,
+    userId: c.get("user")?.id ?? null,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creation
+// ---------------------------------------------------------------------------------------------
+
+export interface NewEntity {
+  projectId: string;
+  entityTypeId: string;
+  name: string;
+  description?: string | null;
+  data?: Dict | null;
+  parentId?: string | null;
+  sourceId?: string | null;
+  nbFrames?: number | null;
+  isShared?: boolean;
+  status?: string;
+  createdBy?: string | null;
+}
+
+export const ENTITY_STATUSES = ["standby", "running", "complete", "canceled"];
+
+/** Inserts one entity row (no checks, no event). */
+export async function insertEntity(db: Db, entity: NewEntity): Promise<EntityRow> {
+  const now = utcNow();
+  const values = {
+    id: newId(),
+    created_at: now,
+    updated_at: now,
+    name: entity.name,
+    description: entity.description ?? null,
+    data: JSON.stringify(entity.data ?? {}),
+    project_id: entity.projectId,
+    entity_type_id: entity.entityTypeId,
+    parent_id: entity.parentId ?? null,
+    source_id: entity.sourceId ?? null,
+    nb_frames: entity.nbFrames ?? null,
+    nb_entities_out: 0,
+    is_casting_standby: false,
+    is_shared: entity.isShared ?? false,
+    canceled: false,
+    status: entity.status ?? "running",
+    created_by: entity.createdBy ?? null,
+  };
+  return (await db.insertInto("entity").values(values as any).returningAll().executeTakeFirstOrThrow()) as EntityRow;
+}
+
+/** The entity with this (project, type, parent, name), the null parent included. */
+export async function findEntity(db: Db, lookup: { projectId: string; entityTypeId: string; parentId?: string | null; name: string }): Promise<EntityRow | undefined> {
+  let q = db
+    .selectFrom("entity")
+    .selectAll()
+    .where("project_id", "=", lookup.projectId)
+    .where("entity_type_id", "=", lookup.entityTypeId)
+    .where("name", "=", lookup.name);
+  q = lookup.parentId ? q.where("parent_id", "=", lookup.parentId) : q.where("parent_id", "is", null);
+  return (await q.executeTakeFirst()) as EntityRow | undefined;
+}
+
+async function projectExists(db: Db, projectId: string): Promise<void> {
+  const row = await db.selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst();
+  if (!row) throw notFound();
+}
+
+/** A parent of the given kind in the given project, else 404 (Zou's SequenceNotFound / EpisodeNotFound). */
+async function parentOfKind(c: AppContext, id: string, kind: EntityKind, projectId: string): Promise<EntityRow> {
+  const row = await loadEntity(c, id, kind);
+  if (row.project_id !== projectId) throw notFound();
+  return row;
+}
+
+function currentUserId(c: AppContext): string | null {
+  return c.get("user")?.id ?? null;
+}
+
+/** Creates an asset (no get-or-create: Zou's create_asset always inserts). Emits `asset:new`. */
+export async function createAsset(
+  c: AppContext,
+  projectId: string,
+  assetTypeId: string,
+  fields: { name: string; description?: string | null; data?: Dict | null; isShared?: boolean; episodeId?: string | null },
+): Promise<EntityRow> {
+  return transact(c, async (db) => {
+    await projectExists(db, projectId);
+    const types = await requestTypeIds(c);
+    const assetType = await db.selectFrom("entity_type").select("id").where("id", "=", assetTypeId).executeTakeFirst();
+    if (!assetType || reservedIdList(types).includes(assetTypeId)) throw notFound();
+    if (fields.episodeId) await parentOfKind(c, fields.episodeId, "Episode", projectId);
+    const row = await insertEntity(db, {
+      projectId,
+      entityTypeId: assetTypeId,
+      name: fields.name,
+      description: fields.description ?? "",
+      data: fields.data ?? {},
+      isShared: fields.isShared ?? false,
+      sourceId: fields.episodeId ?? null,
+      createdBy: currentUserId(c),
+    });
+    await emitEntityEvent(c, "Asset", "new", row, { asset_type: assetTypeId });
+    return row;
+  });
+}
+
+/** Get-or-create of an episode by name. Emits `episode:new` when created. */
+export async function createEpisode(
+  c: AppContext,
+  projectId: string,
+  fields: { name: string; status?: string | null; description?: string | null; data?: Dict | null },
+): Promise<EntityRow> {
+  return transact(c, async (db) => {
+    await projectExists(db, projectId);
+    const types = await requestTypeIds(c);
+    const existing = await findEntity(db, { projectId, entityTypeId: types.Episode, name: fields.name });
+    if (existing) return existing;
+    const status = fields.status && ENTITY_STATUSES.includes(fields.status) ? fields.status : "running";
+    const row = await insertEntity(db, {
+      projectId,
+      entityTypeId: types.Episode,
+      name: fields.name,
+      status,
+      description: fields.description ?? "",
+      data: fields.data ?? {},
+      createdBy: currentUserId(c),
+    });
+    await emitEntityEvent(c, "Episode", "new", row);
+    return row;
+  });
+}
+
+/** Get-or-create of a sequence (optionally under an episode of the project). Emits `sequence:new`. */
+export async function createSequence(
+  c: AppContext,
+  projectId: string,
+  fields: { name: string; episodeId?: string | null; description?: string | null; data?: Dict | null },
+): Promise<EntityRow> {
+  return transact(c, async (db) => {
+    await projectExists(db, projectId);
+    const types = await requestTypeIds(c);
+    if (fields.episodeId) await parentOfKind(c, fields.episodeId, "Episode", projectId);
+    const lookup = { projectId, entityTypeId: types.Sequence, parentId: fields.episodeId ?? null, name: fields.name };
+    const existing = await findEntity(db, lookup);
+    if (existing) return existing;
+    const row = await insertEntity(db, {
+      ...lookup,
+      description: fields.description ?? "",
+      data: fields.data ?? {},
+      createdBy: currentUserId(c),
+    });
+    await emitEntityEvent(c, "Sequence", "new", row);
+    return row;
+  });
+}
+
+/**
+ * Get-or-create of a shot under a sequence of the project (or without sequence). The frame range
+ * and fps live in `data` (frame_in, frame_out, fps), the length in `nb_frames`. Emits `shot:new`
+ * with the episode of the sequence.
+ */
+export async function createShot(
+  c: AppContext,
+  projectId: string,
+  fields: { name: string; sequenceId?: string | null; data?: Dict | null; nbFrames?: number | null; description?: string | null },
+): Promise<EntityRow> {
+  return transact(c, async (db) => {
+    await projectExists(db, projectId);
+    const types = await requestTypeIds(c);
+    const sequence = fields.sequenceId ? await parentOfKind(c, fields.sequenceId, "Sequence", projectId) : null;
+    const lookup = { projectId, entityTypeId: types.Shot, parentId: fields.sequenceId ?? null, name: fields.name };
+    const existing = await findEntity(db, lookup);
+    if (existing) return existing;
+    const row = await insertEntity(db, {
+      ...lookup,
+      data: fields.data ?? {},
+      nbFrames: fields.nbFrames ?? null,
+      description: fields.description ?? null,
+      createdBy: currentUserId(c),
+    });
+    await emitEntityEvent(c, "Shot", "new", row, { episode_id: sequence?.parent_id ?? null });
+    return row;
+  });
+}
+
+/** Get-or-create of a scene under a sequence of the project. Emits `scene:new`. */
+export async function createScene(c: AppContext, projectId: string, fields: { name: string; sequenceId?: string | null }): Promise<EntityRow> {
+  return transact(c, async (db) => {
+    await projectExists(db, projectId);
+    const types = await requestTypeIds(c);
+    if (fields.sequenceId) await parentOfKind(c, fields.sequenceId, "Sequence", projectId);
+    const lookup = { projectId, entityTypeId: types.Scene, parentId: fields.sequenceId ?? null, name: fields.name };
+    const existing = await findEntity(db, lookup);
+    if (existing) return existing;
+    const row = await insertEntity(db, { ...lookup, data: {}, createdBy: currentUserId(c) });
+    await emitEntityEvent(c, "Scene", "new", row);
+    return row;
+  });
+}
+
+/** Get-or-create of an edit (optionally under an episode). Emits `edit:new` with `parent_id`. */
+export async function createEdit(
+  c: AppContext,
+  projectId: string,
+  fields: { name: string; data?: Dict | null; description?: string | null; episodeId?: string | null },
+): Promise<EntityRow> {
+  return transact(c, async (db) => {
+    await projectExists(db, projectId);
+    const types = await requestTypeIds(c);
+    if (fields.episodeId) await parentOfKind(c, fields.episodeId, "Episode", projectId);
+    const lookup = { projectId, entityTypeId: types.Edit, parentId: fields.episodeId ?? null, name: fields.name };
+    const existing = await findEntity(db, lookup);
+    if (existing) return existing;
+    const row = await insertEntity(db, {
+      ...lookup,
+      data: fields.data ?? {},
+      description: fields.description ?? "",
+      createdBy: currentUserId(c),
+    });
+    await emitEntityEvent(c, "Edit", "new", row, { parent_id: row.parent_id });
+    return row;
+  });
+}
+
+/** Keeps the ids (or `{id}` objects) of existing entities; malformed ids are a 400. */
+export async function existingEntityIds(db: Db, values: unknown): Promise<string[]> {
+  if (values === null || values === undefined) return [];
+  if (!Array.isArray(values)) throw badRequest("entity_concept_links must be a list of ids.");
+  const ids = values.map((value) => {
+    const raw = value && typeof value === "object" && "id" in value ? (value as { id: unknown }).id : value;
+    if (!isUuid(raw)) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+    return normalizeId(raw);
+  });
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return [];
+  const found = new Set<string>();
+  for (let i = 0; i < unique.length; i += 500) {
+    const rows = await db.selectFrom("entity").select("id").where("id", "in", unique.slice(i, i + 500)).execute();
+    for (const row of rows) found.add(row.id);
+  }
+  return unique.filter((id) => found.has(id));
+}
+
+/** Replaces the concept links of a concept. */
+export async function setConceptLinks(db: Db, conceptId: string, targetIds: string[]): Promise<void> {
+  await db.deleteFrom("entity_concept_link").where("entity_in_id", "=", conceptId).execute();
+  if (targetIds.length === 0) return;
+  const now = utcNow();
+  await db
+    .insertInto("entity_concept_link")
+    .values(targetIds.map((target) => ({ id: newId(), created_at: now, updated_at: now, entity_in_id: conceptId, entity_out_id: target })) as any)
+    .execute();
+}
+
+/** Get-or-create of a concept by name, with its links to the entities it illustrates. Emits `concept:new`. */
+export async function createConcept(
+  c: AppContext,
+  projectId: string,
+  fields: { name: string; data?: Dict | null; description?: string | null; entityConceptLinks?: unknown },
+): Promise<EntityRow> {
+  return transact(c, async (db) => {
+    await projectExists(db, projectId);
+    const types = await requestTypeIds(c);
+    const lookup = { projectId, entityTypeId: types.Concept, parentId: null, name: fields.name };
+    const existing = await findEntity(db, lookup);
+    if (existing) return existing;
+    const links = await existingEntityIds(db, fields.entityConceptLinks);
+    const row = await insertEntity(db, {
+      ...lookup,
+      data: fields.data ?? {},
+      description: fields.description ?? null,
+      createdBy: currentUserId(c),
+    });
+    await setConceptLinks(db, row.id, links);
+    await emitEntityEvent(c, "Concept", "new", row);
+    return row;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Update
+// ---------------------------------------------------------------------------------------------
+
+/** Keys a client cannot write on an entity. */
+export const PROTECTED_ENTITY_KEYS = [
+  "id", "created_at", "updated_at", "instance_casting", "project_id", "entities_in", "entities_out", "type", "shotgun_id", "created_by",
+];
+
+/**
+ * Explicit uniqueness check of (name, project, type, parent) including the null parent, which the
+ * database constraint does not catch: 400 on a clash.
+ */
+export async function checkEntityUnique(db: Db, row: EntityRow, next: { name: string; parentId: string | null; entityTypeId: string }): Promise<void> {
+  let q = db
+    .selectFrom("entity")
+    .select("id")
+    .where("project_id", "=", row.project_id)
+    .where("entity_type_id", "=", next.entityTypeId)
+    .where("name", "=", next.name)
+    .where("id", "!=", row.id);
+  q = next.parentId ? q.where("parent_id", "=", next.parentId) : q.where("parent_id", "is", null);
+  if (await q.executeTakeFirst()) {
+    throw badRequest("An entity with the same name, type and parent already exists in this project.");
+  }
+}
+
+/** Seconds between two stored `YYYY-MM-DDTHH:MM:SS` UTC times. */
+function secondsBetween(a: string | null, b: string | null): number {
+  if (!a || !b) return Infinity;
+  return Math.abs(Date.parse(`${b.slice(0, 19)}Z`) - Date.parse(`${a.slice(0, 19)}Z`)) / 1000;
+}
+
+/**
+ * Shot history: when the name or frame range of a shot changed and its previous update is more
+ * than 60 s old, keep a version (previous name, new data).
+ */
+export async function saveShotVersionIfNeeded(c: AppContext, previous: EntityRow, updated: EntityRow): Promise<void> {
+  const before = entityData(previous.data);
+  const after = entityData(updated.data);
+  const changed =
+    previous.name !== updated.name ||
+    (before.frame_in ?? 0) !== (after.frame_in ?? 0) ||
+    (before.frame_out ?? 0) !== (after.frame_out ?? 0);
+  if (!changed || secondsBetween(previous.updated_at, updated.updated_at) <= 60) return;
+  const now = utcNow();
+  await c
+    .get("db")
+    .insertInto("entity_version")
+    .values({
+      id: newId(),
+      created_at: now,
+      updated_at: now,
+      entity_id: updated.id,
+      name: previous.name,
+      data: JSON.stringify(after),
+      person_id: currentUserId(c),
+    } as any)
+    .execute();
+}
+
+/** Column values of a partial entity update, converted and validated (unknown keys ignored). */
+export function entityValuesFromBody(body: Dict): Dict {
+  const def = TABLES.entity;
+  const values: Dict = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (PROTECTED_ENTITY_KEYS.includes(key)) continue;
+    const column = def.columns[key];
+    if (!column) continue;
+    if (key === "name" && (typeof value !== "string" || value.trim() === "")) throw badRequest("Field name must be a non-empty string.");
+    if (key === "data") {
+      if (value !== null && (typeof value !== "object" || Array.isArray(value))) throw badRequest("Field data must be an object.");
+      values.data = JSON.stringify(value ?? {});
+      continue;
+    }
+    if ((key === "source_id" || key === "parent_id") && (value === "null" || value === "")) {
+      values[key] = null;
+      continue;
+    }
+    values[key] = toStored(key, value);
+  }
+  return values;
+}
+
+function toStored(key: string, value: unknown): unknown {
+  const column = TABLES.entity.columns[key]!;
+  if (value === null || value === undefined) {
+    if (column.nullable === false && key !== "data") throw badRequest(`Field ${key} cannot be null.`);
+    return null;
+  }
+  switch (column.type) {
+    case "bool":
+      if (typeof value === "boolean") return value;
+      if (value === "true" || value === "false") return value === "true";
+      throw badRequest(`Field ${key} must be a boolean.`);
+    case "int": {
+      const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+      if (!Number.isFinite(n)) throw badRequest(`Field ${key} must be a number.`);
+      return Math.trunc(n);
+    }
+    case "uuid":
+      if (!isUuid(value)) throw badRequest(`Field ${key} is not a valid id.`);
+      return normalizeId(value);
+    case "enum":
+      if (typeof value !== "string" || !column.values?.includes(value)) throw badRequest(`Field ${key} has an invalid value: ${String(value)}.`);
+      return value;
+    case "json":
+      return JSON.stringify(value);
+    default:
+      if (typeof value === "object") throw badRequest(`Field ${key} must be a string.`);
+      return String(value);
+  }
+}
+
+/**
+ * Writes column values on an entity (in the current transaction), bumping `updated_at`, and emits
+ * `<kind>:update`. Returns the stored row.
+ */
+export async function writeEntity(c: AppContext, row: EntityRow, values: Dict, extra: Dict = {}): Promise<EntityRow> {
+  return transact(c, async (db) => {
+    const updated = (await db
+      .updateTable("entity")
+      .set({ ...values, updated_at: utcNow() } as any)
+      .where("id", "=", row.id)
+      .returningAll()
+      .executeTakeFirstOrThrow()) as EntityRow;
+    await emitEntityEvent(c, await entityKind(c, updated), "update", updated, extra);
+    return updated;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deletion
+// ---------------------------------------------------------------------------------------------
+
+async function idsWhere(db: Db, table: TableName, column: string, values: string[], select = "id"): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < values.length; i += 500) {
+    const rows = (await db.selectFrom(table).select(select as any).where(column as any, "in", values.slice(i, i + 500)).execute()) as Dict[];
+    for (const row of rows) out.push(row[select] as string);
+  }
+  return out;
+}
+
+async function deleteWhere(db: Db, table: TableName, column: string, values: string[]): Promise<void> {
+  for (let i = 0; i < values.length; i += 500) {
+    await db.deleteFrom(table).where(column as any, "in", values.slice(i, i + 500)).execute();
+  }
+}
+
+/**
+ * Deletes tasks and everything tied to them (deletion service with force): comments with their
+ * join rows, attachments, news and notifications, previews, time spents, subscriptions, working and
+ * output files, assignations. Emits `task:delete` for each task. Runs in the current transaction.
+ */
+export async function deleteTasks(c: AppContext, taskIds: string[]): Promise<void> {
+  if (taskIds.length === 0) return;
+  await transact(c, async (db) => {
+    const tasks: { id: string; entity_id: string | null; task_type_id: string | null; project_id: string | null }[] = [];
+    for (let i = 0; i < taskIds.length; i += 500) {
+      tasks.push(
+        ...(await db.selectFrom("task").select(["id", "entity_id", "task_type_id", "project_id"]).where("id", "in", taskIds.slice(i, i + 500)).execute()),
+      );
+    }
+    const ids = tasks.map((t) => t.id);
+    const commentIds = await idsWhere(db, "comment", "object_id", ids);
+    const previewIds = await idsWhere(db, "preview_file", "task_id", ids);
+    const workingIds = await idsWhere(db, "working_file", "task_id", ids);
+    await deleteWhere(db, "notification", "task_id", ids);
+    await deleteWhere(db, "notification", "comment_id", commentIds);
+    await deleteWhere(db, "news", "task_id", ids);
+    await deleteWhere(db, "news", "comment_id", commentIds);
+    await deleteWhere(db, "news", "preview_file_id", previewIds);
+    await deleteWhere(db, "attachment_file", "comment_id", commentIds);
+    for (const table of ["comment_mentions", "comment_department_mentions", "comment_acknoledgments", "comment_preview_link"] as TableName[]) {
+      await deleteWhere(db, table, "comment", commentIds);
+    }
+    await deleteWhere(db, "comment_preview_link", "preview_file", previewIds);
+    await deleteWhere(db, "comment", "id", commentIds);
+    // Previews may be an entity's thumbnail or an output's source: unlink them first.
+    for (let i = 0; i < previewIds.length; i += 500) {
+      await db.updateTable("entity").set({ preview_file_id: null } as any).where("preview_file_id", "in", previewIds.slice(i, i + 500)).execute();
+    }
+    await deleteWhere(db, "preview_file", "id", previewIds);
+    for (let i = 0; i < workingIds.length; i += 500) {
+      await db.updateTable("output_file").set({ source_file_id: null } as any).where("source_file_id", "in", workingIds.slice(i, i + 500)).execute();
+    }
+    await deleteWhere(db, "working_file", "id", workingIds);
+    await deleteWhere(db, "time_spent", "task_id", ids);
+    await deleteWhere(db, "subscription", "task_id", ids);
+    await deleteWhere(db, "task_person_link", "task_id", ids);
+    await deleteWhere(db, "task", "id", ids);
+    for (const task of tasks) {
+      await emitEvent(db, c.get("events"), "task:delete", { task_id: task.id, entity_id: task.entity_id, task_type_id: task.task_type_id }, {
+        projectId: task.project_id,
+        userId: currentUserId(c),
+      });
+    }
+  });
+}
+
+/** Removes an entity row with its links, versions, subscriptions, output files and remaining tasks. */
+async function hardDelete(c: AppContext, row: EntityRow, kind: EntityKind): Promise<void> {
+  const db = c.get("db");
+  const taskIds = (await db.selectFrom("task").select("id").where("entity_id", "=", row.id).execute()).map((t) => t.id);
+  await deleteTasks(c, taskIds);
+  await db.deleteFrom("entity_version").where("entity_id", "=", row.id).execute();
+  await db.deleteFrom("subscription").where("entity_id", "=", row.id).execute();
+  await db.deleteFrom("schedule_item").where("object_id", "=", row.id).execute();
+  await db.deleteFrom("entity_link").where((eb) => eb.or([eb("entity_in_id", "=", row.id), eb("entity_out_id", "=", row.id)])).execute();
+  await db.deleteFrom("entity_concept_link").where((eb) => eb.or([eb("entity_in_id", "=", row.id), eb("entity_out_id", "=", row.id)])).execute();
+  await db.deleteFrom("asset_instance_link").where("entity_id", "=", row.id).execute();
+  await db.deleteFrom("working_file").where("entity_id", "=", row.id).execute();
+  await db.deleteFrom("output_file").where((eb) => eb.or([eb("entity_id", "=", row.id), eb("temporal_entity_id", "=", row.id)])).execute();
+  const instanceIds = (
+    await db
+      .selectFrom("asset_instance")
+      .select("id")
+      .where((eb) => eb.or([eb("asset_id", "=", row.id), eb("target_asset_id", "=", row.id), eb("scene_id", "=", row.id)]))
+      .execute()
+  ).map((r) => r.id);
+  await deleteWhere(db, "asset_instance_link", "asset_instance_id", instanceIds);
+  await deleteWhere(db, "asset_instance", "id", instanceIds);
+  await db.updateTable("asset_instance").set({ entity_id: null } as any).where("entity_id", "=", row.id).execute();
+  if (kind === "Asset") {
+    await db.updateTable("entity").set({ parent_id: null } as any).where("parent_id", "=", row.id).execute();
+  }
+  if (kind === "Episode") {
+    await db.updateTable("entity").set({ source_id: null } as any).where("source_id", "=", row.id).execute();
+    await db.updateTable("playlist").set({ episode_id: null } as any).where("episode_id", "=", row.id).execute();
+  }
+  if (kind === "Scene") {
+    await db.updateTable("entity").set({ source_id: null } as any).where("source_id", "=", row.id).execute();
+  }
+  const children = await db.selectFrom("entity").select("id").where("parent_id", "=", row.id).executeTakeFirst();
+  if (children) throw badRequest(`Some data are still linked to this ${eventKey(kind)}.`);
+  await db.deleteFrom("entity").where("id", "=", row.id).execute();
+  await emitEntityEvent(c, kind, "delete", row);
+}
+
+/**
+ * Deletes an entity as the asset/shot/edit/concept/sequence/episode routes do: with tasks and
+ * without `force`, it is only marked `canceled` (emitting `<kind>:update`); with `force` (or no
+ * task), the entity and everything tied to it are removed; a sequence or an episode takes its
+ * children along when forced (else children are a 400). Returns the row as it was.
+ */
+export async function removeEntity(c: AppContext, row: EntityRow, options: { force?: boolean } = {}): Promise<EntityRow> {
+  return transact(c, async (db) => {
+    const kind = await entityKind(c, row);
+    const hasTasks = Boolean(await db.selectFrom("task").select("id").where("entity_id", "=", row.id).executeTakeFirst());
+    if (hasTasks && !options.force) {
+      const updated = (await db
+        .updateTable("entity")
+        .set({ canceled: true, updated_at: utcNow() } as any)
+        .where("id", "=", row.id)
+        .returningAll()
+        .executeTakeFirstOrThrow()) as EntityRow;
+      await emitEntityEvent(c, kind, "update", updated);
+      return updated;
+    }
+    if (options.force && (kind === "Sequence" || kind === "Episode")) {
+      const children = (await db.selectFrom("entity").selectAll().where("parent_id", "=", row.id).execute()) as EntityRow[];
+      for (const child of children) await removeEntity(c, child, { force: true });
+      if (kind === "Episode") {
+        const assets = (await db.selectFrom("entity").selectAll().where("source_id", "=", row.id).execute()) as EntityRow[];
+        const types = await requestTypeIds(c);
+        for (const asset of assets) {
+          if (kindOfTypeId(types, asset.entity_type_id) === "Asset") await removeEntity(c, asset, { force: true });
+        }
+      }
+    }
+    await hardDelete(c, row, kind);
+    return row;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks of entities
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Zou's detailed task dicts (task + project_name, task_type_name, task_status_name,
+ * entity_type_name, entity_name), sorted like Zou; with `relations`, the assignee ids.
+ */
+export async function taskDicts(
+  c: AppContext,
+  scope: (q: AnySelect) => AnySelect,
+  options: { relations?: boolean; assignedTo?: string } = {},
+): Promise<Dict[]> {
+  const db = c.get("db");
+  let q: AnySelect = db
+    .selectFrom("task")
+    .innerJoin("project", "project.id", "task.project_id")
+    .innerJoin("task_type", "task_type.id", "task.task_type_id")
+    .innerJoin("task_status", "task_status.id", "task.task_status_id")
+    .innerJoin("entity", "entity.id", "task.entity_id")
+    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
+    .selectAll("task")
+    .select([
+      "project.name as __project_name",
+      "task_type.name as __task_type_name",
+      "task_status.name as __task_status_name",
+      "entity_type.name as __entity_type_name",
+      "entity.name as __entity_name",
+    ]);
+  q = scope(q);
+  if (options.assignedTo) {
+    q = q.where("task.id", "in", (eb: any) => eb.selectFrom("task_person_link").select("task_id").where("person_id", "=", options.assignedTo));
+  }
+  const rows = (await q.execute()) as Dict[];
+  const dicts = rows.map((row) => ({
+    ...serialize("task", row),
+    project_name: row.__project_name,
+    task_type_name: row.__task_type_name,
+    task_status_name: row.__task_status_name,
+    entity_type_name: row.__entity_type_name,
+    entity_name: row.__entity_name,
+  })) as Dict[];
+  const fold = (value: unknown) => String(value ?? "").toLowerCase();
+  dicts.sort((a, b) => {
+    for (const key of ["name", "project_name", "task_type_name", "entity_type_name", "entity_name"]) {
+      const left = fold(a[key]);
+      const right = fold(b[key]);
+      if (left !== right) return left < right ? -1 : 1;
+    }
+    return 0;
+  });
+  if (options.relations && dicts.length > 0) {
+    const assignees = await assigneesByTask(db, dicts.map((d) => d.id as string));
+    for (const dict of dicts) dict.assignees = assignees.get(dict.id as string) ?? [];
+  }
+  return dicts;
+}
+
+/** Assignee ids by task id, in chunks. */
+export async function assigneesByTask(db: Db, taskIds: string[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>();
+  for (let i = 0; i < taskIds.length; i += 500) {
+    const rows = await db.selectFrom("task_person_link").select(["task_id", "person_id"]).where("task_id", "in", taskIds.slice(i, i + 500)).execute();
+    for (const row of rows) {
+      const list = result.get(row.task_id) ?? [];
+      list.push(row.person_id);
+      result.set(row.task_id, list);
+    }
+  }
+  return result;
+}
+
+/** Task types having a task on the entities selected by `scope` (a query over `task` joined to `entity`). */
+export async function taskTypesOf(c: AppContext, scope: (q: AnySelect) => AnySelect): Promise<Dict[]> {
+  const db = c.get("db");
+  const inner = scope(db.selectFrom("task").innerJoin("entity", "entity.id", "task.entity_id").select("task.task_type_id") as AnySelect);
+  const rows = (await db
+    .selectFrom("task_type")
+    .selectAll()
+    .where("id", "in", inner as any)
+    .orderBy("priority")
+    .orderBy("name")
+    .execute()) as Dict[];
+  return rows.map((row) => serialize("task_type", row));
+}
+
+/** Is the caller an admin? (shortcut for listing scopes) */
+export function callerIsAdmin(c: AppContext): boolean {
+  return isAdmin(c.get("user"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request flags
+// ---------------------------------------------------------------------------------------------
+
+const TRUE_FLAGS = new Set(["true", "1", "yes", "on"]);
+
+/** A boolean query parameter (`?force=true`, `?relations=true`). */
+export function queryFlag(c: AppContext, name: string): boolean {
+  const value = c.req.query(name);
+  return value !== undefined && TRUE_FLAGS.has(value.toLowerCase());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Casting reads and writes of one entity (entity_link: container in, asset out)
+// ---------------------------------------------------------------------------------------------
+
+/** Assets cast in an entity, as full Asset dicts (`get_entity_casting`). */
+export async function castAssets(c: AppContext, entityId: string): Promise<Dict[]> {
+  const rows = (await c
+    .get("db")
+    .selectFrom("entity")
+    .selectAll("entity")
+    .innerJoin("entity_link", "entity_link.entity_out_id", "entity.id")
+    .where("entity_link.entity_in_id", "=", entityId)
+    .orderBy("entity.name")
+    .execute()) as Dict[];
+  return rows.map((row) => presentEntity(row, "Asset"));
+}
+
+/** The casting of an entity: `{asset_id, asset_name, asset_type_name, ready_for, episode_id, preview_file_id, nb_occurences, label}`. */
+export async function castingOf(c: AppContext, entityId: string): Promise<Dict[]> {
+  const rows = await c
+    .get("db")
+    .selectFrom("entity_link")
+    .innerJoin("entity", "entity.id", "entity_link.entity_out_id")
+    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
+    .select([
+      "entity_link.entity_out_id", "entity_link.nb_occurences", "entity_link.label", "entity.name", "entity_type.name as type_name",
+      "entity.preview_file_id", "entity.source_id", "entity.ready_for",
+    ])
+    .where("entity_link.entity_in_id", "=", entityId)
+    .where((eb) => eb.or([eb("entity.canceled", "is", null), eb("entity.canceled", "=", false as any)]))
+    .orderBy("entity_type.name")
+    .orderBy("entity.name")
+    .execute();
+  return rows.map((row) => ({
+    asset_id: row.entity_out_id,
+    asset_name: row.name,
+    asset_type_name: row.type_name,
+    ready_for: row.ready_for ?? null,
+    episode_id: row.source_id ?? null,
+    preview_file_id: row.preview_file_id ?? null,
+    nb_occurences: row.nb_occurences,
+    label: row.label,
+  }));
+}
+
+/** Where an asset is cast: shots (with sequence and episode), then assets. */
+export async function castIn(c: AppContext, assetId: string): Promise<Dict[]> {
+  const db = c.get("db");
+  const types = await requestTypeIds(c);
+  const notCanceled = (eb: any) => eb.or([eb("entity.canceled", "is", null), eb("entity.canceled", "=", false)]);
+  const shots = await db
+    .selectFrom("entity_link")
+    .innerJoin("entity", "entity.id", "entity_link.entity_in_id")
+    .innerJoin("entity as sequence", "sequence.id", "entity.parent_id")
+    .leftJoin("entity as episode", "episode.id", "sequence.parent_id")
+    .select([
+      "entity_link.entity_in_id", "entity_link.nb_occurences", "entity.name", "entity.preview_file_id", "sequence.name as sequence_name",
+      "episode.id as episode_id", "episode.name as episode_name",
+    ])
+    .where("entity_link.entity_out_id", "=", assetId)
+    .where("entity.entity_type_id", "=", types.Shot)
+    .where(notCanceled)
+    .orderBy("episode.name")
+    .orderBy("sequence.name")
+    .orderBy("entity.name")
+    .execute();
+  const assets = await db
+    .selectFrom("entity_link")
+    .innerJoin("entity", "entity.id", "entity_link.entity_in_id")
+    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
+    .select(["entity_link.entity_in_id", "entity_link.nb_occurences", "entity.name", "entity.preview_file_id", "entity_type.name as type_name"])
+    .where("entity_link.entity_out_id", "=", assetId)
+    .where("entity.entity_type_id", "not in", reservedIdList(types))
+    .where(notCanceled)
+    .orderBy("entity_type.name")
+    .orderBy("entity.name")
+    .execute();
+  return [
+    ...shots.map((row) => ({
+      shot_id: row.entity_in_id,
+      shot_name: row.name,
+      sequence_name: row.sequence_name,
+      episode_id: row.episode_id ?? null,
+      episode_name: row.episode_name ?? null,
+      preview_file_id: row.preview_file_id ?? null,
+      nb_occurences: row.nb_occurences,
+    })),
+    ...assets.map((row) => ({
+      asset_id: row.entity_in_id,
+      asset_name: row.name,
+      asset_type_name: row.type_name,
+      preview_file_id: row.preview_file_id ?? null,
+      nb_occurences: row.nb_occurences,
+    })),
+  ];
+}
+
+export interface CastingEntry {
+  asset_id: string;
+  nb_occurences: number;
+  label?: string;
+}
+
+/**
+ * Replaces the casting of a (non-temporal) entity such as an asset: links replaced, counter
+ * updated, `entity-link:new|update` per link and `asset:casting-update`. Returns the entries.
+ */
+export async function replaceAssetCasting(c: AppContext, entity: EntityRow, casting: CastingEntry[]): Promise<CastingEntry[]> {
+  return transact(c, async (db) => {
+    const previous = await db.selectFrom("entity_link").select(["id", "entity_out_id"]).where("entity_in_id", "=", entity.id).execute();
+    const before = new Set(previous.map((link) => link.entity_out_id));
+    const known = new Set(await existingEntityIds(db, casting.map((entry) => entry.asset_id)));
+    await db.deleteFrom("entity_link").where("entity_in_id", "=", entity.id).execute();
+    const now = utcNow();
+    const userId = currentUserId(c);
+    const added: string[] = [];
+    for (const entry of casting) {
+      if (!known.has(entry.asset_id)) continue;
+      const id = newId();
+      await db
+        .insertInto("entity_link")
+        .values({ id, created_at: now, updated_at: now, entity_in_id: entity.id, entity_out_id: entry.asset_id, nb_occurences: entry.nb_occurences, label: entry.label ?? "", data: "{}" } as any)
+        .onConflict((oc) => oc.columns(["entity_in_id", "entity_out_id"]).doUpdateSet({ nb_occurences: entry.nb_occurences, label: entry.label ?? "" } as any))
+        .execute();
+      if (!before.has(entry.asset_id)) added.push(entry.asset_id);
+      await emitEvent(db, c.get("events"), before.has(entry.asset_id) ? "entity-link:update" : "entity-link:new", {
+        entity_link_id: id,
+        entity_in_id: entity.id,
+        entity_out_id: entry.asset_id,
+        nb_occurences: entry.nb_occurences,
+      }, { projectId: entity.project_id, userId });
+    }
+    const after = new Set(casting.map((entry) => entry.asset_id).filter((id) => known.has(id)));
+    await db.updateTable("entity").set({ nb_entities_out: after.size, updated_at: utcNow() } as any).where("id", "=", entity.id).execute();
+    await emitEntityEvent(c, "Asset", "casting-update", entity, {
+      nb_entities_out: after.size,
+      added_asset_ids: added,
+      removed_asset_ids: [...before].filter((id) => !after.has(id)),
+    });
+    return casting;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Previews and versions of an entity
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Previews of an entity grouped by task type id (the playlist view): per task, previews of one
+ * revision are folded into the first one's `previews` list; revisions newest first.
+ */
+export async function entityPreviewsByTaskType(c: AppContext, entityId: string): Promise<Record<string, Dict[]>> {
+  const rows = await c
+    .get("db")
+    .selectFrom("preview_file")
+    .innerJoin("task", "task.id", "preview_file.task_id")
+    .innerJoin("task_type", "task_type.id", "task.task_type_id")
+    .select([
+      "preview_file.id", "preview_file.revision", "preview_file.position", "preview_file.original_name", "preview_file.extension",
+      "preview_file.status", "preview_file.annotations", "preview_file.created_at", "preview_file.task_id", "task.task_type_id",
+    ])
+    .where("task.entity_id", "=", entityId)
+    .orderBy("task_type.priority", "desc")
+    .orderBy("task_type.name")
+    .orderBy("preview_file.revision", "desc")
+    .orderBy("preview_file.created_at")
+    .execute();
+  const byTask = new Map<string, { taskTypeId: string; files: Dict[] }>();
+  for (const row of rows) {
+    const entry = byTask.get(row.task_id as string) ?? { taskTypeId: row.task_type_id as string, files: [] };
+    entry.files.push({
+      id: row.id,
+      revision: row.revision,
+      position: row.position,
+      original_name: row.original_name,
+      extension: row.extension,
+      status: row.status,
+      annotations: parseJson(row.annotations) ?? [],
+      created_at: formatDateTime(row.created_at),
+      task_id: row.task_id,
+    });
+    byTask.set(row.task_id as string, entry);
+  }
+  const result: Record<string, Dict[]> = {};
+  for (const { taskTypeId, files } of byTask.values()) {
+    const byRevision = new Map<unknown, Dict>();
+    const mixed: Dict[] = [];
+    for (const file of files) {
+      const parent = byRevision.get(file.revision);
+      if (parent) (parent.previews as Dict[]).push({ ...file });
+      else {
+        const head = { ...file, previews: [] as Dict[] };
+        byRevision.set(file.revision, head);
+        mixed.push(head);
+      }
+    }
+    result[taskTypeId] = mixed.map((file) => ({
+      id: file.id,
+      revision: file.revision,
+      original_name: file.original_name,
+      extension: file.extension,
+      status: file.status,
+      annotations: file.annotations,
+      previews: file.previews,
+      created_at: file.created_at,
+      task_id: file.task_id,
+    }));
+  }
+  return result;
+}
+
+/** Stored versions (history) of an entity, newest first, with the given `type`. */
+export async function entityVersions(c: AppContext, entityId: string, typeName: string): Promise<Dict[]> {
+  const rows = (await c.get("db").selectFrom("entity_version").selectAll().where("entity_id", "=", entityId).orderBy("created_at", "desc").execute()) as Dict[];
+  return rows.map((row) => serialize("entity_version", row, { typeName }));
+}
+
+/** A project's fps as a number (`24`, `"25"`, `"23.976"`, `"24000/1001"`); 25 when unreadable. */
+export function parseFps(value: unknown): number {
+  const text = String(value ?? "").trim();
+  const fraction = /^(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(text);
+  const fps = fraction ? Number(fraction[1]) / Number(fraction[2]) : Number(text);
+  return Number.isFinite(fps) && fps > 0 ? fps : 25;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task creation on one entity
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Creates one `main` task per given task type on an entity (Zou's create_tasks_for_entity): each
+ * task type must exist (404), be for this entity kind, be enabled in the project and, for assets,
+ * be in the asset type's workflow when it has one (400). Existing `main` tasks are skipped. Tasks
+ * get the default status (the concept one for concepts) and emit `task:new`.
+ */
+export async function createTasksForEntity(c: AppContext, entity: EntityRow, taskTypeIds: string[]): Promise<Dict[]> {
+  return transact(c, async (db) => {
+    const kind = await entityKind(c, entity);
+    const taskTypes = [] as Dict[];
+    for (const id of taskTypeIds) {
+      if (!isUuid(id)) throw notFound();
+      const row = (await db.selectFrom("task_type").selectAll().where("id", "=", normalizeId(id)).executeTakeFirst()) as Dict | undefined;
+      if (!row) throw notFound();
+      taskTypes.push(row);
+    }
+    const enabled = new Set(
+      (await db.selectFrom("project_task_type_link").select("task_type_id").where("project_id", "=", entity.project_id).execute()).map((r) => r.task_type_id),
+    );
+    let workflow: Set<string> | null = null;
+    if (kind === "Asset") {
+      const links = await db.selectFrom("task_type_asset_type_link").select("task_type_id").where("asset_type_id", "=", entity.entity_type_id).execute();
+      if (links.length > 0) workflow = new Set(links.map((l) => l.task_type_id));
+    }
+    for (const taskType of taskTypes) {
+      const expected = taskType.for_entity as string | null;
+      if (expected && expected !== kind) throw badRequest(`Task type ${taskType.id} is for ${expected} entities, got ${kind}.`);
+      if (!enabled.has(taskType.id as string)) throw badRequest(`Task type ${taskType.id} is not enabled in project ${entity.project_id}.`);
+      if (workflow && !workflow.has(taskType.id as string)) {
+        throw badRequest(`Task type ${taskType.id} is not in the workflow of asset type ${entity.entity_type_id}.`);
+      }
+    }
+    const existing = new Set(
+      (
+        await db
+          .selectFrom("task")
+          .select("task_type_id")
+          .where("entity_id", "=", entity.id)
+          .where("name", "=", "main")
+          .where("task_type_id", "in", taskTypes.length > 0 ? taskTypes.map((t) => t.id as string) : [""])
+          .execute()
+      ).map((r) => r.task_type_id),
+    );
+    const forConcept = kind === "Concept";
+    const status = (await db
+      .selectFrom("task_status")
+      .selectAll()
+      .where("is_default", "=", true as any)
+      .where((eb) => (forConcept ? eb("for_concept", "=", true as any) : eb.or([eb("for_concept", "is", null), eb("for_concept", "=", false as any)])))
+      .executeTakeFirst()) as Dict | undefined;
+    if (!status) throw badRequest("No default task status is defined.");
+    const created: Dict[] = [];
+    const userId = currentUserId(c);
+    const seen = new Set<string>();
+    for (const taskType of taskTypes) {
+      const taskTypeId = taskType.id as string;
+      if (existing.has(taskTypeId) || seen.has(taskTypeId)) continue;
+      seen.add(taskTypeId);
+      const now = utcNow();
+      const task = (await db
+        .insertInto("task")
+        .values({
+          id: newId(), created_at: now, updated_at: now, name: "main", duration: 0, estimation: 0, completion_rate: 0,
+          priority: 0, difficulty: 3, retake_count: 0, sort_order: 0, nb_assets_ready: 0, nb_drawings: 0, data: "{}",
+          project_id: entity.project_id, task_type_id: taskTypeId, task_status_id: status.id, entity_id: entity.id, assigner_id: userId,
+        } as any)
+        .returningAll()
+        .executeTakeFirstOrThrow()) as Dict;
+      await emitEvent(db, c.get("events"), "task:new", { task_id: task.id }, { projectId: entity.project_id, userId });
+      created.push({
+        ...serialize("task", task),
+        assignees: [],
+        task_status_id: status.id,
+        task_status_name: status.name,
+        task_status_short_name: status.short_name,
+        task_status_color: status.color,
+        task_type_id: taskTypeId,
+        task_type_name: taskType.name ?? "",
+        task_type_color: taskType.color ?? "",
+        task_type_priority: taskType.priority ?? "",
+      });
+    }
+    return created;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names and news of an entity
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Zou's full entity name and episode: `Episode / Sequence / Shot` (or `Sequence / Shot`),
+ * `Episode / Sequence`, the episode name, else `Type / Name` with the asset's episode.
+ */
+export async function fullEntityName(c: AppContext, row: EntityRow): Promise<{ name: string; episodeId: string | null }> {
+  const db = c.get("db");
+  const kind = await entityKind(c, row);
+  const parentOf = async (id: string | null) => (id ? ((await db.selectFrom("entity").select(["id", "name", "parent_id"]).where("id", "=", id).executeTakeFirst()) ?? null) : null);
+  if (kind === "Shot") {
+    const sequence = await parentOf(row.parent_id);
+    if (!sequence) return { name: row.name, episodeId: null };
+    const episode = await parentOf(sequence.parent_id);
+    if (!episode) return { name: `${sequence.name} / ${row.name}`, episodeId: null };
+    return { name: `${episode.name} / ${sequence.name} / ${row.name}`, episodeId: episode.id };
+  }
+  if (kind === "Episode") return { name: row.name, episodeId: null };
+  if (kind === "Sequence") {
+    const episode = await parentOf(row.parent_id);
+    return episode ? { name: `${episode.name} / ${row.name}`, episodeId: episode.id } : { name: row.name, episodeId: null };
+  }
+  const type = await db.selectFrom("entity_type").select("name").where("id", "=", row.entity_type_id).executeTakeFirst();
+  return { name: type ? `${type.name} / ${row.name}` : row.name, episodeId: row.source_id };
+}
+
+/** The news of an entity's tasks (up to 2000, newest first) in the news list shape. */
+export async function newsForEntity(c: AppContext, entity: EntityRow): Promise<Dict> {
+  const db = c.get("db");
+  const limit = 2000;
+  const base = db
+    .selectFrom("news")
+    .innerJoin("task", "task.id", "news.task_id")
+    .innerJoin("project", "project.id", "task.project_id")
+    .leftJoin("comment", "comment.id", "news.comment_id")
+    .leftJoin("preview_file", "preview_file.id", "news.preview_file_id")
+    .where("task.entity_id", "=", entity.id);
+  const totalRow = await base.select(sql<number>`count(news.id)`.as("total")).executeTakeFirst();
+  const total = Number(totalRow?.total ?? 0);
+  const rows = await base
+    .select([
+      "news.id", "news.author_id", "news.comment_id", "news.task_id", "news.preview_file_id", "news.created_at", "news.change",
+      "project.id as project_id", "project.name as project_name", "task.task_type_id", "comment.task_status_id",
+      "preview_file.extension as preview_file_extension", "preview_file.revision as preview_file_revision",
+    ])
+    .orderBy("news.created_at", "desc")
+    .orderBy("news.id", "desc")
+    .limit(limit)
+    .execute();
+  const { name, episodeId } = await fullEntityName(c, entity);
+  const authorIds = [...new Set(rows.map((r) => r.author_id).filter(Boolean))] as string[];
+  const authors = new Map<string, Dict>();
+  if (authorIds.length > 0) {
+    const people = (await db.selectFrom("person").selectAll().where("id", "in", authorIds).execute()) as Dict[];
+    for (const person of people) {
+      const full = serialize("person", person);
+      const minimal: Dict = {};
+      for (const key of TABLES.person.minimalKeys ?? ["id", "first_name", "last_name", "full_name", "has_avatar"]) minimal[key] = full[key] ?? null;
+      minimal.full_name = full.full_name;
+      minimal.type = "Person";
+      if ("departments" in minimal) minimal.departments = [];
+      authors.set(person.id as string, minimal);
+    }
+  }
+  const data = rows.map((row) => ({
+    id: row.id,
+    type: "News",
+    author_id: row.author_id,
+    comment_id: row.comment_id,
+    task_id: row.task_id,
+    task_type_id: row.task_type_id,
+    task_status_id: row.task_status_id ?? null,
+    task_entity_id: entity.id,
+    preview_file_id: row.preview_file_id,
+    preview_file_extension: row.preview_file_extension ?? null,
+    preview_file_revision: row.preview_file_revision ?? null,
+    project_id: row.project_id,
+    project_name: row.project_name,
+    created_at: formatDateTime(row.created_at),
+    change: Boolean(row.change),
+    full_entity_name: name,
+    episode_id: episodeId,
+    entity_preview_file_id: entity.preview_file_id,
+    person: row.author_id ? (authors.get(row.author_id) ?? null) : null,
+  }));
+  return { data, total, nb_pages: Math.ceil(total / limit), limit, offset: 0, page: 1 };
+}

@@ -1,0 +1,756 @@
+/**
+ * The "with-tasks" lists (kitsu-client.md §1, http-conventions.md): entities of a kind with their
+ * tasks embedded, as the JSON array gazu reads, or Kitsu's compact form (field names in a header,
+ * positional rows) as one JSON object or as NDJSON (`stream=true`: the header line, then one row
+ * per line).
+ *
+ * Each list is three flat queries (entities, tasks, assignee links) plus the caller's
+ * subscriptions, grouped in memory. Rows are written straight to JSON text (ids and stored
+ * datetimes are safe to quote as they are; stored JSON columns are embedded as stored) and the
+ * answer is streamed in chunks.
+ */
+import { sql } from "kysely";
+import type { AppContext } from "../context";
+import type { Db } from "../db/database";
+import type { AnySelect } from "../crud/engine";
+import {
+  conceptLinks,
+  criterionId,
+  entityData,
+  hiddenMetadataFields,
+  requestTypeIds,
+  reservedIdList,
+  type Dict,
+  type EntityKind,
+  type ReservedTypeIds,
+  type VendorScope,
+} from "./entities";
+
+// ---------------------------------------------------------------------------------------------
+// Field lists (Zou's *_AND_TASKS_*_FIELDS): names and order are part of the contract.
+// ---------------------------------------------------------------------------------------------
+
+export const ASSET_FIELDS = [
+  "id", "name", "preview_file_id", "description", "asset_type_name", "asset_type_id", "canceled", "ready_for",
+  "episode_id", "casting_episode_ids", "is_casting_standby", "is_shared", "data", "tasks",
+];
+export const ASSET_TASK_FIELDS = [
+  "id", "due_date", "done_date", "duration", "entity_id", "estimation", "end_date", "is_subscribed", "last_comment_date",
+  "last_preview_file_id", "priority", "real_start_date", "retake_count", "start_date", "difficulty", "task_status_id",
+  "task_type_id", "assignees",
+];
+export const SHOT_FIELDS = [
+  "canceled", "data", "description", "entity_type_id", "episode_id", "episode_name", "fps", "frame_in", "frame_out", "id",
+  "name", "nb_frames", "parent_id", "preview_file_id", "project_id", "project_name", "sequence_id", "sequence_name",
+  "source_id", "nb_entities_out", "is_casting_standby", "type", "tasks",
+];
+/** The dict form puts `tasks` before `type`. */
+const SHOT_DICT_FIELDS = [...SHOT_FIELDS.slice(0, -2), "tasks", "type"];
+export const SHOT_TASK_FIELDS = [
+  "id", "duration", "due_date", "end_date", "done_date", "entity_id", "estimation", "is_subscribed", "last_comment_date",
+  "last_preview_file_id", "nb_assets_ready", "priority", "real_start_date", "retake_count", "start_date", "difficulty",
+  "nb_drawings", "task_status_id", "task_type_id", "assignees", "data",
+];
+const EDIT_FIELDS = [
+  "canceled", "data", "description", "entity_type_id", "episode_id", "episode_name", "id", "name", "parent_id",
+  "preview_file_id", "project_id", "project_name", "source_id", "nb_entities_out", "tasks", "type",
+];
+const EDIT_TASK_FIELDS = [
+  "id", "duration", "due_date", "entity_id", "end_date", "estimation", "last_comment_date", "last_preview_file_id",
+  "nb_assets_ready", "priority", "real_start_date", "retake_count", "start_date", "task_status_id", "task_type_id",
+  "is_subscribed", "assignees",
+];
+const CONCEPT_FIELDS = [
+  "canceled", "data", "description", "entity_type_id", "fps", "frame_in", "frame_out", "id", "name", "nb_frames",
+  "parent_id", "preview_file_id", "project_id", "project_name", "source_id", "nb_entities_out", "is_casting_standby",
+  "tasks", "entity_concept_links", "type", "updated_at", "created_at", "created_by",
+];
+const CONCEPT_TASK_FIELDS = [
+  "id", "duration", "due_date", "end_date", "entity_id", "estimation", "last_comment_date", "nb_assets_ready", "priority",
+  "real_start_date", "retake_count", "start_date", "task_status_id", "task_type_id", "is_subscribed", "assignees",
+];
+const ENTITY_FIELDS = [
+  "id", "name", "status", "episode_id", "description", "frame_in", "frame_out", "fps", "preview_file_id", "canceled", "data", "tasks",
+];
+const ENTITY_TASK_FIELDS = [
+  "id", "estimation", "entity_id", "end_date", "due_date", "done_date", "duration", "last_comment_date", "last_preview_file_id",
+  "priority", "real_start_date", "retake_count", "start_date", "difficulty", "task_status_id", "task_type_id", "data",
+  "is_subscribed", "assignees",
+];
+
+// ---------------------------------------------------------------------------------------------
+// JSON text encoders
+// ---------------------------------------------------------------------------------------------
+
+type Row = Record<string, any>;
+
+/** A stored uuid (or null) as JSON text. */
+function idText(value: unknown): string {
+  return value === null || value === undefined ? "null" : `"${value}"`;
+}
+/** A stored uuid, `""` when null. */
+function idOrEmpty(value: unknown): string {
+  return value === null || value === undefined || value === "" ? '""' : `"${value}"`;
+}
+function numText(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  const n = typeof value === "number" ? value : Number(value);
+  return Number.isFinite(n) ? String(n) : "null";
+}
+function boolText(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  return value === true || value === 1 || value === "1" || value === "true" ? "true" : "false";
+}
+function strText(value: unknown): string {
+  return value === null || value === undefined ? "null" : JSON.stringify(String(value));
+}
+/** A stored naive-UTC datetime as `"YYYY-MM-DDTHH:MM:SS"`. */
+function dateText(value: unknown): string {
+  if (value === null || value === undefined || value === "") return "null";
+  const text = String(value);
+  if (text.length === 19 && text.charCodeAt(10) === 84) return `"${text}"`;
+  if (text.length >= 19) return `"${text.slice(0, 10)}T${text.slice(11, 19)}"`;
+  if (text.length === 10) return `"${text}T00:00:00"`;
+  return JSON.stringify(text);
+}
+/** A stored JSON column embedded as stored (null stays null). */
+function jsonText(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "string") return value === "" ? "null" : value;
+  return JSON.stringify(value);
+}
+function idList(values: string[] | undefined): string {
+  if (!values || values.length === 0) return "[]";
+  return `["${values.join('","')}"]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks
+// ---------------------------------------------------------------------------------------------
+
+/** Context shared by the task encoders of one answer. */
+interface TaskContext {
+  subscribed: Set<string>;
+  assignees: Map<string, string[]>;
+}
+type TaskEncoder = (row: Row, ctx: TaskContext) => string;
+
+const TASK_ENCODERS: Record<string, TaskEncoder> = {
+  id: (r) => idText(r.id),
+  entity_id: (r) => idText(r.entity_id),
+  task_type_id: (r) => idText(r.task_type_id),
+  task_status_id: (r) => idText(r.task_status_id),
+  priority: (r) => numText(r.priority ?? 0),
+  estimation: (r) => numText(r.estimation),
+  duration: (r) => numText(r.duration),
+  retake_count: (r) => numText(r.retake_count),
+  real_start_date: (r) => dateText(r.real_start_date),
+  end_date: (r) => dateText(r.end_date),
+  start_date: (r) => dateText(r.start_date),
+  due_date: (r) => dateText(r.due_date),
+  done_date: (r) => dateText(r.done_date),
+  last_comment_date: (r) => dateText(r.last_comment_date),
+  last_preview_file_id: (r) => idText(r.last_preview_file_id),
+  nb_assets_ready: (r) => numText(r.nb_assets_ready),
+  difficulty: (r) => numText(r.difficulty),
+  nb_drawings: (r) => numText(r.nb_drawings),
+  data: (r) => jsonText(r.data),
+  is_subscribed: (r, ctx) => (ctx.subscribed.has(r.id) ? "true" : "false"),
+  assignees: (r, ctx) => idList(ctx.assignees.get(r.id)),
+};
+
+/** Builds the JSON text of a task (object or positional array) for a field list. */
+function taskWriter(fields: string[], compact: boolean, overrides: Record<string, TaskEncoder> = {}): (row: Row, ctx: TaskContext) => string {
+  const encoders = fields.map((name) => overrides[name] ?? TASK_ENCODERS[name]!);
+  const keys = fields.map((name) => `"${name}":`);
+  const count = fields.length;
+  if (compact) {
+    return (row, ctx) => {
+      let out = "[" + encoders[0]!(row, ctx);
+      for (let i = 1; i < count; i++) out += "," + encoders[i]!(row, ctx);
+      return out + "]";
+    };
+  }
+  return (row, ctx) => {
+    let out = "{" + keys[0] + encoders[0]!(row, ctx);
+    for (let i = 1; i < count; i++) out += "," + keys[i] + encoders[i]!(row, ctx);
+    return out + "}";
+  };
+}
+
+/** Task columns read by every view. */
+const TASK_COLUMNS = [
+  "task.id", "task.entity_id", "task.task_type_id", "task.task_status_id", "task.priority", "task.estimation", "task.duration",
+  "task.retake_count", "task.real_start_date", "task.end_date", "task.start_date", "task.due_date", "task.done_date",
+  "task.last_comment_date", "task.last_preview_file_id", "task.nb_assets_ready", "task.difficulty", "task.nb_drawings", "task.data",
+] as const;
+
+/** Scope of a list: filters applied to a query that has `entity` in its FROM clause. */
+type EntityFilter = (q: AnySelect) => AnySelect;
+
+/**
+ * Fetches the tasks and assignee links of the entities selected by `filter`, grouped by entity,
+ * each task already written as JSON text.
+ */
+async function tasksByEntity(
+  db: Db,
+  filter: EntityFilter,
+  write: (row: Row, ctx: TaskContext) => string,
+  ctx: TaskContext,
+  vendor: VendorScope | null,
+): Promise<Map<string, string[]>> {
+  const restrict = (q: AnySelect): AnySelect => {
+    if (!vendor) return q;
+    return q.where((eb: any) => {
+      const assigned = eb.exists(
+        eb.selectFrom("task_person_link as own_link").select("own_link.task_id").whereRef("own_link.task_id", "=", "task.id").where("own_link.person_id", "=", vendor.personId),
+      );
+      if (vendor.departmentIds.length === 0) return assigned;
+      return eb.or([
+        assigned,
+        eb("task.task_type_id", "in", eb.selectFrom("task_type as dept_type").select("dept_type.id").where("dept_type.department_id", "in", vendor.departmentIds)),
+      ]);
+    });
+  };
+  const linkRows = (await restrict(filter(db.selectFrom("task_person_link").innerJoin("task", "task.id", "task_person_link.task_id").innerJoin("entity", "entity.id", "task.entity_id") as AnySelect))
+    .select(["task_person_link.task_id", "task_person_link.person_id"])
+    .execute()) as Row[];
+  for (const link of linkRows) {
+    const list = ctx.assignees.get(link.task_id);
+    if (list) list.push(link.person_id);
+    else ctx.assignees.set(link.task_id, [link.person_id]);
+  }
+  const taskRows = (await restrict(filter(db.selectFrom("task").innerJoin("entity", "entity.id", "task.entity_id") as AnySelect))
+    .select(TASK_COLUMNS as any)
+    .execute()) as Row[];
+  const grouped = new Map<string, string[]>();
+  for (const task of taskRows) {
+    const text = write(task, ctx);
+    const list = grouped.get(task.entity_id);
+    if (list) list.push(text);
+    else grouped.set(task.entity_id, [text]);
+  }
+  return grouped;
+}
+
+/** Ids of the tasks the person subscribed to (in the project when given). */
+async function subscribedTasks(db: Db, personId: string, projectId?: string): Promise<Set<string>> {
+  let q = db.selectFrom("subscription").select("subscription.task_id").where("subscription.person_id", "=", personId).where("subscription.task_id", "is not", null);
+  if (projectId) q = q.innerJoin("task", "task.id", "subscription.task_id").where("task.project_id", "=", projectId);
+  const rows = await q.execute();
+  return new Set(rows.map((r) => r.task_id as string));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Criteria and answers
+// ---------------------------------------------------------------------------------------------
+
+export interface WithTasksCriteria {
+  projectId?: string;
+  id?: string;
+  /** An episode id, or `all` / `main`. */
+  episodeId?: string;
+  /** Non-admin listing without a project: only projects whose team includes this person. */
+  memberOf?: string;
+  /** Vendor narrowing: entities with a task assigned to them, their tasks only, metadata masked. */
+  vendor?: VendorScope | null;
+  /** Explicit entity ids (sequences/episodes of a vendor). */
+  entityIds?: string[];
+}
+
+export interface WithTasksFormat {
+  compact: boolean;
+  stream: boolean;
+}
+
+/** The built rows of a list (each one JSON text) and its compact header. */
+export interface WithTasksRows {
+  header: Record<string, unknown>;
+  rows: string[];
+}
+
+function commonFilter(criteria: WithTasksCriteria): EntityFilter {
+  return (q) => {
+    if (criteria.id) q = q.where("entity.id", "=", criteria.id);
+    if (criteria.projectId) q = q.where("entity.project_id", "=", criteria.projectId);
+    if (criteria.memberOf) {
+      q = q.where("entity.project_id", "in", (eb: any) => eb.selectFrom("project_person_link").select("project_id").where("person_id", "=", criteria.memberOf));
+    }
+    if (criteria.entityIds) q = criteria.entityIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where("entity.id", "in", criteria.entityIds);
+    if (criteria.vendor) {
+      const personId = criteria.vendor.personId;
+      q = q.where((eb: any) =>
+        eb.exists(
+          eb
+            .selectFrom("task as vendor_task")
+            .innerJoin("task_person_link as vendor_link", "vendor_link.task_id", "vendor_task.id")
+            .select("vendor_task.id")
+            .whereRef("vendor_task.entity_id", "=", "entity.id")
+            .where("vendor_link.person_id", "=", personId),
+        ),
+      );
+    }
+    return q;
+  };
+}
+
+/** Vendor masking of an entity's data; returns JSON text. */
+async function maskedData(db: Db, kind: EntityKind, criteria: WithTasksCriteria, rows: Row[]): Promise<(row: Row) => string> {
+  if (!criteria.vendor) {
+    return (row) => {
+      const data = row.data;
+      if (data === null || data === undefined || data === "" || data === "null") return "{}";
+      return typeof data === "string" ? data : JSON.stringify(data);
+    };
+  }
+  const projectIds = [...new Set(rows.map((r) => r.project_id as string))];
+  const hidden = await hiddenMetadataFields(db, kind, criteria.vendor.departmentIds, projectIds);
+  return (row) => {
+    const data = entityData(row.data);
+    for (const field of hidden.get(row.project_id) ?? []) delete data[field];
+    return JSON.stringify(data);
+  };
+}
+
+type EntityEncoder = (row: Row, tasks: string, data: string) => string;
+
+function entityWriter(fields: string[], encoders: Record<string, EntityEncoder>, compact: boolean): (row: Row, tasks: string, data: string) => string {
+  const list = fields.map((name) => encoders[name]!);
+  const keys = fields.map((name) => `"${name}":`);
+  const count = fields.length;
+  if (compact) {
+    return (row, tasks, data) => {
+      let out = "[" + list[0]!(row, tasks, data);
+      for (let i = 1; i < count; i++) out += "," + list[i]!(row, tasks, data);
+      return out + "]";
+    };
+  }
+  return (row, tasks, data) => {
+    let out = "{" + keys[0] + list[0]!(row, tasks, data);
+    for (let i = 1; i < count; i++) out += "," + keys[i] + list[i]!(row, tasks, data);
+    return out + "}";
+  };
+}
+
+/** Common machinery: entity rows + grouped tasks → JSON rows. */
+async function buildRows(
+  c: AppContext,
+  kind: EntityKind,
+  criteria: WithTasksCriteria,
+  compact: boolean,
+  entityRows: Row[],
+  filter: EntityFilter,
+  taskFields: string[],
+  taskOverrides: Record<string, TaskEncoder>,
+  writeEntity: (row: Row, tasks: string, data: string) => string,
+  dataOf?: (row: Row) => string,
+): Promise<string[]> {
+  const db = c.get("db");
+  if (entityRows.length === 0) return [];
+  const ctx: TaskContext = { subscribed: await subscribedTasks(db, c.get("user").id, criteria.projectId), assignees: new Map() };
+  const tasks = await tasksByEntity(db, filter, taskWriter(taskFields, compact, taskOverrides), ctx, criteria.vendor ?? null);
+  const data = dataOf ?? (await maskedData(db, kind, criteria, entityRows));
+  const out = new Array<string>(entityRows.length);
+  for (let i = 0; i < entityRows.length; i++) {
+    const row = entityRows[i]!;
+    const list = tasks.get(row.id);
+    out[i] = writeEntity(row, list ? "[" + list.join(",") + "]" : "[]", data(row));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assets
+// ---------------------------------------------------------------------------------------------
+
+function assetFilter(criteria: WithTasksCriteria, types: ReservedTypeIds): EntityFilter {
+  const common = commonFilter(criteria);
+  const reserved = reservedIdList(types);
+  return (q) => {
+    q = common(q.where("entity.entity_type_id", "not in", reserved));
+    const episodeId = criteria.episodeId;
+    if (episodeId === "main") q = q.where("entity.source_id", "is", null);
+    else if (episodeId && episodeId !== "all") {
+      q = q.where((eb: any) =>
+        eb.or([
+          eb("entity.source_id", "=", episodeId),
+          eb.exists(
+            eb.selectFrom("entity_link as episode_cast").select("episode_cast.id").whereRef("episode_cast.entity_out_id", "=", "entity.id").where("episode_cast.entity_in_id", "=", episodeId),
+          ),
+        ]),
+      );
+    }
+    return q;
+  };
+}
+
+/** Episodes an asset is cast in (ordered by episode name), for the project or the single asset. */
+async function castingEpisodeIds(db: Db, criteria: WithTasksCriteria, types: ReservedTypeIds): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>();
+  if (!criteria.projectId && !criteria.id) return result;
+  let q = db
+    .selectFrom("entity_link")
+    .innerJoin("entity as episode", "episode.id", "entity_link.entity_in_id")
+    .select(["entity_link.entity_out_id", "entity_link.entity_in_id"])
+    .where("episode.entity_type_id", "=", types.Episode)
+    .orderBy("episode.name");
+  if (criteria.projectId) q = q.where("episode.project_id", "=", criteria.projectId);
+  if (criteria.episodeId && criteria.episodeId !== "all" && criteria.episodeId !== "main") q = q.where("entity_link.entity_in_id", "=", criteria.episodeId);
+  if (criteria.id) q = q.where("entity_link.entity_out_id", "=", criteria.id);
+  for (const link of await q.execute()) {
+    const list = result.get(link.entity_out_id);
+    if (list) list.push(link.entity_in_id);
+    else result.set(link.entity_out_id, [link.entity_in_id]);
+  }
+  return result;
+}
+
+const ASSET_TASK_OVERRIDES: Record<string, TaskEncoder> = {
+  last_preview_file_id: (r) => idOrEmpty(r.last_preview_file_id),
+};
+
+export async function assetsWithTasks(c: AppContext, criteria: WithTasksCriteria, compact = false): Promise<WithTasksRows> {
+  const db = c.get("db");
+  const types = await requestTypeIds(c);
+  const filter = assetFilter(criteria, types);
+  const rows = (await filter(db.selectFrom("entity").innerJoin("entity_type", "entity_type.id", "entity.entity_type_id") as AnySelect)
+    .select([
+      "entity.id", "entity.name", "entity.description", "entity.data", "entity.preview_file_id", "entity.entity_type_id",
+      "entity.canceled", "entity.ready_for", "entity.source_id", "entity.is_casting_standby", "entity.is_shared",
+      "entity.project_id", "entity_type.name as asset_type_name",
+    ])
+    .orderBy("entity_type.name")
+    .orderBy("entity.name")
+    .execute()) as Row[];
+  const episodes = await castingEpisodeIds(db, criteria, types);
+  const encoders: Record<string, EntityEncoder> = {
+    id: (r) => idText(r.id),
+    name: (r) => strText(r.name),
+    preview_file_id: (r) => idOrEmpty(r.preview_file_id),
+    description: (r) => strText(r.description),
+    asset_type_name: (r) => strText(r.asset_type_name),
+    asset_type_id: (r) => idText(r.entity_type_id),
+    canceled: (r) => boolText(r.canceled),
+    ready_for: (r) => idText(r.ready_for),
+    episode_id: (r) => idOrEmpty(r.source_id),
+    casting_episode_ids: (r) => idList(episodes.get(r.id)),
+    is_casting_standby: (r) => boolText(r.is_casting_standby),
+    is_shared: (r) => boolText(r.is_shared),
+    data: (_r, _t, data) => data,
+    tasks: (_r, tasks) => tasks,
+  };
+  const built = await buildRows(c, "Asset", criteria, compact, rows, filter, ASSET_TASK_FIELDS, ASSET_TASK_OVERRIDES, entityWriter(ASSET_FIELDS, encoders, compact));
+  return { header: { compact, asset_fields: ASSET_FIELDS, task_fields: ASSET_TASK_FIELDS }, rows: built };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shots
+// ---------------------------------------------------------------------------------------------
+
+function shotFilter(criteria: WithTasksCriteria, types: ReservedTypeIds): EntityFilter {
+  const common = commonFilter(criteria);
+  return (q) => {
+    q = common(q.innerJoin("entity as sequence", "sequence.id", "entity.parent_id").where("entity.entity_type_id", "=", types.Shot));
+    if (criteria.episodeId === "main") q = q.where("sequence.parent_id", "is", null);
+    else if (criteria.episodeId && criteria.episodeId !== "all") q = q.where("sequence.parent_id", "=", criteria.episodeId);
+    return q;
+  };
+}
+
+/** Parses a shot's data once for fps / frame_in / frame_out (and masking). */
+function shotData(row: Row, hidden: Set<string> | undefined): { text: string; parsed: Record<string, unknown> } {
+  const parsed = entityData(row.data);
+  if (hidden && hidden.size > 0) {
+    for (const field of hidden) delete parsed[field];
+    return { text: JSON.stringify(parsed), parsed };
+  }
+  const raw = row.data;
+  const text = typeof raw === "string" && raw !== "" && raw !== "null" && raw.charCodeAt(0) === 123 ? raw : JSON.stringify(parsed);
+  return { text, parsed };
+}
+
+export async function shotsWithTasks(c: AppContext, criteria: WithTasksCriteria, compact = false): Promise<WithTasksRows> {
+  const db = c.get("db");
+  const types = await requestTypeIds(c);
+  const filter = shotFilter(criteria, types);
+  const rows = (await filter(db.selectFrom("entity") as AnySelect)
+    .innerJoin("project", "project.id", "entity.project_id")
+    .leftJoin("entity as episode", "episode.id", "sequence.parent_id")
+    .select([
+      "entity.id", "entity.name", "entity.description", "entity.data", "entity.canceled", "entity.entity_type_id",
+      "entity.parent_id", "entity.preview_file_id", "entity.source_id", "entity.nb_frames", "entity.nb_entities_out",
+      "entity.is_casting_standby", "entity.project_id", "episode.id as episode_id", "episode.name as episode_name",
+      "sequence.id as sequence_id", "sequence.name as sequence_name", "project.name as project_name",
+    ])
+    .orderBy("sequence.name")
+    .orderBy("entity.name")
+    .execute()) as Row[];
+  let hidden: Map<string, Set<string>> | null = null;
+  if (criteria.vendor) {
+    hidden = await hiddenMetadataFields(db, "Shot", criteria.vendor.departmentIds, [...new Set(rows.map((r) => r.project_id as string))]);
+  }
+  // fps / frame_in / frame_out come from the parsed data of the row being written.
+  let current: Record<string, unknown> = {};
+  const pick = (key: string) => {
+    const value = current[key];
+    return value === undefined ? "null" : JSON.stringify(value);
+  };
+  const encoders: Record<string, EntityEncoder> = {
+    canceled: (r) => boolText(r.canceled),
+    data: (_r, _t, data) => data,
+    description: (r) => strText(r.description),
+    entity_type_id: (r) => idText(r.entity_type_id),
+    episode_id: (r) => idText(r.episode_id),
+    episode_name: (r) => strText(r.episode_name ?? ""),
+    fps: () => pick("fps"),
+    frame_in: () => pick("frame_in"),
+    frame_out: () => pick("frame_out"),
+    id: (r) => idText(r.id),
+    name: (r) => strText(r.name),
+    nb_frames: (r) => numText(r.nb_frames),
+    parent_id: (r) => idText(r.parent_id),
+    preview_file_id: (r) => idText(r.preview_file_id),
+    project_id: (r) => idText(r.project_id),
+    project_name: (r) => strText(r.project_name),
+    sequence_id: (r) => idText(r.sequence_id),
+    sequence_name: (r) => strText(r.sequence_name),
+    source_id: (r) => idText(r.source_id),
+    nb_entities_out: (r) => numText(r.nb_entities_out),
+    is_casting_standby: (r) => boolText(r.is_casting_standby),
+    type: () => '"Shot"',
+    tasks: (_r, tasks) => tasks,
+  };
+  const write = entityWriter(compact ? SHOT_FIELDS : SHOT_DICT_FIELDS, encoders, compact);
+  const dataOf = (row: Row) => {
+    const { text, parsed } = shotData(row, hidden?.get(row.project_id));
+    current = parsed;
+    return text;
+  };
+  const built = await buildRows(c, "Shot", criteria, compact, rows, filter, SHOT_TASK_FIELDS, {}, write, dataOf);
+  return { header: { compact, shot_fields: SHOT_FIELDS, task_fields: SHOT_TASK_FIELDS }, rows: built };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edits, concepts, and the generic entity view (sequences, episodes, scenes)
+// ---------------------------------------------------------------------------------------------
+
+export async function editsWithTasks(c: AppContext, criteria: WithTasksCriteria): Promise<WithTasksRows> {
+  const db = c.get("db");
+  const types = await requestTypeIds(c);
+  const common = commonFilter(criteria);
+  const filter: EntityFilter = (q) => {
+    q = common(q.where("entity.entity_type_id", "=", types.Edit));
+    if (criteria.episodeId && criteria.episodeId !== "all") {
+      q = criteria.episodeId === "main" ? q.where("entity.parent_id", "is", null) : q.where("entity.parent_id", "=", criteria.episodeId);
+    }
+    return q;
+  };
+  const rows = (await filter(
+    db
+      .selectFrom("entity")
+      .innerJoin("project", "project.id", "entity.project_id")
+      .leftJoin("entity as episode", "episode.id", "entity.parent_id") as AnySelect,
+  )
+    .select([
+      "entity.id", "entity.name", "entity.description", "entity.data", "entity.canceled", "entity.entity_type_id", "entity.parent_id",
+      "entity.preview_file_id", "entity.source_id", "entity.nb_entities_out", "entity.project_id", "episode.id as episode_id",
+      "episode.name as episode_name", "project.name as project_name",
+    ])
+    .orderBy("entity.name")
+    .execute()) as Row[];
+  const encoders: Record<string, EntityEncoder> = {
+    canceled: (r) => boolText(r.canceled),
+    data: (_r, _t, data) => data,
+    description: (r) => strText(r.description),
+    entity_type_id: (r) => idText(r.entity_type_id),
+    episode_id: (r) => idText(r.episode_id),
+    episode_name: (r) => strText(r.episode_name ?? ""),
+    id: (r) => idText(r.id),
+    name: (r) => strText(r.name),
+    parent_id: (r) => idText(r.parent_id),
+    preview_file_id: (r) => idText(r.preview_file_id),
+    project_id: (r) => idText(r.project_id),
+    project_name: (r) => strText(r.project_name),
+    source_id: (r) => idText(r.source_id),
+    nb_entities_out: (r) => numText(r.nb_entities_out),
+    tasks: (_r, tasks) => tasks,
+    type: () => '"Edit"',
+  };
+  const built = await buildRows(c, "Edit", criteria, false, rows, filter, EDIT_TASK_FIELDS, {}, entityWriter(EDIT_FIELDS, encoders, false));
+  return { header: { compact: false }, rows: built };
+}
+
+export async function conceptsWithTasks(c: AppContext, criteria: WithTasksCriteria): Promise<WithTasksRows> {
+  const db = c.get("db");
+  const types = await requestTypeIds(c);
+  const common = commonFilter(criteria);
+  const filter: EntityFilter = (q) => common(q.where("entity.entity_type_id", "=", types.Concept));
+  const rows = (await filter(db.selectFrom("entity").innerJoin("project", "project.id", "entity.project_id") as AnySelect)
+    .select([
+      "entity.id", "entity.name", "entity.description", "entity.data", "entity.canceled", "entity.entity_type_id", "entity.parent_id",
+      "entity.preview_file_id", "entity.source_id", "entity.nb_frames", "entity.nb_entities_out", "entity.is_casting_standby",
+      "entity.created_by", "entity.created_at", "entity.updated_at", "entity.project_id", "project.name as project_name",
+    ])
+    .orderBy("entity.name")
+    .execute()) as Row[];
+  const links = await conceptLinks(db, rows.map((r) => r.id as string));
+  let current: Record<string, unknown> = {};
+  const pick = (key: string) => (current[key] === undefined ? "null" : JSON.stringify(current[key]));
+  const encoders: Record<string, EntityEncoder> = {
+    canceled: (r) => boolText(r.canceled),
+    data: (_r, _t, data) => data,
+    description: (r) => strText(r.description),
+    entity_type_id: (r) => idText(r.entity_type_id),
+    fps: () => pick("fps"),
+    frame_in: () => pick("frame_in"),
+    frame_out: () => pick("frame_out"),
+    id: (r) => idText(r.id),
+    name: (r) => strText(r.name),
+    nb_frames: (r) => numText(r.nb_frames),
+    parent_id: (r) => idText(r.parent_id),
+    preview_file_id: (r) => idText(r.preview_file_id),
+    project_id: (r) => idText(r.project_id),
+    project_name: (r) => strText(r.project_name),
+    source_id: (r) => idText(r.source_id),
+    nb_entities_out: (r) => numText(r.nb_entities_out),
+    is_casting_standby: (r) => boolText(r.is_casting_standby),
+    tasks: (_r, tasks) => tasks,
+    entity_concept_links: (r) => idList(links.get(r.id)),
+    type: () => '"Concept"',
+    updated_at: (r) => dateText(r.updated_at),
+    created_at: (r) => dateText(r.created_at),
+    created_by: (r) => idText(r.created_by),
+  };
+  const dataOf = (row: Row) => {
+    current = entityData(row.data);
+    return JSON.stringify(current);
+  };
+  const built = await buildRows(c, "Concept", criteria, false, rows, filter, CONCEPT_TASK_FIELDS, {}, entityWriter(CONCEPT_FIELDS, encoders, false), dataOf);
+  return { header: { compact: false }, rows: built };
+}
+
+/** Sequences, episodes and scenes with their own tasks (Zou's get_entities_and_tasks). */
+export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episode" | "Scene", criteria: WithTasksCriteria): Promise<WithTasksRows> {
+  const db = c.get("db");
+  const types = await requestTypeIds(c);
+  const common = commonFilter({ ...criteria, vendor: null });
+  const filter: EntityFilter = (q) => {
+    q = common(q.where("entity.entity_type_id", "=", types[kind]));
+    if (criteria.episodeId && criteria.episodeId !== "all") {
+      q = criteria.episodeId === "main" ? q.where("entity.parent_id", "is", null) : q.where("entity.parent_id", "=", criteria.episodeId);
+    }
+    return q;
+  };
+  const rows = (await filter(db.selectFrom("entity") as AnySelect)
+    .select([
+      "entity.id", "entity.name", "entity.status", "entity.parent_id", "entity.description", "entity.data", "entity.preview_file_id",
+      "entity.canceled", "entity.project_id",
+    ])
+    .orderBy("entity.name")
+    .execute()) as Row[];
+  let current: Record<string, unknown> = {};
+  const pick = (key: string) => (current[key] === undefined ? "null" : JSON.stringify(current[key]));
+  const encoders: Record<string, EntityEncoder> = {
+    id: (r) => idText(r.id),
+    name: (r) => strText(r.name),
+    status: (r) => strText(r.status ?? "running"),
+    episode_id: (r) => idText(r.parent_id),
+    description: (r) => strText(r.description),
+    frame_in: () => pick("frame_in"),
+    frame_out: () => pick("frame_out"),
+    fps: () => pick("fps"),
+    preview_file_id: (r) => idOrEmpty(r.preview_file_id),
+    canceled: (r) => boolText(r.canceled),
+    data: (_r, _t, data) => data,
+    tasks: (_r, tasks) => tasks,
+  };
+  const vendor = criteria.vendor ?? null;
+  let hidden: Map<string, Set<string>> | null = null;
+  if (vendor) hidden = await hiddenMetadataFields(db, kind, vendor.departmentIds, [...new Set(rows.map((r) => r.project_id as string))]);
+  const dataOf = (row: Row) => {
+    current = entityData(row.data);
+    for (const field of hidden?.get(row.project_id) ?? []) delete current[field];
+    return JSON.stringify(current);
+  };
+  // Vendors see only their own tasks there (no department widening, as Zou's assignee filter).
+  const vendorTasks = vendor ? { personId: vendor.personId, departmentIds: [] } : null;
+  const built = await buildRows(c, kind, { ...criteria, vendor: vendorTasks }, false, rows, filter, ENTITY_TASK_FIELDS, {}, entityWriter(ENTITY_FIELDS, encoders, false), dataOf);
+  return { header: { compact: false }, rows: built };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------------
+
+const CHUNK_SIZE = 256 * 1024;
+const encoder = new TextEncoder();
+
+/** A byte stream of the given pieces, written in chunks of about 256 KB. */
+function chunkedStream(pieces: string[]): ReadableStream<Uint8Array> {
+  let index = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (index >= pieces.length) {
+        controller.close();
+        return;
+      }
+      let chunk = "";
+      while (index < pieces.length && chunk.length < CHUNK_SIZE) chunk += pieces[index++];
+      controller.enqueue(encoder.encode(chunk));
+    },
+  });
+}
+
+/** Small answers are sent whole; larger ones are streamed in chunks. */
+const STREAM_THRESHOLD = 64;
+
+/**
+ * The HTTP answer of a with-tasks list: plain JSON array; compact JSON object with `rows`;
+ * or NDJSON (`application/x-ndjson`) when streaming.
+ */
+export function withTasksResponse(result: WithTasksRows, format: WithTasksFormat): Response {
+  const { rows } = result;
+  const headers = new Headers();
+  let pieces: string[];
+  if (format.stream) {
+    headers.set("Content-Type", "application/x-ndjson");
+    const header = format.compact ? result.header : { compact: false };
+    pieces = new Array(rows.length + 1);
+    pieces[0] = JSON.stringify(header) + "\n";
+    for (let i = 0; i < rows.length; i++) pieces[i + 1] = rows[i] + "\n";
+  } else {
+    headers.set("Content-Type", "application/json");
+    const open = format.compact ? JSON.stringify(result.header).slice(0, -1) + ',"rows":[' : "[";
+    const close = format.compact ? "]}" : "]";
+    pieces = new Array(rows.length + 2);
+    pieces[0] = open;
+    for (let i = 0; i < rows.length; i++) pieces[i + 1] = i === 0 ? rows[i]! : "," + rows[i];
+    pieces[rows.length + 1] = close;
+  }
+  if (rows.length < STREAM_THRESHOLD) return new Response(pieces.join(""), { status: 200, headers });
+  return new Response(chunkedStream(pieces), { status: 200, headers });
+}
+
+/** Parses built rows back into dicts (single-entity reads). */
+export function rowsToDicts(result: WithTasksRows): Dict[] {
+  return result.rows.map((row) => JSON.parse(row) as Dict);
+}
+
+/**
+ * Query parameters of a with-tasks request: `stream` and `compact` are answer options, not
+ * filters; `id`, `project_id` and `episode_id` must be UUIDs (400), `episode_id` may be `all` or
+ * `main`.
+ */
+export function readWithTasksQuery(c: AppContext): { projectId?: string; id?: string; episodeId?: string; format: WithTasksFormat; params: Record<string, string> } {
+  const params = { ...c.req.query() };
+  const format = { stream: params.stream === "true", compact: params.compact === "true" };
+  delete params.stream;
+  delete params.compact;
+  return {
+    projectId: criterionId("project_id", params.project_id),
+    id: criterionId("id", params.id),
+    episodeId: criterionId("episode_id", params.episode_id, ["all", "main"]),
+    format,
+    params,
+  };
+}
