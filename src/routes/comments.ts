@@ -167,7 +167,7 @@ export function registerComments(app: Hono<AppEnv>): void {
       const created = await transact(c, async () => {
         const result: Dict[] = [];
         for (const entry of planned) {
-          const current = await db.selectFrom("task").selectAll().where("id", "=", entry.task.id).executeTakeFirstOrThrow();
+          const current = await c.get("db").selectFrom("task").selectAll().where("id", "=", entry.task.id).executeTakeFirstOrThrow();
           const own = files.filter((file) => file.field.startsWith(`attachment_file-${entry.index}-`));
           result.push(await createComment(c, {
             task: current, status: entry.status, text: entry.text, personId: c.get("user").id, checklist: entry.checklist,

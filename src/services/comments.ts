@@ -43,6 +43,7 @@ import {
   findMentions,
   notifyComment,
   notifyReply,
+  preciseNow,
   resetMentionNotifications,
   type Reply,
 } from "./notifications";
@@ -393,6 +394,7 @@ export interface NewComment {
 
 const MAX_AUTOMATION_DEPTH = 8;
 
+
 /** `created_at` sent by managers: `YYYY-MM-DD HH:MM:SS` or ISO; unparsable → now. */
 export function commentDate(value: unknown): string | null {
   if (typeof value !== "string" || value.trim() === "") return null;
@@ -433,7 +435,7 @@ export async function createComment(c: AppContext, input: NewComment, depth = 0)
   const { task, status } = input;
   await checkRetakeCapping(db, task, status);
   const now = utcNow();
-  const createdAt = input.createdAt ?? now;
+  const createdAt = input.createdAt ?? preciseNow();
   const mentions = await findMentions(db, task.project_id!, input.text);
   const row = {
     id: newId(),
@@ -468,7 +470,7 @@ export async function createComment(c: AppContext, input: NewComment, depth = 0)
   let changed = false;
   let updatedTask = task;
   if (!later) {
-    const change = statusChangeValues(task, status, createdAt);
+    const change = statusChangeValues(task, status, createdAt.slice(0, 19));
     changed = change.changed;
     updatedTask = await updateTaskValues(c, task, change.values);
     if (changed) {
@@ -710,8 +712,9 @@ export async function replyToComment(c: AppContext, comment: CommentRow, task: T
   const user = c.get("user");
   const mentions = await findMentions(db, task.project_id!, text);
   const now = utcNow();
+  const stamp = preciseNow();
   const reply: Reply = {
-    id: newId(), date: now, created_at: now, person_id: user.id, text,
+    id: newId(), date: now, created_at: stamp.slice(0, 19), person_id: user.id, text,
     mentions: mentions.personIds, department_mentions: mentions.departmentIds,
   };
   const attachments = [];

@@ -30,6 +30,22 @@ export interface Reply {
   attachment_files?: unknown[];
 }
 
+let lastStamp = "";
+/**
+ * Current UTC time with microseconds (`YYYY-MM-DDTHH:MM:SS.ffffff`), strictly increasing within the
+ * process: comments of the same second keep their order (serialization drops the fraction).
+ */
+export function preciseNow(): string {
+  const now = new Date();
+  let stamp = `${now.toISOString().slice(0, 23)}000`;
+  if (stamp <= lastStamp) {
+    const micros = Number(lastStamp.slice(20)) + 1;
+    stamp = micros > 999999 ? stamp : `${lastStamp.slice(0, 20)}${String(micros).padStart(6, "0")}`;
+  }
+  lastStamp = stamp;
+  return stamp;
+}
+
 const CHUNK = 500;
 
 function chunks<T>(items: T[]): T[][] {
@@ -109,7 +125,7 @@ export async function createNotification(c: AppContext, input: NewNotification):
   const now = utcNow();
   const row = {
     id: newId(),
-    created_at: input.createdAt ?? now,
+    created_at: input.createdAt ?? preciseNow(),
     updated_at: now,
     read: false,
     change: Boolean(input.change),
@@ -171,7 +187,7 @@ export async function notifyComment(
   for (const personId of recipients) {
     await createNotification(c, {
       personId, authorId: comment.person_id, type: "comment", projectId: task.project_id,
-      commentId: comment.id, taskId: task.id, change, createdAt: comment.created_at,
+      commentId: comment.id, taskId: task.id, change,
     });
   }
   const mentioned = await mentionedPersonIds(db, task.project_id!, mentions.personIds, mentions.departmentIds);
@@ -179,7 +195,7 @@ export async function notifyComment(
     if (personId === comment.person_id) continue;
     await createNotification(c, {
       personId, authorId: comment.person_id, type: "mention", projectId: task.project_id,
-      commentId: comment.id, taskId: task.id, createdAt: comment.created_at,
+      commentId: comment.id, taskId: task.id,
     });
   }
 }
@@ -276,7 +292,7 @@ export async function createNewsForComment(
   await db
     .insertInto("news")
     .values({
-      id, created_at: comment.created_at ?? now, updated_at: now, change, author_id: comment.person_id,
+      id, created_at: comment.created_at ?? preciseNow(), updated_at: now, change, author_id: comment.person_id,
       comment_id: comment.id, task_id: task.id, preview_file_id: previewFileId,
     } as any)
     .execute();

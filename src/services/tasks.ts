@@ -454,13 +454,14 @@ export async function resetTaskData(c: AppContext, taskId: string): Promise<Task
     .select((eb) => eb.fn.sum<number>("duration").as("total"))
     .where("task_id", "=", taskId)
     .executeTakeFirst();
+  const seconds = (value: string | null) => (value ? value.slice(0, 19) : null);
   return updateTaskValues(c, task, {
     duration: Number(duration?.total ?? 0),
     retake_count: retakeCount,
-    real_start_date: realStartDate,
-    last_comment_date: lastCommentDate,
-    end_date: endDate,
-    done_date: doneDate,
+    real_start_date: seconds(realStartDate),
+    last_comment_date: seconds(lastCommentDate),
+    end_date: seconds(endDate),
+    done_date: seconds(doneDate),
     task_status_id: statusId,
   });
 }
