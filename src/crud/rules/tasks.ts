@@ -87,7 +87,15 @@ export const taskRules: RuleSet = {
           q.where("task.id", "in", (eb: any) => eb.selectFrom("task_person_link").select("task_id").where("person_id", "=", user.id));
       }
       const projectIds = await openMemberProjectIds(c);
-      return (q: AnySelect) => (projectIds.length ? q.where("task.project_id", "in", projectIds) : q.where(sql<boolean>`1 = 0`));
+      if (projectIds.length === 0) return (q: AnySelect) => q.where(sql<boolean>`1 = 0`);
+      const vendorProjects: string[] = [];
+      for (const projectId of projectIds) if ((await effectiveRole(c, projectId)) === "vendor") vendorProjects.push(projectId);
+      const assigned = (eb: any) => eb.selectFrom("task_person_link").select("task_id").where("person_id", "=", user.id);
+      return (q: AnySelect) =>
+        q.where("task.project_id", "in", projectIds).where((eb: any) =>
+          vendorProjects.length === 0
+            ? eb.val(true)
+            : eb.or([eb("task.project_id", "not in", vendorProjects), eb("task.id", "in", assigned(eb))]));
     },
     extraFilters: {
       episode_id: (q, value) => {
