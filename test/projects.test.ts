@@ -540,3 +540,29 @@ describe("production schedule versions", () => {
 
 
 
+
+describe("unknown projects", () => {
+  test("project routes answer 404 for an unknown or malformed project id", async () => {
+    const routes = [
+      "team", "task-types", "settings/task-status", "settings/status-automations", "settings/preview-background-files",
+      "metadata-descriptors", "milestones", "schedule-items", "schedule-items/task-types", "time-spents", "day-offs", "budgets",
+    ];
+    for (const route of routes) {
+      const res = await server.json("GET", `/api/data/projects/${UNKNOWN_ID}/${route}`);
+      expect([route, res.status]).toEqual([route, 404]);
+    }
+    for (const route of ["team", "task-types", "milestones", "metadata-descriptors"]) {
+      expect((await server.json("GET", `/api/data/projects/nope/${route}`)).status).toBe(404);
+    }
+    const writes: [string, string, unknown][] = [
+      ["POST", "team", { person_id: p.artist.id }],
+      ["POST", "settings/asset-types", { asset_type_id: UNKNOWN_ID }],
+      ["POST", "settings/batch", {}],
+      ["POST", "metadata-descriptors/reorder", { entity_type: "Asset", descriptor_ids: [UNKNOWN_ID] }],
+      ["POST", "budgets", { name: "x" }],
+    ];
+    for (const [method, route, body] of writes) {
+      expect((await server.json(method, `/api/data/projects/${UNKNOWN_ID}/${route}`, { body })).status).toBe(404);
+    }
+  });
+});

@@ -338,9 +338,11 @@ export async function listAllProjects(c: AppContext, name?: string): Promise<Dic
   const names = await statusNames(db);
   const roles = await rolesByProject(c, picked.map((r) => r.id));
   const descriptors = await descriptorsOf(db, picked.map((r) => r.id), "Project");
+  const visibilities = new Map<string, DescriptorVisibility>();
+  for (const role of new Set(roles.values())) visibilities.set(role, await descriptorVisibilityForRole(c, role));
   const result: Dict[] = [];
   for (const row of picked) {
-    const visibility = await descriptorVisibilityForRole(c, roles.get(row.id) ?? user.role);
+    const visibility = visibilities.get(roles.get(row.id) ?? user.role) ?? (await descriptorVisibilityForRole(c, user.role));
     result.push({
       ...serialize("project", row),
       project_status_name: names.get(row.project_status_id) ?? null,
