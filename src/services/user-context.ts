@@ -37,11 +37,6 @@ export async function selectIn(db: Db, table: TableName, column: string, values:
   return rows;
 }
 
-/** The entity's kind as Zou names it in `type`: the temporal type name, else "Asset". */
-export function entityKind(typeName: string | null | undefined): string {
-  return typeName && TEMPORAL_TYPES.has(typeName) ? typeName : "Asset";
-}
-
 export interface EntityName {
   name: string;
   episodeId: string | null;
