@@ -48,10 +48,10 @@ export function databaseErrorToApiError(error: unknown): ApiError | null {
   }
   if (code.includes("NOTNULL") || code === "23502") return integrityError("A required field is missing.");
   if (code.includes("FOREIGNKEY") || code === "23503") {
-    return integrityError("The operation violates a foreign key constraint: a related record is missing or still in use.");
+    return integrityError("The change conflicts with records referencing this one.");
   }
   if (code.includes("CHECK") || code === "23514") return integrityError("A value does not satisfy a check constraint.");
   if (code.startsWith("SQLITE_CONSTRAINT")) return integrityError("The data do not satisfy a database constraint.");
-  if (code === "SQLITE_MISMATCH" || message.includes("datatype mismatch")) return integrityError("A value has the wrong type.");
+  if (code === "SQLITE_MISMATCH" || message.includes("datatype mismatch")) return integrityError("One of the provided values has an invalid format.");
   return null;
 }
