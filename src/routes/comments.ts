@@ -90,6 +90,8 @@ async function checkAuthorOrManager(c: AppContext, comment: { person_id: string 
 export function registerComments(app: Hono<AppEnv>): void {
   app.post("/actions/tasks/:task_id/comment", async (c) => {
     const task = await getTask(c, c.req.param("task_id"));
+    // Members only, before any upload is written to disk; the status-specific checks follow.
+    await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
     const { body, files } = await readCommentBody(c);
     try {
       validate(commentSchema, body);
@@ -192,9 +194,9 @@ export function registerComments(app: Hono<AppEnv>): void {
   app.post("/data/tasks/:task_id/comments/:comment_id/reply", async (c) => {
     const task = await getTask(c, c.req.param("task_id"));
     const comment = await getTaskComment(c, task, c.req.param("comment_id"));
+    await checkCanReply(c, comment, task);
     const { body, files } = await readCommentBody(c);
     try {
-      await checkCanReply(c, comment, task);
       if (body.text !== undefined && body.text !== null && typeof body.text !== "string") throw badRequest("text must be a string.");
       const text = typeof body.text === "string" ? body.text : "";
       const reply = await transact(c, () => replyToComment(c, comment, task, text, files));

@@ -11,6 +11,7 @@ import { serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { newId, utcNow } from "../lib/ids";
 import { notFound } from "../lib/errors";
+import { mailConfigured, sendMail } from "../lib/mail";
 
 export type TaskRow = Selectable<TaskTable>;
 export type CommentRow = Selectable<CommentTable>;
@@ -142,7 +143,52 @@ export async function createNotification(c: AppContext, input: NewNotification):
     projectId: input.projectId,
     userId: c.get("user")?.id ?? null,
   });
+  await mailNotification(c, input);
   return inserted;
+}
+
+const MAIL_SUBJECTS: Record<NotificationType, string> = {
+  comment: "commented on",
+  mention: "mentioned you on",
+  assignation: "assigned you to",
+  reply: "replied on",
+  "reply-mention": "mentioned you in a reply on",
+  "playlist-ready": "shared a playlist of",
+};
+
+/**
+ * E-mails a notification to recipients who enabled e-mail notifications, when SMTP is configured.
+ * Sent after the response path (never blocks nor fails the write that created it).
+ */
+async function mailNotification(c: AppContext, input: NewNotification): Promise<void> {
+  const config = c.get("config");
+  if (!mailConfigured(config)) return;
+  const db = c.get("db");
+  const recipient = await db.selectFrom("person").select(["email", "notifications_enabled"]).where("id", "=", input.personId).executeTakeFirst();
+  if (!recipient?.email || !(recipient.notifications_enabled === true || recipient.notifications_enabled === 1)) return;
+  const author = await db.selectFrom("person").select(["first_name", "last_name"]).where("id", "=", input.authorId).executeTakeFirst();
+  const task = input.taskId
+    ? await db
+        .selectFrom("task")
+        .innerJoin("project", "project.id", "task.project_id")
+        .innerJoin("entity", "entity.id", "task.entity_id")
+        .leftJoin("task_type", "task_type.id", "task.task_type_id")
+        .select(["project.name as project_name", "entity.name as entity_name", "task_type.name as task_type_name"])
+        .where("task.id", "=", input.taskId)
+        .executeTakeFirst()
+    : undefined;
+  const comment = input.commentId ? await db.selectFrom("comment").select(["text", "replies"]).where("id", "=", input.commentId).executeTakeFirst() : undefined;
+  const reply = input.replyId ? ((parseJson(comment?.replies) as Reply[] | null) ?? []).find((r) => r.id === input.replyId) : undefined;
+  const authorName = author ? personFullName(author) : "Someone";
+  const target = task ? `${task.project_name} / ${task.entity_name} / ${task.task_type_name ?? ""}` : "a playlist";
+  const subject = `[Kitsu] ${authorName} ${MAIL_SUBJECTS[input.type]} ${target}`;
+  const body = reply?.text ?? comment?.text ?? "";
+  const link = `${config.domainProtocol}://${config.domainName}/`;
+  setTimeout(() => {
+    sendMail(config, { to: recipient.email!, subject, text: `${subject}\n\n${body}\n\n${link}` }).catch((error) => {
+      console.error("notification e-mail failed:", error instanceof Error ? error.message : error);
+    });
+  }, 0);
 }
 
 /** Persons subscribed to the task, or to its sequence for its task type (events.md §8). */
