@@ -205,6 +205,8 @@ describe("attachments", () => {
     const refused = new FormData();
     refused.append("file-0", new File(["x"], "x.txt"));
     expect((await server.request("POST", `/api/actions/tasks/${taskId}/comments/${created.id}/add-attachment`, { token: otherArtist.token, body: refused })).status).toBe(403);
+    expect((await server.json("POST", `/api/actions/tasks/${taskId}/comments/${created.id}/add-attachment`, { token: artist.token, body: { file: "no" } })).status).toBe(400);
+    expect((await server.json("POST", `/api/actions/tasks/${taskId}/comments/${UNKNOWN}/add-attachment`, { token: artist.token, body: {} })).status).toBe(404);
 
     const path = `/api/data/tasks/${taskId}/comments/${created.id}/attachments/${attachment.id}`;
     expect((await server.request("DELETE", path, { token: otherArtist.token })).status).toBe(403);

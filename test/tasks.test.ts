@@ -77,6 +77,8 @@ describe("create tasks", () => {
     expect(missingProject.status).toBe(404);
     const notAShot = await createShotTasks(layout.id, [sequenceId]);
     expect(notAShot.status).toBe(404);
+    const badEpisode = await server.json("POST", `/api/actions/projects/${project.id}/task-types/${layout.id}/shots/create-tasks?episode_id=bad`, { token: manager.token, body: {} });
+    expect(badEpisode.status).toBe(400);
   });
 
   test("assets, edits, concepts and create-tasks/{entity_type}", async () => {
@@ -389,6 +391,10 @@ describe("previews on comments and main preview", () => {
     expect(comments.body[0].previews.map((p: any) => p.id)).toEqual([first.body.id, extra.body.id]);
     const previews = await server.json("GET", `/api/data/tasks/${taskId}/previews`, { token: artist.token });
     expect(previews.body).toHaveLength(2);
+    expect((await server.json("GET", `/api/data/tasks/${taskId}/previews`, { token: outsider.token })).status).toBe(403);
+    expect((await server.json("GET", `/api/data/tasks/${UNKNOWN}/previews`, { token: artist.token })).status).toBe(404);
+    const wrongPreview = await server.json("POST", `/api/actions/tasks/${taskId}/comments/${commentId}/preview-files/${UNKNOWN}`, { token: artist.token, body: {} });
+    expect(wrongPreview.status).toBe(404);
   });
 
   test("add-preview: 403 for a member without action rights, 404 unknown comment, 400 bad revision, 400 taken revision", async () => {
@@ -409,6 +415,8 @@ describe("previews on comments and main preview", () => {
     expect(body.type).toBe("Shot");
     expect(body.preview_file_id).toBeTruthy();
     expect((await server.json("PUT", `/api/actions/tasks/${taskId}/set-main-preview`, { token: client.token, body: {} })).status).toBe(403);
+    expect((await server.json("PUT", "/api/actions/tasks/set-main-preview", { token: manager.token, body: {} })).status).toBe(400);
+    expect((await server.json("PUT", "/api/actions/tasks/set-main-preview", { token: client.token, body: { task_ids: [taskId] } })).status).toBe(403);
     const bulk = await server.json("PUT", "/api/actions/tasks/set-main-preview", { token: manager.token, body: { task_ids: [taskId] } });
     expect(bulk.status).toBe(200);
     expect(bulk.body).toHaveLength(1);
