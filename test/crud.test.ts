@@ -1,6 +1,9 @@
 /** The generic crud engine (http-conventions.md "Generic crud", models.md §4.1), through HTTP. */
 import { describe, expect, test, beforeAll } from "bun:test";
+import { Hono } from "hono";
 import { makeServer, type TestServer } from "./helpers";
+import type { AppEnv } from "../src/context";
+import { registerCrud } from "../src/crud/engine";
 import { idByName, insertRow, storedEvents } from "./crud-fixtures";
 
 let server: TestServer;
@@ -306,5 +309,36 @@ describe("events", () => {
     const before = (await storedEvents(server.db, "department:new")).length;
     await server.json("POST", "/api/data/departments", { body: { name: "Modeling", color: "#000000" } });
     expect((await storedEvents(server.db, "department:new")).length).toBe(before);
+  });
+});
+
+describe("model hooks", () => {
+  test("presentList shapes a whole list in one call", async () => {
+    const app = new Hono<AppEnv>();
+    const admin = await server.db.selectFrom("person").selectAll().where("id", "=", server.admin.id).executeTakeFirstOrThrow();
+    app.use("*", async (c, next) => {
+      c.set("db", server.db);
+      c.set("config", server.config);
+      c.set("events", server.events);
+      c.set("user", admin);
+      c.set("projectRoles", new Map());
+      await next();
+    });
+    const calls: number[] = [];
+    registerCrud(app, [
+      {
+        table: "entity_type",
+        route: "entity-types",
+        list: async () => {},
+        presentList: async (_c, rows, dicts) => {
+          calls.push(rows.length);
+          return dicts.map((dict, index) => ({ ...dict, rank: index, same: rows[index]!.id === dict.id }));
+        },
+      },
+    ]);
+    const response = await app.request("/data/entity-types?relations=true&name=Character");
+    const body = (await response.json()) as any[];
+    expect(calls).toEqual([1]);
+    expect(body).toEqual([expect.objectContaining({ name: "Character", rank: 0, same: true, task_types: expect.any(Array) })]);
   });
 });

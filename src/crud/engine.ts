@@ -70,6 +70,11 @@ export interface CrudModel {
   customDelete?: (c: AppContext, row: Row) => Promise<boolean>;
   /** Adjusts a serialized dict (type names, hidden fields per caller). */
   present?: (c: AppContext, row: Row, dict: Dict, mode: Method) => Dict | Promise<Dict>;
+  /**
+   * Adjusts the serialized dicts of a list in one call (a few flat queries instead of one per row);
+   * when set, lists use it instead of `present`. `dicts[i]` is the dict of `rows[i]` (with relations).
+   */
+  presentList?: (c: AppContext, rows: Row[], dicts: Dict[]) => Promise<Dict[]>;
   /** Event name prefix and id key; defaults derive from the table. Return null to emit nothing. */
   event?: (row: Row) => { name: string; key: string } | null;
   /** Extra list filters handled by the model (e.g. tasks' episode_id). */
@@ -280,7 +285,14 @@ function present(c: AppContext, model: CrudModel, row: Row, mode: Method, relati
 async function presentRows(c: AppContext, model: CrudModel, rows: Row[], withRelations: boolean, fields: string[] | null): Promise<Dict[]> {
   const relations = withRelations ? await loadRelations(c.get("db"), model.table, rows.map((r) => r.id)) : undefined;
   let dicts: Dict[];
-  if (model.present) {
+  if (model.presentList) {
+    const serialized = rows.map((row) => {
+      const dict = serialize(model.table, row);
+      const rowRelations = relations?.get(row.id);
+      return rowRelations ? Object.assign(dict, rowRelations) : dict;
+    });
+    dicts = await model.presentList(c, rows, serialized);
+  } else if (model.present) {
     dicts = [];
     for (const row of rows) dicts.push(await present(c, model, row, "list", relations?.get(row.id)));
   } else {
