@@ -62,6 +62,7 @@ import {
   listTaskComments,
   presentComment,
   removeCommentPreview,
+  serializeCommentsWithRelations,
 } from "../services/comments";
 import { projectSubscriptions } from "../services/notifications";
 
@@ -573,14 +574,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
       async (limit, offset) => {
         let query = scoped().selectAll("comment").orderBy("comment.updated_at", "desc").orderBy("comment.id");
         if (limit !== null) query = query.limit(limit).offset(offset);
-        const rows = await query.execute();
-        return Promise.all(rows.map(async (row) => {
-          const dict = await presentComment(c, row);
-          delete dict.person;
-          dict.attachment_files = (dict.attachment_files as { id: string }[]).map((a) => a.id);
-          dict.replies = (dict.replies as Dict[]).map(({ person: _person, ...reply }) => reply);
-          return dict;
-        }));
+        return serializeCommentsWithRelations(db, await query.execute());
       },
     ));
   });

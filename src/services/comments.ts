@@ -244,6 +244,19 @@ async function commentLinks(db: Db, commentIds: string[]) {
   return { acknowledgements, mentions, departmentMentions, previews, attachments };
 }
 
+/** Comments serialized with relations as id lists (Zou's `serialize(relations=True)`), batched. */
+export async function serializeCommentsWithRelations(db: Db, rows: CommentRow[]): Promise<Dict[]> {
+  const links = await commentLinks(db, rows.map((row) => row.id));
+  return rows.map((row) => ({
+    ...serialize("comment", row),
+    previews: (links.previews.get(row.id) ?? []).map((p) => p.id),
+    mentions: links.mentions.get(row.id) ?? [],
+    department_mentions: links.departmentMentions.get(row.id) ?? [],
+    acknowledgements: links.acknowledgements.get(row.id) ?? [],
+    attachment_files: (links.attachments.get(row.id) ?? []).map((a) => a.id),
+  }));
+}
+
 /** Short author dict embedded in comments. */
 function shortPerson(person: { id: string; first_name: string | null; last_name: string | null; has_avatar: unknown }) {
   const first = person.first_name ?? "";

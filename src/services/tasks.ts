@@ -721,6 +721,20 @@ export async function openProjectIds(db: Db): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+/** Among `projectIds`, those where the caller's effective role is vendor (one query). */
+export async function vendorProjectIds(c: AppContext, projectIds: string[]): Promise<string[]> {
+  const user = c.get("user");
+  if (isAdmin(user) || projectIds.length === 0) return [];
+  const links = await c
+    .get("db")
+    .selectFrom("project_person_link")
+    .select(["project_id", "role"])
+    .where("person_id", "=", user.id)
+    .where("project_id", "in", projectIds)
+    .execute();
+  return links.filter((link) => (link.role && link.role !== "admin" ? link.role : user.role) === "vendor").map((link) => link.project_id);
+}
+
 /** Open projects visible to the caller: all for admins, else the open ones they belong to. */
 export async function visibleOpenProjectIds(c: AppContext): Promise<string[]> {
   return isAdmin(c.get("user")) ? openProjectIds(c.get("db")) : openMemberProjectIds(c);
@@ -772,10 +786,7 @@ export async function openTasks(c: AppContext, filters: OpenTasksFilters): Promi
     query = query.where("task.id", "in", (eb: any) =>
       assigned(eb).innerJoin("person", "person.id", "task_person_link.person_id").where("person.studio_id", "=", studioId));
   }
-  const vendorProjects: string[] = [];
-  if (!isAdmin(user)) {
-    for (const projectId of projectIds) if ((await effectiveRole(c, projectId)) === "vendor") vendorProjects.push(projectId);
-  }
+  const vendorProjects = await vendorProjectIds(c, projectIds);
   if (vendorProjects.length > 0) {
     query = query.where((eb) =>
       eb.or([

@@ -28,6 +28,7 @@ import {
   isAssignedTo,
   removePreviewFile,
   removeTask,
+  vendorProjectIds,
   type TaskRow,
 } from "../../services/tasks";
 import {
@@ -88,8 +89,7 @@ export const taskRules: RuleSet = {
       }
       const projectIds = await openMemberProjectIds(c);
       if (projectIds.length === 0) return (q: AnySelect) => q.where(sql<boolean>`1 = 0`);
-      const vendorProjects: string[] = [];
-      for (const projectId of projectIds) if ((await effectiveRole(c, projectId)) === "vendor") vendorProjects.push(projectId);
+      const vendorProjects = await vendorProjectIds(c, projectIds);
       const assigned = (eb: any) => eb.selectFrom("task_person_link").select("task_id").where("person_id", "=", user.id);
       return (q: AnySelect) =>
         q.where("task.project_id", "in", projectIds).where((eb: any) =>
@@ -262,8 +262,7 @@ export const taskRules: RuleSet = {
       if (isAdmin(user)) return;
       const projectIds = await openMemberProjectIds(c);
       if (projectIds.length === 0) return (q: AnySelect) => q.where(sql<boolean>`1 = 0`);
-      const vendorProjects: string[] = [];
-      for (const projectId of projectIds) if ((await effectiveRole(c, projectId)) === "vendor") vendorProjects.push(projectId);
+      const vendorProjects = await vendorProjectIds(c, projectIds);
       const others = projectIds.filter((id) => !vendorProjects.includes(id));
       return (q: AnySelect) =>
         q.where((eb: any) => {
