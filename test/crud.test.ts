@@ -165,6 +165,18 @@ describe("lists", () => {
 });
 
 describe("read one", () => {
+  test("a row and all the ids of its relation; 404 for an unknown id", async () => {
+    const ids = (await server.json("GET", "/api/data/task-types?for_entity=Shot")).body.map((t: any) => t.id).slice(0, 3);
+    const created = await server.json("POST", "/api/data/entity-types", { body: { name: "Crowd", task_types: ids } });
+    const read = await server.json("GET", `/api/data/entity-types/${created.body.id}`);
+    expect(read.body.task_types.sort()).toEqual([...ids].sort());
+    expect(read.body).toMatchObject({ id: created.body.id, name: "Crowd", type: "EntityType" });
+    expect(read.body).not.toHaveProperty("__relation_target");
+    const bare = await server.json("GET", `/api/data/entity-types/${created.body.id}?relations=false`);
+    expect(Object.keys(bare.body).sort()).toEqual(Object.keys(read.body).filter((k) => k !== "task_types").sort());
+    expect((await server.json("GET", `/api/data/entity-types/${UNKNOWN_ID}`)).status).toBe(404);
+  });
+
   test("relations are included by default, left out with relations=false", async () => {
     const vehicle = (await server.json("GET", "/api/data/entity-types?name=Vehicle")).body[0];
     const read = await server.json("GET", `/api/data/entity-types/${vehicle.id}`);
