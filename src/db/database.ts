@@ -25,8 +25,27 @@ export function openDatabase(url: string): Db {
   database.exec("PRAGMA synchronous = NORMAL");
   database.exec("PRAGMA foreign_keys = ON");
   database.exec("PRAGMA busy_timeout = 5000");
-  // bun:sqlite caches statements compiled by query(); the driver calls prepare() on every query.
-  const cached = { prepare: (sqlText: string) => database.query(sqlText), close: () => database.close() } as unknown as SqliteDatabase;
+  // bun:sqlite caches statements compiled by query(); the driver calls prepare() on every query and
+  // reads `columnNames` only to choose all() or run(): bun:sqlite rebuilds that array on each read,
+  // so it is read once per statement (its length does not change with the schema).
+  const statements = new Map<string, unknown>();
+  const prepare = (sqlText: string) => {
+    let statement = statements.get(sqlText);
+    if (!statement) {
+      const stmt = database.query(sqlText);
+      statement = {
+        columnNames: stmt.columnNames,
+        all: (parameters: never) => stmt.all(parameters),
+        run: (parameters: never) => stmt.run(parameters),
+        iterate: (parameters: never) => stmt.iterate(parameters),
+        iterator: true, // the driver's streaming support test
+      };
+      if (statements.size >= 5000) statements.clear();
+      statements.set(sqlText, statement);
+    }
+    return statement;
+  };
+  const cached = { prepare, close: () => database.close() } as unknown as SqliteDatabase;
   // writeTracker lets in-process caches (the session cache) notice writes to the tables they copy.
   return new Kysely<DB>({ dialect: new BunSqliteDialect({ database: cached }), plugins: [writeTracker] });
 }
