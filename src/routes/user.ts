@@ -333,9 +333,20 @@ export function registerUser(app: Hono<AppEnv>): void {
     const assetType = await loadRow(c, "entity_type", c.req.param("asset_type_id"));
     return c.json(presentEntities(await myEntities(c, { projectId: project.id, assetTypeId: assetType.id }, 0), "Asset"));
   });
+  // Every sequence of an open project whose team holds the caller; [] otherwise (unknown project too).
   app.get("/data/user/projects/:project_id/sequences", async (c) => {
-    const project = await loadRow(c, "project", c.req.param("project_id"));
-    return c.json(presentEntities(await myEntities(c, { projectId: project.id, typeNames: ["Sequence"] }, 1, ["Shot"]), "Sequence"));
+    const raw = c.req.param("project_id");
+    const db = c.get("db");
+    if (!isUuid(raw) || !(await openProjectIds(db, c.get("user").id)).includes(normalizeId(raw))) return c.json([]);
+    const rows = (await db
+      .selectFrom("entity")
+      .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
+      .selectAll("entity")
+      .where("entity.project_id", "=", normalizeId(raw))
+      .where("entity_type.name", "=", "Sequence")
+      .orderBy("entity.name")
+      .execute()) as Row[];
+    return c.json(presentEntities(rows, "Sequence"));
   });
   app.get("/data/user/projects/:project_id/episodes", async (c) => {
     const project = await loadRow(c, "project", c.req.param("project_id"));
