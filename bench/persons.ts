@@ -11,7 +11,9 @@
  * Load comes from `wrk` (another process) when installed, else from bench/load.ts in a second Bun
  * process. Everything is bounded: 127.0.0.1 only, fixed durations, capped request counts.
  *
- *   node_modules/.bin/bun bench/persons.ts [--seconds 10] [--connections 32]
+ *   node_modules/.bin/bun bench/persons.ts [--seconds 10] [--connections 32] [--binary dist/zou-bun]
+ *
+ * With --binary, the start-up and idle RSS of the compiled executable are measured as well.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -125,8 +127,14 @@ async function measured(url: string, bearer?: string, serverPid?: number): Promi
   return { ...result, server_cpu_us_per_request: Math.round((cpu / result.requests) * 1e6 * 10) / 10 };
 }
 
-/** Spawns `bun run src/cli.ts serve` and waits for its first answer; returns the process and the delay. */
-async function spawnServer(databaseFile: string, port: number) {
+const binaryIndex = process.argv.indexOf("--binary");
+const BINARY = binaryIndex === -1 ? null : resolve(process.argv[binaryIndex + 1]!);
+
+/**
+ * Spawns `bun run src/cli.ts serve` (or `<binary> serve`) and waits for its first answer; returns
+ * the process and the delay.
+ */
+async function spawnServer(databaseFile: string, port: number, binary: string | null = null) {
   const env = {
     ...process.env,
     DATABASE_URL: `sqlite://${databaseFile}`,
@@ -137,7 +145,8 @@ async function spawnServer(databaseFile: string, port: number) {
     TMP_DIR: join(databaseFile, "..", "tmp"),
   };
   const started = performance.now();
-  const proc = Bun.spawn([BUN, "run", "src/cli.ts", "serve", "--host", "127.0.0.1", "--port", String(port)], {
+  const command = binary ? [binary, "serve"] : [BUN, "run", "src/cli.ts", "serve"];
+  const proc = Bun.spawn([...command, "--host", "127.0.0.1", "--port", String(port)], {
     cwd: ROOT,
     env,
     stdout: "ignore",
@@ -176,6 +185,17 @@ try {
   const loadedRss = rssMiB(existing.proc.pid);
   existing.proc.kill();
   await existing.proc.exited;
+  if (BINARY) {
+    const binaryDatabase = join(workdir, "binary.db");
+    const first = await spawnServer(binaryDatabase, port, BINARY);
+    first.proc.kill();
+    await first.proc.exited;
+    const again = await spawnServer(binaryDatabase, port, BINARY);
+    await sleep(2000);
+    results.binary = { startup_fresh_db_ms: first.startupMs, startup_existing_db_ms: again.startupMs, idle_rss_mib: rssMiB(again.proc.pid) };
+    again.proc.kill();
+    await again.proc.exited;
+  }
   results.startup_fresh_db_ms = fresh.startupMs;
   results.startup_existing_db_ms = existing.startupMs;
   results.idle_rss_mib = idleRss;
@@ -218,6 +238,7 @@ console.log(`load average: ${results.load_average_before} before, ${results.load
 const loadResults = results.load as Record<string, LoadResult>;
 console.log(`start-up to first answer: ${results.startup_fresh_db_ms} ms (fresh database), ${results.startup_existing_db_ms} ms (existing database)`);
 console.log(`RSS of the CLI server: ${results.idle_rss_mib} MiB idle, ${results.rss_after_load_mib} MiB after the load test`);
+if (results.binary) console.log(`compiled binary: ${JSON.stringify(results.binary)}`);
 console.log(`bare Hono route (in process):            ${fmt(loadResults.bare_hono_in_process!)}`);
 console.log(`GET /api/data/persons/{id} (in process): ${fmt(loadResults.persons_id_in_process!)}`);
 console.log(`GET /api/data/persons/{id} (CLI server): ${fmt(loadResults.persons_id_cli_server!)}`);
