@@ -1,6 +1,9 @@
 /** Crud rules of the studio reference models (models.md §4.2), through HTTP. */
 import { describe, expect, test, beforeAll } from "bun:test";
 import { makeServer, type Person, type TestServer } from "./helpers";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { storedFilePath } from "../src/services/attachments";
 import { idByName, insertRow, storedEvents } from "./crud-fixtures";
 
 let server: TestServer;
@@ -189,6 +192,33 @@ describe("preview background files", () => {
     expect((await server.json("PUT", `/api/data/preview-background-files/${second.body.id}`, { body: { name: "Sky" } })).status).toBe(400);
     await server.json("PUT", `/api/data/preview-background-files/${first.body.id}`, { body: { is_default: true } });
     expect((await server.json("GET", `/api/data/preview-background-files/${second.body.id}`)).body.is_default).toBe(false);
+  });
+});
+
+describe("preview background file deletion", () => {
+  async function storedBackground(target: TestServer, name: string): Promise<{ id: string; paths: string[] }> {
+    const created = await target.json("POST", "/api/data/preview-background-files", { body: { name, extension: "hdr" } });
+    const root = target.config.previewFolder;
+    const paths = [storedFilePath(root, "pictures", "preview-backgrounds", created.body.id), storedFilePath(root, "pictures", "thumbnails", created.body.id)];
+    for (const path of paths) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, "image");
+    }
+    return { id: created.body.id, paths };
+  }
+
+  test("stored images stay unless REMOVE_FILES is on; a project using the file blocks the delete", async () => {
+    const kept = await storedBackground(server, "Kept");
+    const project = await server.project("Background user");
+    await server.db.insertInto("project_preview_background_file_link").values({ project_id: project.id, preview_background_file_id: kept.id } as never).execute();
+    expect((await server.json("DELETE", `/api/data/preview-background-files/${kept.id}`)).status).toBe(400);
+    await server.db.deleteFrom("project_preview_background_file_link").execute();
+    expect((await server.request("DELETE", `/api/data/preview-background-files/${kept.id}`)).status).toBe(204);
+    expect(kept.paths.map(existsSync)).toEqual([true, true]);
+    const removing = await makeServer({ removeFiles: true });
+    const removed = await storedBackground(removing, "Removed");
+    expect((await removing.request("DELETE", `/api/data/preview-background-files/${removed.id}`)).status).toBe(204);
+    expect(removed.paths.map(existsSync)).toEqual([false, false]);
   });
 });
 

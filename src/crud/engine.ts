@@ -66,6 +66,8 @@ export interface CrudModel {
   afterUpdate?: (c: AppContext, row: Row, previous: Row, body: Dict) => Promise<void>;
   /** Runs before the row is deleted (remove dependants, or throw). */
   beforeDelete?: (c: AppContext, row: Row) => Promise<void>;
+  /** Runs after the row is deleted and its event emitted, in the same transaction (e.g. stored files). */
+  afterDelete?: (c: AppContext, row: Row) => Promise<void>;
   /** Replaces the delete (e.g. soft delete). Returning true means handled. */
   customDelete?: (c: AppContext, row: Row) => Promise<boolean>;
   /** Adjusts a serialized dict (type names, hidden fields per caller). */
@@ -515,6 +517,7 @@ export async function deleteRow(c: AppContext, model: CrudModel, row: Row): Prom
     }
     await withDbErrors(db.deleteFrom(model.table).where("id" as any, "=", row.id).execute());
     await emitCrudEvent(c, model, row, "delete");
+    if (model.afterDelete) await model.afterDelete(c, row);
   });
 }
 
