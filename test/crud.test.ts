@@ -161,6 +161,10 @@ describe("lists", () => {
     expect(plain.body).toHaveLength(1000);
     const paged = await server.json("GET", "/api/data/events?page=1");
     expect(paged.body.total).toBeGreaterThanOrEqual(1010);
+    expect(paged.body.data).toHaveLength(100);
+    const large = await server.json("GET", "/api/data/events?page=1&limit=5000");
+    expect(large.body.limit).toBe(1000);
+    expect(large.body.data).toHaveLength(1000);
   });
 });
 

@@ -384,7 +384,7 @@ export async function listRows(c: AppContext, model: CrudModel): Promise<Respons
     return c.json(await presentRows(c, model, (await plain(query).execute()) as Row[], withRelations, fields));
   }
   const limitParam = params.limit !== undefined && /^\d+$/.test(params.limit.trim()) ? Number.parseInt(params.limit, 10) : 0;
-  const limit = limitParam > 0 ? limitParam : DEFAULT_PAGE_SIZE;
+  const limit = Math.min(limitParam > 0 ? limitParam : DEFAULT_PAGE_SIZE, model.maxListRows ?? Infinity);
   const countRow = (await db
     .selectFrom(query.as("filtered") as any)
     .select(sql<number>`count(*)`.as("total"))
