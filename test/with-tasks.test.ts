@@ -200,7 +200,7 @@ describe("sequences, episodes, edits and concepts with tasks", () => {
 });
 
 describe("large answers", () => {
-  test("streams rows in chunks and keeps a valid JSON array", async () => {
+  test("a long list is a valid JSON array, and streamed as NDJSON lines", async () => {
     const p = await production(server);
     const s = await createSequence(server, p.project.id, "BIG");
     const layout = await typeId(server, "task_type", "Layout");
@@ -214,5 +214,11 @@ describe("large answers", () => {
     const body = JSON.parse(await response.text());
     expect(body.length).toBe(150);
     expect(body.every((shot: any) => shot.tasks.length === 1)).toBe(true);
+    const streamed = await server.request("GET", `/api/data/shots/with-tasks?project_id=${p.project.id}&stream=true&compact=true`, { token: p.artist.token });
+    expect(streamed.body).toBeInstanceOf(ReadableStream);
+    const [header, ...rows] = ndjson(await streamed.text());
+    expect(header.compact).toBe(true);
+    expect(rows.length).toBe(150);
+    expect(rows.map((row: any[]) => row[SHOT_FIELDS.indexOf("name")])).toEqual(body.map((shot: any) => shot.name));
   });
 });

@@ -79,102 +79,90 @@ const ENTITY_TASK_FIELDS = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// JSON text encoders
+// Value getters
 // ---------------------------------------------------------------------------------------------
 
 type Row = Record<string, any>;
 
-/** A stored uuid (or null) as JSON text. */
-function idText(value: unknown): string {
-  return value === null || value === undefined ? "null" : `"${value}"`;
-}
-/** A stored uuid, `""` when null. */
-function idOrEmpty(value: unknown): string {
-  return value === null || value === undefined || value === "" ? '""' : `"${value}"`;
-}
-function numText(value: unknown): string {
-  if (value === null || value === undefined) return "null";
+function num(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
   const n = typeof value === "number" ? value : Number(value);
-  return Number.isFinite(n) ? String(n) : "null";
+  return Number.isFinite(n) ? n : null;
 }
-function boolText(value: unknown): string {
-  if (value === null || value === undefined) return "null";
-  return value === true || value === 1 || value === "1" || value === "true" ? "true" : "false";
+function bool(value: unknown): boolean | null {
+  if (value === null || value === undefined) return null;
+  return value === true || value === 1 || value === "1" || value === "true";
 }
-function strText(value: unknown): string {
-  return value === null || value === undefined ? "null" : JSON.stringify(String(value));
-}
-/** A stored naive-UTC datetime as `"YYYY-MM-DDTHH:MM:SS"`. */
-function dateText(value: unknown): string {
-  if (value === null || value === undefined || value === "") return "null";
+/** A stored naive-UTC datetime as `YYYY-MM-DDTHH:MM:SS`. */
+function date(value: unknown): string | null {
+  if (value === null || value === undefined || value === "") return null;
   const text = String(value);
-  if (text.length === 19 && text.charCodeAt(10) === 84) return `"${text}"`;
-  if (text.length >= 19) return `"${text.slice(0, 10)}T${text.slice(11, 19)}"`;
-  if (text.length === 10) return `"${text}T00:00:00"`;
-  return JSON.stringify(text);
+  if (text.length === 19 && text.charCodeAt(10) === 84) return text;
+  if (text.length >= 19) return `${text.slice(0, 10)}T${text.slice(11, 19)}`;
+  if (text.length === 10) return `${text}T00:00:00`;
+  return text;
 }
-/** A stored JSON column embedded as stored (null stays null). */
-function jsonText(value: unknown): string {
-  if (value === null || value === undefined) return "null";
-  if (typeof value === "string") return value === "" ? "null" : value;
-  return JSON.stringify(value);
-}
-function idList(values: string[] | undefined): string {
-  if (!values || values.length === 0) return "[]";
-  return `["${values.join('","')}"]`;
+/** A stored JSON column (null stays null). */
+function json(value: unknown): unknown {
+  if (value === null || value === undefined || value === "") return null;
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tasks
 // ---------------------------------------------------------------------------------------------
 
-/** Context shared by the task encoders of one answer. */
+/** Context shared by the task getters of one answer. */
 interface TaskContext {
   subscribed: Set<string>;
   assignees: Map<string, string[]>;
 }
-type TaskEncoder = (row: Row, ctx: TaskContext) => string;
+type TaskGetter = (row: Row, ctx: TaskContext) => unknown;
 
-const TASK_ENCODERS: Record<string, TaskEncoder> = {
-  id: (r) => idText(r.id),
-  entity_id: (r) => idText(r.entity_id),
-  task_type_id: (r) => idText(r.task_type_id),
-  task_status_id: (r) => idText(r.task_status_id),
-  priority: (r) => numText(r.priority ?? 0),
-  estimation: (r) => numText(r.estimation),
-  duration: (r) => numText(r.duration),
-  retake_count: (r) => numText(r.retake_count),
-  real_start_date: (r) => dateText(r.real_start_date),
-  end_date: (r) => dateText(r.end_date),
-  start_date: (r) => dateText(r.start_date),
-  due_date: (r) => dateText(r.due_date),
-  done_date: (r) => dateText(r.done_date),
-  last_comment_date: (r) => dateText(r.last_comment_date),
-  last_preview_file_id: (r) => idText(r.last_preview_file_id),
-  nb_assets_ready: (r) => numText(r.nb_assets_ready),
-  difficulty: (r) => numText(r.difficulty),
-  nb_drawings: (r) => numText(r.nb_drawings),
-  data: (r) => jsonText(r.data),
-  is_subscribed: (r, ctx) => (ctx.subscribed.has(r.id) ? "true" : "false"),
-  assignees: (r, ctx) => idList(ctx.assignees.get(r.id)),
+const TASK_GETTERS: Record<string, TaskGetter> = {
+  id: (r) => r.id,
+  entity_id: (r) => r.entity_id,
+  task_type_id: (r) => r.task_type_id,
+  task_status_id: (r) => r.task_status_id,
+  priority: (r) => num(r.priority) ?? 0,
+  estimation: (r) => num(r.estimation),
+  duration: (r) => num(r.duration),
+  retake_count: (r) => num(r.retake_count),
+  real_start_date: (r) => date(r.real_start_date),
+  end_date: (r) => date(r.end_date),
+  start_date: (r) => date(r.start_date),
+  due_date: (r) => date(r.due_date),
+  done_date: (r) => date(r.done_date),
+  last_comment_date: (r) => date(r.last_comment_date),
+  last_preview_file_id: (r) => r.last_preview_file_id ?? null,
+  nb_assets_ready: (r) => num(r.nb_assets_ready),
+  difficulty: (r) => num(r.difficulty),
+  nb_drawings: (r) => num(r.nb_drawings),
+  data: (r) => json(r.data),
+  is_subscribed: (r, ctx) => ctx.subscribed.has(r.id),
+  assignees: (r, ctx) => ctx.assignees.get(r.id) ?? [],
 };
 
-/** Builds the JSON text of a task (object or positional array) for a field list. */
-function taskWriter(fields: string[], compact: boolean, overrides: Record<string, TaskEncoder> = {}): (row: Row, ctx: TaskContext) => string {
-  const encoders = fields.map((name) => overrides[name] ?? TASK_ENCODERS[name]!);
-  const keys = fields.map((name) => `"${name}":`);
+/** Builds a task (object, or positional array when compact) for a field list. */
+function taskWriter(fields: string[], compact: boolean, overrides: Record<string, TaskGetter> = {}): (row: Row, ctx: TaskContext) => unknown {
+  const getters = fields.map((name) => overrides[name] ?? TASK_GETTERS[name]!);
   const count = fields.length;
   if (compact) {
     return (row, ctx) => {
-      let out = "[" + encoders[0]!(row, ctx);
-      for (let i = 1; i < count; i++) out += "," + encoders[i]!(row, ctx);
-      return out + "]";
+      const out = new Array(count);
+      for (let i = 0; i < count; i++) out[i] = getters[i]!(row, ctx);
+      return out;
     };
   }
   return (row, ctx) => {
-    let out = "{" + keys[0] + encoders[0]!(row, ctx);
-    for (let i = 1; i < count; i++) out += "," + keys[i] + encoders[i]!(row, ctx);
-    return out + "}";
+    const out: Row = {};
+    for (let i = 0; i < count; i++) out[fields[i]!] = getters[i]!(row, ctx);
+    return out;
   };
 }
 
@@ -190,15 +178,16 @@ type EntityFilter = (q: AnySelect) => AnySelect;
 
 /**
  * Fetches the tasks and assignee links of the entities selected by `filter`, grouped by entity,
- * each task already written as JSON text.
+ * each task already built.
  */
 async function tasksByEntity(
   db: Db,
   filter: EntityFilter,
-  write: (row: Row, ctx: TaskContext) => string,
+  write: (row: Row, ctx: TaskContext) => unknown,
   ctx: TaskContext,
   vendor: VendorScope | null,
-): Promise<Map<string, string[]>> {
+  projectId?: string,
+): Promise<Map<string, unknown[]>> {
   const restrict = (q: AnySelect): AnySelect => {
     if (!vendor) return q;
     return q.where((eb: any) => {
@@ -212,9 +201,12 @@ async function tasksByEntity(
       ]);
     });
   };
-  const linkRows = (await restrict(filter(db.selectFrom("task_person_link").innerJoin("task", "task.id", "task_person_link.task_id").innerJoin("entity", "entity.id", "task.entity_id") as AnySelect))
-    .select(["task_person_link.task_id", "task_person_link.person_id"])
-    .execute()) as Row[];
+  // Assignee links: with a project, the links of its tasks (one join; links of tasks that are not
+  // listed are never read); without, the links of the listed tasks.
+  const linkQuery = projectId
+    ? (db.selectFrom("task_person_link").innerJoin("task", "task.id", "task_person_link.task_id").where("task.project_id", "=", projectId) as AnySelect)
+    : restrict(filter(db.selectFrom("task_person_link").innerJoin("task", "task.id", "task_person_link.task_id").innerJoin("entity", "entity.id", "task.entity_id") as AnySelect));
+  const linkRows = (await linkQuery.select(["task_person_link.task_id", "task_person_link.person_id"]).execute()) as Row[];
   for (const link of linkRows) {
     const list = ctx.assignees.get(link.task_id);
     if (list) list.push(link.person_id);
@@ -223,12 +215,12 @@ async function tasksByEntity(
   const taskRows = (await restrict(filter(db.selectFrom("task").innerJoin("entity", "entity.id", "task.entity_id") as AnySelect))
     .select(TASK_COLUMNS as any)
     .execute()) as Row[];
-  const grouped = new Map<string, string[]>();
+  const grouped = new Map<string, unknown[]>();
   for (const task of taskRows) {
-    const text = write(task, ctx);
+    const value = write(task, ctx);
     const list = grouped.get(task.entity_id);
-    if (list) list.push(text);
-    else grouped.set(task.entity_id, [text]);
+    if (list) list.push(value);
+    else grouped.set(task.entity_id, [value]);
   }
   return grouped;
 }
@@ -263,10 +255,10 @@ export interface WithTasksFormat {
   stream: boolean;
 }
 
-/** The built rows of a list (each one JSON text) and its compact header. */
+/** The built rows of a list (objects, or positional arrays when compact) and its compact header. */
 export interface WithTasksRows {
   header: Record<string, unknown>;
-  rows: string[];
+  rows: unknown[];
 }
 
 function commonFilter(criteria: WithTasksCriteria): EntityFilter {
@@ -294,45 +286,41 @@ function commonFilter(criteria: WithTasksCriteria): EntityFilter {
   };
 }
 
-/** Vendor masking of an entity's data; returns JSON text. */
-async function maskedData(db: Db, kind: EntityKind, criteria: WithTasksCriteria, rows: Row[]): Promise<(row: Row) => string> {
-  if (!criteria.vendor) {
-    return (row) => {
-      const data = row.data;
-      if (data === null || data === undefined || data === "" || data === "null") return "{}";
-      return typeof data === "string" ? data : JSON.stringify(data);
-    };
-  }
+/**
+ * The `data` of each entity row as an object (`{}` when empty), without the keys of descriptors
+ * hidden from the vendor.
+ */
+async function dataGetter(db: Db, kind: EntityKind, vendor: VendorScope | null | undefined, rows: Row[]): Promise<(row: Row) => Record<string, unknown>> {
+  if (!vendor) return (row) => entityData(row.data);
   const projectIds = [...new Set(rows.map((r) => r.project_id as string))];
-  const hidden = await hiddenMetadataFields(db, kind, criteria.vendor.departmentIds, projectIds);
+  const hidden = await hiddenMetadataFields(db, kind, vendor.departmentIds, projectIds);
   return (row) => {
     const data = entityData(row.data);
     for (const field of hidden.get(row.project_id) ?? []) delete data[field];
-    return JSON.stringify(data);
+    return data;
   };
 }
 
-type EntityEncoder = (row: Row, tasks: string, data: string) => string;
+type EntityGetter = (row: Row, tasks: unknown[], data: Record<string, unknown>) => unknown;
 
-function entityWriter(fields: string[], encoders: Record<string, EntityEncoder>, compact: boolean): (row: Row, tasks: string, data: string) => string {
-  const list = fields.map((name) => encoders[name]!);
-  const keys = fields.map((name) => `"${name}":`);
+function entityWriter(fields: string[], getters: Record<string, EntityGetter>, compact: boolean): (row: Row, tasks: unknown[], data: Record<string, unknown>) => unknown {
+  const list = fields.map((name) => getters[name]!);
   const count = fields.length;
   if (compact) {
     return (row, tasks, data) => {
-      let out = "[" + list[0]!(row, tasks, data);
-      for (let i = 1; i < count; i++) out += "," + list[i]!(row, tasks, data);
-      return out + "]";
+      const out = new Array(count);
+      for (let i = 0; i < count; i++) out[i] = list[i]!(row, tasks, data);
+      return out;
     };
   }
   return (row, tasks, data) => {
-    let out = "{" + keys[0] + list[0]!(row, tasks, data);
-    for (let i = 1; i < count; i++) out += "," + keys[i] + list[i]!(row, tasks, data);
-    return out + "}";
+    const out: Row = {};
+    for (let i = 0; i < count; i++) out[fields[i]!] = list[i]!(row, tasks, data);
+    return out;
   };
 }
 
-/** Common machinery: entity rows + grouped tasks → JSON rows. */
+/** Common machinery: entity rows + grouped tasks → built rows. */
 async function buildRows(
   c: AppContext,
   kind: EntityKind,
@@ -341,20 +329,19 @@ async function buildRows(
   entityRows: Row[],
   filter: EntityFilter,
   taskFields: string[],
-  taskOverrides: Record<string, TaskEncoder>,
-  writeEntity: (row: Row, tasks: string, data: string) => string,
-  dataOf?: (row: Row) => string,
-): Promise<string[]> {
+  taskOverrides: Record<string, TaskGetter>,
+  writeEntity: (row: Row, tasks: unknown[], data: Record<string, unknown>) => unknown,
+  vendorForData: VendorScope | null | undefined = criteria.vendor,
+): Promise<unknown[]> {
   const db = c.get("db");
   if (entityRows.length === 0) return [];
   const ctx: TaskContext = { subscribed: await subscribedTasks(db, c.get("user").id, criteria.projectId), assignees: new Map() };
-  const tasks = await tasksByEntity(db, filter, taskWriter(taskFields, compact, taskOverrides), ctx, criteria.vendor ?? null);
-  const data = dataOf ?? (await maskedData(db, kind, criteria, entityRows));
-  const out = new Array<string>(entityRows.length);
+  const tasks = await tasksByEntity(db, filter, taskWriter(taskFields, compact, taskOverrides), ctx, criteria.vendor ?? null, criteria.projectId);
+  const data = await dataGetter(db, kind, vendorForData, entityRows);
+  const out = new Array<unknown>(entityRows.length);
   for (let i = 0; i < entityRows.length; i++) {
     const row = entityRows[i]!;
-    const list = tasks.get(row.id);
-    out[i] = writeEntity(row, list ? "[" + list.join(",") + "]" : "[]", data(row));
+    out[i] = writeEntity(row, tasks.get(row.id) ?? [], data(row));
   }
   return out;
 }
@@ -405,8 +392,8 @@ async function castingEpisodeIds(db: Db, criteria: WithTasksCriteria, types: Res
   return result;
 }
 
-const ASSET_TASK_OVERRIDES: Record<string, TaskEncoder> = {
-  last_preview_file_id: (r) => idOrEmpty(r.last_preview_file_id),
+const ASSET_TASK_OVERRIDES: Record<string, TaskGetter> = {
+  last_preview_file_id: (r) => r.last_preview_file_id ?? "",
 };
 
 export async function assetsWithTasks(c: AppContext, criteria: WithTasksCriteria, compact = false): Promise<WithTasksRows> {
@@ -423,23 +410,23 @@ export async function assetsWithTasks(c: AppContext, criteria: WithTasksCriteria
     .orderBy("entity.name")
     .execute()) as Row[];
   const episodes = await castingEpisodeIds(db, criteria, types);
-  const encoders: Record<string, EntityEncoder> = {
-    id: (r) => idText(r.id),
-    name: (r) => strText(r.name),
-    preview_file_id: (r) => idOrEmpty(r.preview_file_id),
-    description: (r) => strText(r.description),
-    asset_type_name: (r) => strText(r.asset_type_name),
-    asset_type_id: (r) => idText(r.entity_type_id),
-    canceled: (r) => boolText(r.canceled),
-    ready_for: (r) => idText(r.ready_for),
-    episode_id: (r) => idOrEmpty(r.source_id),
-    casting_episode_ids: (r) => idList(episodes.get(r.id)),
-    is_casting_standby: (r) => boolText(r.is_casting_standby),
-    is_shared: (r) => boolText(r.is_shared),
+  const getters: Record<string, EntityGetter> = {
+    id: (r) => r.id,
+    name: (r) => r.name,
+    preview_file_id: (r) => r.preview_file_id ?? "",
+    description: (r) => r.description ?? null,
+    asset_type_name: (r) => r.asset_type_name,
+    asset_type_id: (r) => r.entity_type_id,
+    canceled: (r) => bool(r.canceled),
+    ready_for: (r) => r.ready_for ?? null,
+    episode_id: (r) => r.source_id ?? "",
+    casting_episode_ids: (r) => episodes.get(r.id) ?? [],
+    is_casting_standby: (r) => bool(r.is_casting_standby),
+    is_shared: (r) => bool(r.is_shared),
     data: (_r, _t, data) => data,
     tasks: (_r, tasks) => tasks,
   };
-  const built = await buildRows(c, "Asset", criteria, compact, rows, filter, ASSET_TASK_FIELDS, ASSET_TASK_OVERRIDES, entityWriter(ASSET_FIELDS, encoders, compact));
+  const built = await buildRows(c, "Asset", criteria, compact, rows, filter, ASSET_TASK_FIELDS, ASSET_TASK_OVERRIDES, entityWriter(ASSET_FIELDS, getters, compact));
   return { header: { compact, asset_fields: ASSET_FIELDS, task_fields: ASSET_TASK_FIELDS }, rows: built };
 }
 
@@ -457,17 +444,8 @@ function shotFilter(criteria: WithTasksCriteria, types: ReservedTypeIds): Entity
   };
 }
 
-/** Parses a shot's data once for fps / frame_in / frame_out (and masking). */
-function shotData(row: Row, hidden: Set<string> | undefined): { text: string; parsed: Record<string, unknown> } {
-  const parsed = entityData(row.data);
-  if (hidden && hidden.size > 0) {
-    for (const field of hidden) delete parsed[field];
-    return { text: JSON.stringify(parsed), parsed };
-  }
-  const raw = row.data;
-  const text = typeof raw === "string" && raw !== "" && raw !== "null" && raw.charCodeAt(0) === 123 ? raw : JSON.stringify(parsed);
-  return { text, parsed };
-}
+/** Getters of the frame range keys kept in `data`. */
+const fromData = (key: string): EntityGetter => (_r, _t, data) => data[key] ?? null;
 
 export async function shotsWithTasks(c: AppContext, criteria: WithTasksCriteria, compact = false): Promise<WithTasksRows> {
   const db = c.get("db");
@@ -485,48 +463,33 @@ export async function shotsWithTasks(c: AppContext, criteria: WithTasksCriteria,
     .orderBy("sequence.name")
     .orderBy("entity.name")
     .execute()) as Row[];
-  let hidden: Map<string, Set<string>> | null = null;
-  if (criteria.vendor) {
-    hidden = await hiddenMetadataFields(db, "Shot", criteria.vendor.departmentIds, [...new Set(rows.map((r) => r.project_id as string))]);
-  }
-  // fps / frame_in / frame_out come from the parsed data of the row being written.
-  let current: Record<string, unknown> = {};
-  const pick = (key: string) => {
-    const value = current[key];
-    return value === undefined ? "null" : JSON.stringify(value);
-  };
-  const encoders: Record<string, EntityEncoder> = {
-    canceled: (r) => boolText(r.canceled),
+  const getters: Record<string, EntityGetter> = {
+    canceled: (r) => bool(r.canceled),
     data: (_r, _t, data) => data,
-    description: (r) => strText(r.description),
-    entity_type_id: (r) => idText(r.entity_type_id),
-    episode_id: (r) => idText(r.episode_id),
-    episode_name: (r) => strText(r.episode_name ?? ""),
-    fps: () => pick("fps"),
-    frame_in: () => pick("frame_in"),
-    frame_out: () => pick("frame_out"),
-    id: (r) => idText(r.id),
-    name: (r) => strText(r.name),
-    nb_frames: (r) => numText(r.nb_frames),
-    parent_id: (r) => idText(r.parent_id),
-    preview_file_id: (r) => idText(r.preview_file_id),
-    project_id: (r) => idText(r.project_id),
-    project_name: (r) => strText(r.project_name),
-    sequence_id: (r) => idText(r.sequence_id),
-    sequence_name: (r) => strText(r.sequence_name),
-    source_id: (r) => idText(r.source_id),
-    nb_entities_out: (r) => numText(r.nb_entities_out),
-    is_casting_standby: (r) => boolText(r.is_casting_standby),
-    type: () => '"Shot"',
+    description: (r) => r.description ?? null,
+    entity_type_id: (r) => r.entity_type_id,
+    episode_id: (r) => r.episode_id ?? null,
+    episode_name: (r) => r.episode_name ?? "",
+    fps: fromData("fps"),
+    frame_in: fromData("frame_in"),
+    frame_out: fromData("frame_out"),
+    id: (r) => r.id,
+    name: (r) => r.name,
+    nb_frames: (r) => num(r.nb_frames),
+    parent_id: (r) => r.parent_id ?? null,
+    preview_file_id: (r) => r.preview_file_id ?? null,
+    project_id: (r) => r.project_id,
+    project_name: (r) => r.project_name,
+    sequence_id: (r) => r.sequence_id,
+    sequence_name: (r) => r.sequence_name,
+    source_id: (r) => r.source_id ?? null,
+    nb_entities_out: (r) => num(r.nb_entities_out),
+    is_casting_standby: (r) => bool(r.is_casting_standby),
+    type: () => "Shot",
     tasks: (_r, tasks) => tasks,
   };
-  const write = entityWriter(compact ? SHOT_FIELDS : SHOT_DICT_FIELDS, encoders, compact);
-  const dataOf = (row: Row) => {
-    const { text, parsed } = shotData(row, hidden?.get(row.project_id));
-    current = parsed;
-    return text;
-  };
-  const built = await buildRows(c, "Shot", criteria, compact, rows, filter, SHOT_TASK_FIELDS, {}, write, dataOf);
+  const write = entityWriter(compact ? SHOT_FIELDS : SHOT_DICT_FIELDS, getters, compact);
+  const built = await buildRows(c, "Shot", criteria, compact, rows, filter, SHOT_TASK_FIELDS, {}, write);
   return { header: { compact, shot_fields: SHOT_FIELDS, task_fields: SHOT_TASK_FIELDS }, rows: built };
 }
 
@@ -558,25 +521,25 @@ export async function editsWithTasks(c: AppContext, criteria: WithTasksCriteria)
     ])
     .orderBy("entity.name")
     .execute()) as Row[];
-  const encoders: Record<string, EntityEncoder> = {
-    canceled: (r) => boolText(r.canceled),
+  const getters: Record<string, EntityGetter> = {
+    canceled: (r) => bool(r.canceled),
     data: (_r, _t, data) => data,
-    description: (r) => strText(r.description),
-    entity_type_id: (r) => idText(r.entity_type_id),
-    episode_id: (r) => idText(r.episode_id),
-    episode_name: (r) => strText(r.episode_name ?? ""),
-    id: (r) => idText(r.id),
-    name: (r) => strText(r.name),
-    parent_id: (r) => idText(r.parent_id),
-    preview_file_id: (r) => idText(r.preview_file_id),
-    project_id: (r) => idText(r.project_id),
-    project_name: (r) => strText(r.project_name),
-    source_id: (r) => idText(r.source_id),
-    nb_entities_out: (r) => numText(r.nb_entities_out),
+    description: (r) => r.description ?? null,
+    entity_type_id: (r) => r.entity_type_id,
+    episode_id: (r) => r.episode_id ?? null,
+    episode_name: (r) => r.episode_name ?? "",
+    id: (r) => r.id,
+    name: (r) => r.name,
+    parent_id: (r) => r.parent_id ?? null,
+    preview_file_id: (r) => r.preview_file_id ?? null,
+    project_id: (r) => r.project_id,
+    project_name: (r) => r.project_name,
+    source_id: (r) => r.source_id ?? null,
+    nb_entities_out: (r) => num(r.nb_entities_out),
     tasks: (_r, tasks) => tasks,
-    type: () => '"Edit"',
+    type: () => "Edit",
   };
-  const built = await buildRows(c, "Edit", criteria, false, rows, filter, EDIT_TASK_FIELDS, {}, entityWriter(EDIT_FIELDS, encoders, false));
+  const built = await buildRows(c, "Edit", criteria, false, rows, filter, EDIT_TASK_FIELDS, {}, entityWriter(EDIT_FIELDS, getters, false));
   return { header: { compact: false }, rows: built };
 }
 
@@ -594,38 +557,32 @@ export async function conceptsWithTasks(c: AppContext, criteria: WithTasksCriter
     .orderBy("entity.name")
     .execute()) as Row[];
   const links = await conceptLinks(db, rows.map((r) => r.id as string));
-  let current: Record<string, unknown> = {};
-  const pick = (key: string) => (current[key] === undefined ? "null" : JSON.stringify(current[key]));
-  const encoders: Record<string, EntityEncoder> = {
-    canceled: (r) => boolText(r.canceled),
+  const getters: Record<string, EntityGetter> = {
+    canceled: (r) => bool(r.canceled),
     data: (_r, _t, data) => data,
-    description: (r) => strText(r.description),
-    entity_type_id: (r) => idText(r.entity_type_id),
-    fps: () => pick("fps"),
-    frame_in: () => pick("frame_in"),
-    frame_out: () => pick("frame_out"),
-    id: (r) => idText(r.id),
-    name: (r) => strText(r.name),
-    nb_frames: (r) => numText(r.nb_frames),
-    parent_id: (r) => idText(r.parent_id),
-    preview_file_id: (r) => idText(r.preview_file_id),
-    project_id: (r) => idText(r.project_id),
-    project_name: (r) => strText(r.project_name),
-    source_id: (r) => idText(r.source_id),
-    nb_entities_out: (r) => numText(r.nb_entities_out),
-    is_casting_standby: (r) => boolText(r.is_casting_standby),
+    description: (r) => r.description ?? null,
+    entity_type_id: (r) => r.entity_type_id,
+    fps: fromData("fps"),
+    frame_in: fromData("frame_in"),
+    frame_out: fromData("frame_out"),
+    id: (r) => r.id,
+    name: (r) => r.name,
+    nb_frames: (r) => num(r.nb_frames),
+    parent_id: (r) => r.parent_id ?? null,
+    preview_file_id: (r) => r.preview_file_id ?? null,
+    project_id: (r) => r.project_id,
+    project_name: (r) => r.project_name,
+    source_id: (r) => r.source_id ?? null,
+    nb_entities_out: (r) => num(r.nb_entities_out),
+    is_casting_standby: (r) => bool(r.is_casting_standby),
     tasks: (_r, tasks) => tasks,
-    entity_concept_links: (r) => idList(links.get(r.id)),
-    type: () => '"Concept"',
-    updated_at: (r) => dateText(r.updated_at),
-    created_at: (r) => dateText(r.created_at),
-    created_by: (r) => idText(r.created_by),
+    entity_concept_links: (r) => links.get(r.id) ?? [],
+    type: () => "Concept",
+    updated_at: (r) => date(r.updated_at),
+    created_at: (r) => date(r.created_at),
+    created_by: (r) => r.created_by ?? null,
   };
-  const dataOf = (row: Row) => {
-    current = entityData(row.data);
-    return JSON.stringify(current);
-  };
-  const built = await buildRows(c, "Concept", criteria, false, rows, filter, CONCEPT_TASK_FIELDS, {}, entityWriter(CONCEPT_FIELDS, encoders, false), dataOf);
+  const built = await buildRows(c, "Concept", criteria, false, rows, filter, CONCEPT_TASK_FIELDS, {}, entityWriter(CONCEPT_FIELDS, getters, false));
   return { header: { compact: false }, rows: built };
 }
 
@@ -648,33 +605,24 @@ export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episo
     ])
     .orderBy("entity.name")
     .execute()) as Row[];
-  let current: Record<string, unknown> = {};
-  const pick = (key: string) => (current[key] === undefined ? "null" : JSON.stringify(current[key]));
-  const encoders: Record<string, EntityEncoder> = {
-    id: (r) => idText(r.id),
-    name: (r) => strText(r.name),
-    status: (r) => strText(r.status ?? "running"),
-    episode_id: (r) => idText(r.parent_id),
-    description: (r) => strText(r.description),
-    frame_in: () => pick("frame_in"),
-    frame_out: () => pick("frame_out"),
-    fps: () => pick("fps"),
-    preview_file_id: (r) => idOrEmpty(r.preview_file_id),
-    canceled: (r) => boolText(r.canceled),
+  const getters: Record<string, EntityGetter> = {
+    id: (r) => r.id,
+    name: (r) => r.name,
+    status: (r) => r.status ?? "running",
+    episode_id: (r) => r.parent_id ?? null,
+    description: (r) => r.description ?? null,
+    frame_in: fromData("frame_in"),
+    frame_out: fromData("frame_out"),
+    fps: fromData("fps"),
+    preview_file_id: (r) => r.preview_file_id ?? "",
+    canceled: (r) => bool(r.canceled),
     data: (_r, _t, data) => data,
     tasks: (_r, tasks) => tasks,
   };
+  // Vendors see only their own tasks there (Zou's assignee filter, no department widening).
   const vendor = criteria.vendor ?? null;
-  let hidden: Map<string, Set<string>> | null = null;
-  if (vendor) hidden = await hiddenMetadataFields(db, kind, vendor.departmentIds, [...new Set(rows.map((r) => r.project_id as string))]);
-  const dataOf = (row: Row) => {
-    current = entityData(row.data);
-    for (const field of hidden?.get(row.project_id) ?? []) delete current[field];
-    return JSON.stringify(current);
-  };
-  // Vendors see only their own tasks there (no department widening, as Zou's assignee filter).
   const vendorTasks = vendor ? { personId: vendor.personId, departmentIds: [] } : null;
-  const built = await buildRows(c, kind, { ...criteria, vendor: vendorTasks }, false, rows, filter, ENTITY_TASK_FIELDS, {}, entityWriter(ENTITY_FIELDS, encoders, false), dataOf);
+  const built = await buildRows(c, kind, { ...criteria, vendor: vendorTasks }, false, rows, filter, ENTITY_TASK_FIELDS, {}, entityWriter(ENTITY_FIELDS, getters, false), vendor);
   return { header: { compact: false }, rows: built };
 }
 
@@ -682,58 +630,45 @@ export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episo
 // Responses
 // ---------------------------------------------------------------------------------------------
 
-const CHUNK_SIZE = 256 * 1024;
-const encoder = new TextEncoder();
+const CHUNK_SIZE = 1024 * 1024;
 
-/** A byte stream of the given pieces, written in chunks of about 256 KB. */
-function chunkedStream(pieces: string[]): ReadableStream<Uint8Array> {
-  let index = 0;
+/** A byte stream of the rows as NDJSON lines (header first), written in chunks of about 1 MB. */
+function ndjsonStream(header: unknown, rows: unknown[]): ReadableStream<Uint8Array> {
+  let index = -1;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
-      if (index >= pieces.length) {
+      if (index >= rows.length) {
         controller.close();
         return;
       }
       let chunk = "";
-      while (index < pieces.length && chunk.length < CHUNK_SIZE) chunk += pieces[index++];
-      controller.enqueue(encoder.encode(chunk));
+      if (index === -1) {
+        chunk = JSON.stringify(header) + "\n";
+        index = 0;
+      }
+      while (index < rows.length && chunk.length < CHUNK_SIZE) chunk += JSON.stringify(rows[index++]) + "\n";
+      controller.enqueue(Buffer.from(chunk));
     },
   });
 }
 
-/** Small answers are sent whole; larger ones are streamed in chunks. */
-const STREAM_THRESHOLD = 64;
-
 /**
- * The HTTP answer of a with-tasks list: plain JSON array; compact JSON object with `rows`;
- * or NDJSON (`application/x-ndjson`) when streaming.
+ * The HTTP answer of a with-tasks list: plain JSON array; compact JSON object with `rows`; or,
+ * with `stream=true`, NDJSON (`application/x-ndjson`: the header line, then one row per line)
+ * streamed in chunks, so the client parses lines as they come.
  */
 export function withTasksResponse(result: WithTasksRows, format: WithTasksFormat): Response {
-  const { rows } = result;
-  const headers = new Headers();
-  let pieces: string[];
   if (format.stream) {
-    headers.set("Content-Type", "application/x-ndjson");
     const header = format.compact ? result.header : { compact: false };
-    pieces = new Array(rows.length + 1);
-    pieces[0] = JSON.stringify(header) + "\n";
-    for (let i = 0; i < rows.length; i++) pieces[i + 1] = rows[i] + "\n";
-  } else {
-    headers.set("Content-Type", "application/json");
-    const open = format.compact ? JSON.stringify(result.header).slice(0, -1) + ',"rows":[' : "[";
-    const close = format.compact ? "]}" : "]";
-    pieces = new Array(rows.length + 2);
-    pieces[0] = open;
-    for (let i = 0; i < rows.length; i++) pieces[i + 1] = i === 0 ? rows[i]! : "," + rows[i];
-    pieces[rows.length + 1] = close;
+    return new Response(ndjsonStream(header, result.rows), { status: 200, headers: { "Content-Type": "application/x-ndjson" } });
   }
-  if (rows.length < STREAM_THRESHOLD) return new Response(pieces.join(""), { status: 200, headers });
-  return new Response(chunkedStream(pieces), { status: 200, headers });
+  const body = format.compact ? JSON.stringify({ ...result.header, rows: result.rows }) : JSON.stringify(result.rows);
+  return new Response(body, { status: 200, headers: { "Content-Type": "application/json" } });
 }
 
-/** Parses built rows back into dicts (single-entity reads). */
+/** The rows of a non-compact list as dicts (single-entity reads). */
 export function rowsToDicts(result: WithTasksRows): Dict[] {
-  return result.rows.map((row) => JSON.parse(row) as Dict);
+  return result.rows as Dict[];
 }
 
 /**
