@@ -308,6 +308,16 @@ describe("POST /api/data/tasks/{task_id}/working-file-path", () => {
     });
   });
 
+  test("software_id picks the software folder", async () => {
+    const maya = expectStatus(await post("/api/data/softwares", s.admin, { name: "Maya", short_name: "ma", file_extension: ".ma" }), 201);
+    const answer = await post(`/api/data/tasks/${s.tasks.modelingRabbit.id}/working-file-path`, s.artist, { software_id: maya.id, revision: 3 });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({
+      path: "/simple/productions/cosmos_landromat/assets/character/rabbit/modeling/maya",
+      name: "cosmos_landromat_character_rabbit_modeling_main_v003",
+    });
+  });
+
   test("an unknown mode is a 400 carrying the received data", async () => {
     const answer = await post(`/api/data/tasks/${s.tasks.animSh010.id}/working-file-path`, s.artist, { mode: "unknown" });
     expect(answer.status).toBe(400);
@@ -409,6 +419,11 @@ describe("GET /api/data/persons/time-spents/day-table/{year}/{month}", () => {
     expect(own).toEqual({ "4": { [s.artist.id]: 240 }, "5": { [s.artist.id]: 180 } });
     const elsewhere = expectStatus(await get("/api/data/persons/time-spents/day-table/2024/03", s.outsiderManager), 200);
     expect(elsewhere).toEqual({});
+    const animationSupervisor = expectStatus(await get("/api/data/persons/time-spents/day-table/2024/03", s.supervisor), 200);
+    expect(animationSupervisor["5"]).toEqual({ [s.artist.id]: 180, [s.vendor.id]: 300 });
+    const modelingSupervisor = await hire(server, s.admin, "supervisor", "Mo", "Del", { departments: [s.departments.Modeling.id] });
+    expectStatus(await post(`/api/data/projects/${s.project.id}/team`, s.admin, { person_id: modelingSupervisor.id }), 201);
+    expect(expectStatus(await get("/api/data/persons/time-spents/day-table/2024/03", modelingSupervisor), 200)).toEqual({});
   });
 
   test("project filter: 403 outside the caller's projects, 400 for a bad month or id", async () => {
@@ -461,6 +476,13 @@ describe("GET /api/data/user/projects/open", () => {
     expect(project.asset_types).toContain(s.assetTypes.character.id);
     expect(project.task_statuses).toContain(s.statuses.wip.id);
     expect(Array.isArray(project.descriptors)).toBe(true);
+  });
+
+  test("the studio manager gets every open project", async () => {
+    const other = expectStatus(await post("/api/data/projects", s.admin, { name: "Unstaffed" }), 201);
+    const answer = expectStatus(await get("/api/data/user/projects/open", s.admin), 200);
+    expect(answer.map((p: any) => p.id)).toEqual(expect.arrayContaining([s.project.id, other.id]));
+    expect(answer.map((p: any) => p.name)).not.toContain("Old Show");
   });
 
   test("a person in no team gets []; a bot gets 403", async () => {
@@ -532,6 +554,7 @@ describe("GET /api/data/user/tasks/{task_id}/subscribed", () => {
 
   test("false for an unknown task; bots 403", async () => {
     expect(expectStatus(await get(`/api/data/user/tasks/${UNKNOWN_ID}/subscribed`, s.artist), 200)).toBe(false);
+    expect(expectStatus(await get("/api/data/user/tasks/not-a-task/subscribed", s.artist), 200)).toBe(false);
     const bot = expectStatus(await post("/api/data/persons", s.admin, { first_name: "Watch", last_name: "Bot", is_bot: true }), 201);
     expectForbidden(await server.json("GET", `/api/data/user/tasks/${s.tasks.layoutSh010.id}/subscribed`, { token: bot.access_token }));
   });
@@ -643,5 +666,439 @@ describe("GET /api/data/projects/{project_id}/schedule-items/{task_type_id}/sequ
       expectNotFound(await get(`/api/data/projects/${UNKNOWN_ID}/schedule-items/${s.taskTypes.animation.id}/${kind}`, s.admin));
       expectNotFound(await get(`/api/data/projects/${s.project.id}/schedule-items/${UNKNOWN_ID}/${kind}`, s.admin));
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// chats area
+// ---------------------------------------------------------------------------------------------
+
+describe("POST /api/data/entities/{entity_id}/chat/messages", () => {
+  test("a participant posts a message: 201 with the message, chat:new-message broadcast but not persisted", async () => {
+    expectStatus(await post(`/api/actions/user/chats/${s.shots.sh010.id}/join`, s.artist), 200);
+    const before = events.all().length;
+    const answer = await post(`/api/data/entities/${s.shots.sh010.id}/chat/messages`, s.artist, { message: "Is the rig updated?" });
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ type: "ChatMessage", person_id: s.artist.id, text: "Is the rig updated?", attachment_files: [] });
+    expect(answer.body.id).toMatch(UUID);
+    expect(answer.body.chat_id).toMatch(UUID);
+    expect(answer.body.created_at).toMatch(DATETIME);
+    const broadcast = events.all().slice(before).filter((e) => e.name === "chat:new-message").map((e) => e.data);
+    expect(broadcast).toHaveLength(1);
+    expect(broadcast[0]).toMatchObject({ chat_id: answer.body.chat_id, chat_message_id: answer.body.id });
+    const persisted = expectStatus(await get(`/api/data/events/last?project_id=${s.project.id}&name=chat:new-message`, s.admin), 200);
+    expect(persisted).toEqual([]);
+    const messages = expectStatus(await get(`/api/data/entities/${s.shots.sh010.id}/chat/messages`, s.manager), 200);
+    expect(messages.map((m: any) => m.id)).toContain(answer.body.id);
+  });
+
+  test("multipart with a file, as Kitsu sends attachments", async () => {
+    const form = new FormData();
+    form.append("message", "Reference attached");
+    form.append("file-0", new File(["frame 12 notes"], "notes.txt", { type: "text/plain" }));
+    const answer = await server.json("POST", `/api/data/entities/${s.shots.sh010.id}/chat/messages`, { token: s.artist.token, body: form });
+    expect(answer.status).toBe(201);
+    expect(answer.body.text).toBe("Reference attached");
+    expect(answer.body.attachment_files).toHaveLength(1);
+    expect(answer.body.attachment_files[0]).toMatchObject({ name: "notes.txt" });
+  });
+
+  test("a member who did not join gets 400; non-members and unassigned vendors 403", async () => {
+    const notJoined = await post(`/api/data/entities/${s.shots.sh010.id}/chat/messages`, s.supervisor, { message: "Hello" });
+    expect(notJoined.status).toBe(400);
+    expect(notJoined.body.error).toBe(true);
+    expectForbidden(await post(`/api/data/entities/${s.shots.sh010.id}/chat/messages`, s.outsider, { message: "Hello" }));
+    expectForbidden(await post(`/api/data/entities/${s.shots.sh010.id}/chat/messages`, s.vendor, { message: "Hello" }));
+    expectStatus(await post(`/api/actions/user/chats/${s.shots.sh020.id}/join`, s.vendor), 200);
+    expectStatus(await post(`/api/data/entities/${s.shots.sh020.id}/chat/messages`, s.vendor, { message: "Delivered v2" }), 201);
+  });
+
+  test("missing message 400, unknown entity 404", async () => {
+    const missing = await post(`/api/data/entities/${s.shots.sh010.id}/chat/messages`, s.artist, {});
+    expect(missing.status).toBe(400);
+    expect(missing.body).toMatchObject({ error: true, message: "Validation error." });
+    expectNotFound(await post(`/api/data/entities/${UNKNOWN_ID}/chat/messages`, s.artist, { message: "Hello" }));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// shots area
+// ---------------------------------------------------------------------------------------------
+
+describe("GET /api/data/shots/all", () => {
+  test("shots of a project with their sequence and project names, filterable", async () => {
+    const answer = await get(`/api/data/shots/all?project_id=${s.project.id}`, s.artist);
+    expect(answer.status).toBe(200);
+    expect(answer.body.map((shot: any) => shot.name)).toEqual(["SH010", "SH020"]);
+    expect(answer.body[0]).toMatchObject({
+      id: s.shots.sh010.id, type: "Shot", project_id: s.project.id, parent_id: s.sequence.id, sequence_name: "SQ01",
+      project_name: "Cosmos Landromat", nb_frames: 48, data: { frame_in: 1, frame_out: 48 },
+    });
+    const byName = expectStatus(await get(`/api/data/shots/all?project_id=${s.project.id}&name=SH010`, s.artist), 200);
+    expect(byName.map((shot: any) => shot.id)).toEqual([s.shots.sh010.id]);
+    const bySequence = expectStatus(await get(`/api/data/shots/all?sequence_id=${s.sequence.id}`, s.artist), 200);
+    expect(bySequence).toHaveLength(2);
+    const asAdmin = expectStatus(await get("/api/data/shots/all", s.admin), 200);
+    expect(asAdmin.map((shot: any) => shot.id)).toEqual(expect.arrayContaining([s.shots.sh010.id, s.shots.sh020.id]));
+  });
+
+  test("non-member 403 (vector 51); no project filter 403 for non-admins; a vendor sees assigned shots only", async () => {
+    expectForbidden(await get(`/api/data/shots/all?project_id=${s.project.id}&name=SH010`, s.outsider));
+    expectForbidden(await get("/api/data/shots/all", s.manager));
+    const vendor = expectStatus(await get(`/api/data/shots/all?project_id=${s.project.id}`, s.vendor), 200);
+    expect(vendor.map((shot: any) => shot.id)).toEqual([s.shots.sh020.id]);
+    expect((await get("/api/data/shots/all?project_id=nope", s.artist)).status).toBe(400);
+  });
+});
+
+describe("GET /api/data/shots/with-tasks", () => {
+  test("plain JSON: shots with their tasks, assignees and statuses", async () => {
+    const answer = await get(`/api/data/shots/with-tasks?project_id=${s.project.id}`, s.manager);
+    expect(answer.status).toBe(200);
+    expect(answer.body.map((shot: any) => shot.name)).toEqual(["SH010", "SH020"]);
+    const sh010 = answer.body[0];
+    expect(sh010).toMatchObject({
+      id: s.shots.sh010.id, type: "Shot", sequence_id: s.sequence.id, sequence_name: "SQ01", frame_in: 1, frame_out: 48, nb_frames: 48,
+      project_id: s.project.id, project_name: "Cosmos Landromat", episode_id: null, canceled: false,
+    });
+    const anim = sh010.tasks.find((t: any) => t.task_type_id === s.taskTypes.animation.id);
+    expect(anim).toMatchObject({ id: s.tasks.animSh010.id, entity_id: s.shots.sh010.id, task_status_id: s.statuses.retake.id, assignees: [s.artist.id], retake_count: 1 });
+    expect(sh010.tasks.map((t: any) => t.task_type_id).sort()).toEqual([s.taskTypes.animation.id, s.taskTypes.layout.id].sort());
+  });
+
+  test("NDJSON with stream=true&compact=true: a header line, then one positional row per shot", async () => {
+    const response = await server.request("GET", `/api/data/shots/with-tasks?project_id=${s.project.id}&stream=true&compact=true`, {
+      token: s.manager.token, headers: { Accept: "application/x-ndjson" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("ndjson");
+    const lines = (await response.text()).split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line));
+    const [header, ...rows] = lines;
+    expect(header.compact).toBe(true);
+    expect(header.shot_fields).toEqual(expect.arrayContaining(["id", "name", "sequence_name", "tasks"]));
+    expect(header.task_fields).toEqual(expect.arrayContaining(["id", "task_status_id", "task_type_id", "assignees"]));
+    expect(rows).toHaveLength(2);
+    const field = (row: any[], name: string) => row[header.shot_fields.indexOf(name)];
+    expect(rows.map((row: any[]) => field(row, "name"))).toEqual(["SH010", "SH020"]);
+    const tasks = field(rows[0], "tasks") as any[][];
+    const taskField = (task: any[], name: string) => task[header.task_fields.indexOf(name)];
+    const anim = tasks.find((t) => taskField(t, "id") === s.tasks.animSh010.id)!;
+    expect(taskField(anim, "assignees")).toEqual([s.artist.id]);
+    expect(taskField(anim, "task_status_id")).toBe(s.statuses.retake.id);
+  });
+
+  test("vendor: only the shots and tasks assigned to them; non-member 403; filter required for non-admins", async () => {
+    const vendor = expectStatus(await get(`/api/data/shots/with-tasks?project_id=${s.project.id}`, s.vendor), 200);
+    expect(vendor.map((shot: any) => shot.id)).toEqual([s.shots.sh020.id]);
+    expect(vendor[0].tasks.map((t: any) => t.id)).toEqual([s.tasks.animSh020.id]);
+    expectForbidden(await get(`/api/data/shots/with-tasks?project_id=${s.project.id}`, s.outsider));
+    expectForbidden(await get("/api/data/shots/with-tasks", s.artist));
+    expect((await get("/api/data/shots/with-tasks?project_id=bad-id", s.manager)).status).toBe(400);
+    expect((await get(`/api/data/shots/with-tasks?project_id=${s.project.id}&episode_id=bad-id`, s.manager)).status).toBe(400);
+    const allEpisodes = expectStatus(await get(`/api/data/shots/with-tasks?project_id=${s.project.id}&episode_id=all`, s.manager), 200);
+    expect(allEpisodes.map((shot: any) => shot.id)).toEqual(expect.arrayContaining([s.shots.sh010.id, s.shots.sh020.id]));
+  });
+});
+
+describe("DELETE /api/data/sequences/{sequence_id}", () => {
+  test("the production manager removes an empty sequence: 204, sequence:delete event, then 404", async () => {
+    const sequence = expectStatus(await post(`/api/data/projects/${s.project.id}/sequences`, s.manager, { name: "SQ90" }), 201);
+    expectForbidden(await del(`/api/data/sequences/${sequence.id}`, s.artist));
+    expectForbidden(await del(`/api/data/sequences/${sequence.id}`, s.outsiderManager));
+    const before = events.all().length;
+    const answer = await del(`/api/data/sequences/${sequence.id}`, s.manager);
+    expect(answer.status).toBe(204);
+    expect(answer.body).toBeNull();
+    expect(events.all().slice(before).filter((e) => e.name === "sequence:delete").map((e) => e.data)).toEqual([
+      { sequence_id: sequence.id, project_id: s.project.id },
+    ]);
+    expectNotFound(await get(`/api/data/sequences/${sequence.id}`, s.manager));
+  });
+
+  test("force=true removes the sequence with its shots and their tasks", async () => {
+    const sequence = expectStatus(await post(`/api/data/projects/${s.project.id}/sequences`, s.manager, { name: "SQ91" }), 201);
+    const shot = expectStatus(await post(`/api/data/projects/${s.project.id}/shots`, s.manager, { name: "SH910", sequence_id: sequence.id }), 201);
+    const [task] = expectStatus(await post(`/api/actions/projects/${s.project.id}/task-types/${s.taskTypes.animation.id}/shots/create-tasks`, s.manager, [shot.id]), 201);
+    expect((await del(`/api/data/sequences/${sequence.id}?force=true`, s.manager)).status).toBe(204);
+    expectNotFound(await get(`/api/data/sequences/${sequence.id}`, s.manager));
+    expectNotFound(await get(`/api/data/shots/${shot.id}`, s.manager));
+    expectNotFound(await get(`/api/data/tasks/${task.id}`, s.manager));
+  });
+
+  test("without force, a sequence holding tasks is only canceled", async () => {
+    const sequence = expectStatus(await post(`/api/data/projects/${s.project.id}/sequences`, s.manager, { name: "SQ92" }), 201);
+    expectStatus(await post(`/api/actions/projects/${s.project.id}/task-types/${s.taskTypes.layout.id}/create-tasks/sequence`, s.manager, [sequence.id]), 201);
+    expect((await del(`/api/data/sequences/${sequence.id}`, s.manager)).status).toBe(204);
+    const kept = expectStatus(await get(`/api/data/sequences/${sequence.id}`, s.manager), 200);
+    expect(kept.canceled).toBe(true);
+  });
+
+  test("unknown sequence 404", async () => {
+    expectNotFound(await del(`/api/data/sequences/${UNKNOWN_ID}`, s.manager));
+  });
+});
+
+describe("POST and GET /api/data/projects/{project_id}/scenes", () => {
+  let scene: any;
+  test("the production manager creates a scene under a sequence: 201, scene:new event", async () => {
+    const before = events.all().length;
+    const answer = await post(`/api/data/projects/${s.project.id}/scenes`, s.manager, { name: "SC01", sequence_id: s.sequence.id });
+    expect(answer.status).toBe(201);
+    scene = answer.body;
+    expect(scene).toMatchObject({ type: "Scene", name: "SC01", project_id: s.project.id, parent_id: s.sequence.id });
+    expect(scene.id).toMatch(UUID);
+    expect(events.all().slice(before).filter((e) => e.name === "scene:new").map((e) => e.data)).toEqual([{ scene_id: scene.id, project_id: s.project.id }]);
+  });
+
+  test("members list the scenes of the project", async () => {
+    const answer = await get(`/api/data/projects/${s.project.id}/scenes`, s.artist);
+    expect(answer.status).toBe(200);
+    expect(answer.body.map((x: any) => x.id)).toEqual([scene.id]);
+    expect(answer.body[0]).toMatchObject({ type: "Scene", name: "SC01", parent_id: s.sequence.id });
+    expect(expectStatus(await get(`/api/data/projects/${s.project.id}/scenes`, s.vendor), 200)).toEqual([]);
+  });
+
+  test("creation: artist or supervisor 403, missing name 400, unknown project 404", async () => {
+    expectForbidden(await post(`/api/data/projects/${s.project.id}/scenes`, s.artist, { name: "SC02", sequence_id: s.sequence.id }));
+    expectForbidden(await post(`/api/data/projects/${s.project.id}/scenes`, s.supervisor, { name: "SC02", sequence_id: s.sequence.id }));
+    expectForbidden(await post(`/api/data/projects/${s.project.id}/scenes`, s.outsiderManager, { name: "SC02", sequence_id: s.sequence.id }));
+    const missing = await post(`/api/data/projects/${s.project.id}/scenes`, s.manager, { sequence_id: s.sequence.id });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toBe(true);
+    expectNotFound(await post(`/api/data/projects/${UNKNOWN_ID}/scenes`, s.admin, { name: "SC02" }));
+  });
+
+  test("listing: non-member 403, unknown project 404", async () => {
+    expectForbidden(await get(`/api/data/projects/${s.project.id}/scenes`, s.outsider));
+    expectNotFound(await get(`/api/data/projects/${UNKNOWN_ID}/scenes`, s.admin));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// tasks area
+// ---------------------------------------------------------------------------------------------
+
+describe("GET /api/data/tasks/{task_id}/comments", () => {
+  test("newest first, each with its author, status, replies, previews and attachments", async () => {
+    const answer = await get(`/api/data/tasks/${s.tasks.animSh010.id}/comments`, s.artist);
+    expect(answer.status).toBe(200);
+    expect(answer.body.map((c: any) => c.id)).toEqual([s.comments.retake.id, s.comments.wip.id]);
+    const retake = answer.body[0];
+    expect(retake).toMatchObject({
+      id: s.comments.retake.id, type: "Comment", object_id: s.tasks.animSh010.id, object_type: "Task", text: "Arms pop at frame 12",
+      task_status_id: s.statuses.retake.id, person_id: s.supervisor.id, for_client: false,
+      person: { id: s.supervisor.id, first_name: "Sid", last_name: "Sup" },
+      task_status: { id: s.statuses.retake.id, short_name: "retake", name: "Retake", color: "#ff3860" },
+    });
+    for (const key of ["replies", "previews", "attachment_files", "acknowledgements", "checklist", "mentions"]) expect(Array.isArray(retake[key])).toBe(true);
+    expect(retake.created_at).toMatch(DATETIME);
+  });
+
+  test("replies and previews are embedded in their comment", async () => {
+    const task = s.tasks.modelingRabbit.id;
+    const comment = expectStatus(await post(`/api/actions/tasks/${task}/comment`, s.manager, { task_status_id: s.statuses.wfa.id, comment: "Turntable attached" }), 201);
+    const preview = expectStatus(await post(`/api/actions/tasks/${task}/comments/${comment.id}/add-preview`, s.manager, { revision: 1 }), 201);
+    expectForbidden(await post(`/api/data/tasks/${task}/comments/${comment.id}/reply`, s.supervisor, { text: "Not my department" }));
+    const reply = expectStatus(await post(`/api/data/tasks/${task}/comments/${comment.id}/reply`, s.admin, { text: "Ears look great" }), 200);
+    const answer = expectStatus(await get(`/api/data/tasks/${task}/comments`, s.artist), 200);
+    const listed = answer.find((c: any) => c.id === comment.id);
+    expect(answer[0].id).toBe(comment.id);
+    expect(listed.previews.map((p: any) => p.id)).toEqual([preview.id]);
+    expect(listed.previews[0]).toMatchObject({ revision: 1, task_id: task });
+    expect(listed.replies).toHaveLength(1);
+    expect(listed.replies[0]).toMatchObject({ text: "Ears look great", person_id: s.admin.id });
+    expect(listed.replies[0].id).toBe(reply.id);
+  });
+
+  test("client-authored and for_client comments: clients see only theirs and for_client ones, with studio authors hidden", async () => {
+    const task = s.tasks.layoutSh010.id;
+    const internal = expectStatus(await post(`/api/actions/tasks/${task}/comment`, s.manager, { task_status_id: s.statuses.todo.id, comment: "Internal note" }), 201);
+    const forClient = expectStatus(await post(`/api/actions/tasks/${task}/comment`, s.manager, { task_status_id: s.statuses.todo.id, comment: "Layout ready for you", for_client: true }), 201);
+    const fromClient = expectStatus(await post(`/api/actions/tasks/${task}/comment`, s.client, { task_status_id: s.statuses.todo.id, comment: "Camera too low" }), 201);
+    const asManager = expectStatus(await get(`/api/data/tasks/${task}/comments`, s.manager), 200);
+    expect(asManager.map((c: any) => c.id)).toEqual([fromClient.id, forClient.id, internal.id]);
+    const asArtist = expectStatus(await get(`/api/data/tasks/${task}/comments`, s.artist), 200);
+    expect(asArtist.map((c: any) => c.id)).toEqual([forClient.id, internal.id]);
+    const asClient = expectStatus(await get(`/api/data/tasks/${task}/comments`, s.client), 200);
+    expect(asClient.map((c: any) => c.id)).toEqual([fromClient.id, forClient.id]);
+    expect(asClient.find((c: any) => c.id === forClient.id).person).toBeNull();
+    expect(asClient.find((c: any) => c.id === fromClient.id).person).toMatchObject({ id: s.client.id });
+  });
+
+  test("non-member 403, vendor not assigned on the shot 403, unknown task 404", async () => {
+    expectForbidden(await get(`/api/data/tasks/${s.tasks.animSh010.id}/comments`, s.outsider));
+    expectForbidden(await get(`/api/data/tasks/${s.tasks.animSh010.id}/comments`, s.vendor));
+    expect((await get(`/api/data/tasks/${s.tasks.animSh020.id}/comments`, s.vendor)).status).toBe(200);
+    expectNotFound(await get(`/api/data/tasks/${UNKNOWN_ID}/comments`, s.artist));
+  });
+});
+
+describe("POST /api/actions/projects/{project_id}/task-types/{task_type_id}/create-tasks/{entity_type}", () => {
+  test("creates the missing tasks of a type for every shot: 201, default status, task:new events", async () => {
+    const before = events.all().length;
+    const answer = await post(`/api/actions/projects/${s.project.id}/task-types/${s.taskTypes.layout.id}/create-tasks/shot`, s.manager, {});
+    expect(answer.status).toBe(201);
+    const created = answer.body.find((t: any) => t.entity_id === s.shots.sh020.id);
+    expect(created).toMatchObject({
+      type: "Task", name: "main", project_id: s.project.id, task_type_id: s.taskTypes.layout.id, task_status_id: s.statuses.todo.id, entity_id: s.shots.sh020.id,
+    });
+    expect(created.id).toMatch(UUID);
+    const newEvents = events.all().slice(before).filter((e) => e.name === "task:new").map((e) => e.data);
+    expect(newEvents).toContainEqual({ task_id: created.id, project_id: s.project.id });
+    const sh010Tasks = expectStatus(await get(`/api/data/shots/${s.shots.sh010.id}/tasks`, s.manager), 200);
+    expect(sh010Tasks.filter((t: any) => t.task_type_id === s.taskTypes.layout.id)).toHaveLength(1);
+  });
+
+  test("any entity type by name (asset types too); a list of entity ids narrows the creation", async () => {
+    const shading = expectStatus(await get("/api/data/task-types?name=Shading", s.manager), 200)[0];
+    const characters = await post(`/api/actions/projects/${s.project.id}/task-types/${shading.id}/create-tasks/character`, s.manager, {});
+    expect(characters.status).toBe(201);
+    expect(characters.body.map((t: any) => t.entity_id)).toEqual([s.assets.rabbit.id]);
+    const other = expectStatus(await post(`/api/data/projects/${s.project.id}/sequences`, s.manager, { name: "SQ02" }), 201);
+    const sequences = await post(`/api/actions/projects/${s.project.id}/task-types/${s.taskTypes.layout.id}/create-tasks/sequence`, s.manager, [other.id]);
+    expect(sequences.status).toBe(201);
+    expect(sequences.body.map((t: any) => t.entity_id)).toEqual([other.id]);
+    expect(sequences.body[0]).toMatchObject({ task_type_id: s.taskTypes.layout.id, task_status_id: s.statuses.todo.id });
+  });
+
+  test("artist and managers of other projects 403; unknown project, task type or entity type 404", async () => {
+    expectForbidden(await post(`/api/actions/projects/${s.project.id}/task-types/${s.taskTypes.layout.id}/create-tasks/shot`, s.artist, {}));
+    expectForbidden(await post(`/api/actions/projects/${s.project.id}/task-types/${s.taskTypes.layout.id}/create-tasks/shot`, s.outsiderManager, {}));
+    expectNotFound(await post(`/api/actions/projects/${UNKNOWN_ID}/task-types/${s.taskTypes.layout.id}/create-tasks/shot`, s.admin, {}));
+    expectNotFound(await post(`/api/actions/projects/${s.project.id}/task-types/${UNKNOWN_ID}/create-tasks/shot`, s.manager, {}));
+    expectNotFound(await post(`/api/actions/projects/${s.project.id}/task-types/${s.taskTypes.layout.id}/create-tasks/spaceship`, s.manager, {}));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// concepts area
+// ---------------------------------------------------------------------------------------------
+
+describe("GET /api/data/concepts/{concept_id}/preview-files", () => {
+  let preview: any;
+  beforeAll(async () => {
+    const comment = expectStatus(
+      await post(`/api/actions/tasks/${s.tasks.conceptTask.id}/comment`, s.manager, { task_status_id: s.statuses.neutral.id, comment: "First sketch" }),
+      201,
+    );
+    preview = expectStatus(await post(`/api/actions/tasks/${s.tasks.conceptTask.id}/comments/${comment.id}/add-preview`, s.manager, { revision: 1 }), 201);
+  });
+
+  test("previews grouped by task type id", async () => {
+    const answer = await get(`/api/data/concepts/${s.concept.id}/preview-files`, s.artist);
+    expect(answer.status).toBe(200);
+    expect(Object.keys(answer.body)).toEqual([s.taskTypes.conceptArt.id]);
+    const [first] = answer.body[s.taskTypes.conceptArt.id];
+    expect(first).toMatchObject({ id: preview.id, revision: 1, task_id: s.tasks.conceptTask.id });
+  });
+
+  test("client blocked, vendor not assigned 403, non-member 403, unknown concept 404", async () => {
+    expectForbidden(await get(`/api/data/concepts/${s.concept.id}/preview-files`, s.client));
+    expectForbidden(await get(`/api/data/concepts/${s.concept.id}/preview-files`, s.vendor));
+    expectForbidden(await get(`/api/data/concepts/${s.concept.id}/preview-files`, s.outsider));
+    expectNotFound(await get(`/api/data/concepts/${UNKNOWN_ID}/preview-files`, s.artist));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A gazu script, end to end
+// ---------------------------------------------------------------------------------------------
+
+describe("gazu-style scenario", () => {
+  test("login, project, asset type, asset, sequence, shot, tasks, comment with a status change, read back, logout", async () => {
+    // gazu.client.host_is_up / get_api_version.
+    expect((await server.request("HEAD", "/api", { token: null })).status).toBe(200);
+    const index = expectStatus(await server.json("GET", "/api/", { token: null }), 200);
+    expect(index).toMatchObject({ api: "Zou" });
+    expect(typeof index.version).toBe("string");
+
+    // gazu.log_in(email, password).
+    const loginAnswer = await server.json("POST", "/api/auth/login", { token: null, body: { email: "admin@example.com", password: "secret-password" } });
+    expect(loginAnswer.status).toBe(200);
+    expect(loginAnswer.body).toMatchObject({ login: true, user: { email: "admin@example.com", role: "admin", type: "Person" } });
+    expect(typeof loginAnswer.body.access_token).toBe("string");
+    expect(typeof loginAnswer.body.refresh_token).toBe("string");
+    expect(loginAnswer.body.user).not.toHaveProperty("password");
+    const me: Account = { id: loginAnswer.body.user.id, email: "admin@example.com", password: "secret-password", token: loginAnswer.body.access_token, role: "admin", full_name: loginAnswer.body.user.full_name };
+    const wrong = await server.json("POST", "/api/auth/login", { token: null, body: { email: "admin@example.com", password: "nope" } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.login).toBe(false);
+
+    // gazu.project.new_project.
+    const project = expectStatus(await post("/api/data/projects", me, { name: "Agent 327", production_type: "short" }), 201);
+    expect(project).toMatchObject({ type: "Project", name: "Agent 327", production_type: "short", project_status_id: s.project.project_status_id });
+    expect(project.id).toMatch(UUID);
+
+    // gazu.asset.new_asset_type, then get_asset_type_by_name.
+    const assetType = expectStatus(await post("/api/data/entity-types", me, { name: "Vehicle" }), 201);
+    expect(assetType).toMatchObject({ name: "Vehicle" });
+    const byName = expectStatus(await get("/api/data/entity-types?name=Vehicle", me), 200);
+    expect(byName.map((t: any) => t.id)).toEqual([assetType.id]);
+    const assetTypes = expectStatus(await get("/api/data/asset-types", me), 200);
+    expect(assetTypes.map((t: any) => t.name)).toContain("Vehicle");
+
+    // gazu.asset.new_asset.
+    const car = expectStatus(
+      await post(`/api/data/projects/${project.id}/asset-types/${assetType.id}/assets/new`, me, { name: "Car", description: "Red convertible", data: { speed: "fast" } }),
+      201,
+    );
+    expect(car).toMatchObject({ type: "Asset", name: "Car", description: "Red convertible", project_id: project.id, entity_type_id: assetType.id, data: { speed: "fast" } });
+
+    // gazu.shot.new_sequence (looks the name up first) and new_shot.
+    expect(expectStatus(await get(`/api/data/sequences?project_id=${project.id}&name=SQ010`, me), 200)).toEqual([]);
+    const sequence = expectStatus(await post(`/api/data/projects/${project.id}/sequences`, me, { name: "SQ010" }), 201);
+    expect(sequence).toMatchObject({ type: "Sequence", name: "SQ010", project_id: project.id, parent_id: null });
+    const shot = expectStatus(
+      await post(`/api/data/projects/${project.id}/shots`, me, { name: "SH010", sequence_id: sequence.id, nb_frames: 48, data: { frame_in: 1, frame_out: 48 } }),
+      201,
+    );
+    expect(shot).toMatchObject({ type: "Shot", name: "SH010", parent_id: sequence.id, nb_frames: 48, data: { frame_in: 1, frame_out: 48 } });
+
+    // gazu.task.new_task: default status, task type by name, name lookup, then POST /data/tasks.
+    const [todo] = expectStatus(await get("/api/data/task-status?is_default=True", me), 200).filter((t: any) => !t.for_concept);
+    expect(todo.short_name).toBe("todo");
+    const [animation] = expectStatus(await get("/api/data/task-types?name=Animation", me), 200);
+    expect(animation).toMatchObject({ type: "TaskType", name: "Animation", for_entity: "Shot" });
+    expect(expectStatus(await get(`/api/data/tasks?name=main&task_type_id=${animation.id}&entity_id=${shot.id}`, me), 200)).toEqual([]);
+    const task = expectStatus(
+      await post("/api/data/tasks", me, { project_id: project.id, entity_id: shot.id, task_type_id: animation.id, task_status_id: todo.id, assignees: [me.id], name: "main" }),
+      201,
+    );
+    expect(task).toMatchObject({ type: "Task", name: "main", project_id: project.id, entity_id: shot.id, task_type_id: animation.id, task_status_id: todo.id, assignees: [me.id] });
+    const [modeling] = expectStatus(await get("/api/data/task-types?name=Modeling", me), 200);
+    const assetTasks = expectStatus(await post(`/api/actions/projects/${project.id}/task-types/${modeling.id}/assets/create-tasks`, me, [car.id]), 201);
+    expect(assetTasks).toHaveLength(1);
+    expect(assetTasks[0]).toMatchObject({ entity_id: car.id, task_type_id: modeling.id, task_status_id: todo.id });
+
+    // gazu.task.add_comment with a status change.
+    const [wip] = expectStatus(await get("/api/data/task-status?short_name=wip", me), 200);
+    const comment = expectStatus(await post(`/api/actions/tasks/${task.id}/comment`, me, { task_status_id: wip.id, comment: "Blocking done", checklist: [], links: [] }), 201);
+    expect(comment).toMatchObject({ type: "Comment", object_id: task.id, object_type: "Task", text: "Blocking done", task_status_id: wip.id, person_id: me.id });
+    expect(comment.id).toMatch(UUID);
+    expect(comment.created_at).toMatch(DATETIME);
+
+    // Read everything back as gazu does.
+    const readTask = expectStatus(await get(`/api/data/tasks/${task.id}`, me), 200);
+    expect(readTask).toMatchObject({ id: task.id, type: "Task", task_status_id: wip.id, assignees: [me.id] });
+    expect(readTask.real_start_date).toMatch(DATETIME);
+    expect(readTask.last_comment_date).toMatch(DATETIME);
+    const comments = expectStatus(await get(`/api/data/tasks/${task.id}/comments`, me), 200);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]).toMatchObject({ id: comment.id, text: "Blocking done", task_status: { short_name: "wip" }, person: { id: me.id } });
+    const shots = expectStatus(await get(`/api/data/projects/${project.id}/shots`, me), 200);
+    expect(shots.map((x: any) => [x.name, x.type])).toEqual([["SH010", "Shot"]]);
+    const fullShot = expectStatus(await get(`/api/data/shots/${shot.id}`, me), 200);
+    expect(fullShot).toMatchObject({ id: shot.id, type: "Shot", sequence_id: sequence.id, sequence_name: "SQ010", project_name: "Agent 327" });
+    expect(fullShot.tasks.map((t: any) => t.id)).toEqual([task.id]);
+    const assets = expectStatus(await get(`/api/data/projects/${project.id}/assets`, me), 200);
+    expect(assets.map((x: any) => [x.name, x.type])).toEqual([["Car", "Asset"]]);
+    const shotTasks = expectStatus(await get(`/api/data/shots/${shot.id}/tasks`, me), 200);
+    expect(shotTasks.map((t: any) => [t.id, t.task_status_id])).toEqual([[task.id, wip.id]]);
+    const sequences = expectStatus(await get(`/api/data/projects/${project.id}/sequences`, me), 200);
+    expect(sequences.map((x: any) => x.id)).toEqual([sequence.id]);
+
+    // gazu.log_out: the token is revoked.
+    expect((await server.request("GET", "/api/auth/logout", { token: me.token })).status).toBe(200);
+    expect((await get(`/api/data/tasks/${task.id}`, me)).status).toBe(401);
   });
 });
