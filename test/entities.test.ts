@@ -98,6 +98,33 @@ describe("crud /data/entities", () => {
   });
 });
 
+describe("casting stats", () => {
+  test("an asset's ready_for drives nb_assets_ready of the shot tasks; deleting it recounts the shot", async () => {
+    const p = await production(server);
+    const layout = await typeId(server, "task_type", "Layout");
+    const animation = await typeId(server, "task_type", "Animation");
+    for (const [taskTypeId, priority] of [[layout, 1], [animation, 2]] as const) {
+      await server.db.insertInto("project_task_type_link").values({ id: crypto.randomUUID(), project_id: p.project.id, task_type_id: taskTypeId, priority } as any).execute();
+    }
+    const seq = await createSequence(server, p.project.id, "SQ1");
+    const shot = await createShot(server, p.project.id, seq.id, "SH1");
+    const layoutTask = await addTask(server, shot, "Layout");
+    const animationTask = await addTask(server, shot, "Animation");
+    const asset = await createAsset(server, p.project.id, "Prop", "Ready Prop");
+    expect((await server.json("PUT", `/api/data/projects/${p.project.id}/entities/${shot.id}/casting`, { body: [{ asset_id: asset.id, nb_occurences: 1 }] })).status).toBe(200);
+    const ready = async (id: string) => (await server.db.selectFrom("task").select("nb_assets_ready").where("id", "=", id).executeTakeFirstOrThrow()).nb_assets_ready;
+    expect(await ready(layoutTask)).toBe(0);
+    expect((await server.json("PUT", `/api/data/entities/${asset.id}`, { body: { ready_for: layout } })).status).toBe(200);
+    expect(await ready(layoutTask)).toBe(1);
+    expect(await ready(animationTask)).toBe(0);
+    await server.json("PUT", `/api/data/entities/${asset.id}`, { body: { ready_for: animation } });
+    expect(await ready(animationTask)).toBe(1);
+    expect((await server.request("DELETE", `/api/data/assets/${asset.id}?force=true`)).status).toBe(204);
+    expect(await ready(layoutTask)).toBe(0);
+    expect((await server.json("GET", `/api/data/shots/${shot.id}`)).body.nb_entities_out).toBe(0);
+  });
+});
+
 describe("entities area", () => {
   test("POST /data/entities/:id/tasks creates main tasks per task type with the default status", async () => {
     const p = await production(server);

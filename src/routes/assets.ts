@@ -15,7 +15,6 @@ import {
   applyCriteria,
   castAssets,
   castIn,
-  castingOf,
   checkEntityDelete,
   checkEntityRead,
   createAsset,
@@ -24,7 +23,6 @@ import {
   presentEntity,
   queryFlag,
   removeEntity,
-  replaceAssetCasting,
   requestTypeIds,
   reservedIdList,
   taskDicts,
@@ -35,6 +33,7 @@ import {
   type EntityRow,
 } from "../services/entities";
 import { assetsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
+import { assetInstanceName, getCasting, updateCasting } from "../services/casting";
 
 const uuid = v.pipe(v.string(), v.uuid("must be a valid UUID"));
 const optionalText = v.optional(v.nullable(v.string()));
@@ -356,7 +355,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
     return c.json(await taskTypesOf(c, (q) => q.where("entity.id", "=", row.id)));
   });
   app.get("/data/assets/:asset_id/cast-in", async (c) => c.json(await castIn(c, (await readableAsset(c)).id)));
-  app.get("/data/assets/:asset_id/casting", async (c) => c.json(await castingOf(c, (await readableAsset(c)).id)));
+  app.get("/data/assets/:asset_id/casting", async (c) => c.json(await getCasting(c.get("db"), (await readableAsset(c)).id)));
   app.put("/data/assets/:asset_id/casting", async (c) => {
     const body = await readLooseBody(c);
     const list = Array.isArray(body) ? body : null;
@@ -368,7 +367,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
     }));
     const row = await loadEntity(c, c.req.param("asset_id"), "Asset");
     await checkManagerProjectAccess(c, row.project_id);
-    return c.json(await replaceAssetCasting(c, row, casting));
+    return c.json(await transact(c, () => updateCasting(c, { ...row, kind: "Asset" }, casting)));
   });
   app.get("/data/assets/:asset_id/shot-asset-instances", async (c) => {
     const row = await readableAsset(c, false);
@@ -423,7 +422,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
           asset_id: instantiated.id,
           target_asset_id: row.id,
           number,
-          name: `${instanceSlug(instantiated.name)}_${String(number).padStart(4, "0")}`,
+          name: assetInstanceName(instantiated.name, number),
           description: body.description ?? "",
           active: true,
         } as any)
@@ -437,13 +436,4 @@ export function registerAssets(app: Hono<AppEnv>): void {
     });
     return c.json(serialize("asset_instance", instance), 201);
   });
-}
-
-/** Asset instance name part: the asset name slugified with `_`, case kept. */
-function instanceSlug(name: string): string {
-  return name
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .replace(/[^A-Za-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "");
 }

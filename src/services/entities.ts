@@ -14,6 +14,7 @@ import { badRequest, forbidden, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
 import { formatDateTime, isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { loadRelations, type AnySelect } from "../crud/engine";
+import { refreshShotCastingStats } from "./casting";
 import { toFilterValue } from "../crud/values";
 import {
   checkManagerProjectAccess,
@@ -737,6 +738,32 @@ export async function writeEntity(c: AppContext, row: EntityRow, values: Dict, e
 }
 
 // ---------------------------------------------------------------------------------------------
+// Casting stats
+// ---------------------------------------------------------------------------------------------
+
+/** Ids of the shots an asset is cast in. */
+async function shotsCasting(c: AppContext, assetId: string): Promise<string[]> {
+  const types = await requestTypeIds(c);
+  const rows = await c
+    .get("db")
+    .selectFrom("entity_link")
+    .innerJoin("entity", "entity.id", "entity_link.entity_in_id")
+    .select("entity.id")
+    .where("entity_link.entity_out_id", "=", assetId)
+    .where("entity.entity_type_id", "=", types.Shot)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Recomputes `nb_assets_ready` of the tasks of every shot casting the asset (after its
+ * `ready_for` changed, or it was canceled).
+ */
+export async function refreshAssetCastingStats(c: AppContext, asset: { id: string; project_id: string }, shotIds?: string[]): Promise<void> {
+  for (const shotId of shotIds ?? (await shotsCasting(c, asset.id))) await refreshShotCastingStats(c, shotId, asset.project_id);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Deletion
 // ---------------------------------------------------------------------------------------------
 
@@ -863,6 +890,7 @@ export async function removeEntity(c: AppContext, row: EntityRow, options: { for
         .returningAll()
         .executeTakeFirstOrThrow()) as EntityRow;
       await emitEntityEvent(c, kind, "update", updated);
+      if (kind === "Asset") await refreshAssetCastingStats(c, updated);
       return updated;
     }
     if (options.force && (kind === "Sequence" || kind === "Episode")) {
@@ -876,7 +904,16 @@ export async function removeEntity(c: AppContext, row: EntityRow, options: { for
         }
       }
     }
+    // Containers casting a removed asset get their counter recounted and, for shots, their stats.
+    const containers =
+      kind === "Asset" ? (await db.selectFrom("entity_link").select("entity_in_id").where("entity_out_id", "=", row.id).execute()).map((l) => l.entity_in_id) : [];
+    const castShots = kind === "Asset" ? await shotsCasting(c, row.id) : [];
     await hardDelete(c, row, kind);
+    for (const containerId of containers) {
+      const count = await db.selectFrom("entity_link").select(sql<number>`count(*)`.as("n")).where("entity_in_id", "=", containerId).executeTakeFirst();
+      await db.updateTable("entity").set({ nb_entities_out: Number(count?.n ?? 0) } as any).where("id", "=", containerId).execute();
+    }
+    await refreshAssetCastingStats(c, row, castShots);
     return row;
   });
 }
@@ -985,7 +1022,7 @@ export function queryFlag(c: AppContext, name: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Casting reads and writes of one entity (entity_link: container in, asset out)
+// Casting reads of one entity (entity_link: container in, asset out); writes are in casting.ts
 // ---------------------------------------------------------------------------------------------
 
 /** Assets cast in an entity, as full Asset dicts (`get_entity_casting`). */
@@ -999,34 +1036,6 @@ export async function castAssets(c: AppContext, entityId: string): Promise<Dict[
     .orderBy("entity.name")
     .execute()) as Dict[];
   return rows.map((row) => presentEntity(row, "Asset"));
-}
-
-/** The casting of an entity: `{asset_id, asset_name, asset_type_name, ready_for, episode_id, preview_file_id, nb_occurences, label}`. */
-export async function castingOf(c: AppContext, entityId: string): Promise<Dict[]> {
-  const rows = await c
-    .get("db")
-    .selectFrom("entity_link")
-    .innerJoin("entity", "entity.id", "entity_link.entity_out_id")
-    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-    .select([
-      "entity_link.entity_out_id", "entity_link.nb_occurences", "entity_link.label", "entity.name", "entity_type.name as type_name",
-      "entity.preview_file_id", "entity.source_id", "entity.ready_for",
-    ])
-    .where("entity_link.entity_in_id", "=", entityId)
-    .where((eb) => eb.or([eb("entity.canceled", "is", null), eb("entity.canceled", "=", false as any)]))
-    .orderBy("entity_type.name")
-    .orderBy("entity.name")
-    .execute();
-  return rows.map((row) => ({
-    asset_id: row.entity_out_id,
-    asset_name: row.name,
-    asset_type_name: row.type_name,
-    ready_for: row.ready_for ?? null,
-    episode_id: row.source_id ?? null,
-    preview_file_id: row.preview_file_id ?? null,
-    nb_occurences: row.nb_occurences,
-    label: row.label,
-  }));
 }
 
 /** Where an asset is cast: shots (with sequence and episode), then assets. */
@@ -1079,52 +1088,6 @@ export async function castIn(c: AppContext, assetId: string): Promise<Dict[]> {
       nb_occurences: row.nb_occurences,
     })),
   ];
-}
-
-export interface CastingEntry {
-  asset_id: string;
-  nb_occurences: number;
-  label?: string;
-}
-
-/**
- * Replaces the casting of a (non-temporal) entity such as an asset: links replaced, counter
- * updated, `entity-link:new|update` per link and `asset:casting-update`. Returns the entries.
- */
-export async function replaceAssetCasting(c: AppContext, entity: EntityRow, casting: CastingEntry[]): Promise<CastingEntry[]> {
-  return transact(c, async (db) => {
-    const previous = await db.selectFrom("entity_link").select(["id", "entity_out_id"]).where("entity_in_id", "=", entity.id).execute();
-    const before = new Set(previous.map((link) => link.entity_out_id));
-    const known = new Set(await existingEntityIds(db, casting.map((entry) => entry.asset_id)));
-    await db.deleteFrom("entity_link").where("entity_in_id", "=", entity.id).execute();
-    const now = utcNow();
-    const userId = currentUserId(c);
-    const added: string[] = [];
-    for (const entry of casting) {
-      if (!known.has(entry.asset_id)) continue;
-      const id = newId();
-      await db
-        .insertInto("entity_link")
-        .values({ id, created_at: now, updated_at: now, entity_in_id: entity.id, entity_out_id: entry.asset_id, nb_occurences: entry.nb_occurences, label: entry.label ?? "", data: "{}" } as any)
-        .onConflict((oc) => oc.columns(["entity_in_id", "entity_out_id"]).doUpdateSet({ nb_occurences: entry.nb_occurences, label: entry.label ?? "" } as any))
-        .execute();
-      if (!before.has(entry.asset_id)) added.push(entry.asset_id);
-      await emitEvent(db, c.get("events"), before.has(entry.asset_id) ? "entity-link:update" : "entity-link:new", {
-        entity_link_id: id,
-        entity_in_id: entity.id,
-        entity_out_id: entry.asset_id,
-        nb_occurences: entry.nb_occurences,
-      }, { projectId: entity.project_id, userId });
-    }
-    const after = new Set(casting.map((entry) => entry.asset_id).filter((id) => known.has(id)));
-    await db.updateTable("entity").set({ nb_entities_out: after.size, updated_at: utcNow() } as any).where("id", "=", entity.id).execute();
-    await emitEntityEvent(c, "Asset", "casting-update", entity, {
-      nb_entities_out: after.size,
-      added_asset_ids: added,
-      removed_asset_ids: [...before].filter((id) => !after.has(id)),
-    });
-    return casting;
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

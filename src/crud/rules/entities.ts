@@ -16,6 +16,7 @@ import {
   entityKind,
   existingEntityIds,
   kindOfTypeId,
+  refreshAssetCastingStats,
   requestTypeIds,
   saveShotVersionIfNeeded,
   whereAssigned,
@@ -128,6 +129,7 @@ export const entityRules: RuleSet = {
       const kind = await entityKind(c, row as EntityRow);
       if (kind === "Shot") await saveShotVersionIfNeeded(c, previous as EntityRow, row as EntityRow);
       await emitEntityEvent(c, kind, "update", row as EntityRow);
+      if (kind === "Asset" && (previous.ready_for ?? null) !== (row.ready_for ?? null)) await refreshAssetCastingStats(c, row as EntityRow);
     },
     beforeDelete: async (c, row) => {
       const db = c.get("db");
