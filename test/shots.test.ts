@@ -108,7 +108,12 @@ describe("shots", () => {
     const p = await production(server);
     const seq = await createSequence(server, p.project.id, "SQ01");
     const shot = await createShot(server, p.project.id, seq.id, "SH01");
-    await addTask(server, shot, "Layout");
+    const taskId = await addTask(server, shot, "Layout");
+    const todo = await typeId(server, "task_status", "Todo");
+    const commentId = crypto.randomUUID();
+    await server.db.insertInto("comment").values({ id: commentId, created_at: "2024-01-01T10:00:00", updated_at: "2024-01-01T10:00:00", object_id: taskId, object_type: "Task", text: "hi", task_status_id: todo, person_id: p.artist.id } as any).execute();
+    await server.db.insertInto("preview_file").values({ id: crypto.randomUUID(), created_at: "2024-01-01T10:00:00", updated_at: "2024-01-01T10:00:00", name: "v1", revision: 1, position: 1, extension: "png", task_id: taskId } as any).execute();
+    await server.db.insertInto("time_spent").values({ id: crypto.randomUUID(), duration: 30, date: "2024-01-01", task_id: taskId, person_id: p.artist.id } as any).execute();
     expect((await server.request("DELETE", `/api/data/shots/${shot.id}`, { token: p.artist.token })).status).toBe(403);
     expect((await server.request("DELETE", `/api/data/shots/${shot.id}`, { token: p.manager.token })).status).toBe(204);
     expect((await server.json("GET", `/api/data/shots/${shot.id}`)).body.canceled).toBe(true);
@@ -116,6 +121,9 @@ describe("shots", () => {
     expect((await server.request("DELETE", `/api/data/shots/${shot.id}?force=true`, { token: p.manager.token })).status).toBe(204);
     expect((await server.json("GET", `/api/data/shots/${shot.id}`)).status).toBe(404);
     expect(events.names()).toEqual(expect.arrayContaining(["task:delete", "shot:delete"]));
+    for (const [table, column] of [["task", "id"], ["comment", "object_id"], ["preview_file", "task_id"], ["time_spent", "task_id"]] as const) {
+      expect(await server.db.selectFrom(table as any).select("id").where(column as any, "=", taskId).executeTakeFirst()).toBeUndefined();
+    }
   });
 
   test("tasks, task types, assets, previews and versions of a shot", async () => {

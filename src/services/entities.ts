@@ -15,6 +15,7 @@ import { emitEvent } from "../lib/events";
 import { formatDateTime, isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { loadRelations, type AnySelect } from "../crud/engine";
 import { refreshShotCastingStats } from "./casting";
+import { removeTask } from "./tasks";
 import { toFilterValue } from "../crud/values";
 import {
   checkManagerProjectAccess,
@@ -767,15 +768,6 @@ export async function refreshAssetCastingStats(c: AppContext, asset: { id: strin
 // Deletion
 // ---------------------------------------------------------------------------------------------
 
-async function idsWhere(db: Db, table: TableName, column: string, values: string[], select = "id"): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < values.length; i += 500) {
-    const rows = (await db.selectFrom(table).select(select as any).where(column as any, "in", values.slice(i, i + 500)).execute()) as Dict[];
-    for (const row of rows) out.push(row[select] as string);
-  }
-  return out;
-}
-
 async function deleteWhere(db: Db, table: TableName, column: string, values: string[]): Promise<void> {
   for (let i = 0; i < values.length; i += 500) {
     await db.deleteFrom(table).where(column as any, "in", values.slice(i, i + 500)).execute();
@@ -783,52 +775,16 @@ async function deleteWhere(db: Db, table: TableName, column: string, values: str
 }
 
 /**
- * Deletes tasks and everything tied to them (deletion service with force): comments with their
- * join rows, attachments, news and notifications, previews, time spents, subscriptions, working and
- * output files, assignations. Emits `task:delete` for each task. Runs in the current transaction.
+ * Deletes tasks and everything tied to them, through the tasks service's forced task removal
+ * (comments with their news and notifications, previews and their stored files, time spents,
+ * subscriptions, working and output files, assignations; `task:delete` for each).
  */
 export async function deleteTasks(c: AppContext, taskIds: string[]): Promise<void> {
   if (taskIds.length === 0) return;
   await transact(c, async (db) => {
-    const tasks: { id: string; entity_id: string | null; task_type_id: string | null; project_id: string | null }[] = [];
     for (let i = 0; i < taskIds.length; i += 500) {
-      tasks.push(
-        ...(await db.selectFrom("task").select(["id", "entity_id", "task_type_id", "project_id"]).where("id", "in", taskIds.slice(i, i + 500)).execute()),
-      );
-    }
-    const ids = tasks.map((t) => t.id);
-    const commentIds = await idsWhere(db, "comment", "object_id", ids);
-    const previewIds = await idsWhere(db, "preview_file", "task_id", ids);
-    const workingIds = await idsWhere(db, "working_file", "task_id", ids);
-    await deleteWhere(db, "notification", "task_id", ids);
-    await deleteWhere(db, "notification", "comment_id", commentIds);
-    await deleteWhere(db, "news", "task_id", ids);
-    await deleteWhere(db, "news", "comment_id", commentIds);
-    await deleteWhere(db, "news", "preview_file_id", previewIds);
-    await deleteWhere(db, "attachment_file", "comment_id", commentIds);
-    for (const table of ["comment_mentions", "comment_department_mentions", "comment_acknoledgments", "comment_preview_link"] as TableName[]) {
-      await deleteWhere(db, table, "comment", commentIds);
-    }
-    await deleteWhere(db, "comment_preview_link", "preview_file", previewIds);
-    await deleteWhere(db, "comment", "id", commentIds);
-    // Previews may be an entity's thumbnail or an output's source: unlink them first.
-    for (let i = 0; i < previewIds.length; i += 500) {
-      await db.updateTable("entity").set({ preview_file_id: null } as any).where("preview_file_id", "in", previewIds.slice(i, i + 500)).execute();
-    }
-    await deleteWhere(db, "preview_file", "id", previewIds);
-    for (let i = 0; i < workingIds.length; i += 500) {
-      await db.updateTable("output_file").set({ source_file_id: null } as any).where("source_file_id", "in", workingIds.slice(i, i + 500)).execute();
-    }
-    await deleteWhere(db, "working_file", "id", workingIds);
-    await deleteWhere(db, "time_spent", "task_id", ids);
-    await deleteWhere(db, "subscription", "task_id", ids);
-    await deleteWhere(db, "task_person_link", "task_id", ids);
-    await deleteWhere(db, "task", "id", ids);
-    for (const task of tasks) {
-      await emitEvent(db, c.get("events"), "task:delete", { task_id: task.id, entity_id: task.entity_id, task_type_id: task.task_type_id }, {
-        projectId: task.project_id,
-        userId: currentUserId(c),
-      });
+      const tasks = await db.selectFrom("task").selectAll().where("id", "in", taskIds.slice(i, i + 500)).execute();
+      for (const task of tasks) await removeTask(c, task, true);
     }
   });
 }
