@@ -358,16 +358,21 @@ export function registerShots(app: Hono<AppEnv>): void {
     const scene = await loadEntity(c, c.req.param("scene_id"), "Scene");
     await checkProjectAccess(c, scene.project_id);
     const shot = await loadEntity(c, body.shot_id, "Shot");
-    const updated = await writeEntity(c, shot, { source_id: scene.id });
-    await emitSceneLink(c, "shot:add-to-scene", scene, shot);
+    const updated = await transact(c, async () => {
+      const row = await writeEntity(c, shot, { source_id: scene.id });
+      await emitSceneLink(c, "shot:add-to-scene", scene, shot);
+      return row;
+    });
     return c.json(presentEntity(updated, "Shot"), 201);
   });
   app.delete("/data/scenes/:scene_id/shots/:shot_id", async (c) => {
     const scene = await loadEntity(c, c.req.param("scene_id"), "Scene");
     await checkProjectAccess(c, scene.project_id);
     const shot = await loadEntity(c, c.req.param("shot_id"), "Shot");
-    await writeEntity(c, shot, { source_id: null });
-    await emitSceneLink(c, "shot:remove-from-scene", scene, shot);
+    await transact(c, async () => {
+      await writeEntity(c, shot, { source_id: null });
+      await emitSceneLink(c, "shot:remove-from-scene", scene, shot);
+    });
     return c.body(null, 204);
   });
 

@@ -143,6 +143,11 @@ export const entityRules: RuleSet = {
       await emitEntityEvent(c, kind, "delete", row as EntityRow);
     },
     present: presentEntityDict,
+    presentList: async (c, rows, dicts) => {
+      const types = await requestTypeIds(c);
+      dicts.forEach((dict, i) => (dict.type = kindOfTypeId(types, rows[i]!.entity_type_id)));
+      return dicts;
+    },
     event: () => null,
   },
   asset_instance: {
