@@ -22,6 +22,7 @@ import type { TableDef } from "../db/table-def";
 import { transact } from "../db/transaction";
 import { readJsonObject } from "../lib/body";
 import { ApiError, badRequest, databaseErrorToApiError, forbidden, notFound, WRONG_ID_FORMAT } from "../lib/errors";
+import { chunks } from "../lib/chunks";
 import { crudId, isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
@@ -135,8 +136,7 @@ export async function loadRelations(db: Db, table: TableName, ids: string[]): Pr
       result.get(uniqueIds[0]!)![name] = links.map((link) => link.target);
       continue;
     }
-    for (let i = 0; i < uniqueIds.length; i += 500) {
-      const chunk = uniqueIds.slice(i, i + 500);
+    for (const chunk of chunks(uniqueIds)) {
       const links = (await db
         .selectFrom(relation.via as TableName)
         .select([`${relation.sourceColumn} as source`, `${relation.targetColumn} as target`] as any)
@@ -169,11 +169,11 @@ export async function setRelation(db: Db, table: TableName, relationName: string
   if (!relation) return;
   const wanted = relationIds(relationName, targetIds);
   const existing = new Set<string>();
-  for (let i = 0; i < wanted.length; i += 500) {
+  for (const part of chunks(wanted)) {
     const rows = (await db
       .selectFrom(relation.target as TableName)
       .select("id" as any)
-      .where("id" as any, "in", wanted.slice(i, i + 500))
+      .where("id" as any, "in", part)
       .execute()) as { id: string }[];
     for (const row of rows) existing.add(row.id);
   }
@@ -192,9 +192,7 @@ export async function setRelation(db: Db, table: TableName, relationName: string
     }
     return row;
   });
-  for (let i = 0; i < rows.length; i += 200) {
-    await db.insertInto(relation.via as TableName).values(rows.slice(i, i + 200) as any).execute();
-  }
+  for (const part of chunks(rows, 200)) await db.insertInto(relation.via as TableName).values(part as any).execute();
 }
 
 export function defaultEvent(model: CrudModel): { name: string; key: string } {

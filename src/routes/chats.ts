@@ -12,10 +12,11 @@ import { transact } from "../db/transaction";
 import { readLooseBody } from "../lib/body";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
+import { chunks } from "../lib/chunks";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import { discardUploads, isMultipart, readMultipart, removeAttachmentFile, storeAttachment, type UploadedFile } from "../services/attachments";
 import { checkEntityAccess, checkProjectAccess, isAdmin } from "../services/permissions";
-import { chunks, fullEntityNames, OPEN_STATUS_NAMES } from "../services/user-context";
+import { fullEntityNames, OPEN_STATUS_NAMES } from "../services/user-context";
 
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;

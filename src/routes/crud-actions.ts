@@ -10,6 +10,7 @@ import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import type { Db } from "../db/database";
 import { parseBody } from "../lib/body";
+import { chunks } from "../lib/chunks";
 import { badRequest, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
 import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
@@ -46,8 +47,8 @@ const TASK_STATUS_LINKS: LinkKind = { table: "project_task_status_link", target:
 /** 400 when one of `ids` is not a row of `kind.target`. */
 async function checkTargetsExist(db: Db, kind: LinkKind, ids: string[]): Promise<void> {
   const found = new Set<string>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.selectFrom(kind.target).select("id").where("id", "in", ids.slice(i, i + 500)).execute();
+  for (const part of chunks(ids)) {
+    const rows = await db.selectFrom(kind.target).select("id").where("id", "in", part).execute();
     for (const row of rows) found.add(row.id);
   }
   const missing = ids.find((id) => !found.has(id));

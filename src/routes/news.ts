@@ -7,10 +7,11 @@ import type { AppContext, AppEnv } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { badRequest, notFound } from "../lib/errors";
+import { chunks } from "../lib/chunks";
 import { parseDateTimeInput, queryId, serviceId } from "../lib/ids";
 import { parseBoolWord } from "../crud/values";
 import { blockVendor, checkProjectAccess, isAdmin } from "../services/permissions";
-import { chunks, fullEntityNames, openProjectIds, shortPersonsMap } from "../services/user-context";
+import { fullEntityNames, openProjectIds, shortPersonsMap } from "../services/user-context";
 
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;

@@ -10,6 +10,7 @@ import { transact } from "../db/transaction";
 import { readLooseBody } from "../lib/body";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, queryId, serviceId, utcNow } from "../lib/ids";
+import { chunks } from "../lib/chunks";
 import { buildFilePath, FileTreeError, getProjectTree } from "../lib/file-tree";
 import {
   checkAdmin,
@@ -27,7 +28,6 @@ import {
   canAssign,
   canPlanTask,
   canUnassign,
-  chunks,
   clearAssignation,
   createTasksForEntities,
   emit,

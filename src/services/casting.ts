@@ -9,7 +9,8 @@ import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { badRequest, notFound } from "../lib/errors";
 import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
-import { chunks, emit, RESERVED_ENTITY_TYPES } from "./projects";
+import { chunks } from "../lib/chunks";
+import { emit, RESERVED_ENTITY_TYPES } from "./projects";
 
 export type Row = Record<string, any>;
 export type Dict = Record<string, unknown>;

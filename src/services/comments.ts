@@ -9,6 +9,7 @@ import type { Db } from "../db/database";
 import type { CommentTable } from "../db/tables.generated";
 import { serialize, parseJson } from "../db/serialize";
 import { badRequest, forbidden, notFound } from "../lib/errors";
+import { chunks } from "../lib/chunks";
 import { newId, parseDateTimeInput, serviceId, utcNow } from "../lib/ids";
 import {
   checkProjectAccess,
@@ -22,7 +23,6 @@ import {
 } from "./permissions";
 import {
   assigneesByTask,
-  chunks,
   emit,
   entityKind,
   getTask,

@@ -17,6 +17,7 @@ import type { Db } from "../db/database";
 import { parseJson, serialize } from "../db/serialize";
 import { TABLES, type AssetInstanceTable, type EntityTable, type OutputFileTable, type TaskTable, type TaskTypeTable, type WorkingFileTable } from "../db/tables.generated";
 import { transact } from "../db/transaction";
+import { chunks } from "../lib/chunks";
 import { ApiError, badRequest, forbidden, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
 import {
@@ -480,11 +481,9 @@ export async function checkOutputFileUpdateAccess(c: AppContext, outputFile: Out
 // Presentation
 // ---------------------------------------------------------------------------------------------
 
-const CHUNK = 500;
-
 async function chunked<T>(ids: string[], load: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
   const out: T[] = [];
-  for (let i = 0; i < ids.length; i += CHUNK) out.push(...(await load(ids.slice(i, i + CHUNK))));
+  for (const chunk of chunks(ids)) out.push(...(await load(chunk)));
   return out;
 }
 

@@ -9,6 +9,7 @@ import type { Db } from "../db/database";
 import type { CommentTable, NotificationTable, SubscriptionTable, TaskTable } from "../db/tables.generated";
 import { serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
+import { chunks } from "../lib/chunks";
 import { newId, utcNow } from "../lib/ids";
 import { notFound } from "../lib/errors";
 import { mailConfigured, sendMail } from "../lib/mail";
@@ -45,14 +46,6 @@ export function preciseNow(): string {
   }
   lastStamp = stamp;
   return stamp;
-}
-
-const CHUNK = 500;
-
-function chunks<T>(items: T[]): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) result.push(items.slice(i, i + CHUNK));
-  return result;
 }
 
 function escapeRegExp(text: string): string {

@@ -9,6 +9,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { TABLES } from "../db/tables.generated";
+import { chunks } from "../lib/chunks";
 import { badRequest } from "../lib/errors";
 import { newId, utcNow } from "../lib/ids";
 import { hashPassword } from "../lib/passwords";
@@ -55,12 +56,8 @@ export function personFormFor(c: AppContext, use: "list" | "read"): PersonForm {
 export async function departmentIdsByPerson(db: Db, personIds: string[]): Promise<Map<string, string[]>> {
   const result = new Map<string, string[]>();
   for (const id of personIds) result.set(id, []);
-  for (let i = 0; i < personIds.length; i += 500) {
-    const rows = await db
-      .selectFrom("department_link")
-      .select(["person_id", "department_id"])
-      .where("person_id", "in", personIds.slice(i, i + 500))
-      .execute();
+  for (const part of chunks(personIds)) {
+    const rows = await db.selectFrom("department_link").select(["person_id", "department_id"]).where("person_id", "in", part).execute();
     for (const row of rows) result.get(row.person_id)?.push(row.department_id);
   }
   return result;

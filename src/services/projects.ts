@@ -11,6 +11,7 @@ import { TABLES, type TableName } from "../db/tables.generated";
 import { loadRelations } from "../crud/engine";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
+import { chunks } from "../lib/chunks";
 import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { effectiveRole, isAdmin, projectLink, type Role, userDepartmentIds } from "./permissions";
 
@@ -19,13 +20,6 @@ export type Dict = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------
 // Small shared helpers
-
-/** Splits a list for `in (...)` clauses. */
-export function chunks<T>(items: T[], size = 500): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
-}
 
 /** python-slugify's rule as Zou uses it for descriptor field names. */
 export function slugify(text: string, separator = "_"): string {

@@ -11,6 +11,7 @@ import type { EntityTable, TaskStatusTable, TaskTable, TaskTypeTable } from "../
 import { serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { badRequest, forbidden, notFound } from "../lib/errors";
+import { chunks } from "../lib/chunks";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import {
   checkProjectAccess,
@@ -38,13 +39,6 @@ export const RESERVED_ENTITY_TYPES = ["Shot", "Sequence", "Episode", "Scene", "E
 /** The kind of an entity from its type name: Shot, Sequence, ... or Asset. */
 export function entityKind(typeName: string | null | undefined): string {
   return typeName && RESERVED_ENTITY_TYPES.includes(typeName) ? typeName : "Asset";
-}
-
-const CHUNK = 500;
-export function chunks<T>(items: T[]): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) result.push(items.slice(i, i + CHUNK));
-  return result;
 }
 
 function userId(c: AppContext): string | null {

@@ -9,9 +9,10 @@ import { transact } from "../db/transaction";
 import { serialize } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { badRequest, forbidden, notFound } from "../lib/errors";
+import { chunks } from "../lib/chunks";
 import { newId, utcNow, parseDateTimeInput, queryId, serviceId } from "../lib/ids";
 import { isAdmin, effectiveRole, isAssigned, isMember, projectLink, userDepartmentIds } from "./permissions";
-import { chunks, fullEntityNames } from "./user-context";
+import { fullEntityNames } from "./user-context";
 
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;

@@ -8,6 +8,7 @@ import type { Db } from "../db/database";
 import { loadRelations } from "../crud/engine";
 import { serialize } from "../db/serialize";
 import type { TableName } from "../db/tables.generated";
+import { chunks } from "../lib/chunks";
 import { isAdmin, isManagerGlobally } from "./permissions";
 import { departmentIdsByPerson, presentPerson } from "./persons";
 import { listOpenProjects } from "./projects";
@@ -19,13 +20,6 @@ type Dict = Record<string, unknown>;
 /** Entity type names that are not asset types (models.md §2). */
 export const TEMPORAL_TYPES = new Set(["Shot", "Sequence", "Episode", "Scene", "Edit", "Concept"]);
 export const OPEN_STATUS_NAMES = ["Active", "open", "Open"];
-
-/** Splits a list into chunks for `in (...)` filters. */
-export function chunks<T>(items: T[], size = 500): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
-}
 
 /** Rows of `table` whose `column` is in `values`, chunked. */
 export async function selectIn(db: Db, table: TableName, column: string, values: string[]): Promise<Row[]> {

@@ -5,6 +5,7 @@ import { sql } from "kysely";
 import type { AppContext } from "../../context";
 import type { Db } from "../../db/database";
 import { TABLES, type TableName } from "../../db/tables.generated";
+import { chunks } from "../../lib/chunks";
 import { badRequest, badRequestPlain, forbidden } from "../../lib/errors";
 import { isUuid, normalizeId } from "../../lib/ids";
 import { checkAdmin, isAdmin } from "../../services/permissions";
@@ -96,8 +97,7 @@ const DELETED_WITH_PERSON = new Set(["time_spent.person_id", "day_off.person_id"
 async function removeCommentsOf(db: Db, personId: string): Promise<void> {
   const comments = await db.selectFrom("comment").select("id").where("person_id", "=", personId).execute();
   const ids = comments.map((comment) => comment.id);
-  for (let i = 0; i < ids.length; i += 500) {
-    const chunk = ids.slice(i, i + 500);
+  for (const chunk of chunks(ids)) {
     await db.deleteFrom("comment_mentions").where("comment", "in", chunk).execute();
     await db.deleteFrom("comment_department_mentions").where("comment", "in", chunk).execute();
     await db.deleteFrom("comment_acknoledgments").where("comment", "in", chunk).execute();

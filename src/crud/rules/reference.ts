@@ -8,6 +8,7 @@ import { rm } from "node:fs/promises";
 import type { AppContext } from "../../context";
 import type { Db } from "../../db/database";
 import { transact } from "../../db/transaction";
+import { chunks } from "../../lib/chunks";
 import { ApiError, badRequest } from "../../lib/errors";
 import { newId, utcNow } from "../../lib/ids";
 import { storedFilePath } from "../../services/attachments";
@@ -192,7 +193,7 @@ export async function ensureSalaryScales(db: Db): Promise<void> {
       }
     }
   }
-  for (let i = 0; i < missing.length; i += 200) await db.insertInto("salary_scale").values(missing.slice(i, i + 200) as never).execute();
+  for (const part of chunks(missing, 200)) await db.insertInto("salary_scale").values(part as never).execute();
 }
 
 const salaryScale: ModelRules = {
