@@ -9,8 +9,10 @@ import type { KyselyPlugin, OperationNode, PluginTransformQueryArgs, PluginTrans
 
 const generations = new Map<string, number>();
 let rawWrites = 0;
+let allWrites = 0;
 
 function bump(table: string | undefined): void {
+  allWrites += 1;
   if (table) generations.set(table, (generations.get(table) ?? 0) + 1);
 }
 
@@ -37,7 +39,10 @@ function track(node: RootOperationNode): void {
       bump(tableName(node.into));
       break;
     case "RawNode":
-      if (/^\s*(insert|update|delete|replace|merge|drop|alter|truncate)\b/i.test(node.sqlFragments[0] ?? "")) rawWrites += 1;
+      if (/^\s*(insert|update|delete|replace|merge|drop|alter|truncate)\b/i.test(node.sqlFragments[0] ?? "")) {
+        rawWrites += 1;
+        allWrites += 1;
+      }
       break;
     default:
       break;
@@ -49,6 +54,11 @@ export function writeGeneration(tables: readonly string[]): number {
   let sum = rawWrites;
   for (const table of tables) sum += generations.get(table) ?? 0;
   return sum;
+}
+
+/** Count of every write statement issued so far, whatever the table. */
+export function totalWriteGeneration(): number {
+  return allWrites;
 }
 
 export const writeTracker: KyselyPlugin = {

@@ -1,6 +1,7 @@
 /** Routes of the `assets` area of routes.tsv. */
 import type { Hono } from "hono";
 import * as v from "valibot";
+import { cachedResponse } from "../lib/response-cache";
 import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import { serialize } from "../db/serialize";
@@ -243,7 +244,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
   // Asset lists ---------------------------------------------------------------------------------
   app.get("/data/assets", allAssets);
   app.get("/data/assets/all", allAssets);
-  app.get("/data/assets/with-tasks", async (c) => {
+  app.get("/data/assets/with-tasks", (c) => cachedResponse(c, async () => {
     const query = readWithTasksQuery(c);
     let projectId = query.projectId ?? null;
     if (!projectId && query.episodeId && query.episodeId !== "all" && query.episodeId !== "main") {
@@ -263,7 +264,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
       query.format.compact,
     );
     return withTasksResponse(result, query.format);
-  });
+  }));
   app.get("/data/projects/:project_id/assets", async (c) => {
     const projectId = serviceId(c.req.param("project_id"));
     await checkProjectAccess(c, projectId);

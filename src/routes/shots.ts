@@ -1,6 +1,7 @@
 /** Routes of the `shots` area of routes.tsv: shots, sequences, episodes, scenes, stats and quotas. */
 import type { Hono } from "hono";
 import * as v from "valibot";
+import { cachedResponse } from "../lib/response-cache";
 import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
@@ -275,7 +276,7 @@ export function registerShots(app: Hono<AppEnv>): void {
   // Shots ---------------------------------------------------------------------------------------
   app.get("/data/shots", allShots);
   app.get("/data/shots/all", allShots);
-  app.get("/data/shots/with-tasks", async (c) => {
+  app.get("/data/shots/with-tasks", (c) => cachedResponse(c, async () => {
     const query = readWithTasksQuery(c);
     const projectId = await criterionProjectAccess(c, query.projectId);
     const result = await shotsWithTasks(
@@ -284,7 +285,7 @@ export function registerShots(app: Hono<AppEnv>): void {
       query.format.compact,
     );
     return withTasksResponse(result, query.format);
-  });
+  }));
   app.get("/data/shots/:shot_id", async (c) => {
     const row = await loadEntity(c, c.req.param("shot_id"), "Shot");
     const shot = await fullShot(c, row);

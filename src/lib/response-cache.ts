@@ -1,0 +1,86 @@
+/**
+ * In-process cache of large, expensive GET answers (the with-tasks lists Kitsu reloads on every
+ * page), per caller and URL. An entry serves only while no write at all went through the database
+ * since the answer was built (src/db/write-tracker.ts), and for at most TTL_MS (bounds what another
+ * process writing the same database file could change). Permission checks run inside `build`: the
+ * same caller on an unchanged database gets the same answer, and only 200s are kept.
+ */
+import type { AppContext } from "../context";
+import { totalWriteGeneration } from "../db/write-tracker";
+
+const TTL_MS = 30_000;
+const MAX_BYTES = 256 * 1024 * 1024;
+
+interface Entry {
+  bytes: ArrayBuffer;
+  contentType: string;
+  generation: number;
+  storedAt: number;
+}
+
+interface Store {
+  entries: Map<string, Entry>;
+  bytes: number;
+}
+
+const stores = new WeakMap<object, Store>();
+
+function storeOf(owner: object): Store {
+  let store = stores.get(owner);
+  if (!store) {
+    store = { entries: new Map(), bytes: 0 };
+    stores.set(owner, store);
+  }
+  return store;
+}
+
+function remove(store: Store, key: string): void {
+  const entry = store.entries.get(key);
+  if (!entry) return;
+  store.bytes -= entry.bytes.byteLength;
+  store.entries.delete(key);
+}
+
+function put(store: Store, key: string, entry: Entry): void {
+  remove(store, key);
+  if (entry.bytes.byteLength > MAX_BYTES / 4) return;
+  while (store.bytes + entry.bytes.byteLength > MAX_BYTES && store.entries.size > 0) {
+    remove(store, store.entries.keys().next().value!);
+  }
+  store.entries.set(key, entry);
+  store.bytes += entry.bytes.byteLength;
+}
+
+/** Serves `build()`'s answer from the cache when the database has not changed since it was built. */
+export async function cachedResponse(c: AppContext, build: () => Promise<Response>): Promise<Response> {
+  const store = storeOf(c.get("db"));
+  const key = `${c.get("user").id} ${c.req.url.slice(c.req.url.indexOf("/", 8))}`;
+  const now = Date.now();
+  const generation = totalWriteGeneration();
+  const hit = store.entries.get(key);
+  if (hit) {
+    if (hit.generation === generation && now - hit.storedAt < TTL_MS) {
+      // Most recently used last, so eviction drops the oldest.
+      store.entries.delete(key);
+      store.entries.set(key, hit);
+      return new Response(hit.bytes, { status: 200, headers: { "Content-Type": hit.contentType } });
+    }
+    remove(store, key);
+  }
+  const response = await build();
+  if (response.status !== 200 || !response.body) return response;
+  const contentType = response.headers.get("content-type") ?? "application/json";
+  const keep = (bytes: ArrayBuffer) => {
+    if (totalWriteGeneration() === generation) put(store, key, { bytes, contentType, generation, storedAt: now });
+  };
+  if (!contentType.includes("ndjson")) {
+    // A whole body: encode it once, send and keep the same bytes.
+    const bytes = await response.arrayBuffer();
+    keep(bytes);
+    return new Response(bytes, { status: 200, headers: response.headers });
+  }
+  // A stream (NDJSON): the client reads lines as they come while a copy is gathered for the cache.
+  const [toClient, toCache] = response.body.tee();
+  void new Response(toCache).arrayBuffer().then(keep, () => undefined);
+  return new Response(toClient, { status: 200, headers: response.headers });
+}
