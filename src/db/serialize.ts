@@ -15,8 +15,13 @@ export function parseJson(value: unknown): unknown {
   }
 }
 
+/** A stored boolean read back (SQLite answers 0/1, PostgreSQL true/false). */
+export function isTrue(value: unknown): boolean {
+  return value === true || value === 1 || value === "1" || value === "true";
+}
+
 const converters: Partial<Record<ColumnKind, Converter>> = {
-  bool: (v) => (v === null || v === undefined ? null : v === true || v === 1 || v === "1" || v === "true"),
+  bool: (v) => (v === null || v === undefined ? null : isTrue(v)),
   json: parseJson,
   array: parseJson,
   datetime: formatDateTime,

@@ -4,6 +4,7 @@ import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
+import { entityKind } from "../lib/entity-kinds";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { serviceId } from "../lib/ids";
 import { checkEntityAccess, checkManagerProjectAccess, checkProjectAccess, type Role } from "../services/permissions";
@@ -107,7 +108,7 @@ export function registerBreakdown(app: Hono<AppEnv>): void {
     const project = await castingReader(c);
     const assetTypeId = serviceId(c.req.param("asset_type_id"));
     const type = await c.get("db").selectFrom("entity_type").select("name").where("id", "=", assetTypeId).executeTakeFirst();
-    if (!type || casting.kindOfTypeName(type.name) !== "Asset") throw notFound();
+    if (!type || entityKind(type.name) !== "Asset") throw notFound();
     return c.json(await casting.assetTypeCasting(c.get("db"), project.id, assetTypeId));
   });
   app.get("/data/projects/:project_id/episodes/casting", async (c) => {

@@ -5,6 +5,7 @@ import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import type { Db } from "../db/database";
 import { ZOU_API_VERSION } from "../config";
+import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { enforce2fa } from "../services/login";
@@ -76,8 +77,7 @@ async function mainStats(db: Db): Promise<Record<string, number>> {
   const entityCount = (typeName: "Shot" | "asset") =>
     count(db, (d) => {
       const query = d.selectFrom("entity").innerJoin("entity_type", "entity_type.id", "entity.entity_type_id");
-      const reserved = ["Shot", "Sequence", "Episode", "Scene", "Edit", "Concept"];
-      return typeName === "Shot" ? query.where("entity_type.name", "=", "Shot") : query.where("entity_type.name", "not in", reserved);
+      return typeName === "Shot" ? query.where("entity_type.name", "=", "Shot") : query.where("entity_type.name", "not in", RESERVED_ENTITY_TYPES);
     });
   return {
     number_of_video_previews: await count(db, (d) => d.selectFrom("preview_file").where("extension", "=", "mp4")),

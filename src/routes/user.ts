@@ -10,6 +10,7 @@ import { transact } from "../db/transaction";
 import type { TableName } from "../db/tables.generated";
 import { readLooseBody, validate } from "../lib/body";
 import { badRequest, notFound } from "../lib/errors";
+import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { emitEvent } from "../lib/events";
 import { isUuid, newId, normalizeId, parseDateTimeInput, queryId, serviceId, utcNow } from "../lib/ids";
 import { parseBoolWord } from "../crud/values";
@@ -31,7 +32,8 @@ import { userDepartmentIds } from "../services/permissions";
 import { listOpenProjects } from "../services/projects";
 import { personTasks } from "../services/tasks";
 import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, requireDate, strictDate, timeSpentRows } from "../services/time-spents";
-import { groupedFilters, openProjectIds, TEMPORAL_TYPES, tasksToCheck, userContext } from "../services/user-context";
+import { groupedFilters, openProjectIds, tasksToCheck, userContext } from "../services/user-context";
+import { loadEntity } from "../services/casting";
 import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "./chats";
 import { clearAvatar } from "./persons";
 
@@ -46,21 +48,9 @@ const personOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
 // ---------------------------------------------------------------------------------------------
 // Entities and tasks visible to the caller: open projects, tasks assigned to them.
 
-/** Loads an entity of one kind (Asset = any non-temporal type) by path id; 404 otherwise. */
-async function loadEntityOfKind(c: AppContext, rawId: string | undefined, kind: string): Promise<Row> {
-  const id = serviceId(rawId);
-  const row = await c
-    .get("db")
-    .selectFrom("entity")
-    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-    .selectAll("entity")
-    .select("entity_type.name as type_name")
-    .where("entity.id", "=", id)
-    .executeTakeFirst();
-  if (!row) throw notFound();
-  const rowKind = TEMPORAL_TYPES.has(row.type_name) ? row.type_name : "Asset";
-  if (rowKind !== kind) throw notFound();
-  return row as Row;
+/** Loads an entity of one kind (Asset = any non-reserved type) by path id; 404 otherwise. */
+function loadEntityOfKind(c: AppContext, rawId: string | undefined, kind: string): Promise<Row> {
+  return loadEntity(c.get("db"), rawId, kind);
 }
 
 async function loadRow(c: AppContext, table: TableName, rawId: string | undefined): Promise<Row> {
@@ -136,7 +126,7 @@ async function myEntities(
     query = query.where("entity_type_id", "in", typeIds);
   }
   if (filter.assets) {
-    const temporal = idsOf([...TEMPORAL_TYPES]);
+    const temporal = idsOf(RESERVED_ENTITY_TYPES);
     if (temporal.length > 0) query = query.where("entity_type_id", "not in", temporal);
   }
   if (filter.assetTypeId) query = query.where("entity_type_id", "=", filter.assetTypeId);

@@ -10,18 +10,14 @@ import { serialize } from "../db/serialize";
 import { badRequest, notFound } from "../lib/errors";
 import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { chunks } from "../lib/chunks";
-import { emit, RESERVED_ENTITY_TYPES } from "./projects";
+import { entityKind } from "../lib/entity-kinds";
+import { emit } from "./projects";
 
 export type Row = Record<string, any>;
 export type Dict = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------
 // Entities
-
-/** Kind of an entity from its type name: a reserved name, else "Asset". */
-export function kindOfTypeName(name: string | null | undefined): string {
-  return name && RESERVED_ENTITY_TYPES.includes(name) ? name : "Asset";
-}
 
 /** An entity with its type name; malformed or unknown ids are a 404, as is a wrong kind. */
 export async function loadEntity(db: Db, rawId: string | undefined, kind?: string): Promise<Row & { type_name: string; kind: string }> {
@@ -34,9 +30,9 @@ export async function loadEntity(db: Db, rawId: string | undefined, kind?: strin
     .where("entity.id", "=", id)
     .executeTakeFirst()) as (Row & { type_name: string }) | undefined;
   if (!row) throw notFound();
-  const entityKind = kindOfTypeName(row.type_name);
-  if (kind && entityKind !== kind) throw notFound();
-  return { ...row, kind: entityKind };
+  const rowKind = entityKind(row.type_name);
+  if (kind && rowKind !== kind) throw notFound();
+  return { ...row, kind: rowKind };
 }
 
 const notCanceled = (column: string) => sql<boolean>`(${sql.ref(column)} is null or ${sql.ref(column)} = ${false})`;

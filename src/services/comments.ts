@@ -7,7 +7,7 @@ import type { Selectable } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { CommentTable } from "../db/tables.generated";
-import { serialize, parseJson } from "../db/serialize";
+import { isTrue, serialize, parseJson } from "../db/serialize";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { newId, parseDateTimeInput, serviceId, utcNow } from "../lib/ids";
@@ -50,10 +50,6 @@ import {
 import { presentAttachment, storeAttachment, removeAttachmentFile, type UploadedFile } from "./attachments";
 
 export type CommentRow = Selectable<CommentTable>;
-
-function isTrue(value: unknown): boolean {
-  return value === true || value === 1 || value === "1" || value === "true";
-}
 
 // ---------------------------------------------------------------------------------------------
 // Loading

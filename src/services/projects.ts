@@ -12,6 +12,7 @@ import { loadRelations } from "../crud/engine";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
 import { chunks } from "../lib/chunks";
+import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { effectiveRole, isAdmin, projectLink, type Role, userDepartmentIds } from "./permissions";
 
@@ -88,8 +89,6 @@ export async function openProjectIds(db: Db): Promise<string[]> {
 
 // ---------------------------------------------------------------------------------------------
 // Entity types
-
-export const RESERVED_ENTITY_TYPES = ["Shot", "Sequence", "Episode", "Scene", "Edit", "Concept"];
 
 /** Id of a reserved entity type (Shot, Episode...), created on demand when `create` is set. */
 export async function entityTypeId(db: Db, name: string, create = false): Promise<string | null> {

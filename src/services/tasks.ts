@@ -8,10 +8,11 @@ import { sql } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { EntityTable, TaskStatusTable, TaskTable, TaskTypeTable } from "../db/tables.generated";
-import { serialize, parseJson } from "../db/serialize";
+import { isTrue, serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
+import { entityKind, RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import {
   checkProjectAccess,
@@ -33,13 +34,7 @@ export type TaskStatusRow = Selectable<TaskStatusTable>;
 export type EntityRow = Selectable<EntityTable>;
 export type Dict = Record<string, unknown>;
 
-/** Entity type names that are not asset types (models.md §2). */
-export const RESERVED_ENTITY_TYPES = ["Shot", "Sequence", "Episode", "Scene", "Edit", "Concept"];
-
-/** The kind of an entity from its type name: Shot, Sequence, ... or Asset. */
-export function entityKind(typeName: string | null | undefined): string {
-  return typeName && RESERVED_ENTITY_TYPES.includes(typeName) ? typeName : "Asset";
-}
+export { entityKind, RESERVED_ENTITY_TYPES };
 
 function userId(c: AppContext): string | null {
   return c.get("user")?.id ?? null;
@@ -354,10 +349,6 @@ export async function applyAssigneesDiff(c: AppContext, task: TaskRow, before: s
 
 // ---------------------------------------------------------------------------------------------
 // Status bookkeeping
-
-function isTrue(value: unknown): boolean {
-  return value === true || value === 1 || value === "1" || value === "true";
-}
 
 /** Does a status start the work (sets real_start_date)? */
 export function isWipStatus(status: Pick<TaskStatusRow, "is_wip" | "short_name">): boolean {

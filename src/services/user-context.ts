@@ -9,6 +9,7 @@ import { loadRelations } from "../crud/engine";
 import { serialize } from "../db/serialize";
 import type { TableName } from "../db/tables.generated";
 import { chunks } from "../lib/chunks";
+import { entityKind } from "../lib/entity-kinds";
 import { isAdmin, isManagerGlobally } from "./permissions";
 import { departmentIdsByPerson, presentPerson } from "./persons";
 import { listOpenProjects } from "./projects";
@@ -17,8 +18,6 @@ import { unreadNotificationCount } from "./notifications";
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;
 
-/** Entity type names that are not asset types (models.md §2). */
-export const TEMPORAL_TYPES = new Set(["Shot", "Sequence", "Episode", "Scene", "Edit", "Concept"]);
 export const OPEN_STATUS_NAMES = ["Active", "open", "Open"];
 
 /** Rows of `table` whose `column` is in `values`, chunked. */
@@ -145,7 +144,7 @@ export async function userContext(c: AppContext): Promise<Dict> {
   const db = c.get("db");
   const user = c.get("user");
   const entityTypes = (await db.selectFrom("entity_type").selectAll().orderBy("name").execute()) as Row[];
-  const assetTypeRows = entityTypes.filter((t) => !TEMPORAL_TYPES.has(t.name));
+  const assetTypeRows = entityTypes.filter((t) => entityKind(t.name) === "Asset");
   const assetTypeRelations = await loadRelations(db, "entity_type", assetTypeRows.map((t) => t.id));
   const asset_types = assetTypeRows.map((row) => ({ ...serialize("entity_type", row, { typeName: "AssetType" }), ...assetTypeRelations.get(row.id) }));
   const personRows = (await db

@@ -6,7 +6,7 @@ import { sql } from "kysely";
 import type { AppContext } from "../../context";
 import type { RuleSet } from "./index";
 import type { AnySelect, Dict, Row } from "../engine";
-import { serialize } from "../../db/serialize";
+import { isTrue, serialize } from "../../db/serialize";
 import { badRequest, forbidden } from "../../lib/errors";
 import { isUuid, normalizeId, queryId, utcNow } from "../../lib/ids";
 import {
@@ -44,10 +44,6 @@ import { attachmentFileAccess, presentAttachmentRows, removeAttachmentFile } fro
 
 const PLANNING_FIELDS = new Set(["priority", "start_date", "due_date", "estimation", "difficulty", "data"]);
 const IGNORED_KEYS = new Set(["id", "created_at", "updated_at", "type", "project_id"]);
-
-function isTrue(value: unknown): boolean {
-  return value === true || value === 1 || value === "1" || value === "true";
-}
 
 async function taskOf(c: AppContext, taskId: string | null): Promise<TaskRow | undefined> {
   if (!taskId) return undefined;
