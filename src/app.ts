@@ -54,13 +54,49 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (origin && deps.config.corsAllowedOrigins.includes(origin)) {
       c.res.headers.set("Access-Control-Allow-Origin", origin);
       c.res.headers.set("Access-Control-Allow-Credentials", "true");
+      c.res.headers.set("Vary", "Origin");
+      if (c.req.method === "OPTIONS") {
+        c.res.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+        c.res.headers.set("Access-Control-Allow-Headers", c.req.header("access-control-request-headers") ?? "Authorization, Content-Type");
+      }
     }
   });
-  app.use("*", authMiddleware);
+  let routeMatchers: { method: string; pattern: RegExp }[] | null = null;
+  /** Methods served for a path (for 405 and OPTIONS, as werkzeug answers). */
+  const allowedMethods = (path: string): string[] => {
+    routeMatchers ??= app.routes
+      .filter((route) => route.method !== "ALL" && !route.path.includes("*"))
+      .map((route) => ({
+        method: route.method,
+        pattern: new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+/g, "[^/]+")}$`),
+      }));
+    const methods = new Set(routeMatchers.filter((m) => m.pattern.test(path)).map((m) => m.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods].sort();
+  };
+
+  app.use("*", authMiddleware((path) => allowedMethods(path).length > 0));
 
   registerRoutes(app);
 
-  app.notFound((c) => c.json({ error: true, message: NOT_FOUND_MESSAGE }, 404));
+  app.notFound((c) => {
+    const rawPath = new URL(c.req.url).pathname;
+    if (rawPath.includes("//")) {
+      // werkzeug merges repeated slashes with a permanent redirect.
+      const url = new URL(c.req.url);
+      url.pathname = rawPath.replace(/\/{2,}/g, "/");
+      return c.redirect(url.toString(), 308);
+    }
+    const methods = allowedMethods(c.req.path);
+    if (methods.length > 0) {
+      if (c.req.method === "OPTIONS") {
+        return c.body(null, 200, { Allow: [...methods, "OPTIONS"].sort().join(", ") });
+      }
+      c.header("Allow", [...methods, "OPTIONS"].sort().join(", "));
+      return c.json({ error: true, message: "405 Method Not Allowed: The method is not allowed for the requested URL." }, 405);
+    }
+    return c.json({ error: true, message: NOT_FOUND_MESSAGE }, 404);
+  });
   app.onError((error, c) => {
     if (error instanceof ApiError) return c.json(error.body, error.status);
     if (error instanceof HTTPException) {

@@ -107,12 +107,25 @@ export function isPublicPath(path: string): boolean {
   return PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
 }
 
-/** Authenticates every request except public paths (some of which authenticate themselves). */
-export const authMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("projectRoles", new Map());
-  if (!isPublicPath(c.req.path)) await authenticate(c);
-  await next();
-};
+/**
+ * Authenticates every request except public paths (some of which authenticate themselves) and
+ * OPTIONS (answered without a token, as CORS preflights carry none). `isServedPath` lets a request
+ * for a path no route serves fall through to the 404, with or without a token, as Zou answers.
+ */
+export function authMiddleware(isServedPath: (path: string) => boolean): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set("projectRoles", new Map());
+    if (c.req.method !== "OPTIONS" && !isPublicPath(c.req.path)) {
+      try {
+        await authenticate(c);
+      } catch (error) {
+        if (!isServedPath(c.req.path)) return next();
+        throw error;
+      }
+    }
+    await next();
+  };
+}
 
 /** `require_person`: bots get 403 (auth.md §1.3 step 7). */
 export function requirePerson(c: AppContext): void {
