@@ -345,7 +345,7 @@ describe("logout and refresh", () => {
     const artist = await server.person("user");
     const session = await loginOk(server, artist);
     const post = await server.json("POST", "/api/auth/refresh-token", { token: session.refresh_token });
-    expect(post.status).toBe(404);
+    expect(post.status).toBe(405); // werkzeug: the path exists, not for this method
   });
 
   test("expired token is 401 with Zou's body; deleted user on logout is the library's 401", async () => {
