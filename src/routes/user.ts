@@ -30,9 +30,9 @@ import {
 } from "../services/notifications";
 import { userDepartmentIds } from "../services/permissions";
 import { listOpenProjects } from "../services/projects";
-import { personTasks } from "../services/tasks";
+import { personTasks, tasksToCheck } from "../services/tasks";
 import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, requireDate, strictDate, timeSpentRows } from "../services/time-spents";
-import { groupedFilters, openProjectIds, tasksToCheck, userContext } from "../services/user-context";
+import { groupedFilters, openProjectIds, userContext } from "../services/user-context";
 import { loadEntity } from "../services/casting";
 import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "./chats";
 import { clearAvatar } from "./persons";

@@ -607,25 +607,39 @@ function splitDetailRow(raw: Record<string, unknown>): DetailRow {
   return { task: task as TaskRow, ...(extra as Omit<DetailRow, "task" | "entity_id">), entity_id: String(task.entity_id) };
 }
 
-/** Shapes joined rows like Zou's person tasks / open tasks entries. */
-async function presentDetailed(db: Db, rows: DetailRow[]): Promise<Dict[]> {
+/**
+ * What the tasks-to-check list adds to the todo list shape: episodes named for assets bound to one
+ * through `source_id` ("MP" when it is gone), `episode_ids` / `episode_names` of the episodes an
+ * entity is cast in, and last comments ignoring the authors who are clients of the task's project.
+ */
+interface DetailOptions {
+  toCheck?: boolean;
+}
+
+/** Shapes joined rows like Zou's person tasks / open tasks / tasks to check entries. */
+async function presentDetailed(db: Db, rows: DetailRow[], options: DetailOptions = {}): Promise<Dict[]> {
   const assignees = await assigneesByTask(db, rows.map((r) => r.task.id));
   const episodeIdsToName = new Set<string>();
-  for (const row of rows) if (row.entity_type_name === "Sequence" && row.entity_parent_id) episodeIdsToName.add(row.entity_parent_id);
+  for (const row of rows) {
+    if (row.entity_type_name === "Sequence" && row.entity_parent_id) episodeIdsToName.add(row.entity_parent_id);
+    if (options.toCheck && !row.episode_id && row.entity_source_id) episodeIdsToName.add(row.entity_source_id);
+  }
   const episodeNames = new Map<string, string>();
   for (const chunk of chunks([...episodeIdsToName])) {
     for (const e of await db.selectFrom("entity").select(["id", "name"]).where("id", "in", chunk).execute()) episodeNames.set(e.id, e.name);
   }
+  const castIn = options.toCheck ? await castInEpisodes(db, rows.map((r) => r.entity_id)) : new Map<string, { id: string; name: string }[]>();
   return rows.map((row) => {
     const dict = presentTask(row.task, assignees.get(row.task.id) ?? []);
     let episodeId = row.episode_id ?? row.entity_source_id ?? "";
     let episodeName = row.episode_name;
+    if (options.toCheck && !row.episode_id && row.entity_source_id) episodeName = episodeNames.get(row.entity_source_id) ?? "MP";
     if (row.entity_type_name === "Sequence" && row.entity_parent_id) {
       episodeId = row.entity_parent_id;
       episodeName = episodeNames.get(row.entity_parent_id) ?? null;
     }
     const serialized = dict as Record<string, unknown>;
-    return {
+    const detailed: Dict = {
       ...dict,
       project_name: row.project_name,
       project_id: row.task.project_id,
@@ -652,47 +666,118 @@ async function presentDetailed(db: Db, rows: DetailRow[]): Promise<Dict[]> {
       task_status_color: row.task_status_color,
       task_status_short_name: row.task_status_short_name,
     };
+    const episodes = castIn.get(row.entity_id);
+    if (episodes) {
+      detailed.episode_ids = episodes.map((e) => e.id);
+      detailed.episode_names = episodes.map((e) => e.name);
+    }
+    return detailed;
   });
 }
 
-/** `{text, date, person_id}` of each task's first non-client comment (Zou's last_comment map). */
-async function lastCommentMap(db: Db, taskIds: string[]): Promise<Map<string, Dict>> {
+/** Episodes each entity is cast in (entity_link from an episode), ordered by episode name. */
+async function castInEpisodes(db: Db, entityIds: string[]): Promise<Map<string, { id: string; name: string }[]>> {
+  const result = new Map<string, { id: string; name: string }[]>();
+  for (const part of chunks([...new Set(entityIds)])) {
+    const rows = await db
+      .selectFrom("entity_link")
+      .innerJoin("entity as episode", "episode.id", "entity_link.entity_in_id")
+      .innerJoin("entity_type", "entity_type.id", "episode.entity_type_id")
+      .select(["entity_link.entity_out_id as entity_id", "episode.id", "episode.name"])
+      .where("entity_type.name", "=", "Episode")
+      .where("entity_link.entity_out_id", "in", part)
+      .orderBy("episode.name")
+      .execute();
+    for (const row of rows) {
+      if (!result.has(row.entity_id)) result.set(row.entity_id, []);
+      result.get(row.entity_id)!.push({ id: row.id, name: row.name });
+    }
+  }
+  return result;
+}
+
+/**
+ * `{text, date, person_id}` of each task's last comment not written by a client (Zou's last_comment
+ * map): a client by global role, or with `projectRoles` by role in the task's project.
+ */
+async function lastCommentMap(db: Db, taskIds: string[], projectRoles: boolean): Promise<Map<string, Dict>> {
   const map = new Map<string, Dict>();
   for (const chunk of chunks(taskIds)) {
     const rows = await db
       .selectFrom("comment")
       .innerJoin("person", "person.id", "comment.person_id")
-      .select(["comment.object_id", "comment.text", "comment.created_at", "comment.person_id"])
+      .innerJoin("task", "task.id", "comment.object_id")
+      .leftJoin("project_person_link", (join) =>
+        join.onRef("project_person_link.person_id", "=", "person.id").onRef("project_person_link.project_id", "=", "task.project_id"),
+      )
+      .select(["comment.object_id", "comment.text", "comment.created_at", "comment.person_id", "person.role", "project_person_link.role as project_role"])
       .where("comment.object_id", "in", chunk)
-      .where("person.role", "!=", "client")
       .orderBy("comment.created_at", "desc")
       .execute();
     for (const row of rows) {
       if (map.has(row.object_id)) continue;
-      map.set(row.object_id, { text: row.text, date: serialize("comment", row as any).created_at, person_id: row.person_id });
+      if ((projectRoles ? (row.project_role ?? row.role) : row.role) === "client") continue;
+      map.set(row.object_id, { text: row.text, date: serialize("comment", { created_at: row.created_at }).created_at, person_id: row.person_id });
     }
   }
   return map;
 }
 
-/** Tasks assigned to a person in the given projects, done or not (person tasks / done tasks). */
-export async function personTasks(db: Db, personId: string, projectIds: string[], done: boolean): Promise<Dict[]> {
+/**
+ * Detailed task rows (todo list shape, with `last_comment`) in the given projects: the tasks
+ * assigned to a person, done or not (person tasks / done tasks), or with `toCheck` the tasks whose
+ * status requests feedback, limited to the task types of `departmentIds` when there are any.
+ */
+async function detailedTaskList(
+  db: Db,
+  projectIds: string[],
+  selection: { personId: string; done: boolean } | { toCheck: { departmentIds: string[] } },
+): Promise<Dict[]> {
   if (projectIds.length === 0) return [];
-  let query = detailedTaskQuery(db)
-    .innerJoin("task_person_link", "task_person_link.task_id", "task.id")
-    .selectAll("task")
-    .select(detailedColumns() as any)
-    .where("task_person_link.person_id", "=", personId)
-    .where("task.project_id", "in", projectIds)
-    .where("task_status.is_done", "=", done);
-  query = done
-    ? query.orderBy("task.end_date", "desc").orderBy("task_type.name").orderBy("entity.name")
-    : query.orderBy("project.name").orderBy("task_type.name").orderBy("entity.name");
-  const rows = ((await query.execute()) as Record<string, unknown>[]).map(splitDetailRow);
-  const tasks = await presentDetailed(db, rows);
-  const lastComments = await lastCommentMap(db, tasks.map((t) => String(t.id)));
+  let query = detailedTaskQuery(db).selectAll("task").select(detailedColumns() as any).where("task.project_id", "in", projectIds);
+  let rows: DetailRow[];
+  if ("toCheck" in selection) {
+    query = query.where("task_status.is_feedback_request", "=", true);
+    const { departmentIds } = selection.toCheck;
+    if (departmentIds.length > 0) query = query.where("task_type.department_id", "in", departmentIds);
+    const sortKeys = ["project_name", "episode_name", "sequence_name", "entity_type_name", "entity_name", "task_type_name"] as const;
+    const compare = (a: DetailRow, b: DetailRow) => {
+      for (const key of sortKeys) {
+        const order = String(a[key] ?? "").localeCompare(String(b[key] ?? ""));
+        if (order !== 0) return order;
+      }
+      return 0;
+    };
+    rows = ((await query.execute()) as Record<string, unknown>[]).map(splitDetailRow).sort(compare);
+  } else {
+    const { personId, done } = selection;
+    query = query
+      .where("task.id", "in", (eb) => eb.selectFrom("task_person_link").select("task_person_link.task_id").where("task_person_link.person_id", "=", personId))
+      .where("task_status.is_done", "=", done);
+    query = done
+      ? query.orderBy("task.end_date", "desc").orderBy("task_type.name").orderBy("entity.name")
+      : query.orderBy("project.name").orderBy("task_type.name").orderBy("entity.name");
+    rows = ((await query.execute()) as Record<string, unknown>[]).map(splitDetailRow);
+  }
+  const toCheck = "toCheck" in selection;
+  const tasks = await presentDetailed(db, rows, { toCheck });
+  const lastComments = await lastCommentMap(db, tasks.map((t) => String(t.id)), toCheck);
   for (const task of tasks) task.last_comment = lastComments.get(String(task.id)) ?? {};
   return tasks;
+}
+
+/** Tasks assigned to a person in the given projects, done or not (person tasks / done tasks). */
+export function personTasks(db: Db, personId: string, projectIds: string[], done: boolean): Promise<Dict[]> {
+  return detailedTaskList(db, projectIds, { personId, done });
+}
+
+/**
+ * Tasks waiting for feedback (`get_person_tasks_to_check`) in the given projects, limited to the
+ * task types of `departmentIds` when there are any, sorted by project, episode, sequence, entity
+ * type, entity and task type names.
+ */
+export function tasksToCheck(db: Db, projectIds: string[], departmentIds: string[]): Promise<Dict[]> {
+  return detailedTaskList(db, projectIds, { toCheck: { departmentIds } });
 }
 
 /** Ids of open projects (status "Open"). */
