@@ -78,34 +78,29 @@ export async function findRow<T = Dict>(c: AppContext, table: LoadableTable, id:
 // Get-or-create defaults
 // ---------------------------------------------------------------------------------------------
 
-/** The software with that name, created (with `software:new`) when missing. Call inside `transact`. */
-export async function getOrCreateSoftware(c: AppContext, software: { name: string; short_name: string; file_extension: string }): Promise<Dict> {
+/** The row of `table` named `values.name`, created (with `<table>:new`) when missing. Call inside `transact`. */
+async function getOrCreateByName(c: AppContext, table: "software" | "file_status", values: { name: string } & Dict): Promise<Dict> {
   const db = c.get("db");
-  const found = await db.selectFrom("software").selectAll().where("name", "=", software.name).executeTakeFirst();
+  const found = await db.selectFrom(table).selectAll().where("name", "=", values.name).executeTakeFirst();
   if (found) return found as Dict;
   const now = utcNow();
   const row = await db
-    .insertInto("software")
-    .values({ id: newId(), created_at: now, updated_at: now, ...software })
+    .insertInto(table)
+    .values({ id: newId(), created_at: now, updated_at: now, ...values } as never)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await emitEvent(db, c.get("events"), "software:new", { software_id: row.id }, { userId: c.get("user").id });
+  await emitEvent(db, c.get("events"), `${table.replace(/_/g, "-")}:new`, { [`${table}_id`]: row.id }, { userId: c.get("user").id });
   return row as Dict;
 }
 
+/** The software with that name, created (with `software:new`) when missing. Call inside `transact`. */
+export function getOrCreateSoftware(c: AppContext, software: { name: string; short_name: string; file_extension: string }): Promise<Dict> {
+  return getOrCreateByName(c, "software", software);
+}
+
 /** The default file status (`To review`), created (with `file-status:new`) when missing. Call inside `transact`. */
-export async function getOrCreateDefaultFileStatus(c: AppContext): Promise<Dict> {
-  const db = c.get("db");
-  const found = await db.selectFrom("file_status").selectAll().where("name", "=", DEFAULT_FILE_STATUS.name).executeTakeFirst();
-  if (found) return found as Dict;
-  const now = utcNow();
-  const row = await db
-    .insertInto("file_status")
-    .values({ id: newId(), created_at: now, updated_at: now, ...DEFAULT_FILE_STATUS })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  await emitEvent(db, c.get("events"), "file-status:new", { file_status_id: row.id }, { userId: c.get("user").id });
-  return row as Dict;
+export function getOrCreateDefaultFileStatus(c: AppContext): Promise<Dict> {
+  return getOrCreateByName(c, "file_status", DEFAULT_FILE_STATUS);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,12 +204,21 @@ export interface OutputPathOptions {
   nbElements?: number;
 }
 
-/** Output folder path and file name of an entity's output. */
-export async function entityOutputPath(c: AppContext, entity: EntityRow, options: OutputPathOptions): Promise<PathResult> {
+/**
+ * Output folder path and file name for `entity` (with `instance`: an asset instance's output seen
+ * from `entity`, a temporal entity).
+ */
+async function outputPath(
+  c: AppContext,
+  entity: EntityRow,
+  instance: { instance: AssetInstanceRow; asset: EntityRow } | null,
+  options: OutputPathOptions,
+): Promise<PathResult> {
   const { project, tree } = await projectAndTree(c, entity.project_id);
   const input: FileTreeInput = {
     project,
     entity: await treeEntity(c, entity),
+    ...(instance ? { asset: await treeEntity(c, instance.asset), asset_instance: asTreeInstance(instance.instance) } : {}),
     task_type: await treeTaskType(c, options.taskType),
     output_type: options.outputType,
     name: options.name,
@@ -226,29 +230,20 @@ export async function entityOutputPath(c: AppContext, entity: EntityRow, options
   };
 }
 
+/** Output folder path and file name of an entity's output. */
+export function entityOutputPath(c: AppContext, entity: EntityRow, options: OutputPathOptions): Promise<PathResult> {
+  return outputPath(c, entity, null, options);
+}
+
 /** Output folder path and file name of an asset instance's output seen from a temporal entity. */
-export async function instanceOutputPath(
+export function instanceOutputPath(
   c: AppContext,
   instance: AssetInstanceRow,
   asset: EntityRow,
   temporalEntity: EntityRow,
   options: OutputPathOptions,
 ): Promise<PathResult> {
-  const { project, tree } = await projectAndTree(c, temporalEntity.project_id);
-  const input: FileTreeInput = {
-    project,
-    entity: await treeEntity(c, temporalEntity),
-    asset: await treeEntity(c, asset),
-    asset_instance: asTreeInstance(instance),
-    task_type: await treeTaskType(c, options.taskType),
-    output_type: options.outputType,
-    name: options.name,
-    representation: options.representation,
-  };
-  return {
-    folder_path: buildFolderPath(tree, { ...input, revision: options.folderRevision }, { mode: options.mode, sep: options.sep }),
-    file_name: buildFileName(tree, { ...input, revision: options.revision }, { mode: options.mode, nb_elements: options.nbElements }),
-  };
+  return outputPath(c, temporalEntity, { instance, asset }, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,21 +598,20 @@ export async function projectOutputFiles(c: AppContext, projectId: string, filte
   return presentOutputFiles(c, await query.execute());
 }
 
-/** Output files of one output type: of the entity itself, or of an instance in a temporal entity. */
-export async function outputFilesOfType(
-  c: AppContext,
-  scope: { entityId: string } | { assetInstanceId: string; temporalEntityId: string },
-  outputTypeId: string,
-  representation: string | undefined,
-): Promise<Dict[]> {
-  let query = outputFileQuery(c).where("output_file.output_type_id", "=", outputTypeId);
+/** Output files of an entity itself, or of an asset instance in a temporal entity. */
+export type OutputScope = { entityId: string } | { assetInstanceId: string; temporalEntityId: string };
+
+function whereOutputScope(query: any, scope: OutputScope, withoutInstances = true): any {
   if ("entityId" in scope) {
-    query = query.where("output_file.entity_id", "=", scope.entityId).where("output_file.asset_instance_id", "is", null);
-  } else {
-    query = query
-      .where("output_file.asset_instance_id", "=", scope.assetInstanceId)
-      .where("output_file.temporal_entity_id", "=", scope.temporalEntityId);
+    const own = query.where("output_file.entity_id", "=", scope.entityId);
+    return withoutInstances ? own.where("output_file.asset_instance_id", "is", null) : own;
   }
+  return query.where("output_file.asset_instance_id", "=", scope.assetInstanceId).where("output_file.temporal_entity_id", "=", scope.temporalEntityId);
+}
+
+/** Output files of one output type: of the entity itself, or of an instance in a temporal entity. */
+export async function outputFilesOfType(c: AppContext, scope: OutputScope, outputTypeId: string, representation: string | undefined): Promise<Dict[]> {
+  let query = whereOutputScope(outputFileQuery(c).where("output_file.output_type_id", "=", outputTypeId), scope);
   if (representation !== undefined) query = query.where("output_file.representation", "=", representation);
   return presentOutputFiles(c, await query.orderBy("output_file.revision", "desc").execute());
 }
@@ -626,19 +620,8 @@ export async function outputFilesOfType(
  * Last revision of each output "history" (task type, output type, name, representation, and file
  * status when filtered on it): of the entity itself, or of an instance in a temporal entity.
  */
-export async function lastOutputFiles(
-  c: AppContext,
-  scope: { entityId: string } | { assetInstanceId: string; temporalEntityId: string },
-  filters: OutputFileFilters,
-): Promise<Dict[]> {
-  let query = applyOutputFilters(outputFileQuery(c), filters);
-  if ("entityId" in scope) {
-    query = query.where("output_file.entity_id", "=", scope.entityId).where("output_file.asset_instance_id", "is", null);
-  } else {
-    query = query
-      .where("output_file.asset_instance_id", "=", scope.assetInstanceId)
-      .where("output_file.temporal_entity_id", "=", scope.temporalEntityId);
-  }
+export async function lastOutputFiles(c: AppContext, scope: OutputScope, filters: OutputFileFilters): Promise<Dict[]> {
+  const query = whereOutputScope(applyOutputFilters(outputFileQuery(c), filters), scope);
   const rows = (await query.orderBy("output_file.revision", "desc").execute()) as Dict[];
   const last = new Map<string, Dict>();
   for (const row of rows) {
@@ -649,15 +632,8 @@ export async function lastOutputFiles(
 }
 
 /** Output types used by the output files of an entity, or of an instance in a temporal entity, by name. */
-export async function outputTypesOf(
-  c: AppContext,
-  scope: { entityId: string } | { assetInstanceId: string; temporalEntityId: string },
-): Promise<Dict[]> {
-  let files = c.get("db").selectFrom("output_file").select("output_file.output_type_id");
-  files =
-    "entityId" in scope
-      ? files.where("output_file.entity_id", "=", scope.entityId)
-      : files.where("output_file.asset_instance_id", "=", scope.assetInstanceId).where("output_file.temporal_entity_id", "=", scope.temporalEntityId);
+export async function outputTypesOf(c: AppContext, scope: OutputScope): Promise<Dict[]> {
+  const files = whereOutputScope(c.get("db").selectFrom("output_file").select("output_file.output_type_id"), scope, false);
   const types = await c
     .get("db")
     .selectFrom("output_type")
