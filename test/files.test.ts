@@ -567,6 +567,8 @@ describe("crud rules of working files and output files", () => {
     expect((await api(world.people.vendor).get("/data/output-files")).status).toBe(403);
     const working = await api(world.people.client).get("/data/working-files");
     expect(working.body.map((file: any) => file.id)).toEqual([ids.working]);
+    expect(working.body[0].outputs).toBeUndefined();
+    expect((await api(world.people.client).get("/data/working-files?relations=true")).body[0].outputs).toEqual([ids.output]);
     const outputs = await api(world.people.client).get("/data/output-files");
     expect(outputs.body.map((file: any) => file.id)).toEqual([ids.output]);
     expect(outputs.body[0].source_file).toMatchObject({ id: ids.working, type: "WorkingFile" });

@@ -56,6 +56,7 @@ export const fileRules: RuleSet = {
     read: async (c, row) => checkWorkingFileAccess(c, row as WorkingFileRow),
     update: async (c, row) => checkWorkingFileActionAccess(c, row as WorkingFileRow),
     present: async (c, row, _dict, mode) => (await presentWorkingFiles(c, [row], { relations: wantsRelations(c, mode) }))[0]!,
+    presentList: (c, rows) => presentWorkingFiles(c, rows, { relations: wantsRelations(c, "list") }),
     // Events are emitted by the hooks below so that they carry the project.
     event: () => null,
     afterCreate: workingFileEvent("new"),
@@ -77,6 +78,7 @@ export const fileRules: RuleSet = {
     read: async (c, row) => checkOutputFileAccess(c, row as OutputFileRow),
     update: async (c, row) => checkOutputFileUpdateAccess(c, row as OutputFileRow),
     present: async (c, row) => (await presentOutputFiles(c, [row]))[0]!,
+    presentList: (c, rows) => presentOutputFiles(c, rows),
     event: () => null,
     afterCreate: outputFileEvent("new"),
     afterUpdate: outputFileEvent("update"),
