@@ -188,6 +188,9 @@ describe("admin-only models (vector 25) and attachment files", () => {
     const orphan = crypto.randomUUID();
     await server.db.insertInto("attachment_file").values({ id: orphan, name: "o.txt", extension: "txt", size: 1 } as any).execute();
     expect((await server.json("GET", `/api/data/attachment-files/${orphan}`)).status).toBe(403);
+    const list = await server.json("GET", "/api/data/attachment-files");
+    expect(list.body.find((file: any) => file.id === attachmentId).comment.id).toBe(created.id);
+    expect(list.body.find((file: any) => file.id === orphan)).toMatchObject({ comment: null, chat_message: null });
   });
 
   test("comment crud: list admin only; delete own, others need a manager", async () => {

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import type { AppContext } from "../context";
 import type { Config } from "../config";
+import { chunks } from "../lib/chunks";
 import { badRequest, forbidden } from "../lib/errors";
 import { serialize } from "../db/serialize";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess } from "./permissions";
@@ -207,13 +208,13 @@ export async function presentAttachmentRows(c: AppContext, rows: Record<string, 
   const db = c.get("db");
   const commentIds = [...new Set(rows.map((r) => r.comment_id).filter(Boolean))] as string[];
   const comments = new Map<string, Record<string, unknown>>();
-  if (commentIds.length > 0) {
-    for (const row of await db.selectFrom("comment").selectAll().where("id", "in", commentIds).execute()) comments.set(row.id, serialize("comment", row));
+  for (const part of chunks(commentIds)) {
+    for (const row of await db.selectFrom("comment").selectAll().where("id", "in", part).execute()) comments.set(row.id, serialize("comment", row));
   }
   const messageIds = [...new Set(rows.map((r) => r.chat_message_id).filter(Boolean))] as string[];
   const messages = new Map<string, Record<string, unknown>>();
-  if (messageIds.length > 0) {
-    for (const row of await db.selectFrom("chat_message").selectAll().where("id", "in", messageIds).execute()) messages.set(row.id, serialize("chat_message", row));
+  for (const part of chunks(messageIds)) {
+    for (const row of await db.selectFrom("chat_message").selectAll().where("id", "in", part).execute()) messages.set(row.id, serialize("chat_message", row));
   }
   return rows.map((row) => ({
     ...serialize("attachment_file", row),

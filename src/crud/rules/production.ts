@@ -77,19 +77,6 @@ async function projectLinkOr403(c: AppContext, projectId: string): Promise<void>
 
 const noRows = (q: AnySelect) => q.where(sql<boolean>`1 = 0`);
 
-const descriptorDepartments = new WeakMap<object, Map<string, string[]>>();
-
-async function departmentsOfDescriptors(c: AppContext): Promise<Map<string, string[]>> {
-  let map = descriptorDepartments.get(c.req.raw);
-  if (!map) {
-    map = new Map();
-    const links = await c.get("db").selectFrom("department_metadata_descriptor_link").select(["metadata_descriptor_id", "department_id"]).execute();
-    for (const link of links) map.set(link.metadata_descriptor_id, [...(map.get(link.metadata_descriptor_id) ?? []), link.department_id]);
-    descriptorDepartments.set(c.req.raw, map);
-  }
-  return map;
-}
-
 export const productionRules: RuleSet = {
   project: {
     list: async (c) => {
@@ -244,12 +231,8 @@ export const productionRules: RuleSet = {
       checkAdmin(c);
       if ("data_type" in body && body.data_type !== null) projects.checkDataType(body.data_type);
     },
-    present: async (c, row, dict, mode) => {
-      if (mode === "list" && Object.keys(c.req.query()).length === 0) {
-        return { ...dict, departments: (await departmentsOfDescriptors(c)).get(row.id) ?? [] };
-      }
-      return dict;
-    },
+    // The plain list carries the department ids of each descriptor.
+    relationsInPlainList: true,
   },
 };
 

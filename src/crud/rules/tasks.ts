@@ -247,6 +247,7 @@ export const taskRules: RuleSet = {
       await attachmentFileAccess(c, row as any);
     },
     present: async (c, row) => (await presentAttachmentRows(c, [row]))[0]!,
+    presentList: (c, rows) => presentAttachmentRows(c, rows),
     beforeDelete: async (c, row) => {
       await removeAttachmentFile(c, row.id);
     },
