@@ -16,7 +16,8 @@ import { chunks } from "../lib/chunks";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import { discardUploads, isMultipart, readMultipart, removeAttachmentFile, storeAttachment, type UploadedFile } from "../services/attachments";
 import { checkEntityAccess, checkProjectAccess, isAdmin } from "../services/permissions";
-import { fullEntityNames, OPEN_STATUS_NAMES } from "../services/user-context";
+import { fullEntityNames } from "../services/entity-names";
+import { OPEN_STATUS_NAMES } from "../services/user-context";
 
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;

@@ -11,7 +11,8 @@ import { chunks } from "../lib/chunks";
 import { parseDateTimeInput, queryId, serviceId } from "../lib/ids";
 import { parseBoolWord } from "../crud/values";
 import { blockVendor, checkProjectAccess, isAdmin } from "../services/permissions";
-import { fullEntityNames, openProjectIds, shortPersonsMap } from "../services/user-context";
+import { fullEntityNames } from "../services/entity-names";
+import { openProjectIds, shortPersonsMap } from "../services/user-context";
 
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;

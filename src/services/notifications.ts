@@ -10,6 +10,7 @@ import type { CommentTable, NotificationTable, SubscriptionTable, TaskTable } fr
 import { serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { chunks } from "../lib/chunks";
+import { fullEntityNames } from "./entity-names";
 import { newId, utcNow } from "../lib/ids";
 import { notFound } from "../lib/errors";
 import { mailConfigured, sendMail } from "../lib/mail";
@@ -69,14 +70,7 @@ export async function findMentions(db: Db, projectId: string, text: string | nul
     .select(["person.id", "person.first_name", "person.last_name"])
     .where("project_person_link.project_id", "=", projectId)
     .execute();
-  const personIds = team
-    .filter((person) => {
-      const first = person.first_name ?? "";
-      const last = person.last_name ?? "";
-      const fullName = first && last ? `${first} ${last}` : first || last;
-      return isMentioned(text, fullName);
-    })
-    .map((person) => person.id);
+  const personIds = team.filter((person) => isMentioned(text, personFullName(person))).map((person) => person.id);
   const departments = await db.selectFrom("department").select(["id", "name"]).execute();
   const departmentIds = departments.filter((department) => isMentioned(text, department.name)).map((d) => d.id);
   return { personIds, departmentIds };
@@ -209,6 +203,13 @@ async function assigneeIds(db: Db, taskId: string): Promise<string[]> {
   return rows.map((row) => row.person_id);
 }
 
+/** One notification per person (authors excluded with `except`), each as `createNotification`. */
+async function notifyPersons(c: AppContext, personIds: Iterable<string>, notification: Omit<NewNotification, "personId">, except?: string): Promise<void> {
+  for (const personId of personIds) {
+    if (personId !== except) await createNotification(c, { ...notification, personId });
+  }
+}
+
 /**
  * Notifications of a new comment (events.md §6.1): `comment` for assignees and subscribers, `mention`
  * for mentioned persons; never the author.
@@ -222,21 +223,10 @@ export async function notifyComment(
 ): Promise<void> {
   const db = c.get("db");
   const recipients = new Set([...(await assigneeIds(db, task.id)), ...(await subscriberIds(db, task))]);
-  recipients.delete(comment.person_id);
-  for (const personId of recipients) {
-    await createNotification(c, {
-      personId, authorId: comment.person_id, type: "comment", projectId: task.project_id,
-      commentId: comment.id, taskId: task.id, change,
-    });
-  }
+  const base = { authorId: comment.person_id, projectId: task.project_id, commentId: comment.id, taskId: task.id };
+  await notifyPersons(c, recipients, { ...base, type: "comment", change }, comment.person_id);
   const mentioned = await mentionedPersonIds(db, task.project_id!, mentions.personIds, mentions.departmentIds);
-  for (const personId of mentioned) {
-    if (personId === comment.person_id) continue;
-    await createNotification(c, {
-      personId, authorId: comment.person_id, type: "mention", projectId: task.project_id,
-      commentId: comment.id, taskId: task.id,
-    });
-  }
+  await notifyPersons(c, mentioned, { ...base, type: "mention" }, comment.person_id);
 }
 
 /**
@@ -252,12 +242,9 @@ export async function resetMentionNotifications(
   const db = c.get("db");
   await db.deleteFrom("notification").where("comment_id", "=", comment.id).where("type", "=", "mention").execute();
   const mentioned = await mentionedPersonIds(db, task.project_id!, mentions.personIds, mentions.departmentIds);
-  for (const personId of mentioned) {
-    await createNotification(c, {
-      personId, authorId: comment.person_id, type: "mention", projectId: task.project_id,
-      commentId: comment.id, taskId: task.id, createdAt: comment.created_at,
-    });
-  }
+  await notifyPersons(c, mentioned, {
+    authorId: comment.person_id, type: "mention", projectId: task.project_id, commentId: comment.id, taskId: task.id, createdAt: comment.created_at,
+  });
 }
 
 /** Notifications of a reply (events.md §6.2). */
@@ -275,21 +262,13 @@ export async function notifyReply(
     ...comment.replies.filter((r) => r.id !== reply.id).map((r) => r.person_id),
     comment.person_id,
   ]);
-  recipients.delete(reply.person_id);
-  for (const personId of recipients) {
-    await createNotification(c, {
-      personId, authorId: reply.person_id, type: "reply", projectId: task.project_id,
-      commentId: comment.id, taskId: task.id, replyId: reply.id, createdAt: reply.created_at ?? reply.date,
-    });
-  }
+  const base = {
+    authorId: reply.person_id, projectId: task.project_id, commentId: comment.id, taskId: task.id, replyId: reply.id,
+    createdAt: reply.created_at ?? reply.date,
+  };
+  await notifyPersons(c, recipients, { ...base, type: "reply" }, reply.person_id);
   const mentioned = await mentionedPersonIds(db, task.project_id!, mentions.personIds, mentions.departmentIds);
-  for (const personId of mentioned) {
-    if (personId === reply.person_id) continue;
-    await createNotification(c, {
-      personId, authorId: reply.person_id, type: "reply-mention", projectId: task.project_id,
-      commentId: comment.id, taskId: task.id, replyId: reply.id, createdAt: reply.created_at ?? reply.date,
-    });
-  }
+  await notifyPersons(c, mentioned, { ...base, type: "reply-mention" }, reply.person_id);
 }
 
 /** `assignation` notification for X assigned to T, unless the assigner is X (events.md §6.3). */
@@ -465,10 +444,12 @@ export async function listNotifications(
   let query = db
     .selectFrom("notification")
     .leftJoin("task", "task.id", "notification.task_id")
+    .leftJoin("entity", "entity.id", "task.entity_id")
     .leftJoin("playlist", "playlist.id", "notification.playlist_id")
     .selectAll("notification")
     .select([
       "task.task_type_id as t_task_type_id", "task.task_status_id as t_task_status_id", "task.entity_id as t_entity_id",
+      "entity.preview_file_id as e_preview_file_id",
       "task.project_id as t_project_id", "playlist.name as p_name", "playlist.project_id as p_project_id",
       "playlist.for_entity as p_for_entity", "playlist.is_for_all as p_is_for_all",
     ])
@@ -516,37 +497,7 @@ export async function listNotifications(
       .execute();
     for (const link of links) if (!previews.has(link.comment)) previews.set(link.comment, link.id);
   }
-  const entities = new Map<string, { name: string; preview_file_id: string | null; parent_id: string | null; source_id: string | null; type_name: string }>();
-  for (const chunk of chunks(entityIds)) {
-    const found = await db
-      .selectFrom("entity")
-      .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-      .select(["entity.id", "entity.name", "entity.preview_file_id", "entity.parent_id", "entity.source_id", "entity_type.name as type_name"])
-      .where("entity.id", "in", chunk)
-      .execute();
-    for (const row of found) entities.set(row.id, row);
-  }
-  const parentIds = [...new Set([...entities.values()].flatMap((e) => [e.parent_id, e.source_id]).filter((id): id is string => Boolean(id)))];
-  const parents = new Map<string, { name: string; parent_id: string | null; type_name: string }>();
-  for (const chunk of chunks(parentIds)) {
-    const found = await db
-      .selectFrom("entity")
-      .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-      .select(["entity.id", "entity.name", "entity.parent_id", "entity_type.name as type_name"])
-      .where("entity.id", "in", chunk)
-      .execute();
-    for (const row of found) parents.set(row.id, row);
-  }
-  const grandParentIds = [...new Set([...parents.values()].map((p) => p.parent_id).filter((id): id is string => Boolean(id) && !parents.has(id!)))];
-  for (const chunk of chunks(grandParentIds)) {
-    const found = await db
-      .selectFrom("entity")
-      .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-      .select(["entity.id", "entity.name", "entity.parent_id", "entity_type.name as type_name"])
-      .where("entity.id", "in", chunk)
-      .execute();
-    for (const row of found) parents.set(row.id, row);
-  }
+  const entityNames = await fullEntityNames(db, entityIds);
   const projects = new Map<string, string>();
   for (const chunk of chunks(projectIds)) {
     for (const row of await db.selectFrom("project").select(["id", "name"]).where("id", "in", chunk).execute()) projects.set(row.id, row.name);
@@ -563,29 +514,7 @@ export async function listNotifications(
 
   return rows.map((row) => {
     const comment = row.comment_id ? comments.get(row.comment_id) : undefined;
-    const entity = row.t_entity_id ? entities.get(row.t_entity_id) : undefined;
-    let episodeId: string | null = null;
-    let fullEntityName = "";
-    if (entity) {
-      const parent = entity.parent_id ? parents.get(entity.parent_id) : undefined;
-      if (entity.type_name === "Shot" || entity.type_name === "Scene") {
-        fullEntityName = parent ? `${parent.name} / ${entity.name}` : entity.name;
-        const episode = parent?.parent_id ? parents.get(parent.parent_id) : undefined;
-        if (episode) {
-          episodeId = parent!.parent_id;
-          fullEntityName = `${episode.name} / ${fullEntityName}`;
-        }
-      } else if (entity.type_name === "Sequence") {
-        fullEntityName = parent ? `${parent.name} / ${entity.name}` : entity.name;
-        episodeId = entity.parent_id;
-      } else if (["Episode", "Edit", "Concept"].includes(entity.type_name)) {
-        fullEntityName = entity.name;
-        if (entity.type_name === "Edit") episodeId = entity.parent_id;
-      } else {
-        fullEntityName = `${entity.type_name} / ${entity.name}`;
-        episodeId = entity.source_id;
-      }
-    }
+    const entityName = row.t_entity_id ? entityNames.get(row.t_entity_id) : undefined;
     const replies = (parseJson(comment?.replies) as Reply[] | null) ?? [];
     const reply = row.reply_id ? replies.find((r) => r.id === row.reply_id) : undefined;
     const hideText = authorRoles.get(row.author_id) === "client" && reader.role === "user";
@@ -611,9 +540,9 @@ export async function listNotifications(
       created_at: serialize("notification", row).created_at,
       read: Boolean(row.read),
       change: Boolean(row.change),
-      full_entity_name: fullEntityName,
-      episode_id: episodeId,
-      entity_preview_file_id: entity?.preview_file_id ?? null,
+      full_entity_name: entityName?.name ?? "",
+      episode_id: entityName?.episodeId ?? null,
+      entity_preview_file_id: row.e_preview_file_id ?? null,
       subscription_id: row.task_id ? subscriptions.get(row.task_id) ?? null : null,
       playlist_id: row.playlist_id,
       playlist_name: row.p_name ?? null,

@@ -12,7 +12,7 @@ import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { newId, utcNow, parseDateTimeInput, queryId, serviceId } from "../lib/ids";
 import { isAdmin, effectiveRole, isAssigned, isMember, projectLink, userDepartmentIds } from "./permissions";
-import { fullEntityNames } from "./user-context";
+import { fullEntityNames } from "./entity-names";
 
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;

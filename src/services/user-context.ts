@@ -8,7 +8,7 @@ import type { Db } from "../db/database";
 import { loadRelations } from "../crud/engine";
 import { serialize } from "../db/serialize";
 import type { TableName } from "../db/tables.generated";
-import { chunks } from "../lib/chunks";
+import { selectIn } from "../lib/chunks";
 import { entityKind } from "../lib/entity-kinds";
 import { isAdmin, isManagerGlobally } from "./permissions";
 import { departmentIdsByPerson, presentPerson } from "./persons";
@@ -19,64 +19,6 @@ type Row = Record<string, any>;
 type Dict = Record<string, unknown>;
 
 export const OPEN_STATUS_NAMES = ["Active", "open", "Open"];
-
-/** Rows of `table` whose `column` is in `values`, chunked. */
-export async function selectIn(db: Db, table: TableName, column: string, values: string[]): Promise<Row[]> {
-  const unique = [...new Set(values.filter(Boolean))];
-  const rows: Row[] = [];
-  for (const part of chunks(unique)) {
-    rows.push(...((await db.selectFrom(table).selectAll().where(column as any, "in", part).execute()) as Row[]));
-  }
-  return rows;
-}
-
-export interface EntityName {
-  name: string;
-  episodeId: string | null;
-}
-
-/**
- * Full display names of entities (`names_service.get_full_entity_name`): shots and scenes
- * "[Episode / ]Sequence / Shot", sequences "[Episode / ]Sequence", assets "Type / Asset" (their
- * episode is `source_id`), other kinds their own name. Three flat queries for any number of ids.
- */
-export async function fullEntityNames(db: Db, ids: string[]): Promise<Map<string, EntityName>> {
-  const result = new Map<string, EntityName>();
-  const entities = await selectIn(db, "entity", "id", ids);
-  if (entities.length === 0) return result;
-  const parents = await selectIn(db, "entity", "id", entities.map((e) => e.parent_id));
-  const grandParents = await selectIn(db, "entity", "id", parents.map((e) => e.parent_id));
-  const byId = new Map<string, Row>([...entities, ...parents, ...grandParents].map((e) => [e.id, e]));
-  const types = await selectIn(db, "entity_type", "id", [...byId.values()].map((e) => e.entity_type_id));
-  const typeName = new Map<string, string>(types.map((t) => [t.id, t.name]));
-  for (const entity of entities) {
-    const kind = typeName.get(entity.entity_type_id);
-    const parent = entity.parent_id ? byId.get(entity.parent_id) : undefined;
-    let name: string = entity.name;
-    let episodeId: string | null = null;
-    if (kind === "Shot" || kind === "Scene") {
-      const episode = parent?.parent_id ? byId.get(parent.parent_id) : undefined;
-      if (parent && episode) {
-        name = `${episode.name} / ${parent.name} / ${entity.name}`;
-        episodeId = episode.id;
-      } else if (parent) {
-        name = `${parent.name} / ${entity.name}`;
-      }
-    } else if (kind === "Sequence" || kind === "Edit") {
-      if (parent) {
-        name = `${parent.name} / ${entity.name}`;
-        episodeId = parent.id;
-      }
-    } else if (kind === "Episode") {
-      episodeId = entity.id;
-    } else if (kind !== "Concept") {
-      name = `${kind ?? ""} / ${entity.name}`;
-      episodeId = entity.source_id ?? null;
-    }
-    result.set(entity.id, { name, episodeId });
-  }
-  return result;
-}
 
 /** Short author form embedded in news and comments: `{id, first_name, last_name, full_name, has_avatar, is_bot, is_guest}`. */
 export async function shortPersonsMap(db: Db, ids: string[]): Promise<Map<string, Dict>> {
