@@ -22,12 +22,12 @@ import {
   deleteTimeSpent,
   monthPeriod,
   personTimeScope,
+  personTimeSpents,
   personTimeSpentsByTask,
   presenceLogs,
   quotaShots,
   requireDate,
   setTimeSpent,
-  strictDate,
   tableScope,
   timeSpentRows,
   timeSpentTable,
@@ -156,15 +156,7 @@ export function registerTimeSpents(app: Hono<AppEnv>): void {
   app.get("/data/persons/:person_id/time-spents", async (c) => {
     const person = await checkPersonIsNotBot(c, c.req.param("person_id"));
     checkAdmin(c);
-    const { start_date: start, end_date: end } = c.req.query();
-    const db = c.get("db");
-    if (!start && !end) return c.json((await timeSpentRows(db, null, { personId: person.id })).map((r) => serialize("time_spent", r)));
-    if (!start || !end) throw badRequest("If querying for a range of dates, both a `start_date` and an `end_date` must be given.");
-    const from = strictDate(start);
-    const to = strictDate(end);
-    if (!from || !to) throw badRequest(`Wrong date format for ${start} and/or ${end}`);
-    const rows = await timeSpentRows(db, { start: from, end: nextDay(to) }, { personId: person.id });
-    return c.json(rows.map((r) => serialize("time_spent", r)));
+    return c.json(await personTimeSpents(c.get("db"), person.id, c.req.query("start_date"), c.req.query("end_date")));
   });
   app.get("/data/persons/:person_id/time-spents/year/:year", (c) => personTime(c, yearPeriod(c.req.param("year"))));
   app.get("/data/persons/:person_id/time-spents/month/all/:year/:month", async (c) => {

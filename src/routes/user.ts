@@ -31,7 +31,7 @@ import {
 import { userDepartmentIds } from "../services/permissions";
 import { listOpenProjects } from "../services/projects";
 import { personTasks, tasksToCheck } from "../services/tasks";
-import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, requireDate, strictDate, timeSpentRows } from "../services/time-spents";
+import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, findTimeSpent, personTimeSpents, requireDate, timeSpentRows } from "../services/time-spents";
 import { groupedFilters, openProjectIds, userContext } from "../services/user-context";
 import { loadEntity } from "../services/casting";
 import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "./chats";
@@ -278,20 +278,6 @@ const TaskIdsBody = v.object({
   task_ids: v.array(v.pipe(v.string(), v.check((value) => isUuid(value), "One of the ID sent in parameter is not properly formatted.")), "task_ids must be a list of task ids."),
 });
 
-/** The caller's time spents: all, or within `start_date`..`end_date` (both required together). */
-async function myTimeSpents(c: AppContext): Promise<Response> {
-  const { start_date: start, end_date: end } = c.req.query();
-  const db = c.get("db");
-  const personId = c.get("user").id;
-  if (!start && !end) return c.json((await timeSpentRows(db, null, { personId })).map((r) => serialize("time_spent", r)));
-  if (!start || !end) throw badRequest("If querying for a range of dates, both a `start_date` and an `end_date` must be given.");
-  const from = strictDate(start);
-  const to = strictDate(end);
-  if (!from || !to) throw badRequest(`Wrong date format for ${start} and/or ${end}`);
-  const rows = await timeSpentRows(db, { start: from, end: addDays(to, 1) }, { personId });
-  return c.json(rows.map((r) => serialize("time_spent", r)));
-}
-
 export function registerUser(app: Hono<AppEnv>): void {
   app.use("/data/user/*", personOnly);
   app.use("/actions/user/*", personOnly);
@@ -414,7 +400,9 @@ export function registerUser(app: Hono<AppEnv>): void {
     const body = await readLooseBody(c);
     return c.json(await createDesktopLoginLog(c, c.get("user").id, body.date), 201);
   });
-  app.get("/data/user/time-spents", (c) => myTimeSpents(c));
+  app.get("/data/user/time-spents", async (c) =>
+    c.json(await personTimeSpents(c.get("db"), c.get("user").id, c.req.query("start_date"), c.req.query("end_date"))),
+  );
   app.get("/data/user/time-spents/:date", async (c) => {
     const date = requireDate(c.req.param("date"));
     const rows = await timeSpentRows(c.get("db"), { start: date, end: addDays(date, 1) }, { personId: c.get("user").id });
@@ -423,14 +411,7 @@ export function registerUser(app: Hono<AppEnv>): void {
   app.get("/data/user/tasks/:task_id/time-spents/:date", async (c) => {
     const task = await loadRow(c, "task", c.req.param("task_id"));
     const date = requireDate(c.req.param("date"));
-    const row = await c
-      .get("db")
-      .selectFrom("time_spent")
-      .selectAll()
-      .where("task_id", "=", task.id)
-      .where("person_id", "=", c.get("user").id)
-      .where("date", "=", date)
-      .executeTakeFirst();
+    const row = await findTimeSpent(c.get("db"), task.id, c.get("user").id, date);
     return c.json(row ? serialize("time_spent", row as Row) : null);
   });
   app.get("/data/user/day-offs/:date", async (c) => {

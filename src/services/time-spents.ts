@@ -235,6 +235,27 @@ export async function checkTimeSpentAccess(c: AppContext, task: { id: string; pr
   throw forbidden();
 }
 
+/** The time spent of a person on a task and date, if any. */
+export function findTimeSpent(db: Db, taskId: string, personId: string, date: string) {
+  return db.selectFrom("time_spent").selectAll().where("task_id", "=", taskId).where("person_id", "=", personId).where("date", "=", date).executeTakeFirst();
+}
+
+/** After a time spent write: task duration and last presence recomputed, `time-spent:<action>` then `task:update`. */
+async function afterTimeSpentWrite(
+  c: AppContext,
+  db: Db,
+  task: { id: string; project_id: string },
+  personId: string,
+  action: "new" | "update" | "delete",
+  timeSpentId: string,
+): Promise<void> {
+  await updateLastPresence(db, personId);
+  await recomputeTaskDuration(db, task.id);
+  const options = { projectId: task.project_id, userId: c.get("user").id };
+  await emitEvent(db, c.get("events"), `time-spent:${action}`, { time_spent_id: timeSpentId }, options);
+  await emitEvent(db, c.get("events"), "task:update", { task_id: task.id }, options);
+}
+
 /**
  * Sets (or with `add`, increases) the minutes `personId` spent on a task on `date`: creates the
  * row when missing, recomputes the task duration, updates the person's last presence and emits
@@ -249,13 +270,7 @@ export async function setTimeSpent(
   add = false,
 ): Promise<Dict> {
   return transact(c, async (db) => {
-    const existing = await db
-      .selectFrom("time_spent")
-      .selectAll()
-      .where("task_id", "=", task.id)
-      .where("person_id", "=", personId)
-      .where("date", "=", date)
-      .executeTakeFirst();
+    const existing = await findTimeSpent(db, task.id, personId, date);
     const newDuration = existing && add ? Number(existing.duration) + duration : duration;
     const others = await dailyTotal(db, personId, date, existing?.id);
     if (others + newDuration > MAX_MINUTES_PER_DAY) {
@@ -280,11 +295,7 @@ export async function setTimeSpent(
         .executeTakeFirstOrThrow()) as Row;
       action = "new";
     }
-    await updateLastPresence(db, personId);
-    await recomputeTaskDuration(db, task.id);
-    const options = { projectId: task.project_id, userId: c.get("user").id };
-    await emitEvent(db, c.get("events"), `time-spent:${action}`, { time_spent_id: row.id }, options);
-    await emitEvent(db, c.get("events"), "task:update", { task_id: task.id }, options);
+    await afterTimeSpentWrite(c, db, task, personId, action, row.id);
     return serialize("time_spent", row);
   });
 }
@@ -292,20 +303,10 @@ export async function setTimeSpent(
 /** Deletes the time spent of a person on a task and date (404 when there is none); returns it with duration 0. */
 export async function deleteTimeSpent(c: AppContext, task: { id: string; project_id: string }, personId: string, date: string): Promise<Dict> {
   return transact(c, async (db) => {
-    const existing = await db
-      .selectFrom("time_spent")
-      .selectAll()
-      .where("task_id", "=", task.id)
-      .where("person_id", "=", personId)
-      .where("date", "=", date)
-      .executeTakeFirst();
+    const existing = await findTimeSpent(db, task.id, personId, date);
     if (!existing) throw notFound();
     await db.deleteFrom("time_spent").where("id", "=", existing.id).execute();
-    await updateLastPresence(db, personId);
-    await recomputeTaskDuration(db, task.id);
-    const options = { projectId: task.project_id, userId: c.get("user").id };
-    await emitEvent(db, c.get("events"), "time-spent:delete", { time_spent_id: existing.id }, options);
-    await emitEvent(db, c.get("events"), "task:update", { task_id: task.id }, options);
+    await afterTimeSpentWrite(c, db, task, personId, "delete", existing.id);
     return serialize("time_spent", { ...existing, duration: 0 });
   });
 }
@@ -395,6 +396,22 @@ export async function timeSpentRows(db: Db, period: Period | null, scope: TimeSp
     query = query.where("time_spent.person_id", "in", (eb) => eb.selectFrom("person").select("id").where("studio_id", "=", studioId));
   }
   return (await query.orderBy("time_spent.date").execute()) as Row[];
+}
+
+/**
+ * Serialized time spents of a person: all of them, or those from `start` to `end` (dates, both
+ * included, given together: 400 otherwise, as for unreadable dates).
+ */
+export async function personTimeSpents(db: Db, personId: string, start: string | undefined, end: string | undefined): Promise<Dict[]> {
+  let period: Period | null = null;
+  if (start || end) {
+    if (!start || !end) throw badRequest("If querying for a range of dates, both a `start_date` and an `end_date` must be given.");
+    const from = strictDate(start);
+    const to = strictDate(end);
+    if (!from || !to) throw badRequest(`Wrong date format for ${start} and/or ${end}`);
+    period = { start: from, end: addDays(to, 1) };
+  }
+  return (await timeSpentRows(db, period, { personId })).map((row) => serialize("time_spent", row));
 }
 
 export type TableLevel = "day" | "week" | "month" | "year";
