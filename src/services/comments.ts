@@ -43,6 +43,7 @@ import {
   findMentions,
   notifyComment,
   notifyReply,
+  personFullName,
   preciseNow,
   resetMentionNotifications,
   type Reply,
@@ -253,15 +254,23 @@ export async function serializeCommentsWithRelations(db: Db, rows: CommentRow[])
   }));
 }
 
+/** After a change of a task's comments: its data recomputed, `task:status-changed` when the status moved. */
+async function resetTaskAfterCommentChange(c: AppContext, task: TaskRow, personId: string): Promise<void> {
+  const updated = await resetTaskData(c, task.id);
+  if (updated.task_status_id !== task.task_status_id) {
+    await emit(c, "task:status-changed", {
+      task_id: task.id, new_task_status_id: updated.task_status_id, previous_task_status_id: task.task_status_id, person_id: personId,
+    }, task.project_id);
+  }
+}
+
 /** Short author dict embedded in comments. */
 function shortPerson(person: { id: string; first_name: string | null; last_name: string | null; has_avatar: unknown }) {
-  const first = person.first_name ?? "";
-  const last = person.last_name ?? "";
   return {
     id: person.id,
     first_name: person.first_name,
     last_name: person.last_name,
-    full_name: first && last ? `${first} ${last}` : first || last,
+    full_name: personFullName(person),
     has_avatar: isTrue(person.has_avatar),
   };
 }
@@ -598,14 +607,7 @@ export async function afterCommentEdit(c: AppContext, comment: CommentRow, previ
   const mentions = await findMentions(db, task.project_id!, comment.text);
   await setMentionLinks(db, comment.id, mentions);
   await resetMentionNotifications(c, task, comment, mentions);
-  if (comment.task_status_id !== previous.task_status_id) {
-    const updated = await resetTaskData(c, task.id);
-    if (updated.task_status_id !== task.task_status_id) {
-      await emit(c, "task:status-changed", {
-        task_id: task.id, new_task_status_id: updated.task_status_id, previous_task_status_id: task.task_status_id, person_id: comment.person_id,
-      }, task.project_id);
-    }
-  }
+  if (comment.task_status_id !== previous.task_status_id) await resetTaskAfterCommentChange(c, task, comment.person_id);
   await emit(c, "comment:update", { comment_id: comment.id, task_id: task.id }, task.project_id);
 }
 
@@ -629,13 +631,7 @@ export async function deleteComment(c: AppContext, comment: CommentRow): Promise
   const db = c.get("db");
   const task = await db.selectFrom("task").selectAll().where("id", "=", comment.object_id).executeTakeFirst();
   await removeCommentRow(c, comment, task?.project_id ?? null);
-  if (!task) return;
-  const updated = await resetTaskData(c, task.id);
-  if (updated.task_status_id !== task.task_status_id) {
-    await emit(c, "task:status-changed", {
-      task_id: task.id, new_task_status_id: updated.task_status_id, previous_task_status_id: task.task_status_id, person_id: comment.person_id,
-    }, task.project_id);
-  }
+  if (task) await resetTaskAfterCommentChange(c, task, comment.person_id);
 }
 
 /**
@@ -681,16 +677,7 @@ export async function toggleAcknowledgement(c: AppContext, comment: CommentRow, 
     await db.insertInto("comment_acknoledgments").values({ comment: comment.id, person: userId }).execute();
   }
   await emit(c, existing ? "comment:unacknowledge" : "comment:acknowledge", { comment_id: comment.id, person_id: userId }, task.project_id);
-  const dict = serialize("comment", comment);
-  const links = await commentLinks(db, [comment.id]);
-  return {
-    ...dict,
-    acknowledgements: links.acknowledgements.get(comment.id) ?? [],
-    mentions: links.mentions.get(comment.id) ?? [],
-    department_mentions: links.departmentMentions.get(comment.id) ?? [],
-    previews: (links.previews.get(comment.id) ?? []).map((p) => p.id),
-    attachment_files: (links.attachments.get(comment.id) ?? []).map((a) => a.id),
-  };
+  return (await serializeCommentsWithRelations(db, [comment]))[0]!;
 }
 
 /**
