@@ -183,6 +183,27 @@ async function bodyRef(c: AppContext, table: TableName, value: unknown, name: st
 
 type FilterTable = "search_filter" | "search_filter_group";
 
+/** Column values shared by a new filter and a new filter group (ids checked in body order: project, group, department). */
+async function newFilterValues(
+  c: AppContext,
+  body: v.InferOutput<typeof FilterCreate> | v.InferOutput<typeof GroupCreate>,
+  table: FilterTable,
+): Promise<Row> {
+  const values: Row = {
+    list_type: body.list_type,
+    name: body.name,
+    entity_type: body.entity_type ?? null,
+    is_shared: body.is_shared === undefined ? false : boolValue(body.is_shared, "is_shared"),
+    project_id: await bodyRef(c, "project", body.project_id, "project_id"),
+  };
+  if (table === "search_filter") {
+    const groupId = (body as v.InferOutput<typeof FilterCreate>).search_filter_group_id;
+    values.search_filter_group_id = await bodyRef(c, "search_filter_group", groupId, "search_filter_group_id");
+  }
+  values.department_id = await bodyRef(c, "department", body.department_id, "department_id");
+  return values;
+}
+
 async function loadOwn(c: AppContext, table: FilterTable, rawId: string | undefined): Promise<Row> {
   const id = serviceId(rawId);
   const row = await c.get("db").selectFrom(table).selectAll().where("id", "=", id).where("person_id", "=", c.get("user").id).executeTakeFirst();
@@ -357,16 +378,7 @@ export function registerUser(app: Hono<AppEnv>): void {
   app.get("/data/user/filters", async (c) => c.json(await groupedFilters(c.get("db"), "search_filter", c.get("user").id)));
   app.post("/data/user/filters", async (c) => {
     const body = validate(FilterCreate, await readLooseBody(c));
-    return insertOwn(c, "search_filter", {
-      list_type: body.list_type,
-      name: body.name,
-      search_query: body.query,
-      entity_type: body.entity_type ?? null,
-      is_shared: body.is_shared === undefined ? false : boolValue(body.is_shared, "is_shared"),
-      project_id: await bodyRef(c, "project", body.project_id, "project_id"),
-      search_filter_group_id: await bodyRef(c, "search_filter_group", body.search_filter_group_id, "search_filter_group_id"),
-      department_id: await bodyRef(c, "department", body.department_id, "department_id"),
-    });
+    return insertOwn(c, "search_filter", { ...(await newFilterValues(c, body, "search_filter")), search_query: body.query });
   });
   app.put("/data/user/filters/:filter_id", (c) =>
     updateOwn(c, "search_filter", ["name", "search_query", "search_filter_group_id", "is_shared", "project_id", "department_id"], ["search_filter_group_id"]),
@@ -376,15 +388,7 @@ export function registerUser(app: Hono<AppEnv>): void {
   app.get("/data/user/filter-groups", async (c) => c.json(await groupedFilters(c.get("db"), "search_filter_group", c.get("user").id)));
   app.post("/data/user/filter-groups", async (c) => {
     const body = validate(GroupCreate, await readLooseBody(c));
-    return insertOwn(c, "search_filter_group", {
-      list_type: body.list_type,
-      name: body.name,
-      color: body.color,
-      entity_type: body.entity_type ?? null,
-      is_shared: body.is_shared === undefined ? false : boolValue(body.is_shared, "is_shared"),
-      project_id: await bodyRef(c, "project", body.project_id, "project_id"),
-      department_id: await bodyRef(c, "department", body.department_id, "department_id"),
-    });
+    return insertOwn(c, "search_filter_group", { ...(await newFilterValues(c, body, "search_filter_group")), color: body.color });
   });
   app.get("/data/user/filter-groups/:filter_group_id", async (c) =>
     c.json(serialize("search_filter_group", await loadOwn(c, "search_filter_group", c.req.param("filter_group_id")))),

@@ -15,7 +15,7 @@ import type { AppContext } from "../context";
 import type { Config } from "../config";
 import type { Db } from "../db/database";
 import { parseJson, serialize } from "../db/serialize";
-import { TABLES, type AssetInstanceTable, type EntityTable, type OutputFileTable, type TaskTable, type TaskTypeTable, type WorkingFileTable } from "../db/tables.generated";
+import { TABLES, type AssetInstanceTable, type OutputFileTable, type WorkingFileTable } from "../db/tables.generated";
 import { transact } from "../db/transaction";
 import { chunks } from "../lib/chunks";
 import { ApiError, badRequest, forbidden, notFound } from "../lib/errors";
@@ -35,10 +35,9 @@ import {
 } from "../lib/file-tree";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess, checkTaskActionAccess, effectiveRole, isAdmin } from "./permissions";
+import { isAssignedTo, type EntityRow, type TaskRow, type TaskTypeRow } from "./tasks";
 
-export type TaskRow = Selectable<TaskTable>;
-export type EntityRow = Selectable<EntityTable>;
-export type TaskTypeRow = Selectable<TaskTypeTable>;
+export type { EntityRow, TaskRow, TaskTypeRow };
 export type AssetInstanceRow = Selectable<AssetInstanceTable>;
 export type WorkingFileRow = Selectable<WorkingFileTable>;
 export type OutputFileRow = Selectable<OutputFileTable>;
@@ -299,13 +298,7 @@ export async function nextOutputRevision(c: AppContext, key: OutputKey): Promise
 /** Assigns the task to the person when not already (events `task:assign`, `task:update`). */
 export async function assignTaskIfNeeded(c: AppContext, task: TaskRow, personId: string): Promise<void> {
   const db = c.get("db");
-  const link = await db
-    .selectFrom("task_person_link")
-    .select("task_id")
-    .where("task_id", "=", task.id)
-    .where("person_id", "=", personId)
-    .executeTakeFirst();
-  if (link) return;
+  if (await isAssignedTo(db, task.id, personId)) return;
   await db.insertInto("task_person_link").values({ task_id: task.id, person_id: personId } as never).execute();
   const options = { projectId: task.project_id, userId: c.get("user").id };
   await emitEvent(db, c.get("events"), "task:assign", { task_id: task.id, person_id: personId }, options);
