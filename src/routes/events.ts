@@ -3,6 +3,7 @@
  * with filters, the distinct event names, and the latest login logs.
  */
 import type { Hono } from "hono";
+import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import { serialize } from "../db/serialize";
 import { badRequest, forbidden } from "../lib/errors";
@@ -82,7 +83,7 @@ export function registerEvents(app: Hono<AppEnv>): void {
     const scope = await eventScope(c, projectId);
     const db = c.get("db");
     let query = db.selectFrom("api_event").selectAll();
-    if (scope) query = query.where("project_id", "in", scope.length ? scope : [""]);
+    if (scope) query = scope.length ? query.where("project_id", "in", scope) : query.where(sql<boolean>`1 = 0`);
     if (after) query = query.where("created_at", ">", after);
     if (before) query = query.where("created_at", "<", before);
     const cursor = c.req.query("cursor_event_id");
@@ -95,10 +96,12 @@ export function registerEvents(app: Hono<AppEnv>): void {
     const name = c.req.query("name");
     if (name) query = query.where("name", "=", name);
     if (prefixes.length || suffixes.length) {
+      // Case-insensitive on every engine (SQLite's LIKE is, PostgreSQL's is not).
+      const lowerName = sql<string>`lower(name)`;
       query = query.where((eb) =>
         eb.or([
-          ...prefixes.map((prefix) => eb("name", "like", `${prefix}:%`)),
-          ...suffixes.map((suffix) => eb("name", "like", `%:${suffix}`)),
+          ...prefixes.map((prefix) => eb(lowerName, "like", `${prefix.toLowerCase()}:%`)),
+          ...suffixes.map((suffix) => eb(lowerName, "like", `%:${suffix.toLowerCase()}`)),
         ]),
       );
     }

@@ -3,6 +3,7 @@
  * projects, and one news item (events.md §7). News rows are written by the comment service.
  */
 import type { Hono } from "hono";
+import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
@@ -75,7 +76,7 @@ function newsQuery(db: Db, filters: NewsFilters) {
     .innerJoin("entity", "entity.id", "task.entity_id")
     .leftJoin("comment", "comment.id", "news.comment_id")
     .leftJoin("preview_file", "preview_file.id", "news.preview_file_id")
-    .where("task.project_id", "in", filters.projectIds.length ? filters.projectIds : [""]);
+    .where(filters.projectIds.length ? (eb) => eb("task.project_id", "in", filters.projectIds) : sql<boolean>`1 = 0`);
   if (filters.newsId) query = query.where("news.id", "=", filters.newsId);
   if (filters.episodeId) {
     const episodeId = filters.episodeId;

@@ -4,6 +4,7 @@
  * comments of a task, previews on comments, main previews, sync dumps.
  */
 import type { Hono } from "hono";
+import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
@@ -139,7 +140,7 @@ async function entitiesForCreation(c: AppContext, projectId: string, kinds: stri
     ? query.where("entity_type.name", "not in", RESERVED_ENTITY_TYPES)
     : query.where("entity_type.name", "in", kinds);
   const ids = idList((c.req.queries("id") ?? []).flatMap((v) => v.split(",")));
-  if (c.req.query("id") !== undefined) query = ids.length ? query.where("entity.id", "in", ids) : query.where("entity.id", "=", "");
+  if (c.req.query("id") !== undefined) query = ids.length ? query.where("entity.id", "in", ids) : query.where(sql<boolean>`1 = 0`);
   const episodeId = (c.req.query("episode_id") ?? "").trim();
   if (episodeId && episodeId !== "all" && episodeId !== "main") {
     const episode = queryId(episodeId);

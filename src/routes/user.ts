@@ -113,7 +113,8 @@ async function myEntities(
   for (let level = 0; level < depth; level += 1) {
     if (ids.length === 0) return [];
     const childTypes = idsOf([childTypeNames[level]!]);
-    const children = await db.selectFrom("entity").select("parent_id").where("id", "in", ids).where("entity_type_id", "in", childTypes.length ? childTypes : [""]).execute();
+    if (childTypes.length === 0) return [];
+    const children = await db.selectFrom("entity").select("parent_id").where("id", "in", ids).where("entity_type_id", "in", childTypes).execute();
     ids = [...new Set(children.map((r) => r.parent_id).filter(Boolean) as string[])];
   }
   if (ids.length === 0) return [];
