@@ -23,7 +23,7 @@ import { transact } from "../db/transaction";
 import { readJsonObject } from "../lib/body";
 import { ApiError, badRequest, databaseErrorToApiError, forbidden, notFound, WRONG_ID_FORMAT } from "../lib/errors";
 import { chunks } from "../lib/chunks";
-import { crudId, isUuid, newId, normalizeId, utcNow } from "../lib/ids";
+import { crudId, isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { toFilterValue, toStoredValue } from "./values";
@@ -265,6 +265,13 @@ async function runCompiled(db: Db, key: string, build: () => CompiledQuery, para
 export async function getRowById(db: Db, table: TableName, id: string): Promise<Row | undefined> {
   const rows = await runCompiled(db, `row:${table}`, () => db.selectFrom(table).selectAll().where("id" as any, "=", id).compile(), [id]);
   return rows[0];
+}
+
+/** Loads a row by the path id of a service route: malformed and unknown ids are the same 404. */
+export async function loadServiceRow(db: Db, table: TableName, rawId: string | undefined): Promise<Row> {
+  const row = await getRowById(db, table, serviceId(rawId));
+  if (!row) throw notFound();
+  return row;
 }
 
 /** Loads a crud row by its path id: 400 for a malformed id, 404 when missing. */

@@ -17,7 +17,6 @@ export type EventListener = (event: EmittedEvent) => void;
 
 export class EventBus {
   private listeners = new Set<EventListener>();
-  private pending = new WeakMap<object, EmittedEvent[]>();
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

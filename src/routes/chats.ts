@@ -6,7 +6,7 @@
 import type { Hono } from "hono";
 import type { AppContext, AppEnv } from "../context";
 import type { Db } from "../db/database";
-import { loadRelations } from "../crud/engine";
+import { loadRelations, loadServiceRow } from "../crud/engine";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { readLooseBody } from "../lib/body";
@@ -24,12 +24,10 @@ type Dict = Record<string, unknown>;
 
 /** Loads an entity by path id (404) and checks the caller may see it (project member; vendors: assigned). */
 export async function loadChatEntity(c: AppContext, rawId: string | undefined): Promise<Row> {
-  const id = serviceId(rawId);
-  const entity = await c.get("db").selectFrom("entity").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!entity) throw notFound();
+  const entity = await loadServiceRow(c.get("db"), "entity", rawId);
   await checkProjectAccess(c, entity.project_id);
   await checkEntityAccess(c, { id: entity.id, project_id: entity.project_id });
-  return entity as Row;
+  return entity;
 }
 
 /** The chat of an entity, created on first use (as Zou does). */

@@ -4,7 +4,6 @@
  */
 import type { Hono } from "hono";
 import type { AppContext, AppEnv } from "../context";
-import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
 import { badRequest, forbidden, notFound } from "../lib/errors";
@@ -12,7 +11,6 @@ import { isUuid, normalizeId, serviceId } from "../lib/ids";
 import * as v from "valibot";
 import {
   checkAdmin,
-  checkEntityAccess,
   checkManagerProjectAccess,
   checkProjectAccess,
   checkTaskAccess,

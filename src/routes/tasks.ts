@@ -5,12 +5,13 @@
  */
 import type { Hono } from "hono";
 import { sql } from "kysely";
-import type { AppContext, AppEnv } from "../context";
+import type { AppContext, AppEnv, PersonRow } from "../context";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { readLooseBody } from "../lib/body";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, queryId, serviceId, utcNow } from "../lib/ids";
+import { loadServiceRow } from "../crud/engine";
 import { chunks } from "../lib/chunks";
 import { buildFilePath, FileTreeError, getProjectTree } from "../lib/file-tree";
 import {
@@ -34,7 +35,6 @@ import {
   emit,
   entityKind,
   fullTask,
-  getEntity,
   getProject,
   getTask,
   getTaskType,
@@ -192,11 +192,8 @@ async function checkMainPreviewAccess(c: AppContext, task: TaskRow): Promise<voi
 }
 
 /** A person by path id: 404 when missing; bots refused unless allowed on `projectId`. */
-async function getPerson(c: AppContext, rawId: string | undefined) {
-  const id = serviceId(rawId);
-  const person = await c.get("db").selectFrom("person").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!person) throw notFound();
-  return person;
+async function getPerson(c: AppContext, rawId: string | undefined): Promise<PersonRow> {
+  return (await loadServiceRow(c.get("db"), "person", rawId)) as PersonRow;
 }
 
 /** Person task listings: self, or a non-vendor caller (clients get an empty list); target not a bot. */
@@ -524,7 +521,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.get("/data/entities/:entity_id/task-types/:task_type_id/tasks", async (c) => {
-    const entity = await getEntity(c, c.req.param("entity_id"));
+    const entity = await loadServiceRow(c.get("db"), "entity", c.req.param("entity_id"));
     await checkProjectAccess(c, entity.project_id);
     const taskTypeId = serviceId(c.req.param("task_type_id"));
     const rows = await c

@@ -14,6 +14,7 @@ import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { emitEvent } from "../lib/events";
 import { isUuid, newId, normalizeId, parseDateTimeInput, queryId, serviceId, utcNow } from "../lib/ids";
 import { parseBoolWord } from "../crud/values";
+import { loadServiceRow } from "../crud/engine";
 import { requirePerson } from "../services/auth";
 import {
   getNotification,
@@ -53,11 +54,8 @@ function loadEntityOfKind(c: AppContext, rawId: string | undefined, kind: string
   return loadEntity(c.get("db"), rawId, kind);
 }
 
-async function loadRow(c: AppContext, table: TableName, rawId: string | undefined): Promise<Row> {
-  const id = serviceId(rawId);
-  const row = await c.get("db").selectFrom(table).selectAll().where("id" as any, "=", id).executeTakeFirst();
-  if (!row) throw notFound();
-  return row as Row;
+function loadRow(c: AppContext, table: TableName, rawId: string | undefined): Promise<Row> {
+  return loadServiceRow(c.get("db"), table, rawId);
 }
 
 /** Tasks of an entity assigned to the caller in open projects (`get_tasks_for_entity`). */

@@ -7,6 +7,7 @@ import { sql } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
+import { loadServiceRow } from "../crud/engine";
 import { badRequest, notFound } from "../lib/errors";
 import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { chunks } from "../lib/chunks";
@@ -449,11 +450,8 @@ export async function addAssetInstanceToScene(c: AppContext, scene: Row, rawAsse
   return serialize("asset_instance", (await db.selectFrom("asset_instance").selectAll().where("id", "=", row.id).executeTakeFirstOrThrow()) as Row);
 }
 
-export async function loadAssetInstance(db: Db, rawId: string | undefined): Promise<Row> {
-  const id = serviceId(rawId);
-  const row = await db.selectFrom("asset_instance").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!row) throw notFound();
-  return row as Row;
+export function loadAssetInstance(db: Db, rawId: string | undefined): Promise<Row> {
+  return loadServiceRow(db, "asset_instance", rawId);
 }
 
 export async function addAssetInstanceToShot(c: AppContext, shot: Row, instance: Row): Promise<Dict> {

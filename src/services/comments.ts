@@ -8,6 +8,7 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { CommentTable } from "../db/tables.generated";
 import { isTrue, serialize, parseJson } from "../db/serialize";
+import { loadServiceRow } from "../crud/engine";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { newId, parseDateTimeInput, serviceId, utcNow } from "../lib/ids";
@@ -56,10 +57,7 @@ export type CommentRow = Selectable<CommentTable>;
 // Loading
 
 export async function getComment(c: AppContext, rawId: string | undefined): Promise<CommentRow> {
-  const id = serviceId(rawId);
-  const row = await c.get("db").selectFrom("comment").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!row) throw notFound();
-  return row;
+  return (await loadServiceRow(c.get("db"), "comment", rawId)) as CommentRow;
 }
 
 /** A comment that must be on the task of the path (404 otherwise). */

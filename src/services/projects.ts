@@ -8,7 +8,7 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { TABLES, type TableName } from "../db/tables.generated";
-import { loadRelations } from "../crud/engine";
+import { loadRelations, loadServiceRow } from "../crud/engine";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
 import { chunks } from "../lib/chunks";
@@ -51,11 +51,8 @@ export async function emitProjectUpdate(c: AppContext, projectId: string): Promi
 // Project rows and statuses
 
 /** Loads a project by a path id: malformed or unknown ids are the same 404. */
-export async function getProjectOr404(c: AppContext, rawId: string | undefined): Promise<Row> {
-  const id = serviceId(rawId);
-  const row = await c.get("db").selectFrom("project").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!row) throw notFound();
-  return row as Row;
+export function getProjectOr404(c: AppContext, rawId: string | undefined): Promise<Row> {
+  return loadServiceRow(c.get("db"), "project", rawId);
 }
 
 /** The project status of that name, created (color #000000) when missing. */
@@ -1403,11 +1400,8 @@ export async function projectDayOffs(c: AppContext, projectId: string, start: st
 // ---------------------------------------------------------------------------------------------
 // Production schedule versions
 
-export async function getScheduleVersionOr404(c: AppContext, rawId: string | undefined): Promise<Row> {
-  const id = serviceId(rawId);
-  const row = await c.get("db").selectFrom("production_schedule_version").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!row) throw notFound();
-  return row as Row;
+export function getScheduleVersionOr404(c: AppContext, rawId: string | undefined): Promise<Row> {
+  return loadServiceRow(c.get("db"), "production_schedule_version", rawId);
 }
 
 export async function scheduleVersionTaskLinks(c: AppContext, versionId: string, taskTypeId: string | null, relations: boolean): Promise<Dict[]> {

@@ -7,13 +7,14 @@ import type { Selectable } from "kysely";
 import { sql } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
-import type { EntityTable, TaskStatusTable, TaskTable, TaskTypeTable } from "../db/tables.generated";
+import type { EntityTable, ProjectTable, TaskStatusTable, TaskTable, TaskTypeTable } from "../db/tables.generated";
+import { loadServiceRow } from "../crud/engine";
 import { isTrue, serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
-import { badRequest, forbidden, notFound } from "../lib/errors";
+import { badRequest, forbidden } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { entityKind, RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
-import { newId, serviceId, utcNow } from "../lib/ids";
+import { newId, utcNow } from "../lib/ids";
 import {
   checkProjectAccess,
   effectiveRole,
@@ -50,45 +51,19 @@ export async function emit(c: AppContext, name: string, data: Dict, projectId: s
 
 /** A task by the id of a service route: 404 when malformed or missing. */
 export async function getTask(c: AppContext, rawId: string | undefined): Promise<TaskRow> {
-  const id = serviceId(rawId);
-  const task = await c.get("db").selectFrom("task").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!task) throw notFound();
-  return task;
+  return (await loadServiceRow(c.get("db"), "task", rawId)) as TaskRow;
 }
 
 export async function getTaskType(c: AppContext, rawId: string | undefined): Promise<TaskTypeRow> {
-  const id = serviceId(rawId);
-  const row = await c.get("db").selectFrom("task_type").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!row) throw notFound();
-  return row;
+  return (await loadServiceRow(c.get("db"), "task_type", rawId)) as TaskTypeRow;
 }
 
 export async function getTaskStatus(c: AppContext, rawId: string | undefined): Promise<TaskStatusRow> {
-  const id = serviceId(rawId);
-  const row = await c.get("db").selectFrom("task_status").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!row) throw notFound();
-  return row;
+  return (await loadServiceRow(c.get("db"), "task_status", rawId)) as TaskStatusRow;
 }
 
-export async function getEntity(c: AppContext, rawId: string | undefined): Promise<EntityRow & { type_name: string }> {
-  const id = serviceId(rawId);
-  const row = await c
-    .get("db")
-    .selectFrom("entity")
-    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-    .selectAll("entity")
-    .select("entity_type.name as type_name")
-    .where("entity.id", "=", id)
-    .executeTakeFirst();
-  if (!row) throw notFound();
-  return row;
-}
-
-export async function getProject(c: AppContext, rawId: string | undefined) {
-  const id = serviceId(rawId);
-  const row = await c.get("db").selectFrom("project").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!row) throw notFound();
-  return row;
+export async function getProject(c: AppContext, rawId: string | undefined): Promise<Selectable<ProjectTable>> {
+  return (await loadServiceRow(c.get("db"), "project", rawId)) as Selectable<ProjectTable>;
 }
 
 /** Assignee ids per task id. */
@@ -161,11 +136,6 @@ export interface EntityForTask {
   id: string;
   project_id: string;
   type_name?: string;
-}
-
-async function taskStatusMap(db: Db): Promise<Map<string, TaskStatusRow>> {
-  const rows = await db.selectFrom("task_status").selectAll().execute();
-  return new Map(rows.map((row) => [row.id, row]));
 }
 
 function creationDict(row: TaskRow, taskType: TaskTypeRow, status: TaskStatusRow | undefined): Dict {

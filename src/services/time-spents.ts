@@ -7,10 +7,11 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { transact } from "../db/transaction";
 import { serialize } from "../db/serialize";
+import { loadServiceRow } from "../crud/engine";
 import { emitEvent } from "../lib/events";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
-import { newId, utcNow, parseDateTimeInput, queryId, serviceId } from "../lib/ids";
+import { newId, utcNow, parseDateTimeInput, queryId } from "../lib/ids";
 import { isAdmin, effectiveRole, isAssigned, isMember, projectLink, userDepartmentIds } from "./permissions";
 import { fullEntityNames } from "./entity-names";
 
@@ -167,11 +168,8 @@ export function localMidnightToUtc(date: string, timeZone: string | null | undef
 // Persons
 
 /** Loads a person by path id (404 when unknown). */
-export async function loadPerson(c: AppContext, rawId: string | undefined): Promise<Row> {
-  const id = serviceId(rawId);
-  const person = await c.get("db").selectFrom("person").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!person) throw notFound();
-  return person as Row;
+export function loadPerson(c: AppContext, rawId: string | undefined): Promise<Row> {
+  return loadServiceRow(c.get("db"), "person", rawId);
 }
 
 /**
