@@ -279,33 +279,24 @@ export function registerComments(app: Hono<AppEnv>): void {
     });
   });
 
-  app.get("/data/projects/:project_id/attachment-files", async (c) => {
-    checkAdmin(c);
-    const project = await getProject(c, c.req.param("project_id"));
-    const rows = await c
+  /** Attachments of the comments of a project's tasks or of one task, oldest first. */
+  const commentAttachments = async (c: AppContext, scope: { projectId: string } | { taskId: string }) => {
+    const query = c
       .get("db")
       .selectFrom("attachment_file")
       .innerJoin("comment", "comment.id", "attachment_file.comment_id")
       .innerJoin("task", "task.id", "comment.object_id")
       .selectAll("attachment_file")
-      .where("task.project_id", "=", project.id)
-      .orderBy("attachment_file.created_at")
-      .execute();
-    return c.json(await presentAttachmentRows(c, rows));
+      .where("projectId" in scope ? "task.project_id" : "task.id", "=", "projectId" in scope ? scope.projectId : scope.taskId);
+    return c.json(await presentAttachmentRows(c, await query.orderBy("attachment_file.created_at").execute()));
+  };
+  app.get("/data/projects/:project_id/attachment-files", async (c) => {
+    checkAdmin(c);
+    return commentAttachments(c, { projectId: (await getProject(c, c.req.param("project_id"))).id });
   });
-
   app.get("/data/tasks/:task_id/attachment-files", async (c) => {
     checkAdmin(c);
-    const task = await getTask(c, c.req.param("task_id"));
-    const rows = await c
-      .get("db")
-      .selectFrom("attachment_file")
-      .innerJoin("comment", "comment.id", "attachment_file.comment_id")
-      .selectAll("attachment_file")
-      .where("comment.object_id", "=", task.id)
-      .orderBy("attachment_file.created_at")
-      .execute();
-    return c.json(await presentAttachmentRows(c, rows));
+    return commentAttachments(c, { taskId: (await getTask(c, c.req.param("task_id"))).id });
   });
 }
 
