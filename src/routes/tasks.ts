@@ -126,10 +126,14 @@ async function entitiesForCreation(c: AppContext, projectId: string, kinds: stri
     .select(["entity.id", "entity.project_id", "entity.parent_id", "entity_type.name as type_name"]);
   const matchesKind = (typeName: string) => (kinds === "asset" ? !RESERVED_ENTITY_TYPES.includes(typeName) : kinds.includes(typeName));
   if (Array.isArray(body) && body.length > 0) {
+    const ids = body.map((raw) => serviceId(typeof raw === "object" && raw !== null ? String((raw as Dict).id ?? "") : String(raw)));
+    const found = new Map<string, EntityForTask & { type_name: string }>();
+    for (const part of chunks([...new Set(ids)])) {
+      for (const entity of await base.where("entity.id", "in", part).execute()) found.set(entity.id, entity);
+    }
     const result: EntityForTask[] = [];
-    for (const raw of body) {
-      const id = serviceId(typeof raw === "object" && raw !== null ? String((raw as Dict).id ?? "") : String(raw));
-      const entity = await base.where("entity.id", "=", id).executeTakeFirst();
+    for (const id of ids) {
+      const entity = found.get(id);
       if (!entity || !matchesKind(entity.type_name)) throw notFound();
       if (entity.project_id === projectId) result.push(entity);
     }
