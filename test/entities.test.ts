@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { makeServer, type TestServer } from "./helpers";
-import { UNKNOWN_ID, addTask, createAsset, createSequence, createShot, production, recordEvents, typeId, type Production } from "./entities-fixtures";
+import { UNKNOWN_ID, addTask, createAsset, createEpisode, createSequence, createShot, production, recordEvents, typeId, type Production } from "./entities-fixtures";
 
 let server: TestServer;
 let prod: Production;
@@ -172,6 +172,22 @@ describe("entities area", () => {
       expect((await server.json("GET", `/api/data/entities/${shot.id}/${sub}`, { token: prod.artist.token })).status).toBe(403);
       expect((await server.json("GET", `/api/data/entities/${UNKNOWN_ID}/${sub}`)).status).toBe(404);
     }
+  });
+
+  test("news of an episode: the episode's name and id, short author as in the project feed", async () => {
+    const p = await production(server);
+    const episode = await createEpisode(server, p.project.id, "EP-NEWS");
+    const taskId = await addTask(server, episode, "Animation");
+    const newsId = crypto.randomUUID();
+    await server.db.insertInto("news").values({ id: newsId, created_at: "2024-01-02T10:00:00", updated_at: "2024-01-02T10:00:00", change: false, author_id: p.artist.id, task_id: taskId } as any).execute();
+    const news = await server.json("GET", `/api/data/entities/${episode.id}/news`);
+    expect(news.status).toBe(200);
+    expect(news.body).toMatchObject({ total: 1, nb_pages: 1, limit: 2000, offset: 0, page: 1 });
+    expect(news.body.stats).toBeUndefined();
+    expect(news.body.data[0]).toMatchObject({ id: newsId, full_entity_name: "EP-NEWS", episode_id: episode.id, task_entity_id: episode.id });
+    const feed = await server.json("GET", `/api/data/projects/${p.project.id}/news`);
+    expect(feed.body.data[0]).toEqual(news.body.data[0]);
+    expect(Object.keys(news.body.data[0].person).sort()).toEqual(["first_name", "full_name", "has_avatar", "id", "is_bot", "is_guest", "last_name"]);
   });
 
   test("entities linked to an entity (concepts) with their tasks", async () => {

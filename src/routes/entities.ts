@@ -13,7 +13,6 @@ import {
   createTasksForEntity,
   entityData,
   getEntityRow,
-  newsForEntity,
   kindOfTypeId,
   loadEntity,
   queryFlag,
@@ -23,6 +22,7 @@ import {
   type Dict,
   type EntityRow,
 } from "../services/entities";
+import { newsPage } from "../services/news";
 
 const CreateEntityTasksSchema = v.object({
   task_type_ids: v.pipe(v.array(v.string()), v.minLength(1, "At least one task type id is required.")),
@@ -79,7 +79,7 @@ export function registerEntities(app: Hono<AppEnv>): void {
 
   app.get("/data/entities/:entity_id/news", async (c) => {
     const row = await readable(c);
-    return c.json(await newsForEntity(c, row));
+    return c.json(await newsPage(c.get("db"), { entityId: row.id }, 1, 2000));
   });
   app.get("/data/entities/:entity_id/preview-files", async (c) => {
     const row = await readable(c);
