@@ -26,13 +26,13 @@ import {
   removeEntity,
   requestTypeIds,
   reservedIdList,
-  taskDicts,
   taskTypesOf,
   vendorScope,
   whereAssigned,
   type Dict,
   type EntityRow,
 } from "../services/entities";
+import { taskDicts } from "../services/tasks";
 import { assetsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
 import { assetInstanceName, getCasting, updateCasting } from "../services/casting";
 

@@ -21,11 +21,11 @@ import {
   queryFlag,
   removeEntity,
   requestTypeIds,
-  taskDicts,
   taskTypesOf,
   type Dict,
   type EntityRow,
 } from "../services/entities";
+import { taskDicts } from "../services/tasks";
 import { conceptsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
 
 const NewConceptSchema = v.object({

@@ -22,13 +22,13 @@ import {
   queryFlag,
   removeEntity,
   requestTypeIds,
-  taskDicts,
   taskTypesOf,
   vendorScope,
   whereAssigned,
   type Dict,
   type EntityRow,
 } from "../services/entities";
+import { taskDicts } from "../services/tasks";
 import { editsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
 
 const NewEditSchema = v.object({

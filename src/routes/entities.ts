@@ -18,10 +18,10 @@ import {
   queryFlag,
   removeEntity,
   requestTypeIds,
-  taskDicts,
   type Dict,
   type EntityRow,
 } from "../services/entities";
+import { taskDicts } from "../services/tasks";
 import { newsPage } from "../services/news";
 
 const CreateEntityTasksSchema = v.object({

@@ -28,7 +28,6 @@ import {
   queryFlag,
   removeEntity,
   requestTypeIds,
-  taskDicts,
   taskTypesOf,
   vendorScope,
   whereAssigned,
@@ -42,6 +41,7 @@ import {
   type EntityKind,
   type EntityRow,
 } from "../services/entities";
+import { taskDicts } from "../services/tasks";
 import { entitiesWithTasks, readWithTasksQuery, rowsToDicts, shotsWithTasks, withTasksResponse } from "../services/with-tasks";
 
 const uuid = v.pipe(v.string(), v.uuid("must be a valid UUID"));

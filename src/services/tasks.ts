@@ -8,7 +8,7 @@ import { sql } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { EntityTable, ProjectTable, TaskStatusTable, TaskTable, TaskTypeTable } from "../db/tables.generated";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow, type AnySelect } from "../crud/engine";
 import { isTrue, serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { badRequest, forbidden } from "../lib/errors";
@@ -541,17 +541,72 @@ interface DetailRow {
   task_status_short_name: string;
 }
 
-/** The joined query behind person tasks and open tasks (task + project, type, status, entity...). */
-function detailedTaskQuery(db: Db) {
+/** Tasks joined with their project, task type, task status, entity and entity type. */
+function joinedTaskQuery(db: Db) {
   return db
     .selectFrom("task")
     .innerJoin("project", "project.id", "task.project_id")
     .innerJoin("task_type", "task_type.id", "task.task_type_id")
     .innerJoin("task_status", "task_status.id", "task.task_status_id")
     .innerJoin("entity", "entity.id", "task.entity_id")
-    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
+    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id");
+}
+
+/** The joined query behind person tasks and open tasks: joinedTaskQuery with the entity's sequence and episode. */
+function detailedTaskQuery(db: Db) {
+  return joinedTaskQuery(db)
     .leftJoin("entity as sequence", "sequence.id", "entity.parent_id")
     .leftJoin("entity as episode", "episode.id", "sequence.parent_id");
+}
+
+/**
+ * Zou's task dicts of entity routes (task + project_name, task_type_name, task_status_name,
+ * entity_type_name, entity_name) for the tasks `scope` selects on joinedTaskQuery, sorted by
+ * those names case-insensitively; with `relations`, the assignee ids; with `assignedTo`, only
+ * that person's tasks.
+ */
+export async function taskDicts(
+  c: AppContext,
+  scope: (q: AnySelect) => AnySelect,
+  options: { relations?: boolean; assignedTo?: string } = {},
+): Promise<Dict[]> {
+  const db = c.get("db");
+  let q = scope(
+    joinedTaskQuery(db)
+      .selectAll("task")
+      .select([
+        "project.name as __project_name",
+        "task_type.name as __task_type_name",
+        "task_status.name as __task_status_name",
+        "entity_type.name as __entity_type_name",
+        "entity.name as __entity_name",
+      ]) as AnySelect,
+  );
+  const assignedTo = options.assignedTo;
+  if (assignedTo) q = q.where("task.id", "in", (eb: any) => eb.selectFrom("task_person_link").select("task_id").where("person_id", "=", assignedTo));
+  const rows = (await q.execute()) as Dict[];
+  const dicts = rows.map((row) => ({
+    ...serialize("task", row),
+    project_name: row.__project_name,
+    task_type_name: row.__task_type_name,
+    task_status_name: row.__task_status_name,
+    entity_type_name: row.__entity_type_name,
+    entity_name: row.__entity_name,
+  })) as Dict[];
+  const fold = (value: unknown) => String(value ?? "").toLowerCase();
+  dicts.sort((a, b) => {
+    for (const key of ["name", "project_name", "task_type_name", "entity_type_name", "entity_name"]) {
+      const left = fold(a[key]);
+      const right = fold(b[key]);
+      if (left !== right) return left < right ? -1 : 1;
+    }
+    return 0;
+  });
+  if (options.relations && dicts.length > 0) {
+    const assignees = await assigneesByTask(db, dicts.map((d) => d.id as string));
+    for (const dict of dicts) dict.assignees = assignees.get(dict.id as string) ?? [];
+  }
+  return dicts;
 }
 
 function detailedColumns() {
