@@ -13,6 +13,11 @@ export function parseBoolWord(value: string): boolean | null {
   return null;
 }
 
+/** A client's boolean: `true`, `1`, or a word parseBoolWord reads as true ("yes", "on", "t"...). */
+export function isTrueWord(value: unknown): boolean {
+  return value === true || value === 1 || (typeof value === "string" && parseBoolWord(value) === true);
+}
+
 /** Converts a JSON body value for `column` to what is stored; throws 400 on a wrong type. */
 export function toStoredValue(name: string, column: ColumnDef, value: unknown): unknown {
   if (value === null || value === undefined) return null;

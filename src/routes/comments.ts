@@ -8,6 +8,7 @@ import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, serviceId } from "../lib/ids";
+import { isTrueWord } from "../crud/values";
 import * as v from "valibot";
 import {
   checkAdmin,
@@ -68,10 +69,6 @@ function jsonList(value: unknown, name: string): unknown[] {
   throw badRequest(`${name} must be a list.`);
 }
 
-function boolValue(value: unknown): boolean {
-  return value === true || value === 1 || (typeof value === "string" && ["true", "1", "yes", "on", "t", "y"].includes(value.toLowerCase()));
-}
-
 const commentSchema = v.object({
   task_status_id: v.pipe(v.string("Task Status ID is missing"), v.nonEmpty("Task Status ID is missing")),
 });
@@ -115,7 +112,7 @@ export function registerComments(app: Hono<AppEnv>): void {
           personId = person.id;
         }
         createdAt = commentDate(body.created_at);
-        forClient = boolValue(body.for_client);
+        forClient = isTrueWord(body.for_client);
       }
       const comment = await transact(c, () =>
         createComment(c, { task, status, text, personId, checklist, links, forClient, createdAt, files, hashtags: true }));

@@ -13,6 +13,7 @@ import { sql } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { AnySelect } from "../crud/engine";
+import { isTrue } from "../db/serialize";
 import {
   conceptLinks,
   criterionId,
@@ -90,8 +91,7 @@ function num(value: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 function bool(value: unknown): boolean | null {
-  if (value === null || value === undefined) return null;
-  return value === true || value === 1 || value === "1" || value === "true";
+  return value === null || value === undefined ? null : isTrue(value);
 }
 /** A stored naive-UTC datetime as `YYYY-MM-DDTHH:MM:SS`. */
 function date(value: unknown): string | null {

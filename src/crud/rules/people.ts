@@ -8,6 +8,7 @@ import { TABLES, type TableName } from "../../db/tables.generated";
 import { chunks } from "../../lib/chunks";
 import { badRequest, badRequestPlain, forbidden } from "../../lib/errors";
 import { isUuid, normalizeId } from "../../lib/ids";
+import { isTrueWord } from "../values";
 import { checkAdmin, isAdmin } from "../../services/permissions";
 import {
   checkDisplayDateFormat,
@@ -40,10 +41,6 @@ const ADMIN_ONLY_PERSON_KEYS = [
 /** API tokens minted while creating or updating a person, added to that request's answer. */
 const mintedTokens = new WeakMap<AppContext, string>();
 
-function truthy(value: unknown): boolean {
-  return value === true || value === 1 || (typeof value === "string" && ["true", "1", "yes", "y", "t", "on"].includes(value.toLowerCase()));
-}
-
 /** Keeps the ids of existing departments (Zou silently drops unknown ones). */
 async function keepExistingDepartments(db: Db, body: Dict): Promise<void> {
   if (!Array.isArray(body.departments)) return;
@@ -67,7 +64,7 @@ async function normalizePersonValues(c: AppContext, values: Row, body: Dict, cur
       values.email = null;
     } else {
       values.email = normalizeEmail(body.email);
-      const isBot = "is_bot" in values ? truthy(values.is_bot) : truthy(current?.is_bot);
+      const isBot = "is_bot" in values ? isTrueWord(values.is_bot) : isTrueWord(current?.is_bot);
       if (!isBot) await checkEmailAvailable(c.get("db"), values.email, current?.id);
     }
   }
@@ -177,12 +174,12 @@ const personRules: ModelRules = {
     if (values.expiration_date && String(values.expiration_date) < todayUtc()) {
       throw badRequest("Expiration date can't be in the past.");
     }
-    const countsForLimit = !truthy(values.is_bot) && !truthy(values.is_guest) && values.active !== false;
+    const countsForLimit = !isTrueWord(values.is_bot) && !isTrueWord(values.is_guest) && values.active !== false;
     if (countsForLimit) await checkUserLimit(c.get("db"), config);
     if ("password" in body) values.password = await hashNewPassword(config, body.password);
   },
   afterCreate: async (c, row) => {
-    if (truthy(row.is_bot)) mintedTokens.set(c, await regenerateApiToken(c, row));
+    if (isTrueWord(row.is_bot)) mintedTokens.set(c, await regenerateApiToken(c, row));
   },
   beforeUpdate: async (c, row, values, body) => {
     const config = c.get("config");
@@ -192,9 +189,9 @@ const personRules: ModelRules = {
       if (values.active === false) throw forbidden("Can't set this person as inactive it's a protected account.");
       if ("role" in values && values.role !== row.role) throw forbidden("Can't change the role of a protected account.");
     }
-    const becomesActive = values.active === true && !truthy(row.active);
-    const isBot = "is_bot" in values ? truthy(values.is_bot) : truthy(row.is_bot);
-    if (becomesActive && !isBot && !truthy(row.is_guest) && (await isUserLimitReached(c.get("db"), config))) {
+    const becomesActive = values.active === true && !isTrueWord(row.active);
+    const isBot = "is_bot" in values ? isTrueWord(values.is_bot) : isTrueWord(row.is_bot);
+    if (becomesActive && !isBot && !isTrueWord(row.is_guest) && (await isUserLimitReached(c.get("db"), config))) {
       throw badRequest("User limit reached.");
     }
   },
@@ -217,7 +214,7 @@ const personRules: ModelRules = {
     if (mode === "list" || mode === "read") {
       const form = personFormFor(c, mode);
       const result = presentPerson(c, row, form, dict.departments as string[] | undefined);
-      if (mode === "list" && form === "full" && truthy(c.req.query("with_pass_hash"))) result.password = row.password ?? null;
+      if (mode === "list" && form === "full" && isTrueWord(c.req.query("with_pass_hash"))) result.password = row.password ?? null;
       return result;
     }
     const result = presentPerson(c, row, "full", (dict.departments as string[] | undefined) ?? []);
