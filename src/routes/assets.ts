@@ -8,6 +8,7 @@ import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { parseBody, readLooseBody, validate } from "../lib/body";
 import { badRequest, notFound } from "../lib/errors";
+import { chunks } from "../lib/chunks";
 import { emitEvent } from "../lib/events";
 import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { loadRelations, type AnySelect } from "../crud/engine";
@@ -163,11 +164,8 @@ async function setSharedAssets(c: AppContext, isShared: boolean, scope: { projec
     if (scope.assetIds) q = scope.assetIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where("id", "in", scope.assetIds);
     const ids = (await q.execute()).map((r) => r.id);
     const rows: Dict[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      rows.push(
-        ...((await db.updateTable("entity").set({ is_shared: isShared, updated_at: utcNow() } as any).where("id", "in", chunk).returningAll().execute()) as Dict[]),
-      );
+    for (const part of chunks(ids)) {
+      rows.push(...((await db.updateTable("entity").set({ is_shared: isShared, updated_at: utcNow() } as any).where("id", "in", part).returningAll().execute()) as Dict[]));
     }
     for (const row of rows) {
       await emitEvent(db, c.get("events"), "asset:update", { asset_id: row.id }, { projectId: row.project_id as string, userId: c.get("user").id });

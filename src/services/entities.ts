@@ -15,7 +15,8 @@ import { emitEvent } from "../lib/events";
 import { formatDateTime, isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { loadRelations, type AnySelect } from "../crud/engine";
 import { refreshShotCastingStats } from "./casting";
-import { removeTask } from "./tasks";
+import { removeTask, type TaskRow } from "./tasks";
+import { chunks, selectIn } from "../lib/chunks";
 import { toFilterValue } from "../crud/values";
 import {
   checkManagerProjectAccess,
@@ -137,12 +138,8 @@ export async function presentEntities(db: Db, rows: Dict[], kind: EntityKind | "
 /** entity_out_id lists of concept links, by concept id. */
 export async function conceptLinks(db: Db, conceptIds: string[]): Promise<Map<string, string[]>> {
   const result = new Map<string, string[]>();
-  for (let i = 0; i < conceptIds.length; i += 500) {
-    const rows = await db
-      .selectFrom("entity_concept_link")
-      .select(["entity_in_id", "entity_out_id"])
-      .where("entity_in_id", "in", conceptIds.slice(i, i + 500))
-      .execute();
+  for (const part of chunks(conceptIds)) {
+    const rows = await db.selectFrom("entity_concept_link").select(["entity_in_id", "entity_out_id"]).where("entity_in_id", "in", part).execute();
     for (const row of rows) {
       const list = result.get(row.entity_in_id) ?? [];
       list.push(row.entity_out_id);
@@ -563,11 +560,7 @@ export async function existingEntityIds(db: Db, values: unknown): Promise<string
   });
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
-  const found = new Set<string>();
-  for (let i = 0; i < unique.length; i += 500) {
-    const rows = await db.selectFrom("entity").select("id").where("id", "in", unique.slice(i, i + 500)).execute();
-    for (const row of rows) found.add(row.id);
-  }
+  const found = new Set((await selectIn(db, "entity", "id", unique)).map((row) => row.id as string));
   return unique.filter((id) => found.has(id));
 }
 
@@ -769,9 +762,7 @@ export async function refreshAssetCastingStats(c: AppContext, asset: { id: strin
 // ---------------------------------------------------------------------------------------------
 
 async function deleteWhere(db: Db, table: TableName, column: string, values: string[]): Promise<void> {
-  for (let i = 0; i < values.length; i += 500) {
-    await db.deleteFrom(table).where(column as any, "in", values.slice(i, i + 500)).execute();
-  }
+  for (const part of chunks(values)) await db.deleteFrom(table).where(column as any, "in", part).execute();
 }
 
 /**
@@ -782,10 +773,7 @@ async function deleteWhere(db: Db, table: TableName, column: string, values: str
 export async function deleteTasks(c: AppContext, taskIds: string[]): Promise<void> {
   if (taskIds.length === 0) return;
   await transact(c, async (db) => {
-    for (let i = 0; i < taskIds.length; i += 500) {
-      const tasks = await db.selectFrom("task").selectAll().where("id", "in", taskIds.slice(i, i + 500)).execute();
-      for (const task of tasks) await removeTask(c, task, true);
-    }
+    for (const task of await selectIn(db, "task", "id", taskIds)) await removeTask(c, task as TaskRow, true);
   });
 }
 
