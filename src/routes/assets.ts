@@ -17,23 +17,19 @@ import {
   applyCriteria,
   castAssets,
   castIn,
-  checkEntityDelete,
   checkEntityRead,
   createAsset,
   loadEntity,
   maskMetadataForVendor,
   presentEntity,
-  queryFlag,
-  removeEntity,
   requestTypeIds,
   reservedIdList,
-  taskTypesOf,
   vendorScope,
   whereAssigned,
   type Dict,
   type EntityRow,
 } from "../services/entities";
-import { taskDicts } from "../services/tasks";
+import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { assetsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
 import { assetInstanceName, getCasting, updateCasting } from "../services/casting";
 
@@ -331,12 +327,6 @@ export function registerAssets(app: Hono<AppEnv>): void {
     await checkEntityRead(c, asset as { id: string; project_id: string });
     return c.json(asset);
   });
-  app.delete("/data/assets/:asset_id", async (c) => {
-    const row = await loadEntity(c, c.req.param("asset_id"), "Asset");
-    await checkEntityDelete(c, row);
-    await removeEntity(c, row, { force: queryFlag(c, "force") });
-    return c.body(null, 204);
-  });
   /** Loads the asset of the path and checks project (and vendor entity) access. */
   const readableAsset = async (c: AppContext, vendorCheck = true): Promise<EntityRow> => {
     const row = await loadEntity(c, c.req.param("asset_id"), "Asset");
@@ -345,14 +335,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
     return row;
   };
   app.get("/data/assets/:asset_id/assets", async (c) => c.json(await castAssets(c, (await readableAsset(c)).id)));
-  app.get("/data/assets/:asset_id/tasks", async (c) => {
-    const row = await readableAsset(c);
-    return c.json(await taskDicts(c, (q) => q.where("task.entity_id", "=", row.id), { relations: queryFlag(c, "relations") }));
-  });
-  app.get("/data/assets/:asset_id/task-types", async (c) => {
-    const row = await readableAsset(c);
-    return c.json(await taskTypesOf(c, (q) => q.where("entity.id", "=", row.id)));
-  });
+  registerEntityKindRoutes(app, { plural: "assets", param: "asset_id", kind: "Asset", readable: (c) => readableAsset(c) });
   app.get("/data/assets/:asset_id/cast-in", async (c) => c.json(await castIn(c, (await readableAsset(c)).id)));
   app.get("/data/assets/:asset_id/casting", async (c) => c.json(await getCasting(c.get("db"), (await readableAsset(c)).id)));
   app.put("/data/assets/:asset_id/casting", async (c) => {

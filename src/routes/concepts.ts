@@ -11,21 +11,16 @@ import { checkProjectAccess, effectiveRole } from "../services/permissions";
 import {
   applyCriteria,
   blockVendorOrClient,
-  checkEntityDelete,
   checkEntityRead,
   createConcept,
-  entityPreviewsByTaskType,
   loadEntity,
   presentEntities,
   presentEntity,
-  queryFlag,
-  removeEntity,
   requestTypeIds,
-  taskTypesOf,
   type Dict,
   type EntityRow,
 } from "../services/entities";
-import { taskDicts } from "../services/tasks";
+import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { conceptsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
 
 const NewConceptSchema = v.object({
@@ -82,21 +77,7 @@ export function registerConcepts(app: Hono<AppEnv>): void {
     await readable(c);
     return c.json(concept);
   });
-  app.delete("/data/concepts/:concept_id", async (c) => {
-    const row = await loadEntity(c, c.req.param("concept_id"), "Concept");
-    await checkEntityDelete(c, row);
-    await removeEntity(c, row, { force: queryFlag(c, "force") });
-    return c.body(null, 204);
-  });
-  app.get("/data/concepts/:concept_id/task-types", async (c) => {
-    const row = await readable(c);
-    return c.json(await taskTypesOf(c, (q) => q.where("entity.id", "=", row.id)));
-  });
-  app.get("/data/concepts/:concept_id/tasks", async (c) => {
-    const row = await readable(c);
-    return c.json(await taskDicts(c, (q) => q.where("task.entity_id", "=", row.id), { relations: queryFlag(c, "relations") }));
-  });
-  app.get("/data/concepts/:concept_id/preview-files", async (c) => c.json(await entityPreviewsByTaskType(c, (await readable(c)).id)));
+  registerEntityKindRoutes(app, { plural: "concepts", param: "concept_id", kind: "Concept", readable, previews: true });
 
   const projectParam = async (c: AppContext): Promise<string> => {
     const projectId = serviceId(c.req.param("project_id"));

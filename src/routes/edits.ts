@@ -10,25 +10,21 @@ import { checkManagerProjectAccess, checkProjectAccess } from "../services/permi
 import {
   applyCriteria,
   blockVendorOrClient,
-  checkEntityDelete,
   checkEntityRead,
   createEdit,
-  entityPreviewsByTaskType,
-  entityVersions,
   loadEntity,
   maskMetadataForVendor,
   presentEntities,
   presentEntity,
   queryFlag,
-  removeEntity,
   requestTypeIds,
-  taskTypesOf,
   vendorScope,
   whereAssigned,
   type Dict,
   type EntityRow,
 } from "../services/entities";
 import { taskDicts } from "../services/tasks";
+import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { editsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
 
 const NewEditSchema = v.object({
@@ -86,22 +82,7 @@ export function registerEdits(app: Hono<AppEnv>): void {
     await checkEntityRead(c, row);
     return c.json(edit);
   });
-  app.delete("/data/edits/:edit_id", async (c) => {
-    const row = await loadEntity(c, c.req.param("edit_id"), "Edit");
-    await checkEntityDelete(c, row);
-    await removeEntity(c, row, { force: queryFlag(c, "force") });
-    return c.body(null, 204);
-  });
-  app.get("/data/edits/:edit_id/task-types", async (c) => {
-    const row = await readable(c);
-    return c.json(await taskTypesOf(c, (q) => q.where("entity.id", "=", row.id)));
-  });
-  app.get("/data/edits/:edit_id/tasks", async (c) => {
-    const row = await readable(c);
-    return c.json(await taskDicts(c, (q) => q.where("task.entity_id", "=", row.id), { relations: queryFlag(c, "relations") }));
-  });
-  app.get("/data/edits/:edit_id/preview-files", async (c) => c.json(await entityPreviewsByTaskType(c, (await readable(c)).id)));
-  app.get("/data/edits/:edit_id/versions", async (c) => c.json(await entityVersions(c, (await readable(c)).id, "EditVersion")));
+  registerEntityKindRoutes(app, { plural: "edits", param: "edit_id", kind: "Edit", readable, previews: true, versionType: "EditVersion" });
 
   app.get("/data/episodes/:episode_id/edits", async (c) => {
     const episode = await loadEntity(c, c.req.param("episode_id"), "Episode");

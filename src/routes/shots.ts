@@ -34,14 +34,13 @@ import {
   writeEntity,
   checkEntityDelete,
   blockVendorOrClient,
-  entityPreviewsByTaskType,
-  entityVersions,
   parseFps,
   type Dict,
   type EntityKind,
   type EntityRow,
 } from "../services/entities";
 import { taskDicts } from "../services/tasks";
+import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { entitiesWithTasks, readWithTasksQuery, rowsToDicts, shotsWithTasks, withTasksResponse } from "../services/with-tasks";
 
 const uuid = v.pipe(v.string(), v.uuid("must be a valid UUID"));
@@ -301,18 +300,10 @@ export function registerShots(app: Hono<AppEnv>): void {
     const updated = await writeEntity(c, row, entityValuesFromBody(input));
     return c.json(presentEntity(updated, "Shot"));
   });
-  app.delete("/data/shots/:shot_id", deleteHandler("shot_id", "Shot"));
   app.get("/data/shots/:shot_id/assets", async (c) => c.json(await castAssets(c, (await readable(c, "shot_id", "Shot")).id)));
-  app.get("/data/shots/:shot_id/task-types", async (c) => {
-    const row = await readable(c, "shot_id", "Shot");
-    return c.json(await taskTypesOf(c, (q) => q.where("entity.id", "=", row.id)));
+  registerEntityKindRoutes(app, {
+    plural: "shots", param: "shot_id", kind: "Shot", readable: (c) => readable(c, "shot_id", "Shot"), previews: true, versionType: "ShotVersion",
   });
-  app.get("/data/shots/:shot_id/tasks", async (c) => {
-    const row = await readable(c, "shot_id", "Shot");
-    return c.json(await tasksOf(c, row, (q) => q.where("task.entity_id", "=", row.id)));
-  });
-  app.get("/data/shots/:shot_id/preview-files", async (c) => c.json(await entityPreviewsByTaskType(c, (await readable(c, "shot_id", "Shot")).id)));
-  app.get("/data/shots/:shot_id/versions", async (c) => c.json(await entityVersions(c, (await readable(c, "shot_id", "Shot")).id, "ShotVersion")));
 
   // Scenes --------------------------------------------------------------------------------------
   app.get("/data/scenes/all", async (c) => {
@@ -342,14 +333,7 @@ export function registerShots(app: Hono<AppEnv>): void {
     await removeEntity(c, row);
     return c.body(null, 204);
   });
-  app.get("/data/scenes/:scene_id/tasks", async (c) => {
-    const row = await readable(c, "scene_id", "Scene");
-    return c.json(await tasksOf(c, row, (q) => q.where("task.entity_id", "=", row.id)));
-  });
-  app.get("/data/scenes/:scene_id/task-types", async (c) => {
-    const row = await readable(c, "scene_id", "Scene");
-    return c.json(await taskTypesOf(c, (q) => q.where("entity.id", "=", row.id)));
-  });
+  registerEntityKindRoutes(app, { plural: "scenes", param: "scene_id", kind: "Scene", readable: (c) => readable(c, "scene_id", "Scene"), remove: false });
   app.get("/data/scenes/:scene_id/shots", async (c) => {
     const row = await readable(c, "scene_id", "Scene");
     return c.json(await listWithSequence(c, "Shot", { source_id: row.id }));
