@@ -10,11 +10,12 @@ import { parseBody, readLooseBody, validate } from "../lib/body";
 import { badRequest, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { emitEvent } from "../lib/events";
-import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
+import { newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { loadRelations, type AnySelect } from "../crud/engine";
 import { checkManagerProjectAccess, checkProjectAccess, isAdmin } from "../services/permissions";
 import {
   applyCriteria,
+  criteriaProjectId,
   castAssets,
   castIn,
   checkEntityRead,
@@ -60,10 +61,8 @@ const CastingEntrySchema = v.object({
 
 /** Project of a listing's criteria: `project_id`, else the project of `episode_id`. */
 async function criteriaProject(c: AppContext, params: Record<string, string>): Promise<string | null> {
-  if (params.project_id) {
-    if (!isUuid(params.project_id)) throw badRequest("One of the ID sent in parameter is not properly formatted.");
-    return normalizeId(params.project_id);
-  }
+  const projectId = criteriaProjectId(params);
+  if (projectId) return projectId;
   if (params.episode_id && params.episode_id !== "all" && params.episode_id !== "main") {
     const episode = await loadEntity(c, params.episode_id, "Episode");
     return episode.project_id;

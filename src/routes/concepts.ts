@@ -4,12 +4,12 @@ import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import type { AnySelect } from "../crud/engine";
 import { parseBody } from "../lib/body";
-import { badRequest, forbidden, notFound } from "../lib/errors";
-import { isUuid, normalizeId, serviceId } from "../lib/ids";
+import { forbidden, notFound } from "../lib/errors";
 import { loadRelations } from "../crud/engine";
 import { checkProjectAccess, effectiveRole } from "../services/permissions";
 import {
   applyCriteria,
+  criteriaProjectId,
   blockVendorOrClient,
   checkEntityRead,
   createConcept,
@@ -20,6 +20,7 @@ import {
   type Dict,
   type EntityRow,
 } from "../services/entities";
+import { getProject } from "../services/tasks";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { conceptsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
 
@@ -47,8 +48,7 @@ export function registerConcepts(app: Hono<AppEnv>): void {
 
   app.get("/data/concepts", async (c) => {
     const params = c.req.query();
-    const projectId = params.project_id && isUuid(params.project_id) ? normalizeId(params.project_id) : undefined;
-    if (params.project_id && !projectId) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+    const projectId = criteriaProjectId(params);
     await conceptListAccess(c, projectId);
     const types = await requestTypeIds(c);
     let q = c
@@ -80,8 +80,7 @@ export function registerConcepts(app: Hono<AppEnv>): void {
   registerEntityKindRoutes(app, { plural: "concepts", param: "concept_id", kind: "Concept", readable, previews: true });
 
   const projectParam = async (c: AppContext): Promise<string> => {
-    const projectId = serviceId(c.req.param("project_id"));
-    if (!(await c.get("db").selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst())) throw notFound();
+    const projectId = (await getProject(c, c.req.param("project_id"))).id;
     await checkProjectAccess(c, projectId);
     await blockVendorOrClient(c, projectId, true);
     return projectId;

@@ -4,11 +4,12 @@ import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import type { AnySelect } from "../crud/engine";
 import { parseBody } from "../lib/body";
-import { badRequest, notFound } from "../lib/errors";
-import { isUuid, normalizeId, serviceId } from "../lib/ids";
+import { notFound } from "../lib/errors";
+import { normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess } from "../services/permissions";
 import {
   applyCriteria,
+  criteriaProjectId,
   blockVendorOrClient,
   checkEntityRead,
   createEdit,
@@ -23,7 +24,7 @@ import {
   type Dict,
   type EntityRow,
 } from "../services/entities";
-import { taskDicts } from "../services/tasks";
+import { taskDicts, getProject } from "../services/tasks";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { editsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
 
@@ -52,8 +53,7 @@ async function listEdits(c: AppContext, params: Record<string, string>, assigned
 
 async function allEdits(c: AppContext): Promise<Response> {
   const params = c.req.query();
-  const projectId = params.project_id && isUuid(params.project_id) ? normalizeId(params.project_id) : null;
-  if (params.project_id && !projectId) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+  const projectId = criteriaProjectId(params) ?? null;
   await checkProjectAccess(c, projectId);
   const vendor = await vendorScope(c, projectId);
   return c.json(await maskMetadataForVendor(c, "Edit", await listEdits(c, params, vendor?.personId), projectId));
@@ -112,8 +112,7 @@ export function registerEdits(app: Hono<AppEnv>): void {
   });
 
   app.get("/data/projects/:project_id/edits", async (c) => {
-    const projectId = serviceId(c.req.param("project_id"));
-    if (!(await c.get("db").selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst())) throw notFound();
+    const projectId = (await getProject(c, c.req.param("project_id"))).id;
     await checkProjectAccess(c, projectId);
     const types = await requestTypeIds(c);
     let q = c.get("db").selectFrom("entity").selectAll("entity").where("entity.entity_type_id", "=", types.Edit).where("entity.project_id", "=", projectId) as AnySelect;
@@ -124,8 +123,7 @@ export function registerEdits(app: Hono<AppEnv>): void {
   });
   app.post("/data/projects/:project_id/edits", async (c) => {
     const body = await parseBody(c, NewEditSchema);
-    const projectId = serviceId(c.req.param("project_id"));
-    if (!(await c.get("db").selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst())) throw notFound();
+    const projectId = (await getProject(c, c.req.param("project_id"))).id;
     await checkManagerProjectAccess(c, projectId);
     const row = await createEdit(c, projectId, {
       name: body.name,

@@ -4,8 +4,8 @@ import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { serialize } from "../db/serialize";
 import { readLooseBody, parseBody } from "../lib/body";
-import { badRequest, forbidden, notFound } from "../lib/errors";
-import { isUuid, normalizeId, serviceId } from "../lib/ids";
+import { badRequest, forbidden } from "../lib/errors";
+import { isUuid, normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, effectiveRole } from "../services/permissions";
 import {
   checkEntityRead,
@@ -21,7 +21,7 @@ import {
   type Dict,
   type EntityRow,
 } from "../services/entities";
-import { taskDicts } from "../services/tasks";
+import { taskDicts, getProject } from "../services/tasks";
 import { newsPage } from "../services/news";
 
 const CreateEntityTasksSchema = v.object({
@@ -51,9 +51,8 @@ export function registerEntities(app: Hono<AppEnv>): void {
   };
 
   app.post("/actions/projects/:project_id/delete-entities", async (c) => {
-    const projectId = serviceId(c.req.param("project_id"));
+    const projectId = (await getProject(c, c.req.param("project_id"))).id;
     const db = c.get("db");
-    if (!(await db.selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst())) throw notFound();
     const ids = await idList(c);
     const force = queryFlag(c, "force");
     const userId = c.get("user").id;

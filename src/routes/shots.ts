@@ -7,12 +7,13 @@ import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
 import { parseBody, readJsonObject, validate } from "../lib/body";
 import { badRequest, forbidden, notFound } from "../lib/errors";
-import { isUuid, normalizeId, serviceId } from "../lib/ids";
+import { isUuid, normalizeId, queryId, serviceId } from "../lib/ids";
 import { emitEvent } from "../lib/events";
 import { loadRelations, type AnySelect } from "../crud/engine";
 import { checkManagerProjectAccess, checkProjectAccess, effectiveRole, isAdmin } from "../services/permissions";
 import {
   applyCriteria,
+  criteriaProjectId,
   castAssets,
   checkEntityRead,
   createEpisode,
@@ -39,7 +40,7 @@ import {
   type EntityKind,
   type EntityRow,
 } from "../services/entities";
-import { taskDicts } from "../services/tasks";
+import { taskDicts, getProject } from "../services/tasks";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { entitiesWithTasks, readWithTasksQuery, rowsToDicts, shotsWithTasks, withTasksResponse } from "../services/with-tasks";
 
@@ -171,8 +172,7 @@ async function assignedEpisodes(c: AppContext, projectId: string): Promise<Dict[
 
 /** A query-string criterion naming an entity of a kind (400 malformed, 404 unknown). */
 async function criterionEntity(c: AppContext, value: string, kind: EntityKind): Promise<EntityRow> {
-  if (!isUuid(value)) throw badRequest("One of the ID sent in parameter is not properly formatted.");
-  return loadEntity(c, value, kind);
+  return loadEntity(c, queryId(value), kind);
 }
 
 async function allShots(c: AppContext): Promise<Response> {
@@ -183,8 +183,7 @@ async function allShots(c: AppContext): Promise<Response> {
     params.parent_id = sequence.id;
     delete params.sequence_id;
   }
-  const projectId = params.project_id && isUuid(params.project_id) ? normalizeId(params.project_id) : null;
-  if (params.project_id && !projectId) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+  const projectId = criteriaProjectId(params) ?? null;
   await checkProjectAccess(c, projectId);
   const vendor = await vendorScope(c, projectId);
   const shots = await listWithSequence(c, "Shot", params, vendor?.personId);
@@ -308,8 +307,7 @@ export function registerShots(app: Hono<AppEnv>): void {
   // Scenes --------------------------------------------------------------------------------------
   app.get("/data/scenes/all", async (c) => {
     const params = c.req.query();
-    const projectId = params.project_id && isUuid(params.project_id) ? normalizeId(params.project_id) : undefined;
-    if (params.project_id && !projectId) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+    const projectId = criteriaProjectId(params);
     await criterionProjectAccess(c, projectId);
     await blockVendorOrClient(c, projectId);
     return c.json(await listWithSequence(c, "Scene", params));
@@ -364,8 +362,7 @@ export function registerShots(app: Hono<AppEnv>): void {
   // Episodes ------------------------------------------------------------------------------------
   app.get("/data/episodes", async (c) => {
     const params = c.req.query();
-    const projectId = params.project_id && isUuid(params.project_id) ? normalizeId(params.project_id) : undefined;
-    if (params.project_id && !projectId) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+    const projectId = criteriaProjectId(params);
     await criterionProjectAccess(c, projectId);
     if (await vendorScope(c, projectId)) {
       if (!projectId) return c.json([]);
@@ -456,8 +453,7 @@ export function registerShots(app: Hono<AppEnv>): void {
       params.parent_id = episode.id;
       delete params.episode_id;
     }
-    const projectId = params.project_id && isUuid(params.project_id) ? normalizeId(params.project_id) : undefined;
-    if (params.project_id && !projectId) throw badRequest("One of the ID sent in parameter is not properly formatted.");
+    const projectId = criteriaProjectId(params);
     await criterionProjectAccess(c, projectId);
     if (await vendorScope(c, projectId)) {
       if (!projectId) return c.json([]);
@@ -513,9 +509,7 @@ export function registerShots(app: Hono<AppEnv>): void {
 
   // Project scoped lists and creation ------------------------------------------------------------
   const projectParam = async (c: AppContext, manager = false): Promise<string> => {
-    const projectId = serviceId(c.req.param("project_id"));
-    const project = await c.get("db").selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst();
-    if (!project) throw notFound();
+    const projectId = (await getProject(c, c.req.param("project_id"))).id;
     if (manager) await checkManagerProjectAccess(c, projectId);
     else await checkProjectAccess(c, projectId);
     return projectId;
@@ -586,8 +580,7 @@ export function registerShots(app: Hono<AppEnv>): void {
       throw badRequest("count_mode must be equal to weighted, weigtheddone, feedback, or done");
     }
     const studioId = c.req.query("studio_id");
-    if (studioId !== undefined && !isUuid(studioId)) throw badRequest("One of the ID sent in parameter is not properly formatted.");
-    return { weighted: mode.includes("weighted"), feedback: !mode.includes("done"), studioId: studioId ? normalizeId(studioId) : undefined };
+    return { weighted: mode.includes("weighted"), feedback: !mode.includes("done"), studioId: studioId !== undefined ? queryId(studioId) : undefined };
   };
   app.get("/data/projects/:project_id/quotas/:task_type_id", async (c) => {
     const projectId = await projectParam(c);
@@ -596,9 +589,7 @@ export function registerShots(app: Hono<AppEnv>): void {
     return c.json(await quotas(c, projectId, { ...mode, taskTypeId }));
   });
   app.get("/data/projects/:project_id/quotas/persons/:person_id", async (c) => {
-    const projectId = serviceId(c.req.param("project_id"));
-    const project = await c.get("db").selectFrom("project").select("id").where("id", "=", projectId).executeTakeFirst();
-    if (!project) throw notFound();
+    const projectId = (await getProject(c, c.req.param("project_id"))).id;
     const personId = serviceId(c.req.param("person_id"));
     const user = c.get("user");
     const role = await effectiveRole(c, projectId);

@@ -12,7 +12,7 @@ import { serialize, parseJson } from "../db/serialize";
 import { TABLES, type EntityTable, type TableName } from "../db/tables.generated";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
-import { formatDateTime, isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
+import { formatDateTime, isUuid, newId, normalizeId, queryId, serviceId, utcNow } from "../lib/ids";
 import { loadRelations, type AnySelect } from "../crud/engine";
 import { refreshShotCastingStats } from "./casting";
 import { removeTask, type TaskRow } from "./tasks";
@@ -307,6 +307,11 @@ export function applyCriteria<Q extends AnySelect>(q: Q, params: Record<string, 
     }
   }
   return query;
+}
+
+/** The `project_id` criterion of a listing's query string: undefined when absent, 400 when malformed. */
+export function criteriaProjectId(params: Record<string, string>): string | undefined {
+  return params.project_id ? queryId(params.project_id) : undefined;
 }
 
 /** A query parameter id (`project_id`, `episode_id`...): 400 when malformed. */
