@@ -2,13 +2,12 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
-import type { AnySelect } from "../crud/engine";
 import { parseBody } from "../lib/body";
 import { forbidden, notFound } from "../lib/errors";
 import { loadRelations } from "../crud/engine";
 import { checkProjectAccess, effectiveRole } from "../services/permissions";
 import {
-  applyCriteria,
+  listEntitiesWithProjectName,
   criteriaProjectId,
   blockVendorOrClient,
   checkEntityRead,
@@ -50,18 +49,7 @@ export function registerConcepts(app: Hono<AppEnv>): void {
     const params = c.req.query();
     const projectId = criteriaProjectId(params);
     await conceptListAccess(c, projectId);
-    const types = await requestTypeIds(c);
-    let q = c
-      .get("db")
-      .selectFrom("entity")
-      .innerJoin("project", "project.id", "entity.project_id")
-      .selectAll("entity")
-      .select("project.name as __project_name")
-      .where("entity.entity_type_id", "=", types.Concept) as AnySelect;
-    q = applyCriteria(q, params);
-    const rows = (await q.orderBy("entity.name").execute()) as Dict[];
-    const concepts = await presentEntities(c.get("db"), rows, "Concept");
-    return c.json(concepts.map((concept, i) => ({ ...concept, project_name: rows[i]!.__project_name })));
+    return c.json(await listEntitiesWithProjectName(c, "Concept", params));
   });
   app.get("/data/concepts/with-tasks", async (c) => {
     const query = readWithTasksQuery(c);

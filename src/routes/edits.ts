@@ -8,7 +8,7 @@ import { notFound } from "../lib/errors";
 import { normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess } from "../services/permissions";
 import {
-  applyCriteria,
+  listEntitiesWithProjectName,
   criteriaProjectId,
   blockVendorOrClient,
   checkEntityRead,
@@ -35,28 +35,12 @@ const NewEditSchema = v.object({
   episode_id: v.optional(v.nullable(v.pipe(v.string(), v.uuid("must be a valid UUID")))),
 });
 
-/** `get_edits`: edits filtered by the criteria with their `project_name`, sorted by name. */
-async function listEdits(c: AppContext, params: Record<string, string>, assignedTo?: string): Promise<Dict[]> {
-  const types = await requestTypeIds(c);
-  let q = c
-    .get("db")
-    .selectFrom("entity")
-    .innerJoin("project", "project.id", "entity.project_id")
-    .selectAll("entity")
-    .select("project.name as __project_name")
-    .where("entity.entity_type_id", "=", types.Edit) as AnySelect;
-  q = applyCriteria(q, params);
-  if (assignedTo) q = whereAssigned(q, assignedTo);
-  const rows = (await q.orderBy("entity.name").execute()) as Dict[];
-  return rows.map((row) => ({ ...presentEntity(row, "Edit"), project_name: row.__project_name }));
-}
-
 async function allEdits(c: AppContext): Promise<Response> {
   const params = c.req.query();
   const projectId = criteriaProjectId(params) ?? null;
   await checkProjectAccess(c, projectId);
   const vendor = await vendorScope(c, projectId);
-  return c.json(await maskMetadataForVendor(c, "Edit", await listEdits(c, params, vendor?.personId), projectId));
+  return c.json(await maskMetadataForVendor(c, "Edit", await listEntitiesWithProjectName(c, "Edit", params, vendor?.personId), projectId));
 }
 
 export function registerEdits(app: Hono<AppEnv>): void {

@@ -314,6 +314,27 @@ export function criteriaProjectId(params: Record<string, string>): string | unde
   return params.project_id ? queryId(params.project_id) : undefined;
 }
 
+/**
+ * Entities of a kind filtered by the query-string criteria (`get_edits`, `get_concepts`), with
+ * their `project_name`, sorted by name; with `assignedTo`, only those with a task assigned to them.
+ */
+export async function listEntitiesWithProjectName(c: AppContext, kind: EntityKind, params: Record<string, string>, assignedTo?: string): Promise<Dict[]> {
+  const types = await requestTypeIds(c);
+  if (kind === "Asset") return [];
+  let q = c
+    .get("db")
+    .selectFrom("entity")
+    .innerJoin("project", "project.id", "entity.project_id")
+    .selectAll("entity")
+    .select("project.name as __project_name")
+    .where("entity.entity_type_id", "=", types[kind]) as AnySelect;
+  q = applyCriteria(q, params);
+  if (assignedTo) q = whereAssigned(q, assignedTo);
+  const rows = (await q.orderBy("entity.name").execute()) as Dict[];
+  const dicts = await presentEntities(c.get("db"), rows, kind);
+  return dicts.map((dict, i) => ({ ...dict, project_name: rows[i]!.__project_name }));
+}
+
 /** A query parameter id (`project_id`, `episode_id`...): 400 when malformed. */
 export function criterionId(name: string, value: string | undefined, sentinels: string[] = []): string | undefined {
   if (value === undefined) return undefined;
