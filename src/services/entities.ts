@@ -18,6 +18,7 @@ import { refreshShotCastingStats } from "./casting";
 import { removeTask, type TaskRow } from "./tasks";
 import { chunks, selectIn } from "../lib/chunks";
 import { toFilterValue } from "../crud/values";
+import { RESERVED_TYPE_NAMES, type EntityKind, type ReservedTypeName } from "../lib/entity-kinds";
 import {
   checkManagerProjectAccess,
   checkProjectAccess,
@@ -29,18 +30,8 @@ import {
 export type EntityRow = Selectable<EntityTable>;
 export type Dict = Record<string, unknown>;
 
-/** Entity types recognised by name; every other entity type is an asset type. */
-export const RESERVED_TYPE_NAMES = ["Shot", "Sequence", "Episode", "Scene", "Edit", "Concept"] as const;
-export type ReservedTypeName = (typeof RESERVED_TYPE_NAMES)[number];
-/** The `type` an entity is presented with (and its event prefix, lower-cased). */
-export type EntityKind = ReservedTypeName | "Asset";
+export type { EntityKind, ReservedTypeName };
 export type ReservedTypeIds = Record<ReservedTypeName, string>;
-
-const RESERVED = new Set<string>(RESERVED_TYPE_NAMES);
-
-export function kindOfTypeName(name: string | null | undefined): EntityKind {
-  return name && RESERVED.has(name) ? (name as ReservedTypeName) : "Asset";
-}
 
 /** Ids of the six reserved entity types, creating the missing ones (get-or-create). */
 export async function reservedTypeIds(db: Db): Promise<ReservedTypeIds> {
