@@ -1101,6 +1101,7 @@ export async function createTasksForEntity(c: AppContext, entity: EntityRow, tas
         throw badRequest(`Task type ${taskType.id} is not in the workflow of asset type ${entity.entity_type_id}.`);
       }
     }
+    if (taskTypes.length === 0) return [];
     const existing = new Set(
       (
         await db
@@ -1108,7 +1109,7 @@ export async function createTasksForEntity(c: AppContext, entity: EntityRow, tas
           .select("task_type_id")
           .where("entity_id", "=", entity.id)
           .where("name", "=", "main")
-          .where("task_type_id", "in", taskTypes.length > 0 ? taskTypes.map((t) => t.id as string) : [""])
+          .where("task_type_id", "in", taskTypes.map((t) => t.id as string))
           .execute()
       ).map((r) => r.task_type_id),
     );

@@ -3,9 +3,9 @@
  * instances (models.md §4.2). Entities are presented with their computed kind as `type` and emit
  * `<kind>:new|update|delete`.
  */
+import { sql } from "kysely";
 import type { AppContext } from "../../context";
-import { forbidden } from "../../lib/errors";
-import { WRONG_ID_FORMAT } from "../../lib/errors";
+import { WRONG_ID_FORMAT, forbidden } from "../../lib/errors";
 import { isUuid, normalizeId } from "../../lib/ids";
 import {
   checkEntityDelete,
@@ -84,7 +84,7 @@ export const entityRules: RuleSet = {
       if (isAdmin(user)) return;
       const projectIds = await openMemberProjectIds(c);
       return (q: AnySelect) => {
-        let scoped = projectIds.length === 0 ? q.where("entity.id", "=", "") : q.where("entity.project_id", "in", projectIds);
+        let scoped = projectIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where("entity.project_id", "in", projectIds);
         if (user.role === "vendor") scoped = whereAssigned(scoped, user.id);
         return scoped;
       };
