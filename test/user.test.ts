@@ -85,6 +85,20 @@ describe("todo lists", () => {
     expect((await server.json("GET", "/api/data/user/tasks", { token: other.token })).body).toEqual([]);
   });
 
+  test("done-tasks: newest end date first, tasks without end date before them (PostgreSQL's NULL order)", async () => {
+    const person = await server.person("user");
+    await server.addToTeam(fixture.project.id, person, null);
+    const task = async (name: string, endDate: string | null) =>
+      createTask(server, fixture.project.id, await createEntity(server, fixture.project.id, "Prop", name), fixture.modeling, {
+        assignees: [person], status: "done", fields: { end_date: endDate },
+      });
+    const older = await task("Done-Older", "2024-01-02T10:00:00");
+    const undated = await task("Done-Undated", null);
+    const newer = await task("Done-Newer", "2024-01-05T10:00:00");
+    const done = await server.json("GET", "/api/data/user/done-tasks", { token: person.token });
+    expect(done.body.map((t: any) => t.id)).toEqual([undated, newer, older]);
+  });
+
   test("tasks to check: supervisors get feedback requests of their departments, artists nothing", async () => {
     const animation = await server.db.selectFrom("task_type").select("department_id").where("id", "=", fixture.animation).executeTakeFirstOrThrow();
     await server.db.insertInto("department_link").values({ person_id: supervisor.id, department_id: animation.department_id! }).execute();

@@ -27,6 +27,7 @@ import { crudId, isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/id
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { toFilterValue, toStoredValue } from "./values";
+import { descNullsFirst } from "../db/order";
 
 export type Row = Record<string, any>;
 export type Dict = Record<string, unknown>;
@@ -400,8 +401,8 @@ export async function listRows(c: AppContext, model: CrudModel): Promise<Respons
   if (page >= 1 && offset < total) {
     const def = tableDef(model);
     let ordered = query;
-    if (def.columns.updated_at) ordered = ordered.orderBy(`${model.table}.updated_at` as any, "desc");
-    if (def.columns.created_at) ordered = ordered.orderBy(`${model.table}.created_at` as any, "desc");
+    if (def.columns.updated_at) ordered = ordered.orderBy(`${model.table}.updated_at` as any, descNullsFirst);
+    if (def.columns.created_at) ordered = ordered.orderBy(`${model.table}.created_at` as any, descNullsFirst);
     rows = (await ordered.orderBy(`${model.table}.id` as any).limit(limit).offset(offset).execute()) as Row[];
   }
   return c.json({

@@ -32,7 +32,8 @@ import {
 } from "../services/entities";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { assetsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
-import { assetInstanceName, getCasting, updateCasting } from "../services/casting";
+import { assetInstanceName, getCasting, nextAssetInstanceNumber, updateCasting } from "../services/casting";
+import { ascNullsLast } from "../db/order";
 
 const uuid = v.pipe(v.string(), v.uuid("must be a valid UUID"));
 const optionalText = v.optional(v.nullable(v.string()));
@@ -359,13 +360,13 @@ export function registerAssets(app: Hono<AppEnv>): void {
       .selectAll("asset_instance")
       .select("asset_instance_link.entity_id as __shot_id")
       .where("asset_instance.asset_id", "=", row.id)
-      .orderBy("asset_instance.number")
+      .orderBy("asset_instance.number", ascNullsLast)
       .execute()) as Dict[];
     return c.json(assetInstanceDicts(rows, (r) => r.__shot_id as string));
   });
   app.get("/data/assets/:asset_id/scene-asset-instances", async (c) => {
     const row = await readableAsset(c, false);
-    const rows = (await c.get("db").selectFrom("asset_instance").selectAll().where("asset_id", "=", row.id).orderBy("number").execute()) as Dict[];
+    const rows = (await c.get("db").selectFrom("asset_instance").selectAll().where("asset_id", "=", row.id).orderBy("number", ascNullsLast).execute()) as Dict[];
     return c.json(assetInstanceDicts(rows, (r) => String(r.scene_id ?? "None")));
   });
   app.get("/data/assets/:asset_id/asset-asset-instances", async (c) => {
@@ -376,7 +377,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
       .selectAll()
       .where("target_asset_id", "=", row.id)
       .orderBy("asset_id")
-      .orderBy("number")
+      .orderBy("number", ascNullsLast)
       .execute()) as Dict[];
     return c.json(assetInstanceDicts(rows, (r) => r.asset_id as string));
   });
@@ -385,14 +386,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
     const row = await readableAsset(c, false);
     const instantiated = await loadEntity(c, body.asset_to_instantiate_id, "Asset");
     const instance = await transact(c, async (db) => {
-      const last = await db
-        .selectFrom("asset_instance")
-        .select("number")
-        .where("target_asset_id", "=", row.id)
-        .where("asset_id", "=", instantiated.id)
-        .orderBy("number", "desc")
-        .executeTakeFirst();
-      const number = (last?.number ?? 0) + 1;
+      const number = await nextAssetInstanceNumber(db, instantiated.id, { targetAssetId: row.id });
       const now = utcNow();
       const created = (await db
         .insertInto("asset_instance")

@@ -18,6 +18,7 @@ import { discardUploads, isMultipart, readMultipart, removeAttachmentFile, store
 import { checkEntityAccess, checkProjectAccess, isAdmin } from "../services/permissions";
 import { fullEntityNames } from "../services/entity-names";
 import { OPEN_STATUS_NAMES } from "../services/user-context";
+import { descNullsFirst } from "../db/order";
 
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;
@@ -106,7 +107,7 @@ export async function chatsForPerson(db: Db, personId: string): Promise<Dict[]> 
     .select(["chat.id", "chat.object_id", "chat.last_message", "entity.project_id", "entity.preview_file_id"])
     .where("chat_participant.person_id", "=", personId)
     .where("project_status.name", "in", OPEN_STATUS_NAMES)
-    .orderBy("chat.last_message", "desc")
+    .orderBy("chat.last_message", descNullsFirst)
     .execute();
   const names = await fullEntityNames(db, rows.map((r) => r.object_id));
   return rows.map((row) => ({

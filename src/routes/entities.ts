@@ -23,6 +23,7 @@ import {
 } from "../services/entities";
 import { taskDicts, getProject } from "../services/tasks";
 import { newsPage } from "../services/news";
+import { ascNullsLast, descNullsFirst } from "../db/order";
 
 const CreateEntityTasksSchema = v.object({
   task_type_ids: v.pipe(v.array(v.string()), v.minLength(1, "At least one task type id is required.")),
@@ -90,8 +91,8 @@ export function registerEntities(app: Hono<AppEnv>): void {
       .selectAll("preview_file")
       .where("task.entity_id", "=", row.id)
       .orderBy("task_type.name")
-      .orderBy("preview_file.revision", "desc")
-      .orderBy("preview_file.position")
+      .orderBy("preview_file.revision", descNullsFirst)
+      .orderBy("preview_file.position", ascNullsLast)
       .execute()) as Dict[];
     return c.json(
       rows.map((preview) => {

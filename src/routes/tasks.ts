@@ -66,6 +66,7 @@ import {
   serializeCommentsWithRelations,
 } from "../services/comments";
 import { projectSubscriptions } from "../services/notifications";
+import { ascNullsLast, descNullsFirst } from "../db/order";
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -165,8 +166,8 @@ async function lastTaskPreview(c: AppContext, taskId: string) {
     .selectFrom("preview_file")
     .selectAll()
     .where("task_id", "=", taskId)
-    .orderBy("revision", "desc")
-    .orderBy("position")
+    .orderBy("revision", descNullsFirst)
+    .orderBy("position", ascNullsLast)
     .orderBy("created_at", "desc")
     .executeTakeFirst();
 }
@@ -314,8 +315,8 @@ export function registerTasks(app: Hono<AppEnv>): void {
       .selectFrom("preview_file")
       .selectAll()
       .where("task_id", "=", task.id)
-      .orderBy("revision", "desc")
-      .orderBy("position")
+      .orderBy("revision", descNullsFirst)
+      .orderBy("position", ascNullsLast)
       .execute();
     return c.json(rows.map((row) => serialize("preview_file", row)));
   });

@@ -13,6 +13,7 @@ import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { chunks } from "../lib/chunks";
 import { entityKind } from "../lib/entity-kinds";
 import { emit } from "./projects";
+import { ascNullsLast } from "../db/order";
 
 export type Row = Record<string, any>;
 export type Dict = Record<string, unknown>;
@@ -401,7 +402,7 @@ export async function sceneAssetInstances(db: Db, sceneId: string, assetTypeId?:
   if (assetTypeId) {
     query = query.innerJoin("entity", "entity.id", "asset_instance.asset_id").where("entity.entity_type_id", "=", assetTypeId);
   }
-  return groupByAsset((await query.orderBy("asset_instance.asset_id").orderBy("asset_instance.number").execute()) as Row[]);
+  return groupByAsset((await query.orderBy("asset_instance.asset_id").orderBy("asset_instance.number", ascNullsLast).execute()) as Row[]);
 }
 
 /** Instances attached to a shot, per asset id. */
@@ -412,7 +413,7 @@ export async function shotAssetInstances(db: Db, shotId: string): Promise<Record
     .selectAll("asset_instance")
     .where("asset_instance_link.entity_id", "=", shotId)
     .orderBy("asset_instance.asset_id")
-    .orderBy("asset_instance.number")
+    .orderBy("asset_instance.number", ascNullsLast)
     .execute();
   return groupByAsset(rows as Row[]);
 }
@@ -428,18 +429,19 @@ export function assetInstanceName(assetName: string, number: number): string {
   return `${slug}_${String(number).padStart(4, "0")}`;
 }
 
+/** The number of the next instance of an asset in a scene or in a target asset (highest + 1, 1 when none). */
+export async function nextAssetInstanceNumber(db: Db, assetId: string, container: { sceneId: string } | { targetAssetId: string }): Promise<number> {
+  let query = db.selectFrom("asset_instance").select((eb) => eb.fn.max("number").as("highest")).where("asset_id", "=", assetId);
+  query = "sceneId" in container ? query.where("scene_id", "=", container.sceneId) : query.where("target_asset_id", "=", container.targetAssetId);
+  const row = await query.executeTakeFirst();
+  return Number(row?.highest ?? 0) + 1;
+}
+
 export async function addAssetInstanceToScene(c: AppContext, scene: Row, rawAssetId: string, description: string | null): Promise<Dict> {
   const db = c.get("db");
   const asset = await db.selectFrom("entity").select(["id", "name"]).where("id", "=", normalizeId(rawAssetId)).executeTakeFirst();
   if (!asset) throw badRequest(`Asset ${rawAssetId} not found`);
-  const last = await db
-    .selectFrom("asset_instance")
-    .select("number")
-    .where("scene_id", "=", scene.id)
-    .where("asset_id", "=", asset.id)
-    .orderBy("number", "desc")
-    .executeTakeFirst();
-  const number = last?.number ? Number(last.number) + 1 : 1;
+  const number = await nextAssetInstanceNumber(db, asset.id, { sceneId: scene.id });
   const now = utcNow();
   const row = {
     id: newId(), created_at: now, updated_at: now, asset_id: asset.id, scene_id: scene.id, number,

@@ -50,6 +50,7 @@ import {
   type Reply,
 } from "./notifications";
 import { presentAttachment, storeAttachment, removeAttachmentFile, type UploadedFile } from "./attachments";
+import { ascNullsLast } from "../db/order";
 
 export type CommentRow = Selectable<CommentTable>;
 
@@ -219,7 +220,7 @@ async function commentLinks(db: Db, commentIds: string[]) {
         "preview_file.status", "preview_file.validation_status", "preview_file.original_name", "preview_file.position", "preview_file.annotations",
       ])
       .where("comment_preview_link.comment", "in", chunk)
-      .orderBy("preview_file.position")
+      .orderBy("preview_file.position", ascNullsLast)
       .execute();
     for (const row of previewRows) {
       push(previews, row.comment, {

@@ -26,6 +26,7 @@ import {
   isAdmin,
   userDepartmentIds,
 } from "./permissions";
+import { ascNullsLast, descNullsFirst } from "../db/order";
 
 export type EntityRow = Selectable<EntityTable>;
 export type Dict = Record<string, unknown>;
@@ -891,7 +892,7 @@ export async function taskTypesOf(c: AppContext, scope: (q: AnySelect) => AnySel
     .selectFrom("task_type")
     .selectAll()
     .where("id", "in", inner as any)
-    .orderBy("priority")
+    .orderBy("priority", ascNullsLast)
     .orderBy("name")
     .execute()) as Dict[];
   return rows.map((row) => serialize("task_type", row));
@@ -948,7 +949,7 @@ export async function castIn(c: AppContext, assetId: string): Promise<Dict[]> {
     .where("entity_link.entity_out_id", "=", assetId)
     .where("entity.entity_type_id", "=", types.Shot)
     .where(notCanceled)
-    .orderBy("episode.name")
+    .orderBy("episode.name", ascNullsLast)
     .orderBy("sequence.name")
     .orderBy("entity.name")
     .execute();
@@ -1002,9 +1003,9 @@ export async function entityPreviewsByTaskType(c: AppContext, entityId: string):
       "preview_file.status", "preview_file.annotations", "preview_file.created_at", "preview_file.task_id", "task.task_type_id",
     ])
     .where("task.entity_id", "=", entityId)
-    .orderBy("task_type.priority", "desc")
+    .orderBy("task_type.priority", descNullsFirst)
     .orderBy("task_type.name")
-    .orderBy("preview_file.revision", "desc")
+    .orderBy("preview_file.revision", descNullsFirst)
     .orderBy("preview_file.created_at")
     .execute();
   const byTask = new Map<string, { taskTypeId: string; files: Dict[] }>();

@@ -36,6 +36,7 @@ import {
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess, checkTaskActionAccess, effectiveRole, isAdmin } from "./permissions";
 import { isAssignedTo, type EntityRow, type TaskRow, type TaskTypeRow } from "./tasks";
+import { descNullsFirst } from "../db/order";
 
 export type { EntityRow, TaskRow, TaskTypeRow };
 export type AssetInstanceRow = Selectable<AssetInstanceTable>;
@@ -649,14 +650,14 @@ export async function taskWorkingFiles(c: AppContext, taskId: string): Promise<D
     .selectAll()
     .where("task_id", "=", taskId)
     .where("revision", ">=", 0)
-    .orderBy("revision", "desc")
+    .orderBy("revision", descNullsFirst)
     .execute();
   return presentWorkingFiles(c, rows);
 }
 
 /** Last revision of each working file name of a task: `{name: working file}`. */
 export async function lastTaskWorkingFiles(c: AppContext, taskId: string): Promise<Record<string, Dict>> {
-  const rows = await c.get("db").selectFrom("working_file").selectAll().where("task_id", "=", taskId).orderBy("revision", "desc").execute();
+  const rows = await c.get("db").selectFrom("working_file").selectAll().where("task_id", "=", taskId).orderBy("revision", descNullsFirst).execute();
   const last = new Map<string, Dict>();
   for (const row of rows) if (!last.has(String(row.name))) last.set(String(row.name), row);
   const dicts = await presentWorkingFiles(c, [...last.values()]);
@@ -672,7 +673,7 @@ export async function entityWorkingFiles(
   let query = c.get("db").selectFrom("working_file").selectAll().where("entity_id", "=", entityId).where("revision", ">=", 0);
   if (filters.taskId) query = query.where("task_id", "=", filters.taskId);
   if (filters.name) query = query.where("name", "=", filters.name);
-  return presentWorkingFiles(c, await query.orderBy("revision", "desc").execute(), { relations: filters.relations });
+  return presentWorkingFiles(c, await query.orderBy("revision", descNullsFirst).execute(), { relations: filters.relations });
 }
 
 // ---------------------------------------------------------------------------------------------

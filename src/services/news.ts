@@ -8,6 +8,7 @@ import { serialize } from "../db/serialize";
 import { chunks } from "../lib/chunks";
 import { fullEntityNames } from "./entity-names";
 import { shortPersonsMap } from "./user-context";
+import { ascNullsLast } from "../db/order";
 
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;
@@ -128,8 +129,8 @@ async function attachPreviewFiles(db: Db, data: Dict[]): Promise<void> {
       .select(["id", "name", "extension", "revision", "position", "status", "task_id"])
       .where("task_id", "in", part)
       .orderBy("task_id")
-      .orderBy("revision")
-      .orderBy("position")
+      .orderBy("revision", ascNullsLast)
+      .orderBy("position", ascNullsLast)
       .execute();
     for (const preview of previews) {
       const key = `${preview.task_id}-${preview.revision}`;

@@ -14,6 +14,7 @@ import { fullEntityNames } from "./entity-names";
 import { newId, utcNow } from "../lib/ids";
 import { notFound } from "../lib/errors";
 import { mailConfigured, sendMail } from "../lib/mail";
+import { ascNullsLast } from "../db/order";
 
 export type TaskRow = Selectable<TaskTable>;
 export type CommentRow = Selectable<CommentTable>;
@@ -493,7 +494,7 @@ export async function listNotifications(
       .innerJoin("preview_file", "preview_file.id", "comment_preview_link.preview_file")
       .select(["comment_preview_link.comment", "preview_file.id", "preview_file.position"])
       .where("comment_preview_link.comment", "in", chunk)
-      .orderBy("preview_file.position")
+      .orderBy("preview_file.position", ascNullsLast)
       .execute();
     for (const link of links) if (!previews.has(link.comment)) previews.set(link.comment, link.id);
   }

@@ -15,6 +15,7 @@ import { chunks } from "../lib/chunks";
 import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { effectiveRole, isAdmin, projectLink, type Role, userDepartmentIds } from "./permissions";
+import { ascNullsLast } from "../db/order";
 
 export type Row = Record<string, any>;
 export type Dict = Record<string, unknown>;
@@ -602,7 +603,7 @@ export async function projectTaskTypes(c: AppContext, projectId: string): Promis
     .innerJoin("project_task_type_link", "project_task_type_link.task_type_id", "task_type.id")
     .selectAll("task_type")
     .where("project_task_type_link.project_id", "=", projectId)
-    .orderBy("project_task_type_link.priority")
+    .orderBy("project_task_type_link.priority", ascNullsLast)
     .orderBy("task_type.name")
     .execute()) as Row[];
   return rows.map((row) => serialize("task_type", row));
@@ -1119,12 +1120,12 @@ export function presentScheduleItem(row: Row): Dict {
 }
 
 export async function listMilestones(c: AppContext, projectId: string): Promise<Dict[]> {
-  const rows = await c.get("db").selectFrom("milestone").selectAll().where("project_id", "=", projectId).orderBy("date").execute();
+  const rows = await c.get("db").selectFrom("milestone").selectAll().where("project_id", "=", projectId).orderBy("date", ascNullsLast).execute();
   return rows.map((row) => presentMilestone(row as Row));
 }
 
 export async function listScheduleItems(c: AppContext, projectId: string): Promise<Dict[]> {
-  const rows = await c.get("db").selectFrom("schedule_item").selectAll().where("project_id", "=", projectId).orderBy("start_date").execute();
+  const rows = await c.get("db").selectFrom("schedule_item").selectAll().where("project_id", "=", projectId).orderBy("start_date", ascNullsLast).execute();
   return rows.map((row) => serialize("schedule_item", row as Row));
 }
 

@@ -28,6 +28,7 @@ import {
 import { deleteCommentNews, deleteCommentNotifications, notifyAssignation } from "./notifications";
 import { removeAttachmentFile, storedFilePath } from "./attachments";
 import { rm } from "node:fs/promises";
+import { descNullsFirst } from "../db/order";
 
 export type TaskRow = Selectable<TaskTable>;
 export type TaskTypeRow = Selectable<TaskTypeTable>;
@@ -460,7 +461,7 @@ export async function removePreviewFile(c: AppContext, previewId: string, force 
       .selectFrom("preview_file")
       .select("id")
       .where("task_id", "=", task.id)
-      .orderBy("revision", "desc")
+      .orderBy("revision", descNullsFirst)
       .orderBy("created_at", "desc")
       .executeTakeFirst();
     await db.updateTable("task").set({ last_preview_file_id: next?.id ?? null }).where("id", "=", task.id).execute();
@@ -780,7 +781,7 @@ async function detailedTaskList(
       .where("task.id", "in", (eb) => eb.selectFrom("task_person_link").select("task_person_link.task_id").where("task_person_link.person_id", "=", personId))
       .where("task_status.is_done", "=", done);
     query = done
-      ? query.orderBy("task.end_date", "desc").orderBy("task_type.name").orderBy("entity.name")
+      ? query.orderBy("task.end_date", descNullsFirst).orderBy("task_type.name").orderBy("entity.name")
       : query.orderBy("project.name").orderBy("task_type.name").orderBy("entity.name");
     rows = ((await query.execute()) as Record<string, unknown>[]).map(splitDetailRow);
   }
