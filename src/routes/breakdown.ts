@@ -4,7 +4,8 @@ import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
-import { entityKind } from "../lib/entity-kinds";
+import { entityKind, type EntityKind } from "../lib/entity-kinds";
+import { loadEntityWithKind } from "../services/entities";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { serviceId } from "../lib/ids";
 import { checkEntityAccess, checkManagerProjectAccess, checkProjectAccess, type Role } from "../services/permissions";
@@ -30,7 +31,7 @@ async function castingManager(c: AppContext): Promise<Row> {
 /** Entities of the request: all must exist (404) and belong to the project (403). */
 async function entitiesOfProject(c: AppContext, ids: string[], projectId: string): Promise<(Row & { kind: string })[]> {
   const entities = [];
-  for (const id of ids) entities.push(await casting.loadEntity(c.get("db"), id));
+  for (const id of ids) entities.push(await loadEntityWithKind(c.get("db"), id));
   if (entities.some((entity) => entity.project_id !== projectId)) throw forbidden();
   return entities;
 }
@@ -48,14 +49,14 @@ async function jsonBody(c: AppContext): Promise<unknown> {
 
 /** Shots and scenes: project member, vendors only with a task on the entity. */
 async function readableEntity(c: AppContext, param: string, kind: string): Promise<Row> {
-  const entity = await casting.loadEntity(c.get("db"), c.req.param(param), kind);
+  const entity = await loadEntityWithKind(c.get("db"), c.req.param(param), kind as EntityKind);
   await checkProjectAccess(c, entity.project_id);
   await checkEntityAccess(c, { id: entity.id, project_id: entity.project_id });
   return entity;
 }
 
 async function memberEntity(c: AppContext, param: string, kind: string): Promise<Row> {
-  const entity = await casting.loadEntity(c.get("db"), c.req.param(param), kind);
+  const entity = await loadEntityWithKind(c.get("db"), c.req.param(param), kind as EntityKind);
   await checkProjectAccess(c, entity.project_id);
   return entity;
 }
@@ -121,7 +122,7 @@ export function registerBreakdown(app: Hono<AppEnv>): void {
   });
   app.get("/data/projects/:project_id/sequences/:sequence_id/casting", async (c) => {
     const project = await castingReader(c);
-    const sequence = await casting.loadEntity(c.get("db"), c.req.param("sequence_id"), "Sequence");
+    const sequence = await loadEntityWithKind(c.get("db"), c.req.param("sequence_id"), "Sequence");
     if (sequence.project_id !== project.id) throw forbidden();
     return c.json(await casting.shotsCasting(c.get("db"), { sequenceId: sequence.id }));
   });

@@ -10,7 +10,7 @@ import { transact } from "../db/transaction";
 import type { TableName } from "../db/tables.generated";
 import { readLooseBody, validate } from "../lib/body";
 import { badRequest, notFound } from "../lib/errors";
-import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
+import { RESERVED_ENTITY_TYPES, type EntityKind } from "../lib/entity-kinds";
 import { emitEvent } from "../lib/events";
 import { isUuid, newId, normalizeId, parseDateTimeInput, queryId, serviceId, utcNow } from "../lib/ids";
 import { parseBoolWord } from "../crud/values";
@@ -34,7 +34,7 @@ import { listOpenProjects } from "../services/projects";
 import { personTasks, tasksToCheck } from "../services/tasks";
 import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, findTimeSpent, personTimeSpents, requireDate, timeSpentRows } from "../services/time-spents";
 import { groupedFilters, openProjectIds, userContext } from "../services/user-context";
-import { loadEntity } from "../services/casting";
+import { loadEntityWithKind } from "../services/entities";
 import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "./chats";
 import { clearAvatar } from "./persons";
 
@@ -51,7 +51,7 @@ const personOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /** Loads an entity of one kind (Asset = any non-reserved type) by path id; 404 otherwise. */
 function loadEntityOfKind(c: AppContext, rawId: string | undefined, kind: string): Promise<Row> {
-  return loadEntity(c.get("db"), rawId, kind);
+  return loadEntityWithKind(c.get("db"), rawId, kind as EntityKind);
 }
 
 function loadRow(c: AppContext, table: TableName, rawId: string | undefined): Promise<Row> {

@@ -8,10 +8,9 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { loadServiceRow } from "../crud/engine";
-import { badRequest, notFound } from "../lib/errors";
-import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
+import { badRequest } from "../lib/errors";
+import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { chunks } from "../lib/chunks";
-import { entityKind } from "../lib/entity-kinds";
 import { emit } from "./projects";
 import { ascNullsLast } from "../db/order";
 
@@ -20,22 +19,6 @@ export type Dict = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------
 // Entities
-
-/** An entity with its type name; malformed or unknown ids are a 404, as is a wrong kind. */
-export async function loadEntity(db: Db, rawId: string | undefined, kind?: string): Promise<Row & { type_name: string; kind: string }> {
-  const id = serviceId(rawId);
-  const row = (await db
-    .selectFrom("entity")
-    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-    .selectAll("entity")
-    .select("entity_type.name as type_name")
-    .where("entity.id", "=", id)
-    .executeTakeFirst()) as (Row & { type_name: string }) | undefined;
-  if (!row) throw notFound();
-  const rowKind = entityKind(row.type_name);
-  if (kind && rowKind !== kind) throw notFound();
-  return { ...row, kind: rowKind };
-}
 
 const notCanceled = (column: string) => sql<boolean>`(${sql.ref(column)} is null or ${sql.ref(column)} = ${false})`;
 

@@ -18,8 +18,9 @@ import { refreshShotCastingStats } from "./casting";
 import { removeTask, type TaskRow } from "./tasks";
 import { chunks, selectIn } from "../lib/chunks";
 import { toFilterValue } from "../crud/values";
-import { RESERVED_TYPE_NAMES, type EntityKind, type ReservedTypeName } from "../lib/entity-kinds";
+import { RESERVED_TYPE_NAMES, entityKind as entityKindOf, type EntityKind, type ReservedTypeName } from "../lib/entity-kinds";
 import {
+  checkEntityAccess,
   checkManagerProjectAccess,
   checkProjectAccess,
   effectiveRole,
@@ -85,17 +86,27 @@ export async function getEntityRow(db: Db, id: string): Promise<EntityRow | unde
 }
 
 /**
- * Loads an entity of the given kind by a path id: a malformed id, an unknown id or an entity of
- * another kind are the same 404 (Zou's service lookups).
+ * Loads an entity by a path id with its kind (from its type name): a malformed id, an unknown id
+ * or an entity of another kind than `kind` are the same 404 (Zou's service lookups).
  */
+export async function loadEntityWithKind(db: Db, rawId: string | undefined, kind?: EntityKind): Promise<EntityRow & { kind: EntityKind }> {
+  const found = (await db
+    .selectFrom("entity")
+    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
+    .selectAll("entity")
+    .select("entity_type.name as __type_name")
+    .where("entity.id", "=", serviceId(rawId))
+    .executeTakeFirst()) as (EntityRow & { __type_name: string }) | undefined;
+  if (!found) throw notFound();
+  const { __type_name: typeName, ...row } = found;
+  const rowKind = entityKindOf(typeName);
+  if (kind && rowKind !== kind) throw notFound();
+  return { ...row, kind: rowKind };
+}
+
+/** loadEntityWithKind without the kind: the entity row. */
 export async function loadEntity(c: AppContext, rawId: string | undefined, kind?: EntityKind): Promise<EntityRow> {
-  const id = serviceId(rawId);
-  const row = await getEntityRow(c.get("db"), id);
-  if (!row) throw notFound();
-  if (kind) {
-    const types = await requestTypeIds(c);
-    if (kindOfTypeId(types, row.entity_type_id) !== kind) throw notFound();
-  }
+  const { kind: _kind, ...row } = await loadEntityWithKind(c.get("db"), rawId, kind);
   return row;
 }
 
@@ -154,21 +165,7 @@ export function entityData(value: unknown): Record<string, unknown> {
 /** `check_project_access` then `check_entity_access` on an entity row. */
 export async function checkEntityRead(c: AppContext, row: { id: string; project_id: string }): Promise<void> {
   await checkProjectAccess(c, row.project_id);
-  await checkVendorEntity(c, row);
-}
-
-/** Vendors (effective role on the entity's project) need a task of the entity assigned to them. */
-export async function checkVendorEntity(c: AppContext, row: { id: string; project_id: string }): Promise<void> {
-  if ((await effectiveRole(c, row.project_id)) !== "vendor") return;
-  const assigned = await c
-    .get("db")
-    .selectFrom("task")
-    .innerJoin("task_person_link", "task_person_link.task_id", "task.id")
-    .select("task.id")
-    .where("task.entity_id", "=", row.id)
-    .where("task_person_link.person_id", "=", c.get("user").id)
-    .executeTakeFirst();
-  if (!assigned) throw forbidden();
+  await checkEntityAccess(c, row);
 }
 
 /** Entity deletes: the creator must belong to the project (Zou does not enforce it), others need manager access. */
