@@ -8,6 +8,7 @@ import { loadRelations } from "../crud/engine";
 import { checkProjectAccess, effectiveRole } from "../services/permissions";
 import {
   listEntitiesWithProjectName,
+  projectEntities,
   criteriaProjectId,
   blockVendorOrClient,
   checkEntityRead,
@@ -15,8 +16,6 @@ import {
   loadEntity,
   presentEntities,
   presentEntity,
-  requestTypeIds,
-  type Dict,
   type EntityRow,
 } from "../services/entities";
 import { getProject } from "../services/tasks";
@@ -75,16 +74,7 @@ export function registerConcepts(app: Hono<AppEnv>): void {
   };
   app.get("/data/projects/:project_id/concepts", async (c) => {
     const projectId = await projectParam(c);
-    const types = await requestTypeIds(c);
-    const rows = (await c
-      .get("db")
-      .selectFrom("entity")
-      .selectAll()
-      .where("entity_type_id", "=", types.Concept)
-      .where("project_id", "=", projectId)
-      .orderBy("name")
-      .execute()) as Dict[];
-    return c.json(await presentEntities(c.get("db"), rows, "Concept"));
+    return c.json(await projectEntities(c, "Concept", projectId, false));
   });
   app.post("/data/projects/:project_id/concepts", async (c) => {
     const body = await parseBody(c, NewConceptSchema);

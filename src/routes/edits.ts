@@ -2,13 +2,13 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
-import type { AnySelect } from "../crud/engine";
 import { parseBody } from "../lib/body";
 import { notFound } from "../lib/errors";
 import { normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess } from "../services/permissions";
 import {
   listEntitiesWithProjectName,
+  projectEntities,
   criteriaProjectId,
   blockVendorOrClient,
   checkEntityRead,
@@ -20,7 +20,6 @@ import {
   queryFlag,
   requestTypeIds,
   vendorScope,
-  whereAssigned,
   type Dict,
   type EntityRow,
 } from "../services/entities";
@@ -98,12 +97,8 @@ export function registerEdits(app: Hono<AppEnv>): void {
   app.get("/data/projects/:project_id/edits", async (c) => {
     const projectId = (await getProject(c, c.req.param("project_id"))).id;
     await checkProjectAccess(c, projectId);
-    const types = await requestTypeIds(c);
-    let q = c.get("db").selectFrom("entity").selectAll("entity").where("entity.entity_type_id", "=", types.Edit).where("entity.project_id", "=", projectId) as AnySelect;
     const vendor = await vendorScope(c, projectId);
-    if (vendor) q = whereAssigned(q, vendor.personId);
-    const rows = (await q.orderBy("entity.name").execute()) as Dict[];
-    return c.json(await maskMetadataForVendor(c, "Edit", await presentEntities(c.get("db"), rows, "Edit"), projectId));
+    return c.json(await maskMetadataForVendor(c, "Edit", await projectEntities(c, "Edit", projectId, Boolean(vendor)), projectId));
   });
   app.post("/data/projects/:project_id/edits", async (c) => {
     const body = await parseBody(c, NewEditSchema);

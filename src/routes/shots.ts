@@ -13,6 +13,7 @@ import { loadRelations, type AnySelect } from "../crud/engine";
 import { checkManagerProjectAccess, checkProjectAccess, effectiveRole, isAdmin } from "../services/permissions";
 import {
   applyCriteria,
+  projectEntities,
   criteriaProjectId,
   castAssets,
   checkEntityRead,
@@ -114,16 +115,6 @@ async function listOfKind(c: AppContext, kind: EntityKind, params: Record<string
   if (kind === "Asset") return [];
   let q = c.get("db").selectFrom("entity").selectAll("entity").where("entity.entity_type_id", "=", types[kind]) as AnySelect;
   q = applyCriteria(q, params);
-  const rows = (await q.orderBy("entity.name").execute()) as Dict[];
-  return presentEntities(c.get("db"), rows, kind);
-}
-
-/** Entities of a kind in a project (vendors: only those with a task assigned to them). */
-async function projectEntities(c: AppContext, kind: EntityKind, projectId: string, onlyAssigned: boolean): Promise<Dict[]> {
-  const types = await requestTypeIds(c);
-  if (kind === "Asset") return [];
-  let q = c.get("db").selectFrom("entity").selectAll("entity").where("entity.entity_type_id", "=", types[kind]).where("entity.project_id", "=", projectId) as AnySelect;
-  if (onlyAssigned) q = whereAssigned(q, c.get("user").id);
   const rows = (await q.orderBy("entity.name").execute()) as Dict[];
   return presentEntities(c.get("db"), rows, kind);
 }

@@ -303,6 +303,16 @@ export function criteriaProjectId(params: Record<string, string>): string | unde
   return params.project_id ? queryId(params.project_id) : undefined;
 }
 
+/** Entities of a kind in a project, sorted by name; with `onlyAssigned`, those with a task assigned to the caller. */
+export async function projectEntities(c: AppContext, kind: EntityKind, projectId: string, onlyAssigned: boolean): Promise<Dict[]> {
+  const types = await requestTypeIds(c);
+  if (kind === "Asset") return [];
+  let q = c.get("db").selectFrom("entity").selectAll("entity").where("entity.entity_type_id", "=", types[kind]).where("entity.project_id", "=", projectId) as AnySelect;
+  if (onlyAssigned) q = whereAssigned(q, c.get("user").id);
+  const rows = (await q.orderBy("entity.name").execute()) as Dict[];
+  return presentEntities(c.get("db"), rows, kind);
+}
+
 /**
  * Entities of a kind filtered by the query-string criteria (`get_edits`, `get_concepts`), with
  * their `project_name`, sorted by name; with `assignedTo`, only those with a task assigned to them.
