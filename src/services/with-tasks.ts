@@ -320,6 +320,30 @@ function entityWriter(fields: string[], getters: Record<string, EntityGetter>, c
   };
 }
 
+const fromData = (key: string): EntityGetter => (_r, _t, data) => data[key] ?? null;
+
+/** Getters of the entity fields every kind answers the same way; each kind adds its own or overrides. */
+const ENTITY_GETTERS: Record<string, EntityGetter> = {
+  id: (r) => r.id,
+  name: (r) => r.name,
+  canceled: (r) => bool(r.canceled),
+  data: (_r, _t, data) => data,
+  description: (r) => r.description ?? null,
+  entity_type_id: (r) => r.entity_type_id,
+  fps: fromData("fps"),
+  frame_in: fromData("frame_in"),
+  frame_out: fromData("frame_out"),
+  nb_frames: (r) => num(r.nb_frames),
+  parent_id: (r) => r.parent_id ?? null,
+  preview_file_id: (r) => r.preview_file_id ?? null,
+  project_id: (r) => r.project_id,
+  project_name: (r) => r.project_name,
+  source_id: (r) => r.source_id ?? null,
+  nb_entities_out: (r) => num(r.nb_entities_out),
+  is_casting_standby: (r) => bool(r.is_casting_standby),
+  tasks: (_r, tasks) => tasks,
+};
+
 /** Common machinery: entity rows + grouped tasks → built rows. */
 async function buildRows(
   c: AppContext,
@@ -411,20 +435,14 @@ export async function assetsWithTasks(c: AppContext, criteria: WithTasksCriteria
     .execute()) as Row[];
   const episodes = await castingEpisodeIds(db, criteria, types);
   const getters: Record<string, EntityGetter> = {
-    id: (r) => r.id,
-    name: (r) => r.name,
+    ...ENTITY_GETTERS,
     preview_file_id: (r) => r.preview_file_id ?? "",
-    description: (r) => r.description ?? null,
     asset_type_name: (r) => r.asset_type_name,
     asset_type_id: (r) => r.entity_type_id,
-    canceled: (r) => bool(r.canceled),
     ready_for: (r) => r.ready_for ?? null,
     episode_id: (r) => r.source_id ?? "",
     casting_episode_ids: (r) => episodes.get(r.id) ?? [],
-    is_casting_standby: (r) => bool(r.is_casting_standby),
     is_shared: (r) => bool(r.is_shared),
-    data: (_r, _t, data) => data,
-    tasks: (_r, tasks) => tasks,
   };
   const built = await buildRows(c, "Asset", criteria, compact, rows, filter, ASSET_TASK_FIELDS, ASSET_TASK_OVERRIDES, entityWriter(ASSET_FIELDS, getters, compact));
   return { header: { compact, asset_fields: ASSET_FIELDS, task_fields: ASSET_TASK_FIELDS }, rows: built };
@@ -445,7 +463,6 @@ function shotFilter(criteria: WithTasksCriteria, types: ReservedTypeIds): Entity
 }
 
 /** Getters of the frame range keys kept in `data`. */
-const fromData = (key: string): EntityGetter => (_r, _t, data) => data[key] ?? null;
 
 export async function shotsWithTasks(c: AppContext, criteria: WithTasksCriteria, compact = false): Promise<WithTasksRows> {
   const db = c.get("db");
@@ -464,29 +481,12 @@ export async function shotsWithTasks(c: AppContext, criteria: WithTasksCriteria,
     .orderBy("entity.name")
     .execute()) as Row[];
   const getters: Record<string, EntityGetter> = {
-    canceled: (r) => bool(r.canceled),
-    data: (_r, _t, data) => data,
-    description: (r) => r.description ?? null,
-    entity_type_id: (r) => r.entity_type_id,
+    ...ENTITY_GETTERS,
     episode_id: (r) => r.episode_id ?? null,
     episode_name: (r) => r.episode_name ?? "",
-    fps: fromData("fps"),
-    frame_in: fromData("frame_in"),
-    frame_out: fromData("frame_out"),
-    id: (r) => r.id,
-    name: (r) => r.name,
-    nb_frames: (r) => num(r.nb_frames),
-    parent_id: (r) => r.parent_id ?? null,
-    preview_file_id: (r) => r.preview_file_id ?? null,
-    project_id: (r) => r.project_id,
-    project_name: (r) => r.project_name,
     sequence_id: (r) => r.sequence_id,
     sequence_name: (r) => r.sequence_name,
-    source_id: (r) => r.source_id ?? null,
-    nb_entities_out: (r) => num(r.nb_entities_out),
-    is_casting_standby: (r) => bool(r.is_casting_standby),
     type: () => "Shot",
-    tasks: (_r, tasks) => tasks,
   };
   const write = entityWriter(compact ? SHOT_FIELDS : SHOT_DICT_FIELDS, getters, compact);
   const built = await buildRows(c, "Shot", criteria, compact, rows, filter, SHOT_TASK_FIELDS, {}, write);
@@ -522,21 +522,9 @@ export async function editsWithTasks(c: AppContext, criteria: WithTasksCriteria)
     .orderBy("entity.name")
     .execute()) as Row[];
   const getters: Record<string, EntityGetter> = {
-    canceled: (r) => bool(r.canceled),
-    data: (_r, _t, data) => data,
-    description: (r) => r.description ?? null,
-    entity_type_id: (r) => r.entity_type_id,
+    ...ENTITY_GETTERS,
     episode_id: (r) => r.episode_id ?? null,
     episode_name: (r) => r.episode_name ?? "",
-    id: (r) => r.id,
-    name: (r) => r.name,
-    parent_id: (r) => r.parent_id ?? null,
-    preview_file_id: (r) => r.preview_file_id ?? null,
-    project_id: (r) => r.project_id,
-    project_name: (r) => r.project_name,
-    source_id: (r) => r.source_id ?? null,
-    nb_entities_out: (r) => num(r.nb_entities_out),
-    tasks: (_r, tasks) => tasks,
     type: () => "Edit",
   };
   const built = await buildRows(c, "Edit", criteria, false, rows, filter, EDIT_TASK_FIELDS, {}, entityWriter(EDIT_FIELDS, getters, false));
@@ -558,24 +546,7 @@ export async function conceptsWithTasks(c: AppContext, criteria: WithTasksCriter
     .execute()) as Row[];
   const links = await conceptLinks(db, rows.map((r) => r.id as string));
   const getters: Record<string, EntityGetter> = {
-    canceled: (r) => bool(r.canceled),
-    data: (_r, _t, data) => data,
-    description: (r) => r.description ?? null,
-    entity_type_id: (r) => r.entity_type_id,
-    fps: fromData("fps"),
-    frame_in: fromData("frame_in"),
-    frame_out: fromData("frame_out"),
-    id: (r) => r.id,
-    name: (r) => r.name,
-    nb_frames: (r) => num(r.nb_frames),
-    parent_id: (r) => r.parent_id ?? null,
-    preview_file_id: (r) => r.preview_file_id ?? null,
-    project_id: (r) => r.project_id,
-    project_name: (r) => r.project_name,
-    source_id: (r) => r.source_id ?? null,
-    nb_entities_out: (r) => num(r.nb_entities_out),
-    is_casting_standby: (r) => bool(r.is_casting_standby),
-    tasks: (_r, tasks) => tasks,
+    ...ENTITY_GETTERS,
     entity_concept_links: (r) => links.get(r.id) ?? [],
     type: () => "Concept",
     updated_at: (r) => date(r.updated_at),
@@ -606,18 +577,10 @@ export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episo
     .orderBy("entity.name")
     .execute()) as Row[];
   const getters: Record<string, EntityGetter> = {
-    id: (r) => r.id,
-    name: (r) => r.name,
+    ...ENTITY_GETTERS,
     status: (r) => r.status ?? "running",
     episode_id: (r) => r.parent_id ?? null,
-    description: (r) => r.description ?? null,
-    frame_in: fromData("frame_in"),
-    frame_out: fromData("frame_out"),
-    fps: fromData("fps"),
     preview_file_id: (r) => r.preview_file_id ?? "",
-    canceled: (r) => bool(r.canceled),
-    data: (_r, _t, data) => data,
-    tasks: (_r, tasks) => tasks,
   };
   // Vendors see only their own tasks there (Zou's assignee filter, no department widening).
   const vendor = criteria.vendor ?? null;
