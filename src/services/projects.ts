@@ -16,6 +16,7 @@ import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { effectiveRole, isAdmin, projectLink, type Role, userDepartmentIds } from "./permissions";
 import { ascNullsLast } from "../db/order";
+import { departmentIdsByPerson, presentPerson } from "./persons";
 
 export type Row = Record<string, any>;
 export type Dict = Record<string, unknown>;
@@ -103,28 +104,6 @@ export async function entityTypeId(db: Db, name: string, create = false): Promis
 export async function reservedEntityTypeIds(db: Db): Promise<Map<string, string>> {
   const rows = await db.selectFrom("entity_type").select(["id", "name"]).where("name", "in", RESERVED_ENTITY_TYPES).execute();
   return new Map(rows.map((r) => [r.name, r.id]));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Persons as the team routes show them
-
-/** Person dict: the safe form with department ids, or the minimal form. */
-export function presentPerson(row: Row, departments: string[], full: boolean): Dict {
-  const dict = serialize("person", row) as Dict;
-  dict.departments = departments;
-  if (full) return dict;
-  const minimal: Dict = {};
-  for (const key of TABLES.person.minimalKeys ?? []) minimal[key] = dict[key] ?? null;
-  return minimal;
-}
-
-async function departmentsByPerson(db: Db, personIds: string[]): Promise<Map<string, string[]>> {
-  const map = new Map<string, string[]>();
-  for (const ids of chunks(personIds)) {
-    const rows = await db.selectFrom("department_link").select(["person_id", "department_id"]).where("person_id", "in", ids).execute();
-    for (const row of rows) map.set(row.person_id, [...(map.get(row.person_id) ?? []), row.department_id]);
-  }
-  return map;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,11 +366,11 @@ export async function listTeam(c: AppContext, projectId: string, role: Role): Pr
   const ids = links.map((l) => l.person_id);
   const persons: Row[] = [];
   for (const chunk of chunks(ids)) persons.push(...((await db.selectFrom("person").selectAll().where("id", "in", chunk).execute()) as Row[]));
-  const departments = await departmentsByPerson(db, ids);
+  const departments = await departmentIdsByPerson(db, ids);
   const full = role === "admin" || role === "manager";
   return persons
     .sort((a, b) => `${a.first_name} ${a.last_name}`.localeCompare(`${b.first_name} ${b.last_name}`))
-    .map((person) => ({ ...presentPerson(person, departments.get(person.id) ?? [], full), project_role: roleMap.get(person.id) ?? null }));
+    .map((person) => ({ ...presentPerson(c, person, full ? "full" : "minimal", departments.get(person.id) ?? []), project_role: roleMap.get(person.id) ?? null }));
 }
 
 /** Adds a person to the team (optionally with a project role); returns the project dict. */
