@@ -15,7 +15,7 @@ import { emitEvent } from "../lib/events";
 import { formatDateTime, isUuid, newId, normalizeId, queryId, serviceId, utcNow } from "../lib/ids";
 import { loadRelations, type AnySelect } from "../crud/engine";
 import { refreshShotCastingStats } from "./casting";
-import { removeTask, type TaskRow } from "./tasks";
+import { createTasksForEntities, removeTask, type TaskRow, type TaskTypeRow } from "./tasks";
 import { chunks, selectIn } from "../lib/chunks";
 import { toFilterValue } from "../crud/values";
 import { RESERVED_TYPE_NAMES, entityKind as entityKindOf, type EntityKind, type ReservedTypeName } from "../lib/entity-kinds";
@@ -1080,8 +1080,9 @@ export function parseFps(value: unknown): number {
 /**
  * Creates one `main` task per given task type on an entity (Zou's create_tasks_for_entity): each
  * task type must exist (404), be for this entity kind, be enabled in the project and, for assets,
- * be in the asset type's workflow when it has one (400). Existing `main` tasks are skipped. Tasks
- * get the default status (the concept one for concepts) and emit `task:new`.
+ * be in the asset type's workflow when it has one (400). The tasks are made by the tasks service's
+ * createTasksForEntities (task types the entity already has a task of are skipped; default status,
+ * the concept one for concepts; `task:new`).
  */
 export async function createTasksForEntity(c: AppContext, entity: EntityRow, taskTypeIds: string[]): Promise<Dict[]> {
   return transact(c, async (db) => {
@@ -1109,56 +1110,12 @@ export async function createTasksForEntity(c: AppContext, entity: EntityRow, tas
         throw badRequest(`Task type ${taskType.id} is not in the workflow of asset type ${entity.entity_type_id}.`);
       }
     }
-    if (taskTypes.length === 0) return [];
-    const existing = new Set(
-      (
-        await db
-          .selectFrom("task")
-          .select("task_type_id")
-          .where("entity_id", "=", entity.id)
-          .where("name", "=", "main")
-          .where("task_type_id", "in", taskTypes.map((t) => t.id as string))
-          .execute()
-      ).map((r) => r.task_type_id),
-    );
-    const forConcept = kind === "Concept";
-    const status = (await db
-      .selectFrom("task_status")
-      .selectAll()
-      .where("is_default", "=", true as any)
-      .where((eb) => (forConcept ? eb("for_concept", "=", true as any) : eb.or([eb("for_concept", "is", null), eb("for_concept", "=", false as any)])))
-      .executeTakeFirst()) as Dict | undefined;
-    if (!status) throw badRequest("No default task status is defined.");
     const created: Dict[] = [];
-    const userId = currentUserId(c);
     const seen = new Set<string>();
-    for (const taskType of taskTypes) {
-      const taskTypeId = taskType.id as string;
-      if (existing.has(taskTypeId) || seen.has(taskTypeId)) continue;
-      seen.add(taskTypeId);
-      const now = utcNow();
-      const task = (await db
-        .insertInto("task")
-        .values({
-          id: newId(), created_at: now, updated_at: now, name: "main", duration: 0, estimation: 0, completion_rate: 0,
-          priority: 0, difficulty: 3, retake_count: 0, sort_order: 0, nb_assets_ready: 0, nb_drawings: 0, data: "{}",
-          project_id: entity.project_id, task_type_id: taskTypeId, task_status_id: status.id, entity_id: entity.id, assigner_id: userId,
-        } as any)
-        .returningAll()
-        .executeTakeFirstOrThrow()) as Dict;
-      await emitEvent(db, c.get("events"), "task:new", { task_id: task.id }, { projectId: entity.project_id, userId });
-      created.push({
-        ...serialize("task", task),
-        assignees: [],
-        task_status_id: status.id,
-        task_status_name: status.name,
-        task_status_short_name: status.short_name,
-        task_status_color: status.color,
-        task_type_id: taskTypeId,
-        task_type_name: taskType.name ?? "",
-        task_type_color: taskType.color ?? "",
-        task_type_priority: taskType.priority ?? "",
-      });
+    for (const taskType of taskTypes as TaskTypeRow[]) {
+      if (seen.has(taskType.id)) continue;
+      seen.add(taskType.id);
+      created.push(...(await createTasksForEntities(c, taskType, [{ id: entity.id, project_id: entity.project_id, type_name: kind }])));
     }
     return created;
   });
