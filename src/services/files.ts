@@ -37,6 +37,7 @@ import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess, checkTaskActionAccess, effectiveRole, isAdmin } from "./permissions";
 import { isAssignedTo, type EntityRow, type TaskRow, type TaskTypeRow } from "./tasks";
 import { descNullsFirst } from "../db/order";
+import { entityTypeId } from "./projects";
 
 export type { EntityRow, TaskRow, TaskTypeRow };
 export type AssetInstanceRow = Selectable<AssetInstanceTable>;
@@ -741,11 +742,6 @@ function lowerNameIs(column: string, value: string) {
   return sql<boolean>`lower(${sql.ref(column)}) = ${value.toLowerCase()}`;
 }
 
-async function entityTypeId(c: AppContext, name: string): Promise<string | null> {
-  const row = await c.get("db").selectFrom("entity_type").select("id").where("name", "=", name).executeTakeFirst();
-  return row?.id ?? null;
-}
-
 /** Id (or value) of one token read from a path, narrowed by the tokens resolved before it; null stops. */
 async function resolvePathToken(c: AppContext, projectId: string, token: string, value: string, found: Guess): Promise<string | null> {
   const db = c.get("db");
@@ -776,13 +772,13 @@ async function resolvePathToken(c: AppContext, projectId: string, token: string,
     case "TemporalEntity":
       return found.TemporalEntityType ? entity(found.TemporalEntityType) : null;
     case "Episode":
-      return entity(await entityTypeId(c, "Episode"));
+      return entity(await entityTypeId(c.get("db"), "Episode"));
     case "Sequence":
-      return entity(await entityTypeId(c, "Sequence"), found.Episode);
+      return entity(await entityTypeId(c.get("db"), "Sequence"), found.Episode);
     case "Scene":
-      return entity(await entityTypeId(c, "Scene"), found.Sequence);
+      return entity(await entityTypeId(c.get("db"), "Scene"), found.Sequence);
     case "Shot":
-      return found.Sequence ? entity(await entityTypeId(c, "Shot"), found.Sequence) : null;
+      return found.Sequence ? entity(await entityTypeId(c.get("db"), "Shot"), found.Sequence) : null;
     case "Task": {
       const entityId = found.Scene ?? found.Asset ?? found.Shot;
       if (!found.Project || !found.TaskType || !entityId) return null;
