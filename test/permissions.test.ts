@@ -248,7 +248,7 @@ describe("comments, playlists, previews (vectors 26, 27, 38, 39, 45, 46)", () =>
     expect((await server.json("GET", "/api/data/playlists", { token: vendor.token })).status).toBe(403);
   });
 
-  test.skipIf(!ruled("playlist", "list"))("39: playlists: [] for a non-member, the project's for members, for_client ones for clients", async () => {
+  test("39: playlists: [] for a non-member, the project's for members, for_client ones for clients", async () => {
     const internalPlaylist = await insertRow(server.db, "playlist", { name: "internal", project_id: project.id, for_client: false });
     const clientPlaylist = await insertRow(server.db, "playlist", { name: "client", project_id: project.id, for_client: true });
     await insertRow(server.db, "playlist", { name: "elsewhere", project_id: other.id });

@@ -11,6 +11,7 @@ import { entityRules } from "./entities";
 import { taskRules } from "./tasks";
 import { timeRules } from "./time";
 import { fileRules } from "./files";
+import { playlistRules } from "./playlists";
 
 export type ModelRules = Partial<Omit<CrudModel, "table" | "route" | "methods">>;
 export type RuleSet = Partial<Record<TableName, ModelRules>>;
@@ -23,4 +24,5 @@ export const modelRules: RuleSet = {
   ...taskRules,
   ...timeRules,
   ...fileRules,
+  ...playlistRules,
 };
