@@ -54,7 +54,7 @@ describe("playlists (/data/playlists)", () => {
     expect((await server.json("GET", "/api/data/playlists/4a1a4dce-2b2b-4c4c-8d8d-000000000000")).status).toBe(404);
   });
 
-  test("41: PUT by its creator supervisor 200 (shots normalised), by another supervisor 403, on a creatorless one 200", async () => {
+  test("41: PUT by its creator supervisor 200 (shots normalised), by another supervisor 403, on a creatorless one 200 (403 when not a member)", async () => {
     const mine = await insertRow(server.db, "playlist", { name: "Mine", project_id: project.id, created_by: supervisor.id });
     const shots = [{ entity_id: "e1", preview_file_id: "p1", extra: 1 }, { entity_id: "e2" }];
     const { status, body } = await server.json("PUT", `/api/data/playlists/${mine}`, { token: supervisor.token, body: { shots } });
@@ -65,6 +65,9 @@ describe("playlists (/data/playlists)", () => {
     expect((await server.json("PUT", `/api/data/playlists/${mine}`, { token: artist.token, body: { name: "x" } })).status).toBe(403);
     const orphan = await insertRow(server.db, "playlist", { name: "Orphan", project_id: project.id });
     expect((await server.json("PUT", `/api/data/playlists/${orphan}`, { token: otherSupervisor.token, body: { name: "Adopted" } })).status).toBe(200);
+    const stranger = await server.person("supervisor");
+    expect((await server.json("PUT", `/api/data/playlists/${orphan}`, { token: stranger.token, body: { name: "x" } })).status).toBe(403);
+    expect((await server.json("DELETE", `/api/data/playlists/${orphan}`, { token: stranger.token })).status).toBe(403);
     const bad = await server.json("PUT", `/api/data/playlists/${orphan}`, { token: manager.token, body: { shots: "nope" } });
     expect(bad.status).toBe(400);
   });
