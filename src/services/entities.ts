@@ -761,7 +761,7 @@ export async function writeEntity(c: AppContext, row: EntityRow, values: Dict, e
 // ---------------------------------------------------------------------------------------------
 
 /** Ids of the shots an asset is cast in. */
-async function shotsCasting(c: AppContext, assetId: string): Promise<string[]> {
+async function shotIdsCastingAsset(c: AppContext, assetId: string): Promise<string[]> {
   const types = await requestTypeIds(c);
   const rows = await c
     .get("db")
@@ -779,7 +779,7 @@ async function shotsCasting(c: AppContext, assetId: string): Promise<string[]> {
  * `ready_for` changed, or it was canceled).
  */
 export async function refreshAssetCastingStats(c: AppContext, asset: { id: string; project_id: string }, shotIds?: string[]): Promise<void> {
-  for (const shotId of shotIds ?? (await shotsCasting(c, asset.id))) await refreshShotCastingStats(c, shotId, asset.project_id);
+  for (const shotId of shotIds ?? (await shotIdsCastingAsset(c, asset.id))) await refreshShotCastingStats(c, shotId, asset.project_id);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -876,7 +876,7 @@ export async function removeEntity(c: AppContext, row: EntityRow, options: { for
     // Containers casting a removed asset get their counter recounted and, for shots, their stats.
     const containers =
       kind === "Asset" ? (await db.selectFrom("entity_link").select("entity_in_id").where("entity_out_id", "=", row.id).execute()).map((l) => l.entity_in_id) : [];
-    const castShots = kind === "Asset" ? await shotsCasting(c, row.id) : [];
+    const castShots = kind === "Asset" ? await shotIdsCastingAsset(c, row.id) : [];
     await hardDelete(c, row, kind);
     for (const containerId of containers) {
       const count = await db.selectFrom("entity_link").select(sql<number>`count(*)`.as("n")).where("entity_in_id", "=", containerId).executeTakeFirst();
