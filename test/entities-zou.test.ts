@@ -1,0 +1,59 @@
+/**
+ * Entity routes answering as Zou 1.0.67 does (issue 9): keys and values found by comparing the
+ * answers with a recording of the real Zou.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { makeServer, type TestServer } from "./helpers";
+import { addTask, createAsset, createEpisode, createSequence, createShot, ndjson, production, type Production } from "./entities-fixtures";
+
+let server: TestServer;
+let prod: Production;
+let ep: any;
+let seq: any;
+let shot: any;
+let hero: any;
+let heroTask: string;
+
+beforeAll(async () => {
+  server = await makeServer();
+  prod = await production(server, { production_type: "tvshow" });
+  ep = await createEpisode(server, prod.project.id, "E01");
+  seq = await createSequence(server, prod.project.id, "SQ01", ep.id);
+  shot = await createShot(server, prod.project.id, seq.id, "SH010", { nb_frames: 48 });
+  hero = await createAsset(server, prod.project.id, "Character", "Hero", { data: { tier: "A" } });
+  heroTask = await addTask(server, hero, "Modeling", { assignees: [prod.artist], forEntity: "Asset", fields: { data: JSON.stringify({ note: "x" }) } });
+});
+
+describe("tasks[].data in asset, edit and concept answers", () => {
+  test("asset detail and with-tasks list carry each task's data", async () => {
+    const detail = await server.json("GET", `/api/data/assets/${hero.id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body.tasks[0]).toMatchObject({ id: heroTask, data: { note: "x" } });
+    const list = await server.json("GET", `/api/data/assets/with-tasks?project_id=${prod.project.id}`);
+    expect(list.body.find((a: any) => a.id === hero.id).tasks[0].data).toEqual({ note: "x" });
+  });
+
+  test("compact NDJSON asset list: task_fields end with data (19 fields)", async () => {
+    const response = await server.request("GET", `/api/data/assets/with-tasks?project_id=${prod.project.id}&stream=true&compact=true`);
+    const [header, ...rows] = ndjson(await response.text());
+    expect(header.task_fields.length).toBe(19);
+    expect(header.task_fields.at(-1)).toBe("data");
+    const row = rows.find((r: any[]) => r[0] === hero.id);
+    const task = row[header.asset_fields.indexOf("tasks")][0];
+    expect(task.length).toBe(19);
+    expect(task.at(-1)).toEqual({ note: "x" });
+  });
+
+  test("edit and concept details and lists carry task data", async () => {
+    const edit = (await server.json("POST", `/api/data/projects/${prod.project.id}/edits`, { body: { name: "ED01", episode_id: ep.id } })).body;
+    await addTask(server, edit, "Edit", { fields: { data: JSON.stringify({ cut: 2 }) } });
+    expect((await server.json("GET", `/api/data/edits/${edit.id}`)).body.tasks[0].data).toEqual({ cut: 2 });
+    const edits = await server.json("GET", `/api/data/edits/with-tasks?project_id=${prod.project.id}`);
+    expect(edits.body[0].tasks[0].data).toEqual({ cut: 2 });
+    const concept = (await server.json("POST", `/api/data/projects/${prod.project.id}/concepts`, { body: { name: "Look" } })).body;
+    await addTask(server, concept, "Concept", { forEntity: "Concept" });
+    expect((await server.json("GET", `/api/data/concepts/${concept.id}`)).body.tasks[0]).toHaveProperty("data", null);
+    const concepts = await server.json("GET", `/api/data/concepts/with-tasks?project_id=${prod.project.id}`);
+    expect(concepts.body[0].tasks[0]).toHaveProperty("data", null);
+  });
+});
