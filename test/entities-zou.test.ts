@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { makeServer, type TestServer } from "./helpers";
-import { addTask, createAsset, createEpisode, createSequence, createShot, ndjson, production, type Production } from "./entities-fixtures";
+import { addTask, createAsset, createEpisode, createSequence, createShot, ndjson, production, recordEvents, type Production } from "./entities-fixtures";
 
 let server: TestServer;
 let prod: Production;
@@ -55,5 +55,25 @@ describe("tasks[].data in asset, edit and concept answers", () => {
     expect((await server.json("GET", `/api/data/concepts/${concept.id}`)).body.tasks[0]).toHaveProperty("data", null);
     const concepts = await server.json("GET", `/api/data/concepts/with-tasks?project_id=${prod.project.id}`);
     expect(concepts.body[0].tasks[0]).toHaveProperty("data", null);
+  });
+});
+
+describe("asset types", () => {
+  test("the scene camera-instances listing creates the Camera asset type once (Zou's get-or-create)", async () => {
+    const before = await server.json("GET", "/api/data/asset-types", { token: prod.artist.token });
+    expect(before.body.map((t: any) => t.name)).not.toContain("Camera");
+    const entityTypes = (await server.json("GET", "/api/data/entity-types")).body.length;
+    const scene = (await server.json("POST", `/api/data/projects/${prod.project.id}/scenes`, { body: { name: "SC01", sequence_id: seq.id } })).body;
+    const events = recordEvents(server);
+    for (let i = 0; i < 2; i++) {
+      const res = await server.json("GET", `/api/data/scenes/${scene.id}/camera-instances`);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({});
+    }
+    expect(events.data("asset-type:new")).toEqual([{ name: "Camera", id: expect.any(String) }]);
+    const after = await server.json("GET", "/api/data/asset-types", { token: prod.artist.token });
+    expect(after.body.length).toBe(before.body.length + 1);
+    expect(after.body.map((t: any) => t.name)).toContain("Camera");
+    expect((await server.json("GET", "/api/data/entity-types")).body.length).toBe(entityTypes + 1);
   });
 });

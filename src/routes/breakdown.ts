@@ -167,7 +167,7 @@ export function registerBreakdown(app: Hono<AppEnv>): void {
   });
   app.get("/data/scenes/:scene_id/camera-instances", async (c) => {
     const scene = await readableEntity(c, "scene_id", "Scene");
-    return c.json(await casting.sceneAssetInstances(c.get("db"), scene.id, await entityTypeId(c.get("db"), "Camera")));
+    return c.json(await casting.sceneAssetInstances(c.get("db"), scene.id, await casting.cameraAssetTypeId(c)));
   });
   app.get("/data/shots/:shot_id/asset-instances", async (c) => {
     const shot = await readableEntity(c, "shot_id", "Shot");

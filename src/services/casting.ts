@@ -13,6 +13,7 @@ import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { chunks } from "../lib/chunks";
 import { emit } from "./projects";
 import { ascNullsLast } from "../db/order";
+import { transact } from "../db/transaction";
 
 export type Row = Record<string, any>;
 export type Dict = Record<string, unknown>;
@@ -386,6 +387,22 @@ export async function sceneAssetInstances(db: Db, sceneId: string, assetTypeId?:
     query = query.innerJoin("entity", "entity.id", "asset_instance.asset_id").where("entity.entity_type_id", "=", assetTypeId);
   }
   return groupByAsset((await query.orderBy("asset_instance.asset_id").orderBy("asset_instance.number", ascNullsLast).execute()) as Row[]);
+}
+
+/**
+ * Id of the `Camera` asset type, created (with `asset-type:new`) when missing: Zou's camera
+ * instance listing gets-or-creates it, so it appears in the asset types after the first call.
+ */
+export async function cameraAssetTypeId(c: AppContext): Promise<string> {
+  return transact(c, async (db) => {
+    const found = await db.selectFrom("entity_type").select("id").where("name", "=", "Camera").executeTakeFirst();
+    if (found) return found.id;
+    const now = utcNow();
+    const id = newId();
+    await db.insertInto("entity_type").values({ id, created_at: now, updated_at: now, name: "Camera", archived: false } as any).execute();
+    await emit(c, "asset-type:new", { name: "Camera", id }, null);
+    return id;
+  });
 }
 
 /** Instances attached to a shot, per asset id. */
