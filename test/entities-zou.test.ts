@@ -77,3 +77,23 @@ describe("asset types", () => {
     expect((await server.json("GET", "/api/data/entity-types")).body.length).toBe(entityTypes + 1);
   });
 });
+
+describe("casting answers", () => {
+  test("entries carry the asset's is_shared and project_id; episodes and all-sequences castings list every container as Zou does", async () => {
+    const base = `/api/data/projects/${prod.project.id}`;
+    const prop = await createAsset(server, prod.project.id, "Prop", "Sword");
+    expect((await server.json("PUT", `${base}/entities/${shot.id}/casting`, { body: [{ asset_id: hero.id, nb_occurences: 1 }] })).status).toBe(200);
+    expect((await server.json("PUT", `${base}/entities/${seq.id}/casting`, { body: [{ asset_id: prop.id, nb_occurences: 1 }] })).status).toBe(200);
+    const one = await server.json("GET", `${base}/entities/${shot.id}/casting`, { token: prod.artist.token });
+    expect(one.body).toEqual([expect.objectContaining({ asset_id: hero.id, is_shared: false, project_id: prod.project.id })]);
+    const episodes = await server.json("GET", `${base}/episodes/casting`, { token: prod.artist.token });
+    // the episode (cast through its shot), and also the shot and the sequence
+    expect(Object.keys(episodes.body).sort()).toEqual([ep.id, seq.id, shot.id].sort());
+    expect(episodes.body[ep.id]).toEqual([expect.objectContaining({ asset_id: hero.id, name: "Hero", is_shared: false, project_id: prod.project.id })]);
+    const sequences = await server.json("GET", `${base}/sequences/all/casting`, { token: prod.artist.token });
+    expect(Object.keys(sequences.body).sort()).toEqual([seq.id, shot.id].sort());
+    expect(sequences.body[seq.id]).toEqual([expect.objectContaining({ asset_id: prop.id, sequence_name: "E01", is_shared: false, project_id: prod.project.id })]);
+    const bySequence = await server.json("GET", `${base}/sequences/${seq.id}/casting`, { token: prod.artist.token });
+    expect(bySequence.body[shot.id]).toEqual([expect.objectContaining({ asset_id: hero.id, sequence_name: "SQ01", is_shared: false })]);
+  });
+});

@@ -26,7 +26,11 @@ const notCanceled = (column: string) => sql<boolean>`(${sql.ref(column)} is null
 // ---------------------------------------------------------------------------------------------
 // Casting listings
 
-/** Assets cast in one entity: `[{asset_id, asset_name, asset_type_name, ready_for, episode_id, preview_file_id, nb_occurences, label}]`. */
+/**
+ * Assets cast in one entity: `[{asset_id, asset_name, asset_type_name, ready_for, episode_id,
+ * preview_file_id, nb_occurences, label, is_shared, project_id}]` (the asset's own project: a
+ * shared asset may come from another one).
+ */
 export async function getCasting(db: Db, entityId: string): Promise<Dict[]> {
   const rows = await db
     .selectFrom("entity_link")
@@ -34,7 +38,8 @@ export async function getCasting(db: Db, entityId: string): Promise<Dict[]> {
     .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
     .select([
       "entity_link.entity_out_id", "entity_link.nb_occurences", "entity_link.label", "entity.name",
-      "entity.preview_file_id", "entity.source_id", "entity.ready_for", "entity_type.name as type_name",
+      "entity.preview_file_id", "entity.source_id", "entity.ready_for", "entity.is_shared", "entity.project_id",
+      "entity_type.name as type_name",
     ])
     .where("entity_link.entity_in_id", "=", entityId)
     .where(notCanceled("entity.canceled"))
@@ -50,6 +55,8 @@ export async function getCasting(db: Db, entityId: string): Promise<Dict[]> {
     preview_file_id: row.preview_file_id ?? null,
     nb_occurences: row.nb_occurences,
     label: row.label,
+    is_shared: Boolean(row.is_shared),
+    project_id: row.project_id,
   }));
 }
 
@@ -61,6 +68,8 @@ interface ContainerLink {
   name: string;
   type_name: string;
   preview_file_id: string | null;
+  is_shared: unknown;
+  project_id: string;
   sequence_name?: string;
 }
 
@@ -75,7 +84,13 @@ function groupCasting(rows: ContainerLink[], withSequence = false): Record<strin
       asset_type_name: row.type_name,
     };
     if (withSequence) entry.sequence_name = row.sequence_name ?? null;
-    Object.assign(entry, { preview_file_id: row.preview_file_id ?? null, nb_occurences: row.nb_occurences, label: row.label });
+    Object.assign(entry, {
+      preview_file_id: row.preview_file_id ?? null,
+      nb_occurences: row.nb_occurences,
+      label: row.label,
+      is_shared: Boolean(row.is_shared),
+      project_id: row.project_id,
+    });
     (result[row.container_id] ??= []).push(entry);
   }
   return result;
@@ -89,24 +104,31 @@ function castingSelect(db: Db) {
     .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
     .select([
       "entity_link.entity_in_id as container_id", "entity_link.entity_out_id", "entity_link.nb_occurences",
-      "entity_link.label", "entity.name", "entity_type.name as type_name", "entity.preview_file_id",
+      "entity_link.label", "entity.name", "entity_type.name as type_name", "entity.preview_file_id", "entity.is_shared",
+      "entity.project_id",
     ])
     .where(notCanceled("entity.canceled"));
 }
 
-/** Casting of every episode of a project, per episode id. */
-export async function episodesCasting(db: Db, projectId: string, episodeTypeId: string | null): Promise<Record<string, Dict[]>> {
-  if (!episodeTypeId) return {};
+/**
+ * The "episodes casting" of a project, per container id. As in Zou, the containers are not
+ * restricted to episodes: every entity of the project that casts assets is listed (episodes,
+ * sequences, shots...); Kitsu reads the episode keys.
+ */
+export async function episodesCasting(db: Db, projectId: string): Promise<Record<string, Dict[]>> {
   const rows = await castingSelect(db)
     .where("container.project_id", "=", projectId)
-    .where("container.entity_type_id", "=", episodeTypeId)
     .orderBy("entity_type.name")
     .orderBy("entity.name")
     .execute();
   return groupCasting(rows as ContainerLink[]);
 }
 
-/** Casting of the shots of one sequence, or of a project (optionally one episode), per shot id. */
+/**
+ * Casting of the shots of one sequence, or of a project (optionally one episode), per shot id.
+ * As in Zou, a "shot" is any casting entity under a parent: in a project, the sequences cast
+ * under an episode are listed too (their `sequence_name` is the episode's name).
+ */
 export async function shotsCasting(
   db: Db,
   scope: { sequenceId?: string; projectId?: string; episodeId?: string | null },
@@ -114,9 +136,6 @@ export async function shotsCasting(
   let query = castingSelect(db)
     .innerJoin("entity as sequence", "sequence.id", "container.parent_id")
     .select("sequence.name as sequence_name");
-  const shotType = await db.selectFrom("entity_type").select("id").where("name", "=", "Shot").executeTakeFirst();
-  if (!shotType) return {};
-  query = query.where("container.entity_type_id", "=", shotType.id);
   if (scope.sequenceId) {
     query = query.where("container.parent_id", "=", scope.sequenceId).orderBy("container.name");
   } else {
