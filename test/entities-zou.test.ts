@@ -109,3 +109,20 @@ describe("POST /data/entities/:id/tasks", () => {
     expect((await server.json("POST", `/api/data/entities/${shot.id}/tasks`, { body: { task_type_id: 5 } })).status).toBe(400);
   });
 });
+
+describe("asset instances", () => {
+  test("an instance created without description has a null description (scene and asset instances)", async () => {
+    const prop = await createAsset(server, prod.project.id, "Prop", "Lamp");
+    const onAsset = await server.json("POST", `/api/data/assets/${hero.id}/asset-asset-instances`, { body: { asset_to_instantiate_id: prop.id } });
+    expect(onAsset.status).toBe(201);
+    expect(onAsset.body.description).toBeNull();
+    const listed = await server.json("GET", `/api/data/assets/${hero.id}/asset-asset-instances`);
+    expect(listed.body[prop.id][0].description).toBeNull();
+    const scene = (await server.json("POST", `/api/data/projects/${prod.project.id}/scenes`, { body: { name: "SC02", sequence_id: seq.id } })).body;
+    const onScene = await server.json("POST", `/api/data/scenes/${scene.id}/asset-instances`, { body: { asset_id: prop.id } });
+    expect(onScene.status).toBe(201);
+    expect(onScene.body.description).toBeNull();
+    const described = await server.json("POST", `/api/data/scenes/${scene.id}/asset-instances`, { body: { asset_id: prop.id, description: "left" } });
+    expect(described.body.description).toBe("left");
+  });
+});

@@ -464,7 +464,7 @@ export async function addAssetInstanceToScene(c: AppContext, scene: Row, rawAsse
   const now = utcNow();
   const row = {
     id: newId(), created_at: now, updated_at: now, asset_id: asset.id, scene_id: scene.id, number,
-    name: assetInstanceName(asset.name, number), description: description ?? "", active: true,
+    name: assetInstanceName(asset.name, number), description, active: true,
   };
   await db.insertInto("asset_instance").values(row).execute();
   await emit(c, "asset_instance:new", { scene_id: scene.id, asset_id: asset.id, asset_instance_id: row.id }, null);
