@@ -126,3 +126,14 @@ describe("asset instances", () => {
     expect(described.body.description).toBe("left");
   });
 });
+
+describe("episodes", () => {
+  test("the first episode of a new tv show has an empty description, like episodes created by name", async () => {
+    const created = await server.json("POST", "/api/data/projects", { body: { name: "Show with E01", production_type: "tvshow" } });
+    expect(created.status).toBe(201);
+    const episodes = await server.json("GET", `/api/data/projects/${created.body.id}/episodes`);
+    expect(episodes.body.map((e: any) => [e.name, e.description])).toEqual([["E01", ""]]);
+    const second = await server.json("POST", `/api/data/projects/${created.body.id}/episodes`, { body: { name: "E02" } });
+    expect(second.body.description).toBe("");
+  });
+});
