@@ -137,3 +137,19 @@ describe("episodes", () => {
     expect(second.body.description).toBe("");
   });
 });
+
+describe("quotas", () => {
+  test("weeks are ISO weeks (Python's isocalendar): 2021-03-17 is 2021-11, 2021-01-01 is 2020-53", async () => {
+    const p = await production(server, { fps: "25" });
+    const sq = await createSequence(server, p.project.id, "SQ01");
+    const s1 = await createShot(server, p.project.id, sq.id, "SH01", { nb_frames: 60 });
+    const s2 = await createShot(server, p.project.id, sq.id, "SH02", { nb_frames: 10 });
+    await addTask(server, s1, "Animation", { assignees: [p.artist], fields: { end_date: "2021-03-17T10:00:00" } });
+    await addTask(server, s2, "Animation", { assignees: [p.artist], fields: { end_date: "2021-01-01T10:00:00" } });
+    const animation = (await server.db.selectFrom("task_type").select("id").where("name", "=", "Animation").executeTakeFirstOrThrow()).id;
+    const res = await server.json("GET", `/api/data/projects/${p.project.id}/quotas/${animation}?count_mode=feedback`, { token: p.artist.token });
+    expect(res.status).toBe(200);
+    expect(res.body.total.week.frames).toEqual({ "2021-11": 60, "2020-53": 10 });
+    expect(res.body.total.week.entries).toEqual({ "2021": 1, "2020": 1 });
+  });
+});

@@ -763,9 +763,9 @@ function isoWeek(year: number, month: number, day: number): string {
   const date = new Date(Date.UTC(year, month - 1, day));
   const weekday = (date.getUTCDay() + 6) % 7;
   date.setUTCDate(date.getUTCDate() - weekday + 3);
+  // The Thursday of the week decides its ISO year; its week is the count of weeks since that year's start.
   const isoYear = date.getUTCFullYear();
-  const firstThursday = new Date(Date.UTC(isoYear, 0, 4));
-  const week = 1 + Math.round((date.getTime() - firstThursday.getTime()) / 86400000 / 7 - ((firstThursday.getUTCDay() + 6) % 7 - 3) / 7);
+  const week = 1 + Math.floor((date.getTime() - Date.UTC(isoYear, 0, 1)) / 86400000 / 7);
   return `${isoYear}-${week}`;
 }
 
