@@ -153,3 +153,29 @@ describe("quotas", () => {
     expect(res.body.total.week.entries).toEqual({ "2021": 1, "2020": 1 });
   });
 });
+
+describe("entity links", () => {
+  test("created_at carries microseconds; paging by cursor_created_at visits links created in the same second once each", async () => {
+    const p = await production(server);
+    const sq = await createSequence(server, p.project.id, "SQ01");
+    const sh = await createShot(server, p.project.id, sq.id, "SH01");
+    const assets = [];
+    for (const name of ["A1", "A2", "A3", "A4", "A5"]) assets.push(await createAsset(server, p.project.id, "Prop", name));
+    const put = await server.json("PUT", `/api/data/projects/${p.project.id}/entities/${sh.id}/casting`, {
+      body: assets.map((a) => ({ asset_id: a.id, nb_occurences: 1 })),
+    });
+    expect(put.status).toBe(200);
+    const all = await server.json("GET", `/api/data/projects/${p.project.id}/entity-links`);
+    expect(all.body).toHaveLength(5);
+    for (const link of all.body) expect(link.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    const seen: string[] = [];
+    let cursor = "2000-01-01T00:00:00";
+    for (let i = 0; i < 10; i++) {
+      const page = await server.json("GET", `/api/data/projects/${p.project.id}/entity-links?cursor_created_at=${cursor}&limit=2`);
+      if (page.body.data.length === 0) break;
+      seen.push(...page.body.data.map((l: any) => l.id));
+      cursor = page.body.data.at(-1).created_at;
+    }
+    expect(seen.sort()).toEqual(all.body.map((l: any) => l.id).sort());
+  });
+});

@@ -190,13 +190,37 @@ export async function parseCasting(db: Db, casting: unknown[]): Promise<Map<stri
   return wanted;
 }
 
+let lastLinkMicros = 0;
+
+/**
+ * A creation time with microseconds (`YYYY-MM-DDTHH:MM:SS.ffffff`), increasing within the process:
+ * entity links are paged by `created_at` cursor, which needs more than whole seconds (Zou stores
+ * microseconds and answers them in the entity-links list).
+ */
+function linkTimestamp(): string {
+  const micros = Math.max(Date.now() * 1000, lastLinkMicros + 1);
+  lastLinkMicros = micros;
+  const seconds = Math.floor(micros / 1_000_000);
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${String(micros % 1_000_000).padStart(6, "0")}`;
+}
+
+/** A stored `created_at` as Zou's entity-links list answers it: with microseconds. */
+function withMicroseconds(value: unknown): string | null {
+  if (value === null || value === undefined || value === "") return null;
+  if (value instanceof Date) return `${value.toISOString().slice(0, 23)}000`;
+  const text = String(value).replace(" ", "T");
+  if (text.length === 19) return `${text}.000000`;
+  if (text.length > 20 && text[19] === ".") return `${text.slice(0, 20)}${text.slice(20, 26).padEnd(6, "0")}`;
+  return text;
+}
+
 async function createLink(c: AppContext, entityInId: string, entityOutId: string, nbOccurences: number, label: string, projectId: string): Promise<void> {
-  const now = utcNow();
+  const now = linkTimestamp();
   const id = newId();
   await c
     .get("db")
     .insertInto("entity_link")
-    .values({ id, created_at: now, updated_at: now, entity_in_id: entityInId, entity_out_id: entityOutId, nb_occurences: nbOccurences, label })
+    .values({ id, created_at: now, updated_at: now.slice(0, 19), entity_in_id: entityInId, entity_out_id: entityOutId, nb_occurences: nbOccurences, label })
     .execute();
   await emit(c, "entity-link:new", { entity_link_id: id, entity_in_id: entityInId, entity_out_id: entityOutId, nb_occurences: nbOccurences }, projectId);
 }
@@ -367,7 +391,7 @@ export async function entityLinksPage(
   }
   const compact = (row: Row) => ({
     id: row.id, entity_in_id: row.entity_in_id, entity_out_id: row.entity_out_id, nb_occurences: row.nb_occurences,
-    label: row.label, data: serialize("entity_link", row).data, created_at: row.created_at, type: "EntityLink",
+    label: row.label, data: serialize("entity_link", row).data, created_at: withMicroseconds(row.created_at), type: "EntityLink",
   });
   if (options.cursorCreatedAt !== null) {
     const limit = options.limit && options.limit > 0 ? options.limit : 100;
