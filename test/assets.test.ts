@@ -227,7 +227,8 @@ describe("casting and instances", () => {
     expect(events.names()).toContain("asset:casting-update");
     const casting = await server.json("GET", `/api/data/assets/${set.id}/casting`, { token: prod.artist.token });
     expect(casting.body).toEqual([
-      { asset_id: prop.id, asset_name: "Knife", asset_type_name: "Prop", ready_for: null, episode_id: null, preview_file_id: null, nb_occurences: 3, label: "" },
+      { asset_id: prop.id, asset_name: "Knife", asset_type_name: "Prop", ready_for: null, episode_id: null, preview_file_id: null, nb_occurences: 3, label: "",
+        is_shared: false, project_id: prod.project.id },
     ]);
     const linked = await server.json("GET", `/api/data/assets/${set.id}/assets`, { token: prod.artist.token });
     expect(linked.body.map((a: any) => a.id)).toEqual([prop.id]);

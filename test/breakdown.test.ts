@@ -46,8 +46,8 @@ describe("casting of one entity", () => {
     const get = await server.json("GET", `${base()}/entities/${sh1}/casting`, { token: p.artist.token });
     expect(get.status).toBe(200);
     expect(get.body).toEqual([
-      { asset_id: hero, asset_name: "Hero", asset_type_name: "Character", ready_for: null, episode_id: null, preview_file_id: null, nb_occurences: 1, label: "" },
-      { asset_id: tree, asset_name: "Tree", asset_type_name: "Prop", ready_for: null, episode_id: null, preview_file_id: null, nb_occurences: 3, label: "fixed" },
+      { asset_id: hero, asset_name: "Hero", asset_type_name: "Character", ready_for: null, episode_id: null, preview_file_id: null, nb_occurences: 1, label: "", is_shared: false, project_id: p.project.id },
+      { asset_id: tree, asset_name: "Tree", asset_type_name: "Prop", ready_for: null, episode_id: null, preview_file_id: null, nb_occurences: 3, label: "fixed", is_shared: false, project_id: p.project.id },
     ]);
     const row = await server.db.selectFrom("entity").select("nb_entities_out").where("id", "=", sh1).executeTakeFirstOrThrow();
     expect(row.nb_entities_out).toBe(2);
@@ -108,7 +108,7 @@ describe("casting of one entity", () => {
     const res = await server.json("GET", `${base()}/asset-types/${environment}/casting`, { token: p.client.token });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      [house]: [{ asset_id: tree, name: "Tree", asset_name: "Tree", asset_type_name: "Prop", preview_file_id: null, nb_occurences: 4, label: "" }],
+      [house]: [{ asset_id: tree, name: "Tree", asset_name: "Tree", asset_type_name: "Prop", preview_file_id: null, nb_occurences: 4, label: "", is_shared: false, project_id: p.project.id }],
     });
     const shotType = await idOf(server, "entity_type", "Shot");
     expect((await server.json("GET", `${base()}/asset-types/${shotType}/casting`)).status).toBe(404);
@@ -123,6 +123,7 @@ describe("casting of sequences and episodes", () => {
     await server.json("PUT", `${base()}/entities/${sh2}/casting`, { body: [{ asset_id: tree, nb_occurences: 1 }] });
     const entry = (asset: string, name: string, type: string, nb: number) => ({
       asset_id: asset, name, asset_name: name, asset_type_name: type, sequence_name: "SQ01", preview_file_id: null, nb_occurences: nb, label: "",
+      is_shared: false, project_id: p.project.id,
     });
     const expected = { [sh1]: [entry(hero, "Hero", "Character", 2)], [sh2]: [entry(tree, "Tree", "Prop", 1)] };
     const bySequence = await server.json("GET", `${base()}/sequences/${seq}/casting`, { token: p.artist.token });

@@ -284,15 +284,15 @@ describe("stats", () => {
     const seq = await createSequence(server, p.project.id, "SQ01", ep.id);
     const s1 = await createShot(server, p.project.id, seq.id, "SH01", { nb_frames: 10 });
     const s2 = await createShot(server, p.project.id, seq.id, "SH02", { nb_frames: 20 });
-    await addTask(server, s1, "Layout", { status: "Done", fields: { retake_count: 2 } });
-    await addTask(server, s2, "Layout", { status: "Retake", fields: { retake_count: 1 } });
+    await addTask(server, s1, "Layout", { status: "Done", fields: { retake_count: 2, nb_drawings: 5 } });
+    await addTask(server, s2, "Layout", { status: "Retake", fields: { retake_count: 1, nb_drawings: 7 } });
     const layout = await typeId(server, "task_type", "Layout");
     const done = await typeId(server, "task_status", "Done");
     const retake = await typeId(server, "task_status", "Retake");
     const stats = await server.json("GET", `/api/data/projects/${p.project.id}/episodes/stats`, { token: p.artist.token });
     expect(stats.status).toBe(200);
-    expect(stats.body[ep.id][layout][done]).toEqual({ name: "done", color: "#22d160", count: 1, frames: 10 });
-    expect(stats.body[ep.id].all[retake]).toEqual({ name: "retake", color: "#ff3860", count: 1, frames: 20 });
+    expect(stats.body[ep.id][layout][done]).toEqual({ name: "done", color: "#22d160", count: 1, frames: 10, drawings: 5 });
+    expect(stats.body[ep.id].all[retake]).toEqual({ name: "retake", color: "#ff3860", count: 1, frames: 20, drawings: 7 });
     expect(stats.body.all.all[done].count).toBe(1);
     expect(stats.body.all[layout][retake].frames).toBe(20);
 
@@ -300,10 +300,10 @@ describe("stats", () => {
     expect(retakes.status).toBe(200);
     const bucket = retakes.body[ep.id][layout];
     expect(bucket.max_retake_count).toBe(2);
-    expect(bucket.done).toEqual({ count: 1, frames: 10 });
-    expect(bucket.retake).toEqual({ count: 1, frames: 20 });
-    expect(bucket.evolution["1"]).toEqual({ done: { count: 0, frames: 0 }, retake: { count: 2, frames: 30 }, other: { count: 0, frames: 0 } });
-    expect(bucket.evolution["2"]).toEqual({ done: { count: 0, frames: 0 }, retake: { count: 1, frames: 10 }, other: { count: 1, frames: 20 } });
+    expect(bucket.done).toEqual({ count: 1, frames: 10, drawings: 5 });
+    expect(bucket.retake).toEqual({ count: 1, frames: 20, drawings: 7 });
+    expect(bucket.evolution["1"]).toEqual({ done: { count: 0, frames: 0, drawings: 0 }, retake: { count: 2, frames: 30, drawings: 12 }, other: { count: 0, frames: 0, drawings: 0 } });
+    expect(bucket.evolution["2"]).toEqual({ done: { count: 0, frames: 0, drawings: 0 }, retake: { count: 1, frames: 10, drawings: 5 }, other: { count: 1, frames: 20, drawings: 7 } });
     expect(retakes.body.all.all.max_retake_count).toBe(2);
     expect((await server.json("GET", `/api/data/projects/${p.project.id}/episodes/stats`, { token: prod.artist.token })).status).toBe(403);
     expect((await server.json("GET", `/api/data/projects/${UNKNOWN_ID}/episodes/retake-stats`)).status).toBe(404);

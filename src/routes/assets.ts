@@ -398,7 +398,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
           target_asset_id: row.id,
           number,
           name: assetInstanceName(instantiated.name, number),
-          description: body.description ?? "",
+          description: body.description ?? null,
           active: true,
         } as any)
         .returningAll()

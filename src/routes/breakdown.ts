@@ -10,7 +10,7 @@ import { badRequest, forbidden, notFound } from "../lib/errors";
 import { serviceId } from "../lib/ids";
 import { checkEntityAccess, checkManagerProjectAccess, checkProjectAccess, type Role } from "../services/permissions";
 import * as casting from "../services/casting";
-import { entityTypeId, getProjectOr404 } from "../services/projects";
+import { getProjectOr404 } from "../services/projects";
 
 type Row = casting.Row;
 
@@ -114,7 +114,7 @@ export function registerBreakdown(app: Hono<AppEnv>): void {
   });
   app.get("/data/projects/:project_id/episodes/casting", async (c) => {
     const project = await castingReader(c);
-    return c.json(await casting.episodesCasting(c.get("db"), project.id, await entityTypeId(c.get("db"), "Episode")));
+    return c.json(await casting.episodesCasting(c.get("db"), project.id));
   });
   app.get("/data/projects/:project_id/sequences/all/casting", async (c) => {
     const project = await castingReader(c);
@@ -167,7 +167,7 @@ export function registerBreakdown(app: Hono<AppEnv>): void {
   });
   app.get("/data/scenes/:scene_id/camera-instances", async (c) => {
     const scene = await readableEntity(c, "scene_id", "Scene");
-    return c.json(await casting.sceneAssetInstances(c.get("db"), scene.id, await entityTypeId(c.get("db"), "Camera")));
+    return c.json(await casting.sceneAssetInstances(c.get("db"), scene.id, await casting.cameraAssetTypeId(c)));
   });
   app.get("/data/shots/:shot_id/asset-instances", async (c) => {
     const shot = await readableEntity(c, "shot_id", "Shot");

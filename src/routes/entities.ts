@@ -25,9 +25,15 @@ import { taskDicts, getProject } from "../services/tasks";
 import { newsPage } from "../services/news";
 import { ascNullsLast, descNullsFirst } from "../db/order";
 
-const CreateEntityTasksSchema = v.object({
-  task_type_ids: v.pipe(v.array(v.string()), v.minLength(1, "At least one task type id is required.")),
-});
+/** `{task_type_ids: [...]}`, or Zou 1.0.67's single `{task_type_id}`. */
+const CreateEntityTasksSchema = v.pipe(
+  v.object({
+    task_type_ids: v.optional(v.pipe(v.array(v.string()), v.minLength(1, "At least one task type id is required."))),
+    task_type_id: v.optional(v.string()),
+  }),
+  v.check((body) => body.task_type_ids !== undefined || body.task_type_id !== undefined, "task_type_ids or task_type_id is required."),
+  v.transform((body) => [...(body.task_type_ids ?? []), ...(body.task_type_id !== undefined ? [body.task_type_id] : [])]),
+);
 
 /** The id list of a bulk request: a JSON array of ids (or `{entity_ids}` / `{ids}`). */
 async function idList(c: AppContext): Promise<string[]> {
@@ -109,8 +115,8 @@ export function registerEntities(app: Hono<AppEnv>): void {
     const row = await readable(c);
     const role = await effectiveRole(c, row.project_id);
     if (role === "vendor" || role === "client") throw forbidden();
-    const body = await parseBody(c, CreateEntityTasksSchema);
-    return c.json(await createTasksForEntity(c, row, body.task_type_ids), 201);
+    const taskTypeIds = await parseBody(c, CreateEntityTasksSchema);
+    return c.json(await createTasksForEntity(c, row, taskTypeIds), 201);
   });
   app.get("/data/entities/:entity_id/time-spents", async (c) => {
     const row = await readable(c);

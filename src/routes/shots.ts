@@ -645,42 +645,51 @@ async function episodeStats(c: AppContext, projectId: string, assignedTo?: strin
     .select([
       "episode.id as episode_id", "task.task_type_id", "task.task_status_id", "task_status.short_name", "task_status.color",
       sql<number>`count(task.id)`.as("count"), sql<number>`sum(entity.nb_frames)`.as("frames"),
+      sql<number>`sum(coalesce(task.nb_drawings, 0))`.as("drawings"),
     ])
     .groupBy(["episode.id", "task.task_type_id", "task.task_status_id", "task_status.short_name", "task_status.color"])
     .execute()) as Dict[];
   const results: Record<string, Record<string, Record<string, Dict>>> = {};
-  const add = (episode: string, taskType: string, status: string, row: Dict, count: number, frames: number) => {
-    const bucket = (((results[episode] ??= {})[taskType] ??= {})[status] ??= { name: row.short_name, color: row.color, count: 0, frames: 0 });
+  const add = (episode: string, taskType: string, status: string, row: Dict, count: number, frames: number, drawings: number) => {
+    const bucket = (((results[episode] ??= {})[taskType] ??= {})[status] ??= { name: row.short_name, color: row.color, count: 0, frames: 0, drawings: 0 });
     bucket.count = (bucket.count as number) + count;
     bucket.frames = (bucket.frames as number) + frames;
+    bucket.drawings = (bucket.drawings as number) + drawings;
   };
   for (const row of rows) {
     const count = Number(row.count ?? 0);
     const frames = Number(row.frames ?? 0);
+    const drawings = Number(row.drawings ?? 0);
     const status = row.task_status_id as string;
     const taskType = row.task_type_id as string;
     const episode = row.episode_id as string;
-    add(episode, taskType, status, row, count, frames);
-    add(episode, "all", status, row, count, frames);
-    add("all", taskType, status, row, count, frames);
-    add("all", "all", status, row, count, frames);
+    add(episode, taskType, status, row, count, frames, drawings);
+    add(episode, "all", status, row, count, frames, drawings);
+    add("all", taskType, status, row, count, frames, drawings);
+    add("all", "all", status, row, count, frames, drawings);
   }
   return results;
 }
 
+interface RetakeCounter {
+  count: number;
+  frames: number;
+  drawings: number;
+}
 interface RetakeBucket {
   max_retake_count: number;
-  evolution: Record<string, Record<"done" | "retake" | "other", { count: number; frames: number }>>;
-  done: { count: number; frames: number };
-  retake: { count: number; frames: number };
-  other: { count: number; frames: number };
+  evolution: Record<string, Record<"done" | "retake" | "other", RetakeCounter>>;
+  done: RetakeCounter;
+  retake: RetakeCounter;
+  other: RetakeCounter;
 }
+const emptyCounter = (): RetakeCounter => ({ count: 0, frames: 0, drawings: 0 });
 const emptyRetakeBucket = (): RetakeBucket => ({
   max_retake_count: 0,
   evolution: {},
-  done: { count: 0, frames: 0 },
-  retake: { count: 0, frames: 0 },
-  other: { count: 0, frames: 0 },
+  done: emptyCounter(),
+  retake: emptyCounter(),
+  other: emptyCounter(),
 });
 
 /**
@@ -693,6 +702,7 @@ async function episodeRetakeStats(c: AppContext, projectId: string, assignedTo?:
     .select([
       "episode.id as episode_id", "task.task_type_id", "task.retake_count", "task_status.is_done", "task_status.is_retake",
       sql<number>`count(task.id)`.as("count"), sql<number>`sum(coalesce(entity.nb_frames, 0))`.as("frames"),
+      sql<number>`sum(coalesce(task.nb_drawings, 0))`.as("drawings"),
     ])
     .groupBy(["episode.id", "task.task_type_id", "task.retake_count", "task_status.is_done", "task_status.is_retake"])
     .execute()) as Dict[];
@@ -705,6 +715,7 @@ async function episodeRetakeStats(c: AppContext, projectId: string, assignedTo?:
     retake: Boolean(row.is_retake),
     count: Number(row.count ?? 0),
     frames: Number(row.frames ?? 0),
+    drawings: Number(row.drawings ?? 0),
   }));
   for (const g of groups) {
     (results[g.episode] ??= { all: emptyRetakeBucket() })[g.taskType] ??= emptyRetakeBucket();
@@ -715,16 +726,18 @@ async function episodeRetakeStats(c: AppContext, projectId: string, assignedTo?:
       const target = g.done ? bucket.done : g.retake ? bucket.retake : bucket.other;
       target.count += g.count;
       target.frames += g.frames;
+      target.drawings += g.drawings;
     }
   }
   for (const g of groups) {
     for (const b of ["all", g.taskType]) {
       const bucket = results[g.episode]![b]!;
       for (let take = 1; take <= bucket.max_retake_count; take++) {
-        const entry = (bucket.evolution[String(take)] ??= { done: { count: 0, frames: 0 }, retake: { count: 0, frames: 0 }, other: { count: 0, frames: 0 } });
+        const entry = (bucket.evolution[String(take)] ??= { done: emptyCounter(), retake: emptyCounter(), other: emptyCounter() });
         const target = g.retakes > 0 && take <= g.retakes ? entry.retake : g.done ? entry.done : entry.other;
         target.count += g.count;
         target.frames += g.frames;
+        target.drawings += g.drawings;
       }
     }
   }
@@ -750,9 +763,9 @@ function isoWeek(year: number, month: number, day: number): string {
   const date = new Date(Date.UTC(year, month - 1, day));
   const weekday = (date.getUTCDay() + 6) % 7;
   date.setUTCDate(date.getUTCDate() - weekday + 3);
+  // The Thursday of the week decides its ISO year; its week is the count of weeks since that year's start.
   const isoYear = date.getUTCFullYear();
-  const firstThursday = new Date(Date.UTC(isoYear, 0, 4));
-  const week = 1 + Math.round((date.getTime() - firstThursday.getTime()) / 86400000 / 7 - ((firstThursday.getUTCDay() + 6) % 7 - 3) / 7);
+  const week = 1 + Math.floor((date.getTime() - Date.UTC(isoYear, 0, 1)) / 86400000 / 7);
   return `${isoYear}-${week}`;
 }
 

@@ -13,6 +13,7 @@ import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { chunks } from "../lib/chunks";
 import { emit } from "./projects";
 import { ascNullsLast } from "../db/order";
+import { transact } from "../db/transaction";
 
 export type Row = Record<string, any>;
 export type Dict = Record<string, unknown>;
@@ -25,7 +26,11 @@ const notCanceled = (column: string) => sql<boolean>`(${sql.ref(column)} is null
 // ---------------------------------------------------------------------------------------------
 // Casting listings
 
-/** Assets cast in one entity: `[{asset_id, asset_name, asset_type_name, ready_for, episode_id, preview_file_id, nb_occurences, label}]`. */
+/**
+ * Assets cast in one entity: `[{asset_id, asset_name, asset_type_name, ready_for, episode_id,
+ * preview_file_id, nb_occurences, label, is_shared, project_id}]` (the asset's own project: a
+ * shared asset may come from another one).
+ */
 export async function getCasting(db: Db, entityId: string): Promise<Dict[]> {
   const rows = await db
     .selectFrom("entity_link")
@@ -33,7 +38,8 @@ export async function getCasting(db: Db, entityId: string): Promise<Dict[]> {
     .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
     .select([
       "entity_link.entity_out_id", "entity_link.nb_occurences", "entity_link.label", "entity.name",
-      "entity.preview_file_id", "entity.source_id", "entity.ready_for", "entity_type.name as type_name",
+      "entity.preview_file_id", "entity.source_id", "entity.ready_for", "entity.is_shared", "entity.project_id",
+      "entity_type.name as type_name",
     ])
     .where("entity_link.entity_in_id", "=", entityId)
     .where(notCanceled("entity.canceled"))
@@ -49,6 +55,8 @@ export async function getCasting(db: Db, entityId: string): Promise<Dict[]> {
     preview_file_id: row.preview_file_id ?? null,
     nb_occurences: row.nb_occurences,
     label: row.label,
+    is_shared: Boolean(row.is_shared),
+    project_id: row.project_id,
   }));
 }
 
@@ -60,6 +68,8 @@ interface ContainerLink {
   name: string;
   type_name: string;
   preview_file_id: string | null;
+  is_shared: unknown;
+  project_id: string;
   sequence_name?: string;
 }
 
@@ -74,7 +84,13 @@ function groupCasting(rows: ContainerLink[], withSequence = false): Record<strin
       asset_type_name: row.type_name,
     };
     if (withSequence) entry.sequence_name = row.sequence_name ?? null;
-    Object.assign(entry, { preview_file_id: row.preview_file_id ?? null, nb_occurences: row.nb_occurences, label: row.label });
+    Object.assign(entry, {
+      preview_file_id: row.preview_file_id ?? null,
+      nb_occurences: row.nb_occurences,
+      label: row.label,
+      is_shared: Boolean(row.is_shared),
+      project_id: row.project_id,
+    });
     (result[row.container_id] ??= []).push(entry);
   }
   return result;
@@ -88,24 +104,31 @@ function castingSelect(db: Db) {
     .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
     .select([
       "entity_link.entity_in_id as container_id", "entity_link.entity_out_id", "entity_link.nb_occurences",
-      "entity_link.label", "entity.name", "entity_type.name as type_name", "entity.preview_file_id",
+      "entity_link.label", "entity.name", "entity_type.name as type_name", "entity.preview_file_id", "entity.is_shared",
+      "entity.project_id",
     ])
     .where(notCanceled("entity.canceled"));
 }
 
-/** Casting of every episode of a project, per episode id. */
-export async function episodesCasting(db: Db, projectId: string, episodeTypeId: string | null): Promise<Record<string, Dict[]>> {
-  if (!episodeTypeId) return {};
+/**
+ * The "episodes casting" of a project, per container id. As in Zou, the containers are not
+ * restricted to episodes: every entity of the project that casts assets is listed (episodes,
+ * sequences, shots...); Kitsu reads the episode keys.
+ */
+export async function episodesCasting(db: Db, projectId: string): Promise<Record<string, Dict[]>> {
   const rows = await castingSelect(db)
     .where("container.project_id", "=", projectId)
-    .where("container.entity_type_id", "=", episodeTypeId)
     .orderBy("entity_type.name")
     .orderBy("entity.name")
     .execute();
   return groupCasting(rows as ContainerLink[]);
 }
 
-/** Casting of the shots of one sequence, or of a project (optionally one episode), per shot id. */
+/**
+ * Casting of the shots of one sequence, or of a project (optionally one episode), per shot id.
+ * As in Zou, a "shot" is any casting entity under a parent: in a project, the sequences cast
+ * under an episode are listed too (their `sequence_name` is the episode's name).
+ */
 export async function shotsCasting(
   db: Db,
   scope: { sequenceId?: string; projectId?: string; episodeId?: string | null },
@@ -113,9 +136,6 @@ export async function shotsCasting(
   let query = castingSelect(db)
     .innerJoin("entity as sequence", "sequence.id", "container.parent_id")
     .select("sequence.name as sequence_name");
-  const shotType = await db.selectFrom("entity_type").select("id").where("name", "=", "Shot").executeTakeFirst();
-  if (!shotType) return {};
-  query = query.where("container.entity_type_id", "=", shotType.id);
   if (scope.sequenceId) {
     query = query.where("container.parent_id", "=", scope.sequenceId).orderBy("container.name");
   } else {
@@ -170,13 +190,37 @@ export async function parseCasting(db: Db, casting: unknown[]): Promise<Map<stri
   return wanted;
 }
 
+let lastLinkMicros = 0;
+
+/**
+ * A creation time with microseconds (`YYYY-MM-DDTHH:MM:SS.ffffff`), increasing within the process:
+ * entity links are paged by `created_at` cursor, which needs more than whole seconds (Zou stores
+ * microseconds and answers them in the entity-links list).
+ */
+function linkTimestamp(): string {
+  const micros = Math.max(Date.now() * 1000, lastLinkMicros + 1);
+  lastLinkMicros = micros;
+  const seconds = Math.floor(micros / 1_000_000);
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${String(micros % 1_000_000).padStart(6, "0")}`;
+}
+
+/** A stored `created_at` as Zou's entity-links list answers it: with microseconds. */
+function withMicroseconds(value: unknown): string | null {
+  if (value === null || value === undefined || value === "") return null;
+  if (value instanceof Date) return `${value.toISOString().slice(0, 23)}000`;
+  const text = String(value).replace(" ", "T");
+  if (text.length === 19) return `${text}.000000`;
+  if (text.length > 20 && text[19] === ".") return `${text.slice(0, 20)}${text.slice(20, 26).padEnd(6, "0")}`;
+  return text;
+}
+
 async function createLink(c: AppContext, entityInId: string, entityOutId: string, nbOccurences: number, label: string, projectId: string): Promise<void> {
-  const now = utcNow();
+  const now = linkTimestamp();
   const id = newId();
   await c
     .get("db")
     .insertInto("entity_link")
-    .values({ id, created_at: now, updated_at: now, entity_in_id: entityInId, entity_out_id: entityOutId, nb_occurences: nbOccurences, label })
+    .values({ id, created_at: now, updated_at: now.slice(0, 19), entity_in_id: entityInId, entity_out_id: entityOutId, nb_occurences: nbOccurences, label })
     .execute();
   await emit(c, "entity-link:new", { entity_link_id: id, entity_in_id: entityInId, entity_out_id: entityOutId, nb_occurences: nbOccurences }, projectId);
 }
@@ -347,7 +391,7 @@ export async function entityLinksPage(
   }
   const compact = (row: Row) => ({
     id: row.id, entity_in_id: row.entity_in_id, entity_out_id: row.entity_out_id, nb_occurences: row.nb_occurences,
-    label: row.label, data: serialize("entity_link", row).data, created_at: row.created_at, type: "EntityLink",
+    label: row.label, data: serialize("entity_link", row).data, created_at: withMicroseconds(row.created_at), type: "EntityLink",
   });
   if (options.cursorCreatedAt !== null) {
     const limit = options.limit && options.limit > 0 ? options.limit : 100;
@@ -386,6 +430,22 @@ export async function sceneAssetInstances(db: Db, sceneId: string, assetTypeId?:
     query = query.innerJoin("entity", "entity.id", "asset_instance.asset_id").where("entity.entity_type_id", "=", assetTypeId);
   }
   return groupByAsset((await query.orderBy("asset_instance.asset_id").orderBy("asset_instance.number", ascNullsLast).execute()) as Row[]);
+}
+
+/**
+ * Id of the `Camera` asset type, created (with `asset-type:new`) when missing: Zou's camera
+ * instance listing gets-or-creates it, so it appears in the asset types after the first call.
+ */
+export async function cameraAssetTypeId(c: AppContext): Promise<string> {
+  return transact(c, async (db) => {
+    const found = await db.selectFrom("entity_type").select("id").where("name", "=", "Camera").executeTakeFirst();
+    if (found) return found.id;
+    const now = utcNow();
+    const id = newId();
+    await db.insertInto("entity_type").values({ id, created_at: now, updated_at: now, name: "Camera", archived: false } as any).execute();
+    await emit(c, "asset-type:new", { name: "Camera", id }, null);
+    return id;
+  });
 }
 
 /** Instances attached to a shot, per asset id. */
@@ -428,7 +488,7 @@ export async function addAssetInstanceToScene(c: AppContext, scene: Row, rawAsse
   const now = utcNow();
   const row = {
     id: newId(), created_at: now, updated_at: now, asset_id: asset.id, scene_id: scene.id, number,
-    name: assetInstanceName(asset.name, number), description: description ?? "", active: true,
+    name: assetInstanceName(asset.name, number), description, active: true,
   };
   await db.insertInto("asset_instance").values(row).execute();
   await emit(c, "asset_instance:new", { scene_id: scene.id, asset_id: asset.id, asset_instance_id: row.id }, null);

@@ -339,7 +339,7 @@ export async function ensureFirstEpisode(c: AppContext, projectId: string): Prom
     .insertInto("entity")
     .values({
       id, created_at: now, updated_at: now, name: "E01", project_id: projectId, entity_type_id: episodeType,
-      status: "running", created_by: c.get("user")?.id ?? null, data: JSON.stringify({}),
+      status: "running", description: "", created_by: c.get("user")?.id ?? null, data: JSON.stringify({}),
     } as any)
     .execute();
   await emit(c, "episode:new", { episode_id: id }, projectId);

@@ -38,7 +38,7 @@ export const ASSET_FIELDS = [
 export const ASSET_TASK_FIELDS = [
   "id", "due_date", "done_date", "duration", "entity_id", "estimation", "end_date", "is_subscribed", "last_comment_date",
   "last_preview_file_id", "priority", "real_start_date", "retake_count", "start_date", "difficulty", "task_status_id",
-  "task_type_id", "assignees",
+  "task_type_id", "assignees", "data",
 ];
 export const SHOT_FIELDS = [
   "canceled", "data", "description", "entity_type_id", "episode_id", "episode_name", "fps", "frame_in", "frame_out", "id",
@@ -59,7 +59,7 @@ const EDIT_FIELDS = [
 const EDIT_TASK_FIELDS = [
   "id", "duration", "due_date", "entity_id", "end_date", "estimation", "last_comment_date", "last_preview_file_id",
   "nb_assets_ready", "priority", "real_start_date", "retake_count", "start_date", "task_status_id", "task_type_id",
-  "is_subscribed", "assignees",
+  "is_subscribed", "assignees", "data",
 ];
 const CONCEPT_FIELDS = [
   "canceled", "data", "description", "entity_type_id", "fps", "frame_in", "frame_out", "id", "name", "nb_frames",
@@ -68,7 +68,7 @@ const CONCEPT_FIELDS = [
 ];
 const CONCEPT_TASK_FIELDS = [
   "id", "duration", "due_date", "end_date", "entity_id", "estimation", "last_comment_date", "nb_assets_ready", "priority",
-  "real_start_date", "retake_count", "start_date", "task_status_id", "task_type_id", "is_subscribed", "assignees",
+  "real_start_date", "retake_count", "start_date", "task_status_id", "task_type_id", "is_subscribed", "assignees", "data",
 ];
 const ENTITY_FIELDS = [
   "id", "name", "status", "episode_id", "description", "frame_in", "frame_out", "fps", "preview_file_id", "canceled", "data", "tasks",
