@@ -25,8 +25,9 @@ import { taskDicts, getProject } from "../services/tasks";
 import { newsPage } from "../services/news";
 import { ascNullsLast, descNullsFirst } from "../db/order";
 
+/** `task_type_ids` omitted or empty: every task type valid for the entity (Zou ignores other keys). */
 const CreateEntityTasksSchema = v.object({
-  task_type_ids: v.pipe(v.array(v.string()), v.minLength(1, "At least one task type id is required.")),
+  task_type_ids: v.optional(v.array(v.string()), []),
 });
 
 /** The id list of a bulk request: a JSON array of ids (or `{entity_ids}` / `{ids}`). */
