@@ -111,6 +111,16 @@ describe("open tasks", () => {
     expect((await server.json("GET", `/api/data/tasks/open-tasks?project_id=${project.id}`, { token: outsider.token })).status).toBe(403);
   });
 
+  test("department_id keeps tasks with an assignee of the department; priority is the task type's", async () => {
+    const modelingDepartment = await fx.department("Modeling");
+    await fx.joinDepartment(artist, modelingDepartment);
+    const { body } = await server.json("GET", `/api/data/tasks/open-tasks?project_id=${project.id}&department_id=${modelingDepartment}`, { token: manager.token });
+    expect(body.data.map((t: any) => t.id).sort()).toEqual([assignedTask, doneTask, layoutTask, assetTask].sort());
+    await server.db.updateTable("task_type").set({ priority: 7 }).where("id", "=", layout.id).execute();
+    const byPriority = await server.json("GET", `/api/data/tasks/open-tasks?project_id=${project.id}&priority=7`, { token: manager.token });
+    expect(byPriority.body.data.map((t: any) => t.id).sort()).toEqual([unassignedTask, layoutTask].sort());
+  });
+
   test("stats: flat task type rows per project, no nested maps", async () => {
     const { status, body } = await server.json("GET", "/api/data/tasks/open-tasks/stats", { token: manager.token });
     expect(status).toBe(200);
@@ -163,6 +173,23 @@ describe("to-do lists", () => {
     await server.db.updateTable("task").set({ task_status_id: (await fx.status("todo")).id }).where("id", "=", layoutTask).execute();
   });
 
+  test("a manager checks the tasks of every department; a supervisor those of their departments", async () => {
+    const wfa = await fx.status("wfa");
+    const animationDepartment = await fx.department("Animation");
+    const supervisor = await server.person("supervisor");
+    await server.addToTeam(project.id, supervisor);
+    await fx.joinDepartment(supervisor, animationDepartment);
+    const joined = await server.db.selectFrom("department_link").select("department_id").where("person_id", "=", manager.id).execute();
+    if (!joined.some((row) => row.department_id === animationDepartment)) await fx.joinDepartment(manager, animationDepartment);
+    await server.db.updateTable("task_type").set({ department_id: await fx.department("Modeling") }).where("id", "=", layout.id).execute();
+    await server.db.updateTable("task").set({ task_status_id: wfa.id }).where("id", "=", layoutTask).execute();
+    const managerView = await server.json("GET", "/api/data/user/tasks-to-check", { token: manager.token });
+    expect(managerView.body.map((t: any) => t.id)).toEqual([layoutTask]);
+    const supervisorView = await server.json("GET", "/api/data/user/tasks-to-check", { token: supervisor.token });
+    expect(supervisorView.body).toEqual([]);
+    await server.db.updateTable("task").set({ task_status_id: (await fx.status("todo")).id }).where("id", "=", layoutTask).execute();
+  });
+
   test("related tasks look at every open project and answer clients too", async () => {
     const { status, body } = await server.json("GET", `/api/data/persons/${artist.id}/related-tasks/${animation.id}`, { token: client.token });
     expect(status).toBe(200);
@@ -209,7 +236,7 @@ describe("task writes", () => {
     const { status, body } = await server.json("PUT", `/api/actions/tasks/${unassignedTask}/to-review`, { body: { person_id: artist.id, comment: "look" } });
     expect(status).toBe(200);
     expect(body.end_date).toBeNull();
-    expect(body.person.departments).toEqual([]);
+    expect(body.person.departments).toEqual([await fx.department("Modeling")]);
     expect(body.comment).toBe("look");
   });
 });

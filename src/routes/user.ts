@@ -372,7 +372,9 @@ export function registerUser(app: Hono<AppEnv>): void {
     const db = c.get("db");
     // Admins check the tasks of every open project, whatever their departments.
     if (user.role === "admin") return c.json(await tasksToCheck(db, await openProjectIds(db, null), []));
-    return c.json(await tasksToCheck(db, await openProjectIds(db, user.id), await userDepartmentIds(c)));
+    // Managers check every department's tasks; supervisors those of their departments.
+    const departments = user.role === "manager" ? [] : await userDepartmentIds(c);
+    return c.json(await tasksToCheck(db, await openProjectIds(db, user.id), departments));
   });
 
   // Saved filters and filter groups.

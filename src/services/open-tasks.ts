@@ -46,16 +46,22 @@ function openTasksPool(db: Db, projectIds: string[], filters: OpenTasksFilters, 
   if (filters.taskTypeId) query = query.where("task.task_type_id", "=", filters.taskTypeId);
   else if (listing) query = query.where(notConcept);
   if (filters.taskStatusId) query = query.where("task.task_status_id", "=", filters.taskStatusId);
-  if (filters.departmentId) query = query.where("task_type.department_id", "=", filters.departmentId);
   if (filters.startDate) query = query.where("task.start_date", ">=", filters.startDate);
   if (filters.dueDate) query = query.where("task.due_date", "<=", filters.dueDate);
-  if (filters.priority !== undefined) query = query.where("task.priority", "=", filters.priority);
+  // Zou compares `priority` with the task type's priority.
+  if (filters.priority !== undefined) query = query.where("task_type.priority", "=", filters.priority);
   const assigned = (eb: any) => eb.selectFrom("task_person_link").select("task_person_link.task_id");
   if (filters.personIds === "unassigned") {
     query = query.where("task.id", "not in", assigned);
   } else if (filters.personIds && filters.personIds.length > 0) {
     const ids = filters.personIds;
     query = query.where("task.id", "in", (eb: any) => assigned(eb).where("task_person_link.person_id", "in", ids));
+  }
+  if (filters.departmentId) {
+    // Tasks with an assignee of the department (Zou's filter), whatever the task type's department.
+    const departmentId = filters.departmentId;
+    query = query.where("task.id", "in", (eb: any) =>
+      assigned(eb).innerJoin("department_link", "department_link.person_id", "task_person_link.person_id").where("department_link.department_id", "=", departmentId));
   }
   if (filters.studioId) {
     const studioId = filters.studioId;
