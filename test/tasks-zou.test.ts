@@ -105,6 +105,15 @@ describe("open tasks", () => {
     expect(body.data.map((t: any) => t.id)).toEqual([unassignedTask]);
   });
 
+  test("page 0 is the first page, a limit below 1 is 1", async () => {
+    const { status, body } = await server.json("GET", `/api/data/tasks/open-tasks?project_id=${project.id}&page=0&limit=0`, { token: manager.token });
+    expect(status).toBe(200);
+    expect(body.page).toBe(1);
+    expect(body.limit).toBe(1);
+    expect(body.data).toHaveLength(1);
+    expect(body.is_more).toBe(true);
+  });
+
   test("an empty page keeps the list shape of the stats; a foreign project_id is a 403", async () => {
     const { body } = await server.json("GET", "/api/data/tasks/open-tasks", { token: outsider.token });
     expect(body).toEqual({ data: [], stats: { total_duration: 0, total_estimation: 0, total: 0, status: [] }, limit: 100, page: 1, is_more: false });

@@ -223,9 +223,9 @@ export function registerTasks(app: Hono<AppEnv>): void {
     if (personParam === "unassigned") personIds = "unassigned";
     else if (personParam) personIds = personParam.split(",").map((id) => queryId(id.trim()));
     const priority = c.req.query("priority");
-    const page = intParam(c.req.query("page"), "page", 1);
-    const limit = intParam(c.req.query("limit"), "limit", 100);
-    if (page < 1 || limit < 1) throw badRequest("page and limit must be positive integers.");
+    // As Zou: page 0 (or below) is the first page, a limit below 1 is 1.
+    const page = Math.max(intParam(c.req.query("page"), "page", 1), 1);
+    const limit = Math.max(intParam(c.req.query("limit"), "limit", 100), 1);
     return c.json(await openTasks(c, {
       projectId: optionalQueryId(c, "project_id"),
       taskTypeId: optionalQueryId(c, "task_type_id"),
