@@ -140,7 +140,8 @@ describe("entities area", () => {
     expect(events.names()).toContain("task:new");
     expect((await server.json("POST", `/api/data/entities/${asset.id}/tasks`, { body: { task_type_ids: [modeling] } })).body).toEqual([]);
     expect((await server.json("POST", `/api/data/entities/${asset.id}/tasks`, { body: { task_type_ids: [layout] } })).status).toBe(400);
-    expect((await server.json("POST", `/api/data/entities/${asset.id}/tasks`, { body: { task_type_ids: [] } })).status).toBe(400);
+    // An empty list means every task type valid for the entity (all exist already here).
+    expect((await server.json("POST", `/api/data/entities/${asset.id}/tasks`, { body: { task_type_ids: [] } })).status).toBe(201);
     expect((await server.json("POST", `/api/data/entities/${asset.id}/tasks`, { body: { task_type_ids: [UNKNOWN_ID] } })).status).toBe(404);
     expect((await server.json("POST", `/api/data/entities/${asset.id}/tasks`, { token: p.client.token, body: { task_type_ids: [modeling] } })).status).toBe(403);
     expect((await server.json("POST", `/api/data/entities/${UNKNOWN_ID}/tasks`, { body: { task_type_ids: [modeling] } })).status).toBe(404);

@@ -25,14 +25,16 @@ import { taskDicts, getProject } from "../services/tasks";
 import { newsPage } from "../services/news";
 import { ascNullsLast, descNullsFirst } from "../db/order";
 
-/** `{task_type_ids: [...]}`, or Zou 1.0.67's single `{task_type_id}`. */
+/**
+ * `{task_type_ids: [...]}`, or a single `{task_type_id}`; neither (or an empty list): every task
+ * type valid for the entity.
+ */
 const CreateEntityTasksSchema = v.pipe(
   v.object({
-    task_type_ids: v.optional(v.pipe(v.array(v.string()), v.minLength(1, "At least one task type id is required."))),
+    task_type_ids: v.optional(v.array(v.string()), []),
     task_type_id: v.optional(v.string()),
   }),
-  v.check((body) => body.task_type_ids !== undefined || body.task_type_id !== undefined, "task_type_ids or task_type_id is required."),
-  v.transform((body) => [...(body.task_type_ids ?? []), ...(body.task_type_id !== undefined ? [body.task_type_id] : [])]),
+  v.transform((body) => [...body.task_type_ids, ...(body.task_type_id !== undefined ? [body.task_type_id] : [])]),
 );
 
 /** The id list of a bulk request: a JSON array of ids (or `{entity_ids}` / `{ids}`). */

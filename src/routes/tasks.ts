@@ -40,8 +40,6 @@ import {
   getTaskType,
   intParam,
   openProjectIds,
-  openTasks,
-  openTasksStats,
   personIsAssignable,
   personsTaskDates,
   personTasks,
@@ -66,6 +64,8 @@ import {
   serializeCommentsWithRelations,
 } from "../services/comments";
 import { projectSubscriptions } from "../services/notifications";
+import { openTasks, openTasksStats } from "../services/open-tasks";
+import { departmentIdsOf, presentPerson } from "../services/persons";
 import { ascNullsLast, descNullsFirst } from "../db/order";
 
 // ---------------------------------------------------------------------------------------------
@@ -223,9 +223,9 @@ export function registerTasks(app: Hono<AppEnv>): void {
     if (personParam === "unassigned") personIds = "unassigned";
     else if (personParam) personIds = personParam.split(",").map((id) => queryId(id.trim()));
     const priority = c.req.query("priority");
-    const page = intParam(c.req.query("page"), "page", 1);
-    const limit = intParam(c.req.query("limit"), "limit", 100);
-    if (page < 1 || limit < 1) throw badRequest("page and limit must be positive integers.");
+    // As Zou: page 0 (or below) is the first page, a limit below 1 is 1.
+    const page = Math.max(intParam(c.req.query("page"), "page", 1), 1);
+    const limit = Math.max(intParam(c.req.query("limit"), "limit", 100), 1);
     return c.json(await openTasks(c, {
       projectId: optionalQueryId(c, "project_id"),
       taskTypeId: optionalQueryId(c, "task_type_id"),
@@ -432,7 +432,8 @@ export function registerTasks(app: Hono<AppEnv>): void {
         const status = (await trx.selectFrom("task_status").selectAll().where("short_name", "=", "pndng").executeTakeFirst())
           ?? (await trx.selectFrom("task_status").selectAll().where("name", "=", "To review").executeTakeFirst())
           ?? (await trx.selectFrom("task_status").selectAll().where("is_feedback_request", "=", true).orderBy("created_at").executeTakeFirst());
-        if (status && status.id !== task.task_status_id) updated = await updateTaskValues(c, task, { task_status_id: status.id, end_date: utcNow() });
+        // Zou's to-review changes the status alone (no end date, unlike a comment).
+        if (status && status.id !== task.task_status_id) updated = await updateTaskValues(c, task, { task_status_id: status.id });
       }
       await emit(c, "task:to-review", {
         task_id: task.id, new_task_status_id: updated.task_status_id, previous_task_status_id: task.task_status_id,
@@ -445,7 +446,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
       project: serialize("project", project),
       entity: serialize("entity", entity, { typeName: entityKind(entityType.name) }),
       entity_type: serialize("entity_type", entityType),
-      person: serialize("person", person),
+      person: presentPerson(c, person, "full", await departmentIdsOf(db, person.id)),
       comment,
       preview_path: previewPath,
     });
@@ -505,9 +506,11 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.get("/data/persons/:person_id/related-tasks/:task_type_id", async (c) => {
-    const projects = await personListingProjects(c, c.req.param("person_id"));
+    // Zou looks at every open project here (not only the caller's), clients included.
+    await personListingProjects(c, c.req.param("person_id"));
+    const projects = await openProjectIds(c.get("db"));
     const taskType = await getTaskType(c, c.req.param("task_type_id"));
-    if (!projects || projects.length === 0) return c.json([]);
+    if (projects.length === 0) return c.json([]);
     const personId = serviceId(c.req.param("person_id"));
     const db = c.get("db");
     const rows = await db
@@ -547,8 +550,19 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const role = await checkProjectAccess(c, project.id);
     const db = c.get("db");
     const userId = c.get("user").id;
+    const taskTypeId = optionalQueryId(c, "task_type_id");
+    const episodeId = optionalQueryId(c, "episode_id");
     const scoped = () => {
       let query = db.selectFrom("task").where("task.project_id", "=", project.id);
+      if (taskTypeId) query = query.where("task.task_type_id", "=", taskTypeId);
+      if (episodeId) {
+        // Tasks of the entities whose parent sequence belongs to the episode (shots, scenes).
+        query = query.where("task.entity_id", "in", (eb) =>
+          eb.selectFrom("entity as child")
+            .innerJoin("entity as sequence", "sequence.id", "child.parent_id")
+            .select("child.id")
+            .where("sequence.parent_id", "=", episodeId));
+      }
       if (role === "vendor") {
         query = query.where("task.id", "in", (eb) => eb.selectFrom("task_person_link").select("task_id").where("person_id", "=", userId));
       }

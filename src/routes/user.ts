@@ -370,7 +370,11 @@ export function registerUser(app: Hono<AppEnv>): void {
     const user = c.get("user");
     if (!["admin", "manager", "supervisor"].includes(user.role)) return c.json([]);
     const db = c.get("db");
-    return c.json(await tasksToCheck(db, await openProjectIds(db, user.id), await userDepartmentIds(c)));
+    // Admins check the tasks of every open project, whatever their departments.
+    if (user.role === "admin") return c.json(await tasksToCheck(db, await openProjectIds(db, null), []));
+    // Managers check every department's tasks; supervisors those of their departments.
+    const departments = user.role === "manager" ? [] : await userDepartmentIds(c);
+    return c.json(await tasksToCheck(db, await openProjectIds(db, user.id), departments));
   });
 
   // Saved filters and filter groups.

@@ -1078,8 +1078,9 @@ export function parseFps(value: unknown): number {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Creates one `main` task per given task type on an entity (Zou's create_tasks_for_entity): each
- * task type must exist (404), be for this entity kind, be enabled in the project and, for assets,
+ * Creates one `main` task per given task type on an entity (Zou's create_tasks_for_entity), or
+ * with no task type given, per task type the entity may have (project workflow, for its kind, in
+ * the asset type's workflow when it has one): each given task type must exist (404), be for this entity kind, be enabled in the project and, for assets,
  * be in the asset type's workflow when it has one (400). The tasks are made by the tasks service's
  * createTasksForEntities (task types the entity already has a task of are skipped; default status,
  * the concept one for concepts; `task:new`).
@@ -1087,13 +1088,6 @@ export function parseFps(value: unknown): number {
 export async function createTasksForEntity(c: AppContext, entity: EntityRow, taskTypeIds: string[]): Promise<Dict[]> {
   return transact(c, async (db) => {
     const kind = await entityKind(c, entity);
-    const taskTypes = [] as Dict[];
-    for (const id of taskTypeIds) {
-      if (!isUuid(id)) throw notFound();
-      const row = (await db.selectFrom("task_type").selectAll().where("id", "=", normalizeId(id)).executeTakeFirst()) as Dict | undefined;
-      if (!row) throw notFound();
-      taskTypes.push(row);
-    }
     const enabled = new Set(
       (await db.selectFrom("project_task_type_link").select("task_type_id").where("project_id", "=", entity.project_id).execute()).map((r) => r.task_type_id),
     );
@@ -1101,6 +1095,22 @@ export async function createTasksForEntity(c: AppContext, entity: EntityRow, tas
     if (kind === "Asset") {
       const links = await db.selectFrom("task_type_asset_type_link").select("task_type_id").where("asset_type_id", "=", entity.entity_type_id).execute();
       if (links.length > 0) workflow = new Set(links.map((l) => l.task_type_id));
+    }
+    const taskTypes = [] as Dict[];
+    if (taskTypeIds.length === 0) {
+      // No list: every task type of the project's workflow for this kind (and the asset type's).
+      const rows = enabled.size === 0 ? [] : ((await db.selectFrom("task_type").selectAll().where("id", "in", [...enabled]).orderBy("priority").orderBy("name").execute()) as Dict[]);
+      for (const row of rows) {
+        if (((row.for_entity as string | null) ?? "Asset") !== kind) continue;
+        if (workflow && !workflow.has(row.id as string)) continue;
+        taskTypes.push(row);
+      }
+    }
+    for (const id of taskTypeIds) {
+      if (!isUuid(id)) throw notFound();
+      const row = (await db.selectFrom("task_type").selectAll().where("id", "=", normalizeId(id)).executeTakeFirst()) as Dict | undefined;
+      if (!row) throw notFound();
+      taskTypes.push(row);
     }
     for (const taskType of taskTypes) {
       const expected = taskType.for_entity as string | null;

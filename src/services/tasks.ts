@@ -1,7 +1,8 @@
 /**
  * Tasks: loading, presenting, creation (one by one and in bulk), assignment, task data
- * recomputation, deletion, and the task listings of the `tasks` area (open tasks, person tasks,
- * full task, task dates). Permission checks specific to tasks live here, built on permissions.ts.
+ * recomputation, deletion, the task dicts of entity routes, full task and task dates. Permission
+ * checks specific to tasks live here, built on permissions.ts. The to-do lists are in
+ * todo-lists.ts, the open tasks page in open-tasks.ts.
  */
 import type { Selectable } from "kysely";
 import { sql } from "kysely";
@@ -25,10 +26,13 @@ import {
   userDepartmentIds,
   type Role,
 } from "./permissions";
-import { deleteCommentNews, deleteCommentNotifications, notifyAssignation } from "./notifications";
+import { deleteCommentNews, deleteCommentNotifications, isSubscribedToTask, notifyAssignation } from "./notifications";
 import { removeAttachmentFile, storedFilePath } from "./attachments";
 import { rm } from "node:fs/promises";
 import { descNullsFirst } from "../db/order";
+import { departmentIdsOf } from "./persons";
+
+export { personTasks, tasksToCheck } from "./todo-lists";
 
 export type TaskRow = Selectable<TaskTable>;
 export type TaskTypeRow = Selectable<TaskTypeTable>;
@@ -516,34 +520,10 @@ export async function removeTask(c: AppContext, task: TaskRow, force: boolean): 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Detailed task listings (person tasks, open tasks)
-
-interface DetailRow {
-  task: TaskRow;
-  project_name: string;
-  project_has_avatar: unknown;
-  entity_id: string;
-  entity_name: string;
-  entity_description: string | null;
-  entity_data: unknown;
-  entity_preview_file_id: string | null;
-  entity_source_id: string | null;
-  entity_type_name: string;
-  entity_canceled: unknown;
-  entity_parent_id: string | null;
-  sequence_name: string | null;
-  episode_id: string | null;
-  episode_name: string | null;
-  task_type_name: string;
-  task_type_for_entity: string | null;
-  task_type_color: string | null;
-  task_status_name: string;
-  task_status_color: string;
-  task_status_short_name: string;
-}
+// Task dicts of entity routes (detailed listings: todo-lists.ts, open-tasks.ts)
 
 /** Tasks joined with their project, task type, task status, entity and entity type. */
-function joinedTaskQuery(db: Db) {
+export function joinedTaskQuery(db: Db) {
   return db
     .selectFrom("task")
     .innerJoin("project", "project.id", "task.project_id")
@@ -551,13 +531,6 @@ function joinedTaskQuery(db: Db) {
     .innerJoin("task_status", "task_status.id", "task.task_status_id")
     .innerJoin("entity", "entity.id", "task.entity_id")
     .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id");
-}
-
-/** The joined query behind person tasks and open tasks: joinedTaskQuery with the entity's sequence and episode. */
-function detailedTaskQuery(db: Db) {
-  return joinedTaskQuery(db)
-    .leftJoin("entity as sequence", "sequence.id", "entity.parent_id")
-    .leftJoin("entity as episode", "episode.id", "sequence.parent_id");
 }
 
 /**
@@ -610,202 +583,6 @@ export async function taskDicts(
   return dicts;
 }
 
-function detailedColumns() {
-  return [
-    "project.name as project_name", "project.has_avatar as project_has_avatar", "entity.name as entity_name",
-    "entity.description as entity_description", "entity.data as entity_data", "entity.preview_file_id as entity_preview_file_id",
-    "entity.source_id as entity_source_id", "entity_type.name as entity_type_name", "entity.canceled as entity_canceled",
-    "entity.parent_id as entity_parent_id", "sequence.name as sequence_name", "episode.id as episode_id", "episode.name as episode_name",
-    "task_type.name as task_type_name", "task_type.for_entity as task_type_for_entity", "task_type.color as task_type_color",
-    "task_status.name as task_status_name", "task_status.color as task_status_color", "task_status.short_name as task_status_short_name",
-  ] as const;
-}
-
-const DETAIL_KEYS = new Set<string>(detailedColumns().map((column) => column.split(" as ")[1]!));
-
-function splitDetailRow(raw: Record<string, unknown>): DetailRow {
-  const task: Record<string, unknown> = {};
-  const extra: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (DETAIL_KEYS.has(key)) extra[key] = value;
-    else task[key] = value;
-  }
-  return { task: task as TaskRow, ...(extra as Omit<DetailRow, "task" | "entity_id">), entity_id: String(task.entity_id) };
-}
-
-/**
- * What the tasks-to-check list adds to the todo list shape: episodes named for assets bound to one
- * through `source_id` ("MP" when it is gone), `episode_ids` / `episode_names` of the episodes an
- * entity is cast in, and last comments ignoring the authors who are clients of the task's project.
- */
-interface DetailOptions {
-  toCheck?: boolean;
-}
-
-/** Shapes joined rows like Zou's person tasks / open tasks / tasks to check entries. */
-async function presentDetailed(db: Db, rows: DetailRow[], options: DetailOptions = {}): Promise<Dict[]> {
-  const assignees = await assigneesByTask(db, rows.map((r) => r.task.id));
-  const episodeIdsToName = new Set<string>();
-  for (const row of rows) {
-    if (row.entity_type_name === "Sequence" && row.entity_parent_id) episodeIdsToName.add(row.entity_parent_id);
-    if (options.toCheck && !row.episode_id && row.entity_source_id) episodeIdsToName.add(row.entity_source_id);
-  }
-  const episodeNames = new Map<string, string>();
-  for (const chunk of chunks([...episodeIdsToName])) {
-    for (const e of await db.selectFrom("entity").select(["id", "name"]).where("id", "in", chunk).execute()) episodeNames.set(e.id, e.name);
-  }
-  const castIn = options.toCheck ? await castInEpisodes(db, rows.map((r) => r.entity_id)) : new Map<string, { id: string; name: string }[]>();
-  return rows.map((row) => {
-    const dict = presentTask(row.task, assignees.get(row.task.id) ?? []);
-    let episodeId = row.episode_id ?? row.entity_source_id ?? "";
-    let episodeName = row.episode_name;
-    if (options.toCheck && !row.episode_id && row.entity_source_id) episodeName = episodeNames.get(row.entity_source_id) ?? "MP";
-    if (row.entity_type_name === "Sequence" && row.entity_parent_id) {
-      episodeId = row.entity_parent_id;
-      episodeName = episodeNames.get(row.entity_parent_id) ?? null;
-    }
-    const serialized = dict as Record<string, unknown>;
-    const detailed: Dict = {
-      ...dict,
-      project_name: row.project_name,
-      project_id: row.task.project_id,
-      project_has_avatar: isTrue(row.project_has_avatar),
-      entity_id: row.entity_id,
-      entity_name: row.entity_name,
-      entity_description: row.entity_description,
-      entity_data: parseJson(row.entity_data) ?? null,
-      entity_preview_file_id: row.entity_preview_file_id ?? "",
-      entity_source_id: row.entity_source_id ?? "",
-      entity_type_name: row.entity_type_name,
-      entity_canceled: isTrue(row.entity_canceled),
-      sequence_name: row.sequence_name,
-      episode_id: episodeId,
-      episode_name: episodeName,
-      task_estimation: serialized.estimation,
-      task_duration: serialized.duration,
-      task_start_date: serialized.start_date,
-      task_due_date: serialized.due_date,
-      task_type_name: row.task_type_name,
-      task_type_for_entity: row.task_type_for_entity,
-      task_status_name: row.task_status_name,
-      task_type_color: row.task_type_color,
-      task_status_color: row.task_status_color,
-      task_status_short_name: row.task_status_short_name,
-    };
-    const episodes = castIn.get(row.entity_id);
-    if (episodes) {
-      detailed.episode_ids = episodes.map((e) => e.id);
-      detailed.episode_names = episodes.map((e) => e.name);
-    }
-    return detailed;
-  });
-}
-
-/** Episodes each entity is cast in (entity_link from an episode), ordered by episode name. */
-async function castInEpisodes(db: Db, entityIds: string[]): Promise<Map<string, { id: string; name: string }[]>> {
-  const result = new Map<string, { id: string; name: string }[]>();
-  for (const part of chunks([...new Set(entityIds)])) {
-    const rows = await db
-      .selectFrom("entity_link")
-      .innerJoin("entity as episode", "episode.id", "entity_link.entity_in_id")
-      .innerJoin("entity_type", "entity_type.id", "episode.entity_type_id")
-      .select(["entity_link.entity_out_id as entity_id", "episode.id", "episode.name"])
-      .where("entity_type.name", "=", "Episode")
-      .where("entity_link.entity_out_id", "in", part)
-      .orderBy("episode.name")
-      .execute();
-    for (const row of rows) {
-      if (!result.has(row.entity_id)) result.set(row.entity_id, []);
-      result.get(row.entity_id)!.push({ id: row.id, name: row.name });
-    }
-  }
-  return result;
-}
-
-/**
- * `{text, date, person_id}` of each task's last comment not written by a client (Zou's last_comment
- * map): a client by global role, or with `projectRoles` by role in the task's project.
- */
-async function lastCommentMap(db: Db, taskIds: string[], projectRoles: boolean): Promise<Map<string, Dict>> {
-  const map = new Map<string, Dict>();
-  for (const chunk of chunks(taskIds)) {
-    const rows = await db
-      .selectFrom("comment")
-      .innerJoin("person", "person.id", "comment.person_id")
-      .innerJoin("task", "task.id", "comment.object_id")
-      .leftJoin("project_person_link", (join) =>
-        join.onRef("project_person_link.person_id", "=", "person.id").onRef("project_person_link.project_id", "=", "task.project_id"),
-      )
-      .select(["comment.object_id", "comment.text", "comment.created_at", "comment.person_id", "person.role", "project_person_link.role as project_role"])
-      .where("comment.object_id", "in", chunk)
-      .orderBy("comment.created_at", "desc")
-      .execute();
-    for (const row of rows) {
-      if (map.has(row.object_id)) continue;
-      if ((projectRoles ? (row.project_role ?? row.role) : row.role) === "client") continue;
-      map.set(row.object_id, { text: row.text, date: serialize("comment", { created_at: row.created_at }).created_at, person_id: row.person_id });
-    }
-  }
-  return map;
-}
-
-/**
- * Detailed task rows (todo list shape, with `last_comment`) in the given projects: the tasks
- * assigned to a person, done or not (person tasks / done tasks), or with `toCheck` the tasks whose
- * status requests feedback, limited to the task types of `departmentIds` when there are any.
- */
-async function detailedTaskList(
-  db: Db,
-  projectIds: string[],
-  selection: { personId: string; done: boolean } | { toCheck: { departmentIds: string[] } },
-): Promise<Dict[]> {
-  if (projectIds.length === 0) return [];
-  let query = detailedTaskQuery(db).selectAll("task").select(detailedColumns() as any).where("task.project_id", "in", projectIds);
-  let rows: DetailRow[];
-  if ("toCheck" in selection) {
-    query = query.where("task_status.is_feedback_request", "=", true);
-    const { departmentIds } = selection.toCheck;
-    if (departmentIds.length > 0) query = query.where("task_type.department_id", "in", departmentIds);
-    const sortKeys = ["project_name", "episode_name", "sequence_name", "entity_type_name", "entity_name", "task_type_name"] as const;
-    const compare = (a: DetailRow, b: DetailRow) => {
-      for (const key of sortKeys) {
-        const order = String(a[key] ?? "").localeCompare(String(b[key] ?? ""));
-        if (order !== 0) return order;
-      }
-      return 0;
-    };
-    rows = ((await query.execute()) as Record<string, unknown>[]).map(splitDetailRow).sort(compare);
-  } else {
-    const { personId, done } = selection;
-    query = query
-      .where("task.id", "in", (eb) => eb.selectFrom("task_person_link").select("task_person_link.task_id").where("task_person_link.person_id", "=", personId))
-      .where("task_status.is_done", "=", done);
-    query = done
-      ? query.orderBy("task.end_date", descNullsFirst).orderBy("task_type.name").orderBy("entity.name")
-      : query.orderBy("project.name").orderBy("task_type.name").orderBy("entity.name");
-    rows = ((await query.execute()) as Record<string, unknown>[]).map(splitDetailRow);
-  }
-  const toCheck = "toCheck" in selection;
-  const tasks = await presentDetailed(db, rows, { toCheck });
-  const lastComments = await lastCommentMap(db, tasks.map((t) => String(t.id)), toCheck);
-  for (const task of tasks) task.last_comment = lastComments.get(String(task.id)) ?? {};
-  return tasks;
-}
-
-/** Tasks assigned to a person in the given projects, done or not (person tasks / done tasks). */
-export function personTasks(db: Db, personId: string, projectIds: string[], done: boolean): Promise<Dict[]> {
-  return detailedTaskList(db, projectIds, { personId, done });
-}
-
-/**
- * Tasks waiting for feedback (`get_person_tasks_to_check`) in the given projects, limited to the
- * task types of `departmentIds` when there are any, sorted by project, episode, sequence, entity
- * type, entity and task type names.
- */
-export function tasksToCheck(db: Db, projectIds: string[], departmentIds: string[]): Promise<Dict[]> {
-  return detailedTaskList(db, projectIds, { toCheck: { departmentIds } });
-}
-
 /** Ids of open projects (status "Open"). */
 export async function openProjectIds(db: Db): Promise<string[]> {
   const rows = await db
@@ -834,147 +611,6 @@ export async function vendorProjectIds(c: AppContext, projectIds: string[]): Pro
 /** Open projects visible to the caller: all for admins, else the open ones they belong to. */
 export async function visibleOpenProjectIds(c: AppContext): Promise<string[]> {
   return isAdmin(c.get("user")) ? openProjectIds(c.get("db")) : openMemberProjectIds(c);
-}
-
-export interface OpenTasksFilters {
-  projectId?: string;
-  taskTypeId?: string;
-  taskStatusId?: string;
-  personIds?: string[] | "unassigned";
-  departmentId?: string;
-  studioId?: string;
-  startDate?: string;
-  dueDate?: string;
-  priority?: number;
-  page: number;
-  limit: number;
-}
-
-/**
- * Paged unfinished tasks of open projects (the caller's for non-admins; vendors only their own
- * assignments) with totals: `{data, stats: {total, total_duration, total_estimation, status},
- * limit, page, is_more}`.
- */
-export async function openTasks(c: AppContext, filters: OpenTasksFilters): Promise<Dict> {
-  const db = c.get("db");
-  const user = c.get("user");
-  let projectIds = await visibleOpenProjectIds(c);
-  if (filters.projectId) projectIds = projectIds.filter((id) => id === filters.projectId);
-  const empty = { data: [], stats: { total: 0, total_duration: 0, total_estimation: 0, status: {} }, limit: filters.limit, page: filters.page, is_more: false };
-  if (projectIds.length === 0) return empty;
-  let query = detailedTaskQuery(db).where("task.project_id", "in", projectIds);
-  if (filters.taskStatusId) query = query.where("task.task_status_id", "=", filters.taskStatusId);
-  else query = query.where((eb) => eb.or([eb("task_status.is_done", "=", false), eb("task_status.is_done", "is", null)]));
-  if (filters.taskTypeId) query = query.where("task.task_type_id", "=", filters.taskTypeId);
-  if (filters.departmentId) query = query.where("task_type.department_id", "=", filters.departmentId);
-  if (filters.startDate) query = query.where("task.start_date", ">=", filters.startDate);
-  if (filters.dueDate) query = query.where("task.due_date", "<=", filters.dueDate);
-  if (filters.priority !== undefined) query = query.where("task.priority", "=", filters.priority);
-  const assigned = (eb: any) => eb.selectFrom("task_person_link").select("task_person_link.task_id");
-  if (filters.personIds === "unassigned") {
-    query = query.where("task.id", "not in", assigned);
-  } else if (filters.personIds && filters.personIds.length > 0) {
-    const ids = filters.personIds;
-    query = query.where("task.id", "in", (eb: any) => assigned(eb).where("task_person_link.person_id", "in", ids));
-  }
-  if (filters.studioId) {
-    const studioId = filters.studioId;
-    query = query.where("task.id", "in", (eb: any) =>
-      assigned(eb).innerJoin("person", "person.id", "task_person_link.person_id").where("person.studio_id", "=", studioId));
-  }
-  const vendorProjects = await vendorProjectIds(c, projectIds);
-  if (vendorProjects.length > 0) {
-    query = query.where((eb) =>
-      eb.or([
-        eb("task.project_id", "not in", vendorProjects),
-        eb("task.id", "in", (sub: any) => assigned(sub).where("task_person_link.person_id", "=", user.id)),
-      ]),
-    );
-  }
-  const totals = (await query
-    .select([
-      sql<number>`count(task.id)`.as("total"),
-      sql<number>`coalesce(sum(task.duration), 0)`.as("total_duration"),
-      sql<number>`coalesce(sum(task.estimation), 0)`.as("total_estimation"),
-    ])
-    .executeTakeFirst()) as { total: number; total_duration: number; total_estimation: number } | undefined;
-  const byStatus = await query.select(["task.task_status_id", sql<number>`count(task.id)`.as("count")]).groupBy("task.task_status_id").execute();
-  const total = Number(totals?.total ?? 0);
-  const offset = (filters.page - 1) * filters.limit;
-  const raw = (await query
-    .selectAll("task")
-    .select(detailedColumns() as any)
-    .orderBy("project.name")
-    .orderBy("task_type.name")
-    .orderBy("entity_type.name")
-    .orderBy("entity.name")
-    .orderBy("task.id")
-    .limit(filters.limit)
-    .offset(Math.max(offset, 0))
-    .execute()) as Record<string, unknown>[];
-  const data = await presentDetailed(db, raw.map(splitDetailRow));
-  return {
-    data,
-    stats: {
-      total,
-      total_duration: Number(totals?.total_duration ?? 0),
-      total_estimation: Number(totals?.total_estimation ?? 0),
-      status: Object.fromEntries(byStatus.map((row) => [row.task_status_id, Number(row.count)])),
-    },
-    limit: filters.limit,
-    page: filters.page,
-    is_more: offset + data.length < total,
-  };
-}
-
-/**
- * Task totals of open projects (the caller's for non-admins), per project, task type and status:
- * `{project_id: {amount, amount_done, total_estimation, total_duration, task_types: {tt: {..., task_statuses: {ts: {...}}}}}}`.
- */
-export async function openTasksStats(c: AppContext): Promise<Dict> {
-  const db = c.get("db");
-  const projectIds = await visibleOpenProjectIds(c);
-  const result: Record<string, any> = {};
-  if (projectIds.length === 0) return result;
-  const rows = await db
-    .selectFrom("task")
-    .innerJoin("task_status", "task_status.id", "task.task_status_id")
-    .select([
-      "task.project_id", "task.task_type_id", "task.task_status_id", "task_status.is_done",
-      sql<number>`count(task.id)`.as("amount"),
-      sql<number>`coalesce(sum(task.estimation), 0)`.as("estimation"),
-      sql<number>`coalesce(sum(task.duration), 0)`.as("duration"),
-    ])
-    .where("task.project_id", "in", projectIds)
-    .groupBy(["task.project_id", "task.task_type_id", "task.task_status_id", "task_status.is_done"])
-    .execute();
-  const totals = () => ({ amount: 0, amount_done: 0, total_estimation: 0, total_duration: 0 });
-  const add = (target: any, amount: number, estimation: number, duration: number, done: boolean) => {
-    target.amount += amount;
-    if (done) target.amount_done += amount;
-    target.total_estimation += estimation;
-    target.total_duration += duration;
-  };
-  for (const row of rows) {
-    const projectId = row.project_id!;
-    const project = (result[projectId] ??= { ...totals(), task_types: {} });
-    const taskType = (project.task_types[row.task_type_id ?? ""] ??= { ...totals(), task_statuses: {} });
-    const amount = Number(row.amount);
-    const estimation = Number(row.estimation);
-    const duration = Number(row.duration);
-    const done = isTrue(row.is_done);
-    add(project, amount, estimation, duration, done);
-    add(taskType, amount, estimation, duration, done);
-    taskType.task_statuses[row.task_status_id ?? ""] = { amount, total_estimation: estimation, total_duration: duration };
-  }
-  for (const project of Object.values(result)) {
-    // Older clients read these names.
-    project.total = project.amount;
-    project.done = project.amount_done;
-    project.estimation = project.total_estimation;
-    project.duration = project.total_duration;
-  }
-  return result;
 }
 
 /** `YYYY-MM-DD HH:MM:SS` (Python's str() of a datetime), null for no date. */
@@ -1056,7 +692,11 @@ export function presentPerson(row: Record<string, unknown>): Dict {
   return serialize("person", row);
 }
 
-/** `GET /data/tasks/<id>/full`: the task with its assignees, type, status, entity, project... */
+/**
+ * `GET /data/tasks/<id>/full`: the task with its assignees (`persons`), type, status, entity,
+ * project, whether the caller is subscribed to it, its assigner (with department ids), and the
+ * entity's sequence and episode.
+ */
 export async function fullTask(c: AppContext, task: TaskRow): Promise<Dict> {
   const db = c.get("db");
   const assignees = (await assigneesByTask(db, [task.id])).get(task.id) ?? [];
@@ -1076,9 +716,10 @@ export async function fullTask(c: AppContext, task: TaskRow): Promise<Dict> {
     persons: persons.map(presentPerson),
     type: "Task",
   });
+  dict.is_subscribed = await isSubscribedToTask(db, c.get("user").id, task.id);
   if (task.assigner_id) {
     const assigner = await db.selectFrom("person").selectAll().where("id", "=", task.assigner_id).executeTakeFirst();
-    if (assigner) dict.assigner = presentPerson(assigner);
+    if (assigner) dict.assigner = { ...presentPerson(assigner), departments: await departmentIdsOf(db, assigner.id) };
   }
   if (entity?.parent_id) {
     let episodeId: string | null;
@@ -1088,6 +729,8 @@ export async function fullTask(c: AppContext, task: TaskRow): Promise<Dict> {
       if (sequence) dict.sequence = serialize("entity", sequence, { typeName: "Sequence" });
       episodeId = sequence?.parent_id ?? null;
     } else {
+      // A sequence is its own sequence; other kinds (edits) hang directly under an episode.
+      if (kind === "Sequence") dict.sequence = serialize("entity", entity, { typeName: "Sequence" });
       episodeId = entity.parent_id;
     }
     if (episodeId) {
