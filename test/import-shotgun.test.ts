@@ -248,9 +248,12 @@ describe("remove routes", () => {
     expect((await remove("step", 3)).status).toBe(204);
     expect(await rows("task_type", { shotgun_id: 3 })).toEqual([]);
     expect((await remove("status", 2)).status).toBe(204);
-    expect((await remove("person", 99)).status).toBe(204);
+    expect((await remove("person", 2)).status).toBe(400);
+    expect((await rows("person", { shotgun_id: 2 })).length).toBe(1);
+    await load("persons", [{ id: 5, firstname: "Tmp", lastname: "Person", email: "tmp@example.com", login: "tmp" }]);
+    expect((await remove("person", 5)).status).toBe(204);
+    expect(await rows("person", { shotgun_id: 5 })).toEqual([]);
     const [cosmos] = await rows("project", { shotgun_id: 2 });
-    await server.db.deleteFrom("project_person_link").where("project_id", "=", cosmos.id).execute();
     expect((await remove("project", 2)).status).toBe(204);
     expect(await rows("project", { id: cosmos.id })).toEqual([]);
   });

@@ -13,6 +13,8 @@ import { serialize } from "../db/serialize";
 import { TABLES, type TableName } from "../db/tables.generated";
 import { transact } from "../db/transaction";
 import { toStoredValue } from "../crud/values";
+import { deleteRow } from "../crud/engine";
+import { crudModels } from "../crud/models";
 import { ApiError, badRequest, notFound } from "../lib/errors";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import { checkAdmin, checkManager, checkManagerProjectAccess } from "./permissions";
@@ -237,8 +239,11 @@ interface Remover {
   remove: (c: AppContext, row: Row) => Promise<void>;
 }
 
+/** Deletes a row as `DELETE /data/<plural>/<id>` does (its links, its event), without the route's checks. */
 async function deleteById(c: AppContext, table: TableName, row: Row): Promise<void> {
-  await c.get("db").deleteFrom(table).where("id" as any, "=", row.id).execute();
+  const model = crudModels().find((candidate) => candidate.table === table);
+  if (!model) throw new Error(`no crud model for ${table}`);
+  await deleteRow(c, model, row);
 }
 
 /** Asset: canceled when one of its tasks has working files, else removed with its tasks (Zou). */
