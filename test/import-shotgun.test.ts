@@ -69,7 +69,7 @@ const SG_TASK = {
   type: "Task",
 };
 
-async function load(kind: keyof typeof SG | "project-connections", body?: unknown) {
+async function load(kind: keyof typeof SG | "project-connections" | "shots" | "tasks" | "versions" | "notes", body?: unknown) {
   const key = kind === "project-connections" ? "projectconnections" : kind;
   const response = await server.json("POST", `/api/import/shotgun/${kind}`, { body: body ?? SG[key as keyof typeof SG] });
   expect(response.status).toBe(200);
