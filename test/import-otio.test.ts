@@ -177,6 +177,9 @@ describe("refusals", () => {
     expect((await upload(url, "cut.edl", edl("00"), {}, artist.token)).status).toBe(403);
     expect((await upload(`/api/import/otio/projects/${UNKNOWN_ID}`, "cut.edl", edl("00"))).status).toBe(404);
     expect((await upload(`${url}/episodes/${UNKNOWN_ID}`, "cut.edl", edl("00"))).status).toBe(404);
+    const other = await server.project("Other");
+    const foreign = await server.json("POST", `/api/data/projects/${other.id}/episodes`, { body: { name: "E09" } });
+    expect((await upload(`${url}/episodes/${foreign.body.id}`, "cut.edl", edl("00"))).status).toBe(404);
     expect((await server.json("POST", url, { body: new FormData() })).status).toBe(400);
     const csv = await upload(url, "cut.csv", "shot;frame_in;frame_out\n");
     expect(csv.status).toBe(400);

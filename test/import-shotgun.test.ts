@@ -301,6 +301,12 @@ describe("import refusals", () => {
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain("Entry 1");
     expect(await rows("project")).toEqual([]);
+    // A project of the same name made by hand: the names clash, the whole request is refused.
+    await server.project("Cosmos Landromat");
+    const clash = await server.json("POST", "/api/import/shotgun/projects", { body: SG.projects });
+    expect(clash.status).toBe(400);
+    expect(clash.body.message).toContain("Entry 1");
+    expect((await rows("project", { name: "Agent327" })).length).toBe(0);
     const badColor = await server.json("POST", "/api/import/shotgun/steps", { body: [{ ...SG.steps[0], color: "red" }] });
     expect(badColor.status).toBe(400);
     expect(await rows("task_type", { shotgun_id: 1 })).toEqual([]);

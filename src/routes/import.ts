@@ -4,7 +4,7 @@
  */
 import type { Hono } from "hono";
 import type { AppContext, AppEnv } from "../context";
-import { badRequestPlain } from "../lib/errors";
+import { badRequestPlain, notFound } from "../lib/errors";
 import { loadEntityWithKind } from "../services/entities";
 import { checkManagerProjectAccess } from "../services/permissions";
 import { getProjectOr404 } from "../services/projects";
@@ -26,7 +26,7 @@ async function importEdit(c: AppContext, episodeRoute: boolean): Promise<Respons
   const project = await getProjectOr404(c, c.req.param("project_id"));
   await checkManagerProjectAccess(c, project.id);
   const episode = episodeRoute ? await loadEntityWithKind(c.get("db"), c.req.param("episode_id"), "Episode") : null;
-  if (episode && episode.project_id !== project.id) throw badRequestPlain("The episode does not belong to this project.");
+  if (episode && episode.project_id !== project.id) throw notFound();
   const contentType = (c.req.header("content-type") ?? "").toLowerCase();
   const form = contentType.includes("multipart/form-data") ? await c.req.parseBody() : {};
   const file = form.file;

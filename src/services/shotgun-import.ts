@@ -15,7 +15,7 @@ import { transact } from "../db/transaction";
 import { toStoredValue } from "../crud/values";
 import { deleteRow } from "../crud/engine";
 import { crudModels } from "../crud/models";
-import { ApiError, badRequest, notFound } from "../lib/errors";
+import { ApiError, badRequest, databaseErrorToApiError, notFound } from "../lib/errors";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import { checkAdmin, checkManager, checkManagerProjectAccess } from "./permissions";
 import { requestTypeIds, removeEntity, kindOfTypeId, type EntityRow } from "./entities";
@@ -216,8 +216,9 @@ export async function runShotgunImport(c: AppContext, importer: ShotgunImporter)
       } catch (error) {
         if (error instanceof SkipEntry) continue;
         if (error instanceof BadEntry) throw entryError(index, entry, error);
-        if (error instanceof ApiError && error.status === 400) {
-          throw entryError(index, entry, new Error(String(error.body.message ?? error.message).replace(/\.$/, "")));
+        const apiError = error instanceof ApiError ? error : databaseErrorToApiError(error);
+        if (apiError && apiError.status === 400) {
+          throw entryError(index, entry, new Error(String(apiError.body.message ?? apiError.message).replace(/\.$/, "")));
         }
         throw error;
       }
@@ -344,10 +345,7 @@ export async function runShotgunRemove(c: AppContext, name: string): Promise<voi
       await remover.remove(c, row);
     } catch (error) {
       if (error instanceof ApiError) throw error;
-      const code = String((error as { code?: string }).code ?? "");
-      if (code.includes("CONSTRAINT") || code.startsWith("23")) {
-        throw badRequest("This record is still referenced by other data and cannot be removed.");
-      }
+      if (databaseErrorToApiError(error)) throw badRequest("This record is still referenced by other data and cannot be removed.");
       throw error;
     }
   });
