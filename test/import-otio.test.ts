@@ -137,6 +137,16 @@ describe("EDL import", () => {
     expect((await cuts()).length).toBe(3);
   });
 
+  test("after a project rename, clips still update the shots of the same sequence and name", async () => {
+    await upload(`/api/import/otio/projects/${project.id}`, "cut.edl", edl("00"));
+    await server.db.updateTable("project").set({ name: "Renamed" } as any).where("id", "=", project.id).execute();
+    const response = await upload(`/api/import/otio/projects/${project.id}`, "cut.edl", edl("00").replace("00:00:05:05 00:00:00:00 00:00:05:05", "00:00:05:06 00:00:00:00 00:00:05:06"));
+    expect(response.status).toBe(201);
+    expect(response.body.created_shots).toEqual([]);
+    expect(response.body.updated_shots.length).toBe(3);
+    expect((await cuts())[0]).toEqual(["sc010", 131, 0, 130]);
+  });
+
   test("match_case=false matches existing shots whatever the case", async () => {
     await upload(`/api/import/otio/projects/${project.id}`, "cut.edl", edl("00"));
     const lower = edl("00").replace(/TestProject_SQ010-sc010/, "testproject_sq010-SC010");

@@ -15,7 +15,7 @@ import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { badRequestPlain } from "../lib/errors";
 import { utcNow } from "../lib/ids";
-import { createSequence, createShot, emitEntityEvent, entityData, parseFps, requestTypeIds, type EntityRow } from "./entities";
+import { createSequence, createShot, emitEntityEvent, entityData, findEntity, parseFps, requestTypeIds, type EntityRow } from "./entities";
 import { createTasksForEntities, type TaskTypeRow } from "./tasks";
 
 export interface TimelineClip {
@@ -295,8 +295,7 @@ export async function importTimeline(c: AppContext, options: OtioImportOptions):
     const updated: EntityRow[] = [];
     for (const clip of clips) {
       const frames = { frame_in: clip.frameIn, frame_out: clip.frameOut };
-      const existing = shotByKey.get(fold(clip.name));
-      if (existing) {
+      const updateShot = async (existing: EntityRow) => {
         const data = { ...entityData(existing.data), ...frames };
         const row = (await trx
           .updateTable("entity")
@@ -306,7 +305,11 @@ export async function importTimeline(c: AppContext, options: OtioImportOptions):
           .executeTakeFirstOrThrow()) as EntityRow;
         await emitEntityEvent(c, "Shot", "update", row, { episode_id: episodeId });
         shotByKey.set(fold(clip.name), row);
-        updated.push(row);
+        if (!created.some((shot) => shot.id === row.id) && !updated.some((shot) => shot.id === row.id)) updated.push(row);
+      };
+      const existing = shotByKey.get(fold(clip.name));
+      if (existing) {
+        await updateShot(existing);
         continue;
       }
       const groups = pattern.exec(clip.name)?.groups;
@@ -317,6 +320,12 @@ export async function importTimeline(c: AppContext, options: OtioImportOptions):
       if (!sequenceId) {
         sequenceId = (await createSequence(c, options.projectId, { name: groups.sequence_name, episodeId })).id;
         sequenceByName.set(groups.sequence_name, sequenceId);
+      }
+      // A shot of that name under the sequence that the convention did not find (another case).
+      const sameName = await findEntity(trx, { projectId: options.projectId, entityTypeId: types.Shot, parentId: sequenceId, name: groups.shot_name });
+      if (sameName) {
+        await updateShot(sameName);
+        continue;
       }
       const shot = await createShot(c, options.projectId, { name: groups.shot_name, sequenceId, data: frames, nbFrames: clip.nbFrames });
       shotByKey.set(fold(clip.name), shot);
