@@ -97,6 +97,7 @@ describe("persons and projects", () => {
     expect(first.map((p) => p.type)).toEqual(["Person", "Person"]);
     expect(first[0]).toMatchObject({ first_name: "John", last_name: "Doe", shotgun_id: 1, desktop_login: "john", role: "manager", active: true });
     expect(first[0].password).toBeUndefined();
+    expect(first[0].locale).toBe(server.config.defaultLocale);
     const again = await load("persons");
     expect(again.map((p) => p.id)).toEqual(first.map((p) => p.id));
     expect((await rows("person")).length).toBe(3);

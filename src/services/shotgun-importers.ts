@@ -84,6 +84,10 @@ const persons: ShotgunImporter = {
       delete values.role;
       delete values.active;
     }
+    if (!existing) {
+      const config = ctx.c.get("config");
+      Object.assign(values, { locale: config.defaultLocale, timezone: config.defaultTimezone });
+    }
     const row = await saveRow(ctx.db, "person", existing, values);
     const department = asLink("department", entry.department);
     const departmentName = department ? asText("department.name", department.name) : null;
