@@ -94,11 +94,11 @@ describe("copying one Kitsu into another", () => {
     expect((await target.db.selectFrom("entity").select("id").execute()).length).toBe(3);
   });
 
-  test("time spents, milestones, schedule items, notifications, news, preview files and playlists", async () => {
+  test("time spents, milestones, schedule items, notifications, news, preview files, playlists, build jobs, attachments, subscriptions, descriptors", async () => {
     const id = () => crypto.randomUUID();
     const person = (await source.db.selectFrom("person").select("id").executeTakeFirstOrThrow()).id;
     const taskType = (await source.db.selectFrom("task_type").select("id").where("name", "=", "Modeling").executeTakeFirstOrThrow()).id;
-    const ids = { time: id(), milestone: id(), schedule: id(), notification: id(), news: id(), preview: id(), playlist: id(), descriptor: id() };
+    const ids = { time: id(), milestone: id(), schedule: id(), notification: id(), news: id(), preview: id(), playlist: id(), descriptor: id(), buildJob: id(), attachment: id(), subscription: id() };
     const comment = (await target.db.selectFrom("comment").select("id").executeTakeFirstOrThrow()).id;
     const cases: [string, Record<string, unknown>, string][] = [
       ["time-spents", { id: ids.time, task_id: taskId, person_id: person, date: "2026-05-20", duration: 480 }, "time_spent"],
@@ -108,6 +108,9 @@ describe("copying one Kitsu into another", () => {
       ["news", { id: ids.news, task_id: taskId, comment_id: comment, preview_file_id: null, author_id: person, change: false, created_at: "2026-05-20T10:00:00" }, "news"],
       ["preview-files", { id: ids.preview, task_id: taskId, name: "v001", revision: 1, position: 1, extension: "mp4", status: "ready", validation_status: "neutral" }, "preview_file"],
       ["playlists", { id: ids.playlist, project_id: project.id, name: "Daily", for_entity: "shot", for_client: false, is_for_all: false, shots: [] }, "playlist"],
+      ["build-jobs", { id: ids.buildJob, playlist_id: ids.playlist, status: "succeeded", job_type: "movie" }, "build_job"],
+      ["attachment-files", { id: ids.attachment, name: "bug.png", size: 42, extension: "png", mimetype: "image/png", comment_id: comment }, "attachment_file"],
+      ["subscriptions", { id: ids.subscription, task_id: taskId, entity_id: asset.id, task_type_id: taskType, person_id: person }, "subscription"],
       ["metadata-descriptors", { id: ids.descriptor, project_id: project.id, name: "Vendor", field_name: "vendor", data_type: "string", entity_type: "Asset", choices: [], for_client: false, departments: [] }, "metadata_descriptor"],
     ];
     for (const [route, entry, table] of cases) {
