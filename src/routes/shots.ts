@@ -751,8 +751,10 @@ function isoWeek(year: number, month: number, day: number): string {
   const weekday = (date.getUTCDay() + 6) % 7;
   date.setUTCDate(date.getUTCDate() - weekday + 3);
   const isoYear = date.getUTCFullYear();
-  const firstThursday = new Date(Date.UTC(isoYear, 0, 4));
-  const week = 1 + Math.round((date.getTime() - firstThursday.getTime()) / 86400000 / 7 - ((firstThursday.getUTCDay() + 6) % 7 - 3) / 7);
+  // `date` is now the Thursday of its ISO week; week 1 is the one holding January 4th.
+  const jan4 = Date.UTC(isoYear, 0, 4);
+  const week1Thursday = jan4 + (3 - ((new Date(jan4).getUTCDay() + 6) % 7)) * 86400000;
+  const week = 1 + Math.round((date.getTime() - week1Thursday) / (7 * 86400000));
   return `${isoYear}-${week}`;
 }
 

@@ -224,16 +224,16 @@ async function firstEpisodes(db: Db, projectIds: string[]): Promise<Map<string, 
 }
 
 /**
- * Project objects as the open-projects listing serves them: the row with its relation id lists,
- * `project_status_name`, the metadata `descriptors` visible to the caller, task type and task
- * status links, and `first_episode_id` for tv shows. A few queries for the whole list.
+ * Project objects as the open-projects listing serves them (Zou `get_projects_with_extra_data`):
+ * the row with its relation id lists, the metadata `descriptors` visible to the caller,
+ * `task_types_priority` and `task_statuses_link`, and `first_episode_id` for tv shows. A few
+ * queries for the whole list.
  */
 export async function presentProjectsWithExtraData(c: AppContext, rows: Row[]): Promise<Dict[]> {
   if (rows.length === 0) return [];
   const db = c.get("db");
   const ids = rows.map((r) => r.id);
   const relations = await loadRelations(db, "project", ids);
-  const names = await statusNames(db);
   const roles = await rolesByProject(c, ids);
   const visibilities = new Map<string, DescriptorVisibility>();
   for (const role of new Set(roles.values())) visibilities.set(role, await descriptorVisibilityForRole(c, role));
@@ -256,18 +256,24 @@ export async function presentProjectsWithExtraData(c: AppContext, rows: Row[]): 
   const episodes = await firstEpisodes(db, rows.filter((r) => r.production_type === "tvshow").map((r) => r.id));
   return rows.map((row) => {
     const dict: Dict = { ...serialize("project", row), ...relations.get(row.id) };
-    dict.project_status_name = names.get(row.project_status_id) ?? null;
     const visibility = visibilities.get(roles.get(row.id) ?? "user")!;
     dict.descriptors = descriptors
       .filter((d) => d.project_id === row.id && isDescriptorVisible(d, visibility))
       .map(embeddedDescriptor);
     const typeLinks = taskTypeLinks.get(row.id) ?? {};
-    dict.task_type_links = typeLinks;
     dict.task_types_priority = Object.fromEntries(Object.entries(typeLinks).map(([id, link]) => [id, link.priority]));
     dict.task_statuses_link = taskStatusLinks.get(row.id) ?? {};
     if (row.production_type === "tvshow" && episodes.has(row.id)) dict.first_episode_id = episodes.get(row.id);
     return dict;
   });
+}
+
+/** `GET /data/projects/{id}` (Zou `get_project_with_relations`): the row, its relation id lists and `project_status_name`. */
+export async function presentProjectDetail(c: AppContext, row: Row): Promise<Dict> {
+  const db = c.get("db");
+  const relations = await loadRelations(db, "project", [row.id]);
+  const names = await statusNames(db);
+  return { ...serialize("project", row), ...relations.get(row.id), project_status_name: names.get(row.project_status_id) ?? null };
 }
 
 /** `GET /data/projects/open`: open projects (admins: all; others: the ones they belong to). */
@@ -288,9 +294,9 @@ export async function listOpenProjects(c: AppContext, name?: string): Promise<Di
 }
 
 /**
- * `GET /data/projects/all`: admins get every project, others the ones they belong to (open or
- * closed); each with `project_status_name` and its Project-scoped descriptors. With `name`: a
- * one-element list (case-insensitive match) or 404.
+ * `GET /data/projects/all`: admins get every project, each with `project_status_name` and its
+ * Project-scoped descriptors; others get the plain rows of the projects they belong to (open or
+ * closed), as Zou does. With `name`: a one-element list (case-insensitive match) or 404.
  */
 export async function listAllProjects(c: AppContext, name?: string): Promise<Dict[]> {
   const db = c.get("db");
@@ -305,6 +311,7 @@ export async function listAllProjects(c: AppContext, name?: string): Promise<Dic
   const rows = (await query.orderBy("project.name").execute()) as Row[];
   if (name !== undefined && rows.length === 0) throw notFound();
   const picked = name !== undefined ? rows.slice(0, 1) : rows;
+  if (!isAdmin(user)) return picked.map((row) => serialize("project", row));
   const names = await statusNames(db);
   const roles = await rolesByProject(c, picked.map((r) => r.id));
   const descriptors = await descriptorsOf(db, picked.map((r) => r.id), "Project");
@@ -358,7 +365,7 @@ function checkLinkRole(role: unknown): string | null {
   return role;
 }
 
-/** `GET /data/projects/<id>/team`: members with `project_role` (full fields for managers). */
+/** `GET /data/projects/<id>/team`: members with `project_role` (full fields and departments for managers). */
 export async function listTeam(c: AppContext, projectId: string, role: Role): Promise<Dict[]> {
   const db = c.get("db");
   const links = await db.selectFrom("project_person_link").select(["person_id", "role"]).where("project_id", "=", projectId).execute();
@@ -370,7 +377,8 @@ export async function listTeam(c: AppContext, projectId: string, role: Role): Pr
   const full = role === "admin" || role === "manager";
   return persons
     .sort((a, b) => `${a.first_name} ${a.last_name}`.localeCompare(`${b.first_name} ${b.last_name}`))
-    .map((person) => ({ ...presentPerson(c, person, full ? "full" : "minimal", departments.get(person.id) ?? []), project_role: roleMap.get(person.id) ?? null }));
+    // Zou's minimal (safe) person dicts carry an empty `departments` list.
+    .map((person) => ({ ...presentPerson(c, person, full ? "full" : "minimal", full ? (departments.get(person.id) ?? []) : []), project_role: roleMap.get(person.id) ?? null }));
 }
 
 /** Adds a person to the team (optionally with a project role); returns the project dict. */
@@ -1123,14 +1131,16 @@ async function createScheduleItem(c: AppContext, projectId: string, taskTypeId: 
   return row;
 }
 
-/** One schedule item per task type of the project (created when missing), sorted by start date. */
+/**
+ * One schedule item per task type used by a task of the project (created when missing; as Zou,
+ * task types of the settings without tasks get none), sorted by start date.
+ */
 export async function taskTypeScheduleItems(c: AppContext, projectId: string): Promise<Dict[]> {
   const db = c.get("db");
   const taskTypes = await db
     .selectFrom("task_type")
-    .innerJoin("project_task_type_link", "project_task_type_link.task_type_id", "task_type.id")
     .select("task_type.id")
-    .where("project_task_type_link.project_id", "=", projectId)
+    .where("task_type.id", "in", (eb) => eb.selectFrom("task").select("task.task_type_id").where("task.project_id", "=", projectId))
     .where("task_type.for_entity", "in", ["Asset", "Shot", "Sequence", "Episode", "Edit"])
     .execute();
   const wanted = new Set(taskTypes.map((t) => t.id));
@@ -1344,7 +1354,9 @@ export async function projectMonthTimeSpents(c: AppContext, projectId: string): 
     .execute();
   const result: Record<string, Record<string, any>> = {};
   for (const row of rows) {
-    const department = row.department_id ?? "null";
+    // As Zou (inner join on the department): time on task types without a department is left out.
+    if (!row.department_id) continue;
+    const department = row.department_id;
     const month = String(row.date).slice(0, 7);
     const duration = Number(row.duration ?? 0);
     const byDepartment = (result[department] ??= { total: 0 });
@@ -1357,10 +1369,11 @@ export async function projectMonthTimeSpents(c: AppContext, projectId: string): 
 }
 
 /**
- * Days off of the team members overlapping [start, end]. Managers get full rows; others get
- * their own rows in full and the others' without description.
+ * Days off of the team members overlapping [start, end], grouped by person id (Zou
+ * `get_day_offs_between_for_project`). Managers get full rows; others get their own rows in full
+ * and the others' without description.
  */
-export async function projectDayOffs(c: AppContext, projectId: string, start: string | null, end: string | null, full: boolean): Promise<Dict[]> {
+export async function projectDayOffs(c: AppContext, projectId: string, start: string | null, end: string | null, full: boolean): Promise<Record<string, Dict[]>> {
   let query = c
     .get("db")
     .selectFrom("day_off")
@@ -1370,11 +1383,13 @@ export async function projectDayOffs(c: AppContext, projectId: string, start: st
   if (end) query = query.where("day_off.date", "<=", end);
   if (start) query = query.where("day_off.end_date", ">=", start);
   const me = c.get("user").id;
-  return (await query.orderBy("day_off.date").execute()).map((row) => {
+  const result: Record<string, Dict[]> = {};
+  for (const row of await query.orderBy("day_off.date").execute()) {
     const dict = serialize("day_off", row as Row);
     if (!full && row.person_id !== me) delete dict.description;
-    return dict;
-  });
+    (result[row.person_id ?? "null"] ??= []).push(dict);
+  }
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
