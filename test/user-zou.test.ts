@@ -1,0 +1,203 @@
+/**
+ * Answers of the user, projects, time spents and files routes checked against Zou 1.0.67's
+ * services (user_service, projects_service, schedule_service, time_spents_service, files_service):
+ * which rows, which keys, which codes.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { makeServer, type Person, type TestServer } from "./helpers";
+import { asset, assign, crew, type Crew, idOf, insertRow, sequence, shot, task, UNKNOWN_ID } from "./projects-fixtures";
+import { makeFilesWorld } from "./files-fixtures";
+
+let server: TestServer;
+let p: Crew;
+let sequenceWithMine: string;
+let sequenceWithOthers: string;
+let shotTask: string;
+
+beforeAll(async () => {
+  server = await makeServer();
+  p = await crew(server, {}, "Zou parity");
+  sequenceWithMine = await sequence(server, p.project.id, "SQ01");
+  sequenceWithOthers = await sequence(server, p.project.id, "SQ02");
+  const mine = await shot(server, p.project.id, "SH010", sequenceWithMine);
+  const theirs = await shot(server, p.project.id, "SH020", sequenceWithOthers);
+  shotTask = await task(server, p.project.id, mine, "Animation", "Shot");
+  await assign(server, shotTask, p.artist);
+  await assign(server, await task(server, p.project.id, theirs, "Animation", "Shot"), p.supervisor);
+});
+
+const get = (path: string, who?: Person) => server.json("GET", `/api${path}`, who ? { token: who.token } : {});
+
+describe("user lists", () => {
+  test("user sequences: only those holding a shot with a task assigned to the caller; 404 for an unknown project", async () => {
+    const mine = await get(`/data/user/projects/${p.project.id}/sequences`, p.artist);
+    expect(mine.status).toBe(200);
+    expect(mine.body.map((s: any) => [s.id, s.type])).toEqual([[sequenceWithMine, "Sequence"]]);
+    expect((await get(`/data/user/projects/${p.project.id}/sequences`, p.supervisor)).body.map((s: any) => s.id)).toEqual([sequenceWithOthers]);
+    expect((await get(`/data/user/projects/${p.project.id}/sequences`, p.manager)).body).toEqual([]);
+    expect((await get(`/data/user/projects/${UNKNOWN_ID}/sequences`, p.artist)).status).toBe(404);
+    expect((await get(`/data/user/projects/not-an-id/sequences`, p.artist)).status).toBe(404);
+  });
+
+  test("user time spents without dates: empty list, as Zou; a range lists them", async () => {
+    await server.json("POST", `/api/actions/tasks/${shotTask}/time-spents/2021-03-15/persons/${p.artist.id}`, { token: p.artist.token, body: { duration: 60 } });
+    expect((await get("/data/user/time-spents", p.artist)).body).toEqual([]);
+    expect((await get("/data/user/time-spents?start_date=2021-03-01&end_date=2021-03-31", p.artist)).body).toHaveLength(1);
+    expect((await get(`/data/persons/${p.artist.id}/time-spents`)).body).toEqual([]);
+  });
+});
+
+describe("user filters and filter groups", () => {
+  const post = (path: string, who: Person, body: Record<string, unknown>) => server.json("POST", `/api${path}`, { token: who.token, body });
+
+  test("a non-manager cannot create a shared filter; a project manager can; an empty name is a 400", async () => {
+    const byArtist = await post("/data/user/filters", p.artist, { name: "Shared?", query: "q", list_type: "asset", project_id: p.project.id, is_shared: true });
+    expect(byArtist.status).toBe(201);
+    expect(byArtist.body.is_shared).toBe(false);
+    const byManager = await post("/data/user/filters", p.manager, { name: "Team view", query: "q", list_type: "asset", project_id: p.project.id, is_shared: true });
+    expect(byManager.body.is_shared).toBe(true);
+    const noProject = await post("/data/user/filters", p.manager, { name: "Nowhere", query: "q", is_shared: true });
+    expect(noProject.body.is_shared).toBe(false);
+    expect((await post("/data/user/filters", p.artist, { name: "", query: "q" })).status).toBe(400);
+    expect((await post("/data/user/filter-groups", p.artist, { name: "", color: "#000000" })).status).toBe(400);
+    // A shared filter shows in the lists of the others; a private one does not.
+    const seen = await get("/data/user/filters", p.supervisor);
+    expect(seen.body.asset[p.project.id].map((f: any) => f.id)).toEqual([byManager.body.id]);
+  });
+
+  test("a filter and its group share is_shared (400 otherwise)", async () => {
+    const group = await post("/data/user/filter-groups", p.manager, { name: "Shared group", color: "#ff0000", list_type: "asset", project_id: p.project.id, is_shared: true });
+    expect(group.body.is_shared).toBe(true);
+    const mismatch = await post("/data/user/filters", p.manager, { name: "Private in shared", query: "q", list_type: "asset", project_id: p.project.id, search_filter_group_id: group.body.id });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.message).toBe("A search filter should have the same value for is_shared than its search filter group.");
+  });
+
+  test("GET filter-groups/{id}: 200 to its owner and to admins, 404 to others", async () => {
+    const group = await post("/data/user/filter-groups", p.artist, { name: "Mine", color: "#00ff00", list_type: "asset", project_id: p.project.id });
+    const id = group.body.id;
+    const asOwner = await get(`/data/user/filter-groups/${id}`, p.artist);
+    expect(asOwner.status).toBe(200);
+    expect(asOwner.body).toMatchObject({ id, name: "Mine", type: "SearchFilterGroup", person_id: p.artist.id });
+    expect((await get(`/data/user/filter-groups/${id}`)).status).toBe(200);
+    expect((await get(`/data/user/filter-groups/${id}`, p.manager)).status).toBe(404);
+  });
+});
+
+describe("projects", () => {
+  test("open projects carry Zou's extra data without project_status_name nor task_type_links", async () => {
+    const open = (await get("/data/projects/open", p.artist)).body.find((x: any) => x.id === p.project.id);
+    expect(open).toHaveProperty("task_types_priority");
+    expect(open).toHaveProperty("task_statuses_link");
+    expect(open).toHaveProperty("descriptors");
+    expect(open.project_status_name).toBeUndefined();
+    expect(open.task_type_links).toBeUndefined();
+    const context = (await get("/data/user/context", p.artist)).body.projects.find((x: any) => x.id === p.project.id);
+    expect(context.task_type_links).toBeUndefined();
+  });
+
+  test("one project: relations and project_status_name only", async () => {
+    const { status, body } = await get(`/data/projects/${p.project.id}`, p.artist);
+    expect(status).toBe(200);
+    expect(body.project_status_name).toBe("Open");
+    expect(body.team).toContain(p.artist.id);
+    for (const key of ["descriptors", "task_type_links", "task_types_priority", "task_statuses_link"]) expect(body).not.toHaveProperty(key);
+  });
+
+  test("all projects: admins get status names and descriptors, others the plain rows", async () => {
+    const asAdmin = (await get("/data/projects/all")).body.find((x: any) => x.id === p.project.id);
+    expect(asAdmin.project_status_name).toBe("Open");
+    expect(asAdmin.descriptors).toEqual([]);
+    const asArtist = (await get("/data/projects/all", p.artist)).body.find((x: any) => x.id === p.project.id);
+    expect(asArtist.type).toBe("Project");
+    expect(asArtist).not.toHaveProperty("project_status_name");
+    expect(asArtist).not.toHaveProperty("descriptors");
+  });
+
+  test("team: departments listed for managers, empty for the others", async () => {
+    const department = await insertRow(server, "department", { name: "Parity dept", color: "#000000" });
+    await server.db.insertInto("department_link" as any).values({ person_id: p.artist.id, department_id: department } as any).execute();
+    const asManager = (await get(`/data/projects/${p.project.id}/team`, p.manager)).body.find((x: any) => x.id === p.artist.id);
+    expect(asManager.departments).toEqual([department]);
+    const asArtist = (await get(`/data/projects/${p.project.id}/team`, p.artist)).body.find((x: any) => x.id === p.artist.id);
+    expect(asArtist.departments).toEqual([]);
+  });
+
+  test("day offs of a project are grouped by person id", async () => {
+    await insertRow(server, "day_off", { person_id: p.supervisor.id, date: "2031-02-02", end_date: "2031-02-03", description: "Off" });
+    const { status, body } = await get(`/data/projects/${p.project.id}/day-offs?start_date=2031-02-01&end_date=2031-02-28`, p.manager);
+    expect(status).toBe(200);
+    expect(Object.keys(body)).toEqual([p.supervisor.id]);
+    expect(body[p.supervisor.id][0]).toMatchObject({ type: "DayOff", date: "2031-02-02", description: "Off" });
+  });
+
+  test("budget time spents leave out task types without department", async () => {
+    const project = await server.project("Budget parity", [p.artist]);
+    const department = await insertRow(server, "department", { name: "Budget dept", color: "#000000" });
+    const withDept = await insertRow(server, "task_type", { name: "Parity dept type", for_entity: "Asset", department_id: department });
+    const hero = await asset(server, project.id, "Budget hero");
+    const t1 = await insertRow(server, "task", { name: "a", project_id: project.id, entity_id: hero, task_type_id: withDept, task_status_id: await idOf(server, "task_status", "Todo") });
+    const noDept = await insertRow(server, "task_type", { name: "Parity free type", for_entity: "Asset" });
+    const t2 = await insertRow(server, "task", { name: "b", project_id: project.id, entity_id: hero, task_type_id: noDept, task_status_id: await idOf(server, "task_status", "Todo") });
+    await insertRow(server, "time_spent", { task_id: t1, person_id: p.artist.id, date: "2021-03-15", duration: 90 });
+    await insertRow(server, "time_spent", { task_id: t2, person_id: p.artist.id, date: "2021-03-16", duration: 30 });
+    const { body } = await get(`/data/projects/${project.id}/budgets/time-spents`);
+    expect(Object.keys(body)).toEqual([department]);
+    expect(body[department]).toEqual({ total: 90, [p.artist.id]: { total: 90, "2021-03": 90 } });
+  });
+
+  test("schedule items per episode and per sequence: 400 for a malformed project id", async () => {
+    const animation = await idOf(server, "task_type", "Animation", { for_entity: "Shot" });
+    for (const kind of ["episodes", "sequences"]) {
+      const res = await get(`/data/projects/not-a-uuid/schedule-items/${animation}/${kind}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe(true);
+      expect((await get(`/data/projects/${UNKNOWN_ID}/schedule-items/${animation}/${kind}`)).status).toBe(404);
+    }
+  });
+
+  test("quotas use ISO week numbers (2021-03-17 is week 11)", async () => {
+    const project = await server.project("Quota parity", [p.artist], { fps: "25" });
+    const seq = await sequence(server, project.id, "QSQ");
+    const quotaShot = await shot(server, project.id, "QSH", seq);
+    await server.db.updateTable("entity").set({ nb_frames: 50 } as any).where("id", "=", quotaShot).execute();
+    const t = await task(server, project.id, quotaShot, "Animation", "Shot", { end_date: "2021-03-17T10:00:00" });
+    await assign(server, t, p.artist);
+    const animation = await idOf(server, "task_type", "Animation", { for_entity: "Shot" });
+    const { body } = await get(`/data/projects/${project.id}/quotas/${animation}?count_mode=feedback`);
+    expect(Object.keys(body.total.week.frames)).toEqual(["2021-11"]);
+  });
+
+  test("metadata descriptor writes answer the plain row (no departments)", async () => {
+    const created = await server.json("POST", `/api/data/projects/${p.project.id}/metadata-descriptors`, { body: { entity_type: "Shot", name: "Parity level", data_type: "string" } });
+    expect(created.status).toBe(201);
+    expect(created.body).not.toHaveProperty("departments");
+    expect(created.body.field_name).toBe("parity_level");
+    const updated = await server.json("PUT", `/api/data/projects/${p.project.id}/metadata-descriptors/${created.body.id}`, { body: { name: "Parity level 2" } });
+    expect(updated.status).toBe(200);
+    expect(updated.body).not.toHaveProperty("departments");
+    const listed = (await get(`/data/projects/${p.project.id}/metadata-descriptors`)).body.find((d: any) => d.id === created.body.id);
+    expect(listed.departments).toEqual([]);
+  });
+
+  test("hardware items per department: the item rows without department_id", async () => {
+    const department = await insertRow(server, "department", { name: "Hardware dept", color: "#000000" });
+    const item = await insertRow(server, "hardware_item", { name: "Parity workstation", short_name: "pws", monthly_cost: 100, inventory_amount: 0 });
+    await server.json("POST", `/api/data/departments/${department}/hardware-items`, { body: { hardware_item_id: item } });
+    const { body } = await get("/data/departments/hardware-items");
+    expect(body[department].map((h: any) => h.id)).toEqual([item]);
+    expect(body[department][0]).not.toHaveProperty("department_id");
+    expect(body[department][0].type).toBe("HardwareItem");
+  });
+});
+
+describe("files", () => {
+  test("a new working file has a null description, as Zou stores none", async () => {
+    const world = await makeFilesWorld();
+    const res = await world.server.json("POST", `/api/data/tasks/${world.tasks.shot.id}/working-files/new`, { body: { name: "main" } });
+    expect(res.status).toBe(201);
+    expect(res.body.description).toBeNull();
+    const listed = await world.server.json("GET", `/api/data/tasks/${world.tasks.shot.id}/working-files`);
+    expect(listed.body[0].description).toBeNull();
+  });
+});
