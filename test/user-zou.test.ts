@@ -201,3 +201,37 @@ describe("files", () => {
     expect(listed.body[0].description).toBeNull();
   });
 });
+
+describe("project templates", () => {
+  test("workflow links: admins add, managers list, others 403; 404 for an unknown template", async () => {
+    const template = (await server.json("POST", "/api/data/project-templates", { body: { name: "Parity template" } })).body;
+    const base = `/api/data/project-templates/${template.id}`;
+    const modeling = await idOf(server, "task_type", "Modeling");
+    const wip = await idOf(server, "task_status", "Work In Progress");
+    const character = await idOf(server, "entity_type", "Character");
+    const link = await server.json("POST", `${base}/task-types`, { body: { task_type_id: modeling, priority: 2 } });
+    expect(link.status).toBe(201);
+    expect(link.body).toMatchObject({ type: "ProjectTemplateTaskTypeLink", project_template_id: template.id, task_type_id: modeling, priority: 2 });
+    const statusLink = await server.json("POST", `${base}/task-statuses`, { body: { task_status_id: wip } });
+    expect(statusLink.body.roles_for_board).toEqual(["user", "admin", "supervisor", "manager", "vendor"]);
+    expect((await server.json("POST", `${base}/asset-types`, { body: { asset_type_id: character } })).body).toEqual({ id: character, name: "Character" });
+    expect((await server.json("POST", `${base}/asset-types`, { body: { asset_type_id: "nope" } })).status).toBe(400);
+    const types = await server.json("GET", `${base}/task-types`, { token: p.manager.token });
+    expect(types.body.map((t: any) => [t.id, t.priority, t.type])).toEqual([[modeling, 2, "TaskType"]]);
+    expect((await server.json("GET", `${base}/task-statuses`)).body[0]).toMatchObject({ id: wip, type: "TaskStatus", priority: null });
+    expect((await server.json("GET", `${base}/asset-types`)).body).toEqual([{ id: character, name: "Character" }]);
+    expect((await server.json("GET", `${base}/status-automations`)).body).toEqual([]);
+    const read = (await server.json("GET", base)).body;
+    expect(read.task_types).toEqual([modeling]);
+    expect(read.asset_types).toEqual([character]);
+    expect((await server.json("GET", `${base}/task-types`, { token: p.artist.token })).status).toBe(403);
+    expect((await server.json("POST", `${base}/task-types`, { token: p.manager.token, body: { task_type_id: modeling } })).status).toBe(403);
+    const missing = await server.json("GET", `/api/data/project-templates/${UNKNOWN_ID}/task-types`);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ message: "Project template not found" });
+    const reordered = await server.json("POST", `/api/actions/project-templates/${template.id}/task-types/reorder`, { body: { task_type_ids: [modeling] } });
+    expect(reordered.body[0].priority).toBe(1);
+    expect((await server.json("DELETE", `${base}/task-types/${modeling}`)).status).toBe(204);
+    expect((await server.json("GET", `${base}/task-types`)).body).toEqual([]);
+  });
+});
