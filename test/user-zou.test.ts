@@ -45,6 +45,24 @@ describe("user lists", () => {
     expect((await get("/data/user/time-spents?start_date=2021-03-01&end_date=2021-03-31", p.artist)).body).toHaveLength(1);
     expect((await get(`/data/persons/${p.artist.id}/time-spents`)).body).toEqual([]);
   });
+
+  test("a malformed date is a 404 on user day-offs and user task time spents, a 400 on user time spents", async () => {
+    expect((await get("/data/user/day-offs/2021-13-45", p.artist)).status).toBe(404);
+    expect((await get(`/data/user/tasks/${shotTask}/time-spents/not-a-date`, p.artist)).status).toBe(404);
+    expect((await get("/data/user/time-spents/not-a-date", p.artist)).status).toBe(400);
+    expect((await get("/data/user/day-offs/2021-03-15", p.artist)).body).toEqual({});
+  });
+
+  test("user episodes: the auto-created E01 of a tv show has an empty description, as Zou", async () => {
+    const show = (await server.json("POST", "/api/data/projects", { body: { name: "Parity show", production_type: "tvshow" } })).body;
+    await server.addToTeam(show.id, p.artist);
+    const ep = show.first_episode_id;
+    const seq = await sequence(server, show.id, "ESQ", ep);
+    const sh = await shot(server, show.id, "ESH", seq);
+    await assign(server, await task(server, show.id, sh, "Animation", "Shot"), p.artist);
+    const episodes = await get(`/data/user/projects/${show.id}/episodes`, p.artist);
+    expect(episodes.body.map((e: any) => [e.id, e.name, e.description, e.type])).toEqual([[ep, "E01", "", "Episode"]]);
+  });
 });
 
 describe("user filters and filter groups", () => {

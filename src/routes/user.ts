@@ -32,7 +32,7 @@ import {
 import { effectiveRole, isAdmin, isMember, userDepartmentIds } from "../services/permissions";
 import { listOpenProjects } from "../services/projects";
 import { personTasks, tasksToCheck } from "../services/tasks";
-import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, findTimeSpent, personTimeSpents, requireDate, timeSpentRows } from "../services/time-spents";
+import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, findTimeSpent, personTimeSpents, requireDate, strictDate, timeSpentRows } from "../services/time-spents";
 import { filterViewer, groupedFilters, openProjectIds, userContext } from "../services/user-context";
 import { loadEntityWithKind } from "../services/entities";
 import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "./chats";
@@ -439,14 +439,17 @@ export function registerUser(app: Hono<AppEnv>): void {
     const rows = await timeSpentRows(c.get("db"), { start: date, end: addDays(date, 1) }, { personId: c.get("user").id });
     return c.json(rows.map((r) => serialize("time_spent", r)));
   });
+  // A malformed date is a 404 on these two (Zou aborts with 404 on WrongDateFormatException).
   app.get("/data/user/tasks/:task_id/time-spents/:date", async (c) => {
     const task = await loadRow(c, "task", c.req.param("task_id"));
-    const date = requireDate(c.req.param("date"));
+    const date = strictDate(c.req.param("date"));
+    if (!date) throw notFound();
     const row = await findTimeSpent(c.get("db"), task.id, c.get("user").id, date);
     return c.json(row ? serialize("time_spent", row as Row) : null);
   });
   app.get("/data/user/day-offs/:date", async (c) => {
-    const date = requireDate(c.req.param("date"), "Invalid date format.");
+    const date = strictDate(c.req.param("date"));
+    if (!date) throw notFound();
     return c.json(await dayOffOn(c.get("db"), c.get("user").id, date));
   });
 

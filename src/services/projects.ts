@@ -174,7 +174,7 @@ export async function ensureFirstEpisode(c: AppContext, projectId: string): Prom
   await db
     .insertInto("entity")
     .values({
-      id, created_at: now, updated_at: now, name: "E01", project_id: projectId, entity_type_id: episodeType,
+      id, created_at: now, updated_at: now, name: "E01", description: "", project_id: projectId, entity_type_id: episodeType,
       status: "running", created_by: c.get("user")?.id ?? null, data: JSON.stringify({}),
     } as any)
     .execute();
