@@ -39,6 +39,27 @@ describe("user lists", () => {
     expect((await get(`/data/user/projects/not-an-id/sequences`, p.artist)).status).toBe(404);
   });
 
+  test("user entity lists: only the caller's tasks and what holds them; 404 for unknown parents", async () => {
+    const hero = await asset(server, p.project.id, "Parity hero");
+    const prop = await asset(server, p.project.id, "Parity prop", "Prop");
+    const heroTask = await task(server, p.project.id, hero, "Modeling", "Asset");
+    await assign(server, heroTask, p.artist);
+    await task(server, p.project.id, prop, "Modeling", "Asset");
+    const types = await get(`/data/user/projects/${p.project.id}/asset-types`, p.artist);
+    expect(types.body.map((t: any) => [t.name, t.type])).toEqual([["Character", "AssetType"]]);
+    const character = types.body[0].id;
+    expect((await get(`/data/user/projects/${p.project.id}/asset-types/${character}/assets`, p.artist)).body.map((a: any) => a.id)).toEqual([hero]);
+    expect((await get(`/data/user/assets/${hero}/tasks`, p.artist)).body.map((t: any) => t.id)).toEqual([heroTask]);
+    expect((await get(`/data/user/assets/${hero}/tasks`, p.supervisor)).body).toEqual([]);
+    expect((await get(`/data/user/shots/${(await get(`/data/user/sequences/${sequenceWithMine}/shots`, p.artist)).body[0].id}/tasks`, p.artist)).body.map((t: any) => t.id)).toEqual([shotTask]);
+    expect((await get(`/data/user/sequences/${sequenceWithOthers}/shots`, p.artist)).body).toEqual([]);
+    expect((await get(`/data/user/projects/${p.project.id}/episodes`, p.artist)).body).toEqual([]);
+    for (const path of [`/data/user/assets/${UNKNOWN_ID}/tasks`, `/data/user/shots/${UNKNOWN_ID}/tasks`, `/data/user/sequences/${UNKNOWN_ID}/shots`,
+      `/data/user/projects/${UNKNOWN_ID}/asset-types`, `/data/user/projects/${UNKNOWN_ID}/episodes`]) {
+      expect((await get(path, p.artist)).status).toBe(404);
+    }
+  });
+
   test("user time spents without dates: empty list, as Zou; a range lists them", async () => {
     await server.json("POST", `/api/actions/tasks/${shotTask}/time-spents/2021-03-15/persons/${p.artist.id}`, { token: p.artist.token, body: { duration: 60 } });
     expect((await get("/data/user/time-spents", p.artist)).body).toEqual([]);
