@@ -112,6 +112,24 @@ describe("user filters and filter groups", () => {
     expect(mismatch.body.message).toBe("A search filter should have the same value for is_shared than its search filter group.");
   });
 
+  test("updates: sharing needs manager access on the project sent; a group's filters follow its sharing; admins reach anyone's", async () => {
+    const put = (path: string, who: Person, body: Record<string, unknown>) => server.json("PUT", `/api${path}`, { token: who.token, body });
+    const mine = await post("/data/user/filters", p.artist, { name: "Artist filter", query: "q", list_type: "shot", project_id: p.project.id });
+    expect((await put(`/data/user/filters/${mine.body.id}`, p.artist, { is_shared: true, project_id: p.project.id })).body.is_shared).toBe(false);
+    const managers = await post("/data/user/filters", p.manager, { name: "Manager filter", query: "q", list_type: "shot", project_id: p.project.id });
+    expect((await put(`/data/user/filters/${managers.body.id}`, p.manager, { is_shared: true })).body.is_shared).toBe(false);
+    expect((await put(`/data/user/filters/${managers.body.id}`, p.manager, { is_shared: true, project_id: p.project.id })).body.is_shared).toBe(true);
+    const group = await post("/data/user/filter-groups", p.manager, { name: "Group", color: "#123456", list_type: "shot", project_id: p.project.id, is_shared: true });
+    const inGroup = await post("/data/user/filters", p.manager, { name: "In group", query: "q", list_type: "shot", project_id: p.project.id, is_shared: true, search_filter_group_id: group.body.id });
+    expect(inGroup.status).toBe(201);
+    expect((await put(`/data/user/filter-groups/${group.body.id}`, p.manager, { is_shared: false })).body.is_shared).toBe(false);
+    const row = await server.db.selectFrom("search_filter").select("is_shared").where("id", "=", inGroup.body.id).executeTakeFirstOrThrow();
+    expect(Boolean(row.is_shared)).toBe(false);
+    expect((await put(`/data/user/filters/${mine.body.id}`, p.manager, { name: "Not mine" })).status).toBe(404);
+    expect((await server.json("PUT", `/api/data/user/filters/${mine.body.id}`, { body: { name: "Renamed by admin" } })).body.name).toBe("Renamed by admin");
+    expect((await server.json("DELETE", `/api/data/user/filters/${mine.body.id}`)).status).toBe(204);
+  });
+
   test("GET filter-groups/{id}: 200 to its owner and to admins, 404 to others", async () => {
     const group = await post("/data/user/filter-groups", p.artist, { name: "Mine", color: "#00ff00", list_type: "asset", project_id: p.project.id });
     const id = group.body.id;
