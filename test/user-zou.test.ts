@@ -291,4 +291,35 @@ describe("project templates", () => {
     expect((await server.json("DELETE", `${base}/task-types/${modeling}`)).status).toBe(204);
     expect((await server.json("GET", `${base}/task-types`)).body).toEqual([]);
   });
+
+  test("snapshot of a project, descriptor snapshot and default background", async () => {
+    const modeling = await idOf(server, "task_type", "Modeling");
+    await server.json("POST", `/api/data/projects/${p.project.id}/settings/task-types`, { body: { task_type_id: modeling, priority: 3 } });
+    const snap = await server.json("POST", `/api/data/project-templates/from-project/${p.project.id}`, { body: { name: "From parity project" } });
+    expect(snap.status).toBe(201);
+    expect(snap.body).toMatchObject({ type: "ProjectTemplate", name: "From parity project" });
+    expect(snap.body.metadata_descriptors.map((d: any) => d.field_name)).toContain("parity_level_2");
+    const types = (await server.json("GET", `/api/data/project-templates/${snap.body.id}/task-types`)).body;
+    expect(types.find((t: any) => t.id === modeling).priority).toBe(3);
+    expect((await server.json("POST", `/api/data/project-templates/from-project/${p.project.id}`, { body: { name: "From parity project" } })).status).toBe(400);
+    expect((await server.json("POST", `/api/data/project-templates/from-project/${UNKNOWN_ID}`, { body: { name: "Nope" } })).status).toBe(404);
+    expect((await server.json("POST", `/api/data/project-templates/from-project/${p.project.id}`, { token: p.manager.token, body: { name: "Nope" } })).status).toBe(403);
+
+    const descriptors = await server.json("PUT", `/api/data/project-templates/${snap.body.id}/metadata-descriptors`, {
+      body: { metadata_descriptors: [{ name: "Lens size", entity_type: "Shot", data_type: "string" }] },
+    });
+    expect(descriptors.status).toBe(200);
+    expect(descriptors.body.metadata_descriptors).toEqual([
+      { name: "Lens size", field_name: "lens_size", entity_type: "Shot", data_type: "string", choices: [], for_client: false, departments: [], position: null },
+    ]);
+    expect((await server.json("PUT", `/api/data/project-templates/${snap.body.id}/metadata-descriptors`, { body: { metadata_descriptors: "x" } })).status).toBe(400);
+
+    const background = await insertRow(server, "preview_background_file", { name: "Parity HDR", archived: false, is_default: false, extension: "hdr" });
+    const notLinked = await server.json("PUT", `/api/data/project-templates/${snap.body.id}/default-preview-background-file`, { body: { default_preview_background_file_id: background } });
+    expect(notLinked.status).toBe(400);
+    await server.json("POST", `/api/data/project-templates/${snap.body.id}/preview-background-files`, { body: { preview_background_file_id: background } });
+    const set = await server.json("PUT", `/api/data/project-templates/${snap.body.id}/default-preview-background-file`, { body: { default_preview_background_file_id: background } });
+    expect(set.body.default_preview_background_file_id).toBe(background);
+    expect((await server.json("GET", `/api/data/project-templates/${snap.body.id}/preview-background-files`)).body).toEqual([{ id: background, name: "Parity HDR", is_default: false }]);
+  });
 });

@@ -8,12 +8,16 @@ import { transact } from "../db/transaction";
 import { readLooseBody } from "../lib/body";
 import { ApiError } from "../lib/errors";
 import { checkAdmin, checkManager } from "../services/permissions";
+import { getProjectOr404 } from "../services/projects";
 import {
   addTemplateLink,
   listTemplateLinks,
   loadTemplate,
   reorderTemplateLinks,
   removeTemplateLink,
+  setTemplateDefaultBackground,
+  setTemplateDescriptors,
+  templateFromProject,
   TEMPLATE_LINKS,
   type TemplateLinkKind,
 } from "../services/project-templates";
@@ -39,6 +43,36 @@ export function registerProjectTemplates(app: Hono<AppEnv>): void {
       return c.body(null, 204);
     });
   }
+  app.put("/data/project-templates/:project_template_id/default-preview-background-file", async (c) => {
+    checkAdmin(c);
+    const template = await loadTemplate(c, c.req.param("project_template_id"));
+    const body = await readLooseBody(c);
+    return c.json(await transact(c, () => setTemplateDefaultBackground(c, template, body.default_preview_background_file_id)));
+  });
+  app.put("/data/project-templates/:project_template_id/metadata-descriptors", async (c) => {
+    checkAdmin(c);
+    const template = await loadTemplate(c, c.req.param("project_template_id"));
+    // A bare JSON array is accepted too (Zou's legacy shape).
+    let descriptors: unknown;
+    try {
+      const raw = await c.req.raw.clone().json();
+      descriptors = Array.isArray(raw) ? raw : (raw as Record<string, unknown> | null)?.metadata_descriptors;
+    } catch {
+      descriptors = (await readLooseBody(c)).metadata_descriptors;
+    }
+    return c.json(await transact(c, () => setTemplateDescriptors(c, template, descriptors)));
+  });
+  app.post("/data/project-templates/from-project/:project_id", async (c) => {
+    checkAdmin(c);
+    const project = await getProjectOr404(c, c.req.param("project_id")).catch(() => {
+      throw new ApiError(404, { message: "Project not found" });
+    });
+    const body = await readLooseBody(c);
+    if (typeof body.name !== "string" || body.name.trim() === "") throw new ApiError(400, { message: "name is required" });
+    const description = typeof body.description === "string" ? body.description : null;
+    return c.json(await transact(c, () => templateFromProject(c, project, body.name as string, description)), 201);
+  });
+
   for (const kind of ["task-types", "task-statuses"] as const) {
     const key = kind === "task-types" ? "task_type_ids" : "task_status_ids";
     app.post(`/actions/project-templates/:project_template_id/${kind}/reorder`, async (c) => {

@@ -8,7 +8,8 @@ import { serialize } from "../db/serialize";
 import { TABLES } from "../db/tables.generated";
 import { ApiError } from "../lib/errors";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
-import { type Dict, type Row, emit } from "./project-base";
+import { descriptorsOf } from "./metadata-descriptors";
+import { type Dict, type Row, emit, slugify } from "./project-base";
 
 /** Zou's answers on these routes: `{message}` without `error`. */
 const templateNotFound = () => new ApiError(404, { message: "Project template not found" });
@@ -146,4 +147,109 @@ export async function reorderTemplateLinks(c: AppContext, templateId: string, ki
   const result: Dict[] = [];
   for (const [index, id] of ids.entries()) result.push(await addTemplateLink(c, templateId, kind, { [column]: id, priority: index + 1 }));
   return result;
+}
+
+/** Chooses the template's default preview background among its linked ones (null clears it). */
+export async function setTemplateDefaultBackground(c: AppContext, template: Row, rawId: unknown): Promise<Dict> {
+  const db = c.get("db");
+  let backgroundId: string | null = null;
+  if (rawId !== null && rawId !== undefined) {
+    if (typeof rawId !== "string" || !isUuid(rawId)) throw wrongParameter("Preview background file is not linked to this template");
+    backgroundId = normalizeId(rawId);
+    const linked = await db
+      .selectFrom("project_template_preview_background_file_link")
+      .select("preview_background_file_id")
+      .where("project_template_id", "=", template.id)
+      .where("preview_background_file_id", "=", backgroundId)
+      .executeTakeFirst();
+    if (!linked) throw wrongParameter("Preview background file is not linked to this template");
+  }
+  await db.updateTable("project_template").set({ default_preview_background_file_id: backgroundId, updated_at: utcNow() }).where("id", "=", template.id).execute();
+  await emitTemplateUpdate(c, template.id);
+  return reloadTemplate(c, template.id);
+}
+
+/** A descriptor snapshot entry in the stable shape Zou stores on templates. */
+function cleanDescriptor(entry: Record<string, unknown>): Dict {
+  const name = typeof entry.name === "string" ? entry.name : "";
+  const departments = Array.isArray(entry.departments) ? entry.departments.filter((d) => d !== null && d !== undefined).map(String) : [];
+  return {
+    name,
+    field_name: typeof entry.field_name === "string" && entry.field_name ? entry.field_name : slugify(name),
+    entity_type: entry.entity_type ?? null,
+    data_type: entry.data_type ?? null,
+    choices: Array.isArray(entry.choices) ? entry.choices : [],
+    for_client: Boolean(entry.for_client ?? false),
+    departments,
+    position: entry.position ?? null,
+  };
+}
+
+/** Replaces the template's metadata descriptor snapshot (a list of objects). */
+export async function setTemplateDescriptors(c: AppContext, template: Row, descriptors: unknown): Promise<Dict> {
+  const list = descriptors === null || descriptors === undefined ? [] : descriptors;
+  if (!Array.isArray(list)) throw wrongParameter("metadata_descriptors must be a list");
+  const cleaned = list.map((entry) => {
+    if (!entry || typeof entry !== "object" || Array.isArray(entry)) throw wrongParameter("Each metadata descriptor must be an object");
+    return cleanDescriptor(entry as Record<string, unknown>);
+  });
+  await c.get("db").updateTable("project_template").set({ metadata_descriptors: JSON.stringify(cleaned), updated_at: utcNow() }).where("id", "=", template.id).execute();
+  await emitTemplateUpdate(c, template.id);
+  return reloadTemplate(c, template.id);
+}
+
+async function reloadTemplate(c: AppContext, templateId: string): Promise<Dict> {
+  const row = await c.get("db").selectFrom("project_template").selectAll().where("id", "=", templateId).executeTakeFirstOrThrow();
+  return serialize("project_template", row as Row);
+}
+
+/** Production settings a template takes from a project (Zou PRODUCTION_SETTING_FIELDS). */
+const SNAPSHOT_FIELDS = [
+  "fps", "ratio", "resolution", "production_type", "production_style", "max_retakes", "is_clients_isolated",
+  "is_preview_download_allowed", "is_set_preview_automated", "is_publish_default_for_artists", "homepage",
+  "hd_bitrate_compression", "ld_bitrate_compression",
+] as const;
+
+/**
+ * A new template holding a project's configuration: settings, file tree, data, descriptors
+ * snapshot and every workflow link (priorities and board roles kept). 400 when the name is taken.
+ */
+export async function templateFromProject(c: AppContext, project: Row, name: string, description: string | null): Promise<Dict> {
+  const db = c.get("db");
+  const taken = await db.selectFrom("project_template").select("id").where("name", "=", name).executeTakeFirst();
+  if (taken) throw wrongParameter("A project template with this name already exists");
+  const descriptors = (await descriptorsOf(db, [project.id])).map((d) => {
+    const dict = serialize("metadata_descriptor", d);
+    return {
+      name: dict.name, field_name: dict.field_name, entity_type: dict.entity_type, data_type: dict.data_type ?? null,
+      choices: dict.choices ?? [], for_client: Boolean(dict.for_client), departments: d.departments, position: dict.position ?? null,
+    };
+  });
+  const now = utcNow();
+  const templateId = newId();
+  const values: Row = {
+    id: templateId, created_at: now, updated_at: now, name, description,
+    file_tree: project.file_tree ?? null, data: project.data ?? null, metadata_descriptors: JSON.stringify(descriptors),
+    default_preview_background_file_id: project.default_preview_background_file_id ?? null,
+  };
+  for (const field of SNAPSHOT_FIELDS) values[field] = project[field];
+  await db.insertInto("project_template").values(values as any).execute();
+  for (const link of await db.selectFrom("project_task_type_link").selectAll().where("project_id", "=", project.id).execute()) {
+    await db.insertInto("project_template_task_type_link").values({ id: newId(), created_at: now, updated_at: now, project_template_id: templateId, task_type_id: link.task_type_id, priority: link.priority ?? null } as any).execute();
+  }
+  for (const link of (await db.selectFrom("project_task_status_link").selectAll().where("project_id", "=", project.id).execute()) as Row[]) {
+    await db.insertInto("project_template_task_status_link").values({
+      id: newId(), created_at: now, updated_at: now, project_template_id: templateId, task_status_id: link.task_status_id,
+      priority: link.priority ?? null, roles_for_board: link.roles_for_board ?? JSON.stringify(DEFAULT_BOARD_ROLES),
+    } as any).execute();
+  }
+  const plain: [string, TemplateLinkKind][] = [["asset_types", "asset-types"], ["status_automations", "status-automations"], ["preview_background_files", "preview-background-files"]];
+  for (const [relationName, kind] of plain) {
+    const relation = TABLES.project.relations[relationName]!;
+    const rows = (await db.selectFrom(relation.via as any).select(`${relation.targetColumn} as target` as any).where(relation.sourceColumn as any, "=", project.id).execute()) as { target: string }[];
+    const def = TEMPLATE_LINKS[kind];
+    for (const row of rows) await db.insertInto(def.table).values({ project_template_id: templateId, [def.column]: row.target } as any).execute();
+  }
+  await emit(c, "project-template:new", { project_template_id: templateId }, null);
+  return reloadTemplate(c, templateId);
 }
