@@ -110,6 +110,8 @@ describe("user filters and filter groups", () => {
     const mismatch = await post("/data/user/filters", p.manager, { name: "Private in shared", query: "q", list_type: "asset", project_id: p.project.id, search_filter_group_id: group.body.id });
     expect(mismatch.status).toBe(400);
     expect(mismatch.body.message).toBe("A search filter should have the same value for is_shared than its search filter group.");
+    const unknownGroup = await post("/data/user/filters", p.manager, { name: "Lost", query: "q", search_filter_group_id: UNKNOWN_ID });
+    expect(unknownGroup.status).toBe(404);
   });
 
   test("updates: sharing needs manager access on the project sent; a group's filters follow its sharing; admins reach anyone's", async () => {

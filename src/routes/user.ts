@@ -201,7 +201,7 @@ async function newFilterValues(
   if (values.is_shared && !(await canShareIn(c, values.project_id))) values.is_shared = false;
   if (table === "search_filter") {
     const groupId = (body as v.InferOutput<typeof FilterCreate>).search_filter_group_id;
-    values.search_filter_group_id = await bodyRef(c, "search_filter_group", groupId, "search_filter_group_id");
+    values.search_filter_group_id = bodyIdFormat(groupId, "search_filter_group_id");
     await checkSameSharingAsGroup(c, values.search_filter_group_id, values.is_shared);
   }
   values.department_id = await bodyRef(c, "department", body.department_id, "department_id");
@@ -216,11 +216,19 @@ async function canShareIn(c: AppContext, projectId: string | null): Promise<bool
   return (await isMember(c, projectId)) && (await effectiveRole(c, projectId)) === "manager";
 }
 
-/** A filter and its group share the same `is_shared` (Zou answers 400 otherwise). */
+/** An id from a body, format only: null/"" stay null, a malformed one is a 400. */
+function bodyIdFormat(value: unknown, name: string): string | null {
+  if (value === null || value === undefined || value === "") return null;
+  if (!isUuid(value)) throw badRequest(`${name} is not a valid id.`);
+  return normalizeId(value);
+}
+
+/** A filter's group must exist (404 otherwise) and share the filter's `is_shared` (400 otherwise), as Zou. */
 async function checkSameSharingAsGroup(c: AppContext, groupId: string | null, isShared: boolean): Promise<void> {
   if (!groupId) return;
   const group = await c.get("db").selectFrom("search_filter_group").select("is_shared").where("id", "=", groupId).executeTakeFirst();
-  if (group && Boolean(group.is_shared) !== isShared) {
+  if (!group) throw notFound();
+  if (Boolean(group.is_shared) !== isShared) {
     throw badRequest("A search filter should have the same value for is_shared than its search filter group.");
   }
 }
@@ -267,7 +275,7 @@ async function updateOwn(c: AppContext, table: FilterTable, keys: string[], null
     if (key === "is_shared") values[key] = boolValue(value, key);
     else if (key === "project_id") values[key] = await bodyRef(c, "project", value, key);
     else if (key === "department_id") values[key] = await bodyRef(c, "department", value, key);
-    else if (key === "search_filter_group_id") values[key] = await bodyRef(c, "search_filter_group", value, key);
+    else if (key === "search_filter_group_id") values[key] = bodyIdFormat(value, key);
     else if (typeof value !== "string") throw badRequest(`${key} must be a string.`);
     else values[key] = value;
   }
