@@ -212,6 +212,8 @@ describe("projects", () => {
       expect(res.status).toBe(400);
       expect(res.body.error).toBe(true);
       expect((await get(`/data/projects/${UNKNOWN_ID}/schedule-items/${animation}/${kind}`)).status).toBe(404);
+      // Non-admins fail the access check first: the project is unknown to them.
+      expect((await get(`/data/projects/not-a-uuid/schedule-items/${animation}/${kind}`, p.manager)).status).toBe(404);
     }
   });
 

@@ -9,6 +9,7 @@ import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, queryId } from "../lib/ids";
 import {
   checkAdmin,
+  isAdmin,
   checkManager,
   checkManagerProjectAccess,
   checkProjectAccess,
@@ -358,8 +359,9 @@ export function registerProjects(app: Hono<AppEnv>): void {
   });
   for (const kind of ["asset-types", "episodes", "sequences", "edits"] as const) {
     app.get(`/data/projects/:project_id/schedule-items/:task_type_id/${kind}`, async (c) => {
-      // Zou checks the project id format first on these two (400), the others answer 404.
-      if (kind === "episodes" || kind === "sequences") pathUuid(c, "project_id");
+      // On these two Zou checks the id format after the access check, which admins pass without a
+      // lookup: a malformed project id is a 400 for them, a 404 (unknown project) for the others.
+      if ((kind === "episodes" || kind === "sequences") && isAdmin(c.get("user"))) pathUuid(c, "project_id");
       const { project } = await memberProjectExcept(c, ["vendor"]);
       const taskTypeId = pathUuid(c, "task_type_id");
       const taskType = await c.get("db").selectFrom("task_type").select("id").where("id", "=", taskTypeId).executeTakeFirst();
