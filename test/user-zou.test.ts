@@ -132,6 +132,15 @@ describe("user filters and filter groups", () => {
     expect((await server.json("DELETE", `/api/data/user/filters/${mine.body.id}`)).status).toBe(204);
   });
 
+  test("filter groups are listed newest first", async () => {
+    const owner = await server.person("user");
+    const project = await server.project("Group order", [owner]);
+    const older = await insertRow(server, "search_filter_group", { name: "Older", color: "#000000", list_type: "asset", person_id: owner.id, project_id: project.id, created_at: "2024-01-01T00:00:00" });
+    const newer = await insertRow(server, "search_filter_group", { name: "Newer", color: "#000000", list_type: "asset", person_id: owner.id, project_id: project.id, created_at: "2024-02-01T00:00:00" });
+    const { body } = await get("/data/user/filter-groups", owner);
+    expect(body.asset[project.id].map((g: any) => g.id)).toEqual([newer, older]);
+  });
+
   test("GET filter-groups/{id}: 200 to its owner and to admins, 404 to others", async () => {
     const group = await post("/data/user/filter-groups", p.artist, { name: "Mine", color: "#00ff00", list_type: "asset", project_id: p.project.id });
     const id = group.body.id;

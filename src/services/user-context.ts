@@ -70,7 +70,8 @@ export async function groupedFilters(
     .selectAll(table)
     .select("project_status.name as project_status_name")
     .where((eb: any) => eb.or([eb(`${table}.person_id`, "=", viewer.id), eb(`${table}.is_shared`, "=", true)]))
-    .orderBy(`${table}.created_at` as any)
+    // Zou lists the groups newest first.
+    .orderBy(`${table}.created_at` as any, table === "search_filter_group" ? "desc" : "asc")
     .execute()) as Row[];
   const result: Record<string, Record<string, Dict[]>> = {};
   for (const row of rows) {
