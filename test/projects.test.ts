@@ -31,7 +31,8 @@ describe("open and all projects", () => {
     expect(ids).toContain(p.project.id);
     expect(ids).not.toContain(closed.id);
     const dict = body.find((x: any) => x.id === show.id);
-    expect(dict.project_status_name).toBe("Open");
+    expect(dict.project_status_name).toBeUndefined();
+    expect(dict.task_type_links).toBeUndefined();
     expect(dict.team).toEqual([p.artist.id]);
     expect(dict.task_types).toEqual([taskType]);
     expect(dict.task_types_priority).toEqual({ [taskType]: 3 });
@@ -194,7 +195,8 @@ describe("workflow settings", () => {
     expect(res.body.id).toBe(other.id);
     const read = (await server.json("GET", `/api/data/projects/${other.id}`)).body;
     expect(read.task_types).toEqual([rigging]);
-    expect(read.task_types_priority).toEqual({ [rigging]: 2 });
+    const open = (await server.json("GET", "/api/data/projects/open")).body.find((x: any) => x.id === other.id);
+    expect(open.task_types_priority).toEqual({ [rigging]: 2 });
     expect(read.task_statuses).toEqual([done]);
     expect(read.asset_types).toEqual([fx]);
     expect((await server.json("POST", `${base()}/settings/batch`, { token: p.artist.token, body })).status).toBe(403);
@@ -212,7 +214,10 @@ describe("metadata descriptors", () => {
     });
     expect(res.status).toBe(201);
     expect(res.body.field_name).toBe("epaisseur_du_trait");
-    expect(res.body.departments).toEqual([modeling]);
+    // The write answers the plain row (Zou); the departments show in reads.
+    expect(res.body).not.toHaveProperty("departments");
+    const read = await server.json("GET", `${base()}/metadata-descriptors/${res.body.id}`, { token: p.manager.token });
+    expect(read.body.departments).toEqual([modeling]);
     expect(res.body.choices).toEqual(["a", "b"]);
     expect(res.body.type).toBe("MetadataDescriptor");
     expect(events.data("metadata-descriptor:new")).toEqual([{ metadata_descriptor_id: res.body.id, project_id: p.project.id }]);
@@ -332,6 +337,9 @@ describe("milestones and schedule items", () => {
     const project = await server.project("Schedule project", [p.artist, p.vendor]);
     const modeling = await idOf(server, "task_type", "Modeling");
     await linkTaskType(server, project.id, modeling, 1);
+    await linkTaskType(server, project.id, await idOf(server, "task_type", "Layout"), 2);
+    // Only task types used by a task of the project get an item (Zou get_task_types_for_project).
+    await task(server, project.id, await asset(server, project.id, "Scheduled hero"), "Modeling", "Asset");
     events.clear();
     const res = await server.json("GET", `/api/data/projects/${project.id}/schedule-items/task-types`, { token: p.artist.token });
     expect(res.status).toBe(200);
@@ -484,11 +492,12 @@ describe("time spents and days off of a project", () => {
     await insertRow(server, "day_off", { person_id: p.artist.id, date: "2030-01-10", end_date: "2030-01-12", description: "Holidays" });
     await insertRow(server, "day_off", { person_id: p.outsider.id, date: "2030-01-10", end_date: "2030-01-12" });
     const asManager = await server.json("GET", `/api/data/projects/${project.id}/day-offs?start_date=2030-01-01&end_date=2030-01-31`, { token: p.manager.token });
-    expect(asManager.body.map((d: any) => d.person_id)).toEqual([p.artist.id]);
-    expect(asManager.body[0].description).toBe("Holidays");
+    // Grouped by person id, as Zou.
+    expect(Object.keys(asManager.body)).toEqual([p.artist.id]);
+    expect(asManager.body[p.artist.id][0].description).toBe("Holidays");
     const asSupervisor = await server.json("GET", `/api/data/projects/${project.id}/day-offs`, { token: p.supervisor.token });
-    expect(asSupervisor.body[0].description).toBeUndefined();
-    expect((await server.json("GET", `/api/data/projects/${project.id}/day-offs?start_date=2030-02-01`)).body).toEqual([]);
+    expect(asSupervisor.body[p.artist.id][0].description).toBeUndefined();
+    expect((await server.json("GET", `/api/data/projects/${project.id}/day-offs?start_date=2030-02-01`)).body).toEqual({});
     expect((await server.json("GET", `/api/data/projects/${project.id}/day-offs`, { token: p.client.token })).status).toBe(403);
     expect((await server.json("GET", `/api/data/projects/${project.id}/day-offs?end_date=x`)).status).toBe(400);
   });

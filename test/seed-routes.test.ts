@@ -470,7 +470,8 @@ describe("GET /api/data/user/projects/open", () => {
     expect(answer.status).toBe(200);
     expect(answer.body.map((p: any) => p.name)).toEqual(["Cosmos Landromat"]);
     const project = answer.body[0];
-    expect(project).toMatchObject({ id: s.project.id, type: "Project", project_status_name: "Open", production_type: "short" });
+    expect(project).toMatchObject({ id: s.project.id, type: "Project", production_type: "short" });
+    expect(project).not.toHaveProperty("project_status_name");
     expect(project.team).toContain(s.artist.id);
     expect(project.task_types).toContain(s.taskTypes.animation.id);
     expect(project.asset_types).toContain(s.assetTypes.character.id);
@@ -494,18 +495,20 @@ describe("GET /api/data/user/projects/open", () => {
 });
 
 describe("GET /api/data/user/projects/{project_id}/sequences", () => {
-  test("the sequences of a project the caller belongs to", async () => {
-    for (const who of [s.artist, s.supervisor, s.manager]) {
+  test("the sequences holding a shot with a task assigned to the caller (Zou user_service)", async () => {
+    for (const who of [s.artist, s.vendor]) {
       const answer = await get(`/api/data/user/projects/${s.project.id}/sequences`, who);
       expect(answer.status).toBe(200);
       expect(answer.body.map((q: any) => q.id)).toEqual([s.sequence.id]);
       expect(answer.body[0]).toMatchObject({ type: "Sequence", name: "SQ01", project_id: s.project.id });
     }
+    // Members without such a task get none.
+    expect(expectStatus(await get(`/api/data/user/projects/${s.project.id}/sequences`, s.manager), 200)).toEqual([]);
   });
 
-  test("[] when the caller is not a member or the project is unknown; bots 403", async () => {
+  test("[] when the caller has no task there, 404 for an unknown project; bots 403", async () => {
     expect(expectStatus(await get(`/api/data/user/projects/${s.project.id}/sequences`, s.outsider), 200)).toEqual([]);
-    expect(expectStatus(await get(`/api/data/user/projects/${UNKNOWN_ID}/sequences`, s.artist), 200)).toEqual([]);
+    expectNotFound(await get(`/api/data/user/projects/${UNKNOWN_ID}/sequences`, s.artist));
     const bot = expectStatus(await post("/api/data/persons", s.admin, { first_name: "Seq", last_name: "Bot", is_bot: true }), 201);
     expectForbidden(await server.json("GET", `/api/data/user/projects/${s.project.id}/sequences`, { token: bot.access_token }));
   });

@@ -163,9 +163,10 @@ describe("timesheets of persons", () => {
   });
 
   test("raw list of a person's time spents is admin only, with a date range", async () => {
+    // Without dates Zou matches rows whose date is null: none.
     const all = await server.json("GET", `/api/data/persons/${artist.id}/time-spents`);
     expect(all.status).toBe(200);
-    expect(all.body.length).toBeGreaterThan(0);
+    expect(all.body).toEqual([]);
     const range = await server.json("GET", `/api/data/persons/${other.id}/time-spents?start_date=2024-03-06&end_date=2024-03-06`);
     expect(range.body).toHaveLength(1);
     expect((await server.json("GET", `/api/data/persons/${other.id}/time-spents?start_date=2024-03-06`)).status).toBe(400);

@@ -57,7 +57,7 @@ async function linkedRows(c: AppContext, kind: LinkKind, departmentId?: string):
   const result: Record<string, Row[]> = {};
   for (const row of rows) {
     const { link_department_id: department, ...item } = row;
-    (result[department] ??= []).push({ ...serialize(kind.table, item), department_id: department });
+    (result[department] ??= []).push(serialize(kind.table, item));
   }
   return result;
 }

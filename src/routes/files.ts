@@ -407,7 +407,8 @@ export function registerFiles(app: Hono<AppEnv>): void {
         revision,
         path: `${paths.folder_path}${args.sep}${paths.file_name}`,
         comment: args.comment,
-        description: args.description,
+        // Zou stores no description on a new working file: it reads null until set by an update.
+        description: args.description === "" ? null : args.description,
         person_id: String(person.id),
         software_id: String(software.id),
       });

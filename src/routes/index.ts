@@ -6,6 +6,7 @@ import { crudModels } from "../crud/models";
 import { registerIndex } from "./index-routes";
 import { registerAuth } from "./auth";
 import { registerProjects } from "./projects";
+import { registerProjectTemplates } from "./project-templates";
 import { registerAssets } from "./assets";
 import { registerShots } from "./shots";
 import { registerEdits } from "./edits";
@@ -30,6 +31,7 @@ export function registerRoutes(app: Hono<AppEnv>): void {
   registerAuth(app);
   // Specialised routes first: a literal segment (/data/projects/all) must win over /data/projects/{id}.
   registerProjects(app);
+  registerProjectTemplates(app);
   registerAssets(app);
   registerShots(app);
   registerEdits(app);

@@ -29,11 +29,11 @@ import {
   unsubscribeFromSequence,
   unsubscribeFromTask,
 } from "../services/notifications";
-import { userDepartmentIds } from "../services/permissions";
+import { effectiveRole, isAdmin, isMember, userDepartmentIds } from "../services/permissions";
 import { listOpenProjects } from "../services/projects";
 import { personTasks, tasksToCheck } from "../services/tasks";
-import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, findTimeSpent, personTimeSpents, requireDate, timeSpentRows } from "../services/time-spents";
-import { groupedFilters, openProjectIds, userContext } from "../services/user-context";
+import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, findTimeSpent, personTimeSpents, requireDate, strictDate, timeSpentRows } from "../services/time-spents";
+import { filterViewer, groupedFilters, openProjectIds, userContext } from "../services/user-context";
 import { loadEntityWithKind } from "../services/entities";
 import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "./chats";
 import { clearAvatar } from "./persons";
@@ -139,8 +139,10 @@ function presentEntities(rows: Row[], typeName: string): Dict[] {
 // ---------------------------------------------------------------------------------------------
 // Filters and filter groups
 
+const nonEmptyName = v.pipe(v.string("name is required."), v.nonEmpty("name is required."));
+
 const FilterCreate = v.object({
-  name: v.string("name is required."),
+  name: nonEmptyName,
   query: v.string("query is required."),
   list_type: v.optional(v.string(), "todo"),
   project_id: v.nullish(v.string()),
@@ -151,7 +153,7 @@ const FilterCreate = v.object({
 });
 
 const GroupCreate = v.object({
-  name: v.string("name is required."),
+  name: nonEmptyName,
   color: v.string("color is required."),
   list_type: v.optional(v.string(), "todo"),
   project_id: v.nullish(v.string()),
@@ -195,17 +197,49 @@ async function newFilterValues(
     is_shared: body.is_shared === undefined ? false : boolValue(body.is_shared, "is_shared"),
     project_id: await bodyRef(c, "project", body.project_id, "project_id"),
   };
+  // Sharing is a manager privilege on the filter's project; a filter without project is never shared.
+  if (values.is_shared && !(await canShareIn(c, values.project_id))) values.is_shared = false;
   if (table === "search_filter") {
     const groupId = (body as v.InferOutput<typeof FilterCreate>).search_filter_group_id;
-    values.search_filter_group_id = await bodyRef(c, "search_filter_group", groupId, "search_filter_group_id");
+    values.search_filter_group_id = bodyIdFormat(groupId, "search_filter_group_id");
+    await checkSameSharingAsGroup(c, values.search_filter_group_id, values.is_shared);
   }
   values.department_id = await bodyRef(c, "department", body.department_id, "department_id");
   return values;
 }
 
+/** True when the caller may share a filter of this project: admin, or manager member of it (Zou `has_manager_project_access`). */
+async function canShareIn(c: AppContext, projectId: string | null): Promise<boolean> {
+  if (!projectId) return false;
+  const user = c.get("user");
+  if (isAdmin(user)) return true;
+  return (await isMember(c, projectId)) && (await effectiveRole(c, projectId)) === "manager";
+}
+
+/** An id from a body, format only: null/"" stay null, a malformed one is a 400. */
+function bodyIdFormat(value: unknown, name: string): string | null {
+  if (value === null || value === undefined || value === "") return null;
+  if (!isUuid(value)) throw badRequest(`${name} is not a valid id.`);
+  return normalizeId(value);
+}
+
+/** A filter's group must exist (404 otherwise) and share the filter's `is_shared` (400 otherwise), as Zou. */
+async function checkSameSharingAsGroup(c: AppContext, groupId: string | null, isShared: boolean): Promise<void> {
+  if (!groupId) return;
+  const group = await c.get("db").selectFrom("search_filter_group").select("is_shared").where("id", "=", groupId).executeTakeFirst();
+  if (!group) throw notFound();
+  if (Boolean(group.is_shared) !== isShared) {
+    throw badRequest("A search filter should have the same value for is_shared than its search filter group.");
+  }
+}
+
+/** One of the caller's filters or groups; admins reach anyone's (Zou `_get_own_or_as_admin`). 404 otherwise. */
 async function loadOwn(c: AppContext, table: FilterTable, rawId: string | undefined): Promise<Row> {
   const id = serviceId(rawId);
-  const row = await c.get("db").selectFrom(table).selectAll().where("id", "=", id).where("person_id", "=", c.get("user").id).executeTakeFirst();
+  const user = c.get("user");
+  let query = c.get("db").selectFrom(table).selectAll().where("id", "=", id);
+  if (!isAdmin(user)) query = query.where("person_id", "=", user.id);
+  const row = await query.executeTakeFirst();
   if (!row) throw notFound();
   return row as Row;
 }
@@ -241,9 +275,18 @@ async function updateOwn(c: AppContext, table: FilterTable, keys: string[], null
     if (key === "is_shared") values[key] = boolValue(value, key);
     else if (key === "project_id") values[key] = await bodyRef(c, "project", value, key);
     else if (key === "department_id") values[key] = await bodyRef(c, "department", value, key);
-    else if (key === "search_filter_group_id") values[key] = await bodyRef(c, "search_filter_group", value, key);
+    else if (key === "search_filter_group_id") values[key] = bodyIdFormat(value, key);
     else if (typeof value !== "string") throw badRequest(`${key} must be a string.`);
     else values[key] = value;
+  }
+  // Zou `_deny_sharing_without_manager_access`: a change of sharing needs manager access on the
+  // project sent in the same body; it is silently turned off otherwise.
+  if (values.is_shared !== undefined && values.is_shared !== Boolean(row.is_shared) && !(await canShareIn(c, values.project_id ?? null))) {
+    values.is_shared = false;
+  }
+  if (table === "search_filter") {
+    const groupId = "search_filter_group_id" in values ? values.search_filter_group_id : row.search_filter_group_id;
+    await checkSameSharingAsGroup(c, groupId ?? null, values.is_shared ?? Boolean(row.is_shared));
   }
   const updated = await transact(c, async (db) => {
     const result = (await db
@@ -252,6 +295,10 @@ async function updateOwn(c: AppContext, table: FilterTable, keys: string[], null
       .where("id", "=", row.id)
       .returningAll()
       .executeTakeFirstOrThrow()) as Row;
+    // The filters of a group follow its sharing, so that they stay editable.
+    if (table === "search_filter_group" && values.is_shared !== undefined) {
+      await db.updateTable("search_filter").set({ is_shared: result.is_shared }).where("search_filter_group_id", "=", row.id).execute();
+    }
     await emitFilterEvent(c, table, "update", result);
     return result;
   });
@@ -261,9 +308,8 @@ async function updateOwn(c: AppContext, table: FilterTable, keys: string[], null
 async function deleteOwn(c: AppContext, table: FilterTable): Promise<Response> {
   const row = await loadOwn(c, table, c.req.param(table === "search_filter" ? "filter_id" : "filter_group_id"));
   await transact(c, async (db) => {
-    if (table === "search_filter_group") {
-      await db.updateTable("search_filter").set({ search_filter_group_id: null }).where("search_filter_group_id", "=", row.id).execute();
-    }
+    // As Zou, deleting a group deletes its filters.
+    if (table === "search_filter_group") await db.deleteFrom("search_filter").where("search_filter_group_id", "=", row.id).execute();
     await db.deleteFrom(table).where("id", "=", row.id).execute();
     await emitFilterEvent(c, table, "delete", row);
   });
@@ -329,20 +375,10 @@ export function registerUser(app: Hono<AppEnv>): void {
     const assetType = await loadRow(c, "entity_type", c.req.param("asset_type_id"));
     return c.json(presentEntities(await myEntities(c, { projectId: project.id, assetTypeId: assetType.id }, 0), "Asset"));
   });
-  // Every sequence of an open project whose team holds the caller; [] otherwise (unknown project too).
+  // Sequences of an open project holding a shot with a task assigned to the caller (404 for an unknown project).
   app.get("/data/user/projects/:project_id/sequences", async (c) => {
-    const raw = c.req.param("project_id");
-    const db = c.get("db");
-    if (!isUuid(raw) || !(await openProjectIds(db, c.get("user").id)).includes(normalizeId(raw))) return c.json([]);
-    const rows = (await db
-      .selectFrom("entity")
-      .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-      .selectAll("entity")
-      .where("entity.project_id", "=", normalizeId(raw))
-      .where("entity_type.name", "=", "Sequence")
-      .orderBy("entity.name")
-      .execute()) as Row[];
-    return c.json(presentEntities(rows, "Sequence"));
+    const project = await loadRow(c, "project", c.req.param("project_id"));
+    return c.json(presentEntities(await myEntities(c, { projectId: project.id, typeNames: ["Sequence"] }, 1, ["Shot"]), "Sequence"));
   });
   app.get("/data/user/projects/:project_id/episodes", async (c) => {
     const project = await loadRow(c, "project", c.req.param("project_id"));
@@ -378,7 +414,7 @@ export function registerUser(app: Hono<AppEnv>): void {
   });
 
   // Saved filters and filter groups.
-  app.get("/data/user/filters", async (c) => c.json(await groupedFilters(c.get("db"), "search_filter", c.get("user").id)));
+  app.get("/data/user/filters", async (c) => c.json(await groupedFilters(c.get("db"), "search_filter", await filterViewer(c))));
   app.post("/data/user/filters", async (c) => {
     const body = validate(FilterCreate, await readLooseBody(c));
     return insertOwn(c, "search_filter", { ...(await newFilterValues(c, body, "search_filter")), search_query: body.query });
@@ -388,7 +424,7 @@ export function registerUser(app: Hono<AppEnv>): void {
   );
   app.delete("/data/user/filters/:filter_id", (c) => deleteOwn(c, "search_filter"));
 
-  app.get("/data/user/filter-groups", async (c) => c.json(await groupedFilters(c.get("db"), "search_filter_group", c.get("user").id)));
+  app.get("/data/user/filter-groups", async (c) => c.json(await groupedFilters(c.get("db"), "search_filter_group", await filterViewer(c))));
   app.post("/data/user/filter-groups", async (c) => {
     const body = validate(GroupCreate, await readLooseBody(c));
     return insertOwn(c, "search_filter_group", { ...(await newFilterValues(c, body, "search_filter_group")), color: body.color });
@@ -415,14 +451,17 @@ export function registerUser(app: Hono<AppEnv>): void {
     const rows = await timeSpentRows(c.get("db"), { start: date, end: addDays(date, 1) }, { personId: c.get("user").id });
     return c.json(rows.map((r) => serialize("time_spent", r)));
   });
+  // A malformed date is a 404 on these two (Zou aborts with 404 on WrongDateFormatException).
   app.get("/data/user/tasks/:task_id/time-spents/:date", async (c) => {
     const task = await loadRow(c, "task", c.req.param("task_id"));
-    const date = requireDate(c.req.param("date"));
+    const date = strictDate(c.req.param("date"));
+    if (!date) throw notFound();
     const row = await findTimeSpent(c.get("db"), task.id, c.get("user").id, date);
     return c.json(row ? serialize("time_spent", row as Row) : null);
   });
   app.get("/data/user/day-offs/:date", async (c) => {
-    const date = requireDate(c.req.param("date"), "Invalid date format.");
+    const date = strictDate(c.req.param("date"));
+    if (!date) throw notFound();
     return c.json(await dayOffOn(c.get("db"), c.get("user").id, date));
   });
 

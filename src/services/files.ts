@@ -311,7 +311,7 @@ export async function assignTaskIfNeeded(c: AppContext, task: TaskRow, personId:
 export async function insertWorkingFile(
   c: AppContext,
   task: TaskRow,
-  values: { name: string; revision: number; path: string; comment: string; description: string; person_id: string; software_id: string },
+  values: { name: string; revision: number; path: string; comment: string; description: string | null; person_id: string; software_id: string },
 ): Promise<WorkingFileRow | null> {
   const db = c.get("db");
   const existing = await db
@@ -583,11 +583,12 @@ export async function instanceOutputFiles(c: AppContext, assetInstanceId: string
   return presentOutputFiles(c, await query.execute());
 }
 
-/** Output files of every entity of a project, filtered, highest revision first. */
+/** Output files of every entity of a project (not those of asset instances, as Zou), filtered, highest revision first. */
 export async function projectOutputFiles(c: AppContext, projectId: string, filters: OutputFileFilters): Promise<Dict[]> {
   const query = applyOutputFilters(outputFileQuery(c), filters)
     .innerJoin("entity", "entity.id", "output_file.entity_id")
     .where("entity.project_id", "=", projectId)
+    .where("output_file.asset_instance_id", "is", null)
     .where("output_file.revision", ">=", 0)
     .orderBy("output_file.revision", "desc");
   return presentOutputFiles(c, await query.execute());

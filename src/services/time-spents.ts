@@ -400,15 +400,17 @@ export async function timeSpentRows(db: Db, period: Period | null, scope: TimeSp
  * Serialized time spents of a person: all of them, or those from `start` to `end` (dates, both
  * included, given together: 400 otherwise, as for unreadable dates).
  */
+/**
+ * Time spents of a person between `start` and `end` (both required together). Without dates Zou
+ * matches the rows whose date is null, i.e. none: the answer is an empty list.
+ */
 export async function personTimeSpents(db: Db, personId: string, start: string | undefined, end: string | undefined): Promise<Dict[]> {
-  let period: Period | null = null;
-  if (start || end) {
-    if (!start || !end) throw badRequest("If querying for a range of dates, both a `start_date` and an `end_date` must be given.");
-    const from = strictDate(start);
-    const to = strictDate(end);
-    if (!from || !to) throw badRequest(`Wrong date format for ${start} and/or ${end}`);
-    period = { start: from, end: addDays(to, 1) };
-  }
+  if (!start && !end) return [];
+  if (!start || !end) throw badRequest("If querying for a range of dates, both a `start_date` and an `end_date` must be given.");
+  const from = strictDate(start);
+  const to = strictDate(end);
+  if (!from || !to) throw badRequest(`Wrong date format for ${start} and/or ${end}`);
+  const period: Period = { start: from, end: addDays(to, 1) };
   return (await timeSpentRows(db, period, { personId })).map((row) => serialize("time_spent", row));
 }
 

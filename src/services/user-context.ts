@@ -10,7 +10,7 @@ import { serialize } from "../db/serialize";
 import type { TableName } from "../db/tables.generated";
 import { selectIn } from "../lib/chunks";
 import { entityKind } from "../lib/entity-kinds";
-import { isAdmin, isManagerGlobally } from "./permissions";
+import { isAdmin, isManagerGlobally, userDepartmentIds } from "./permissions";
 import { departmentIdsByPerson, presentPerson } from "./persons";
 import { listOpenProjects } from "./projects";
 import { unreadNotificationCount } from "./notifications";
@@ -47,20 +47,36 @@ export async function openProjectIds(db: Db, personId: string | null): Promise<s
   return (await query.execute()).map((r) => r.id);
 }
 
-/** Search filters (or filter groups) of a person, grouped `{list_type: {project_id | "all": [..]}}`; closed projects left out. */
-export async function groupedFilters(db: Db, table: "search_filter" | "search_filter_group", personId: string): Promise<Dict> {
+/** Who reads a filter list: the caller, whether they manage globally, and their departments. */
+export async function filterViewer(c: AppContext): Promise<{ id: string; isManager: boolean; departmentIds: string[] }> {
+  const user = c.get("user");
+  return { id: user.id, isManager: isManagerGlobally(user), departmentIds: await userDepartmentIds(c) };
+}
+
+/**
+ * The caller's saved filters (or filter groups) plus the ones shared by others, grouped by list
+ * type then project id (`all` without project), as Zou `get_user_filters`: rows of closed projects
+ * are left out, and a row bound to a department shows only to managers and to that department.
+ */
+export async function groupedFilters(
+  db: Db,
+  table: "search_filter" | "search_filter_group",
+  viewer: { id: string; isManager: boolean; departmentIds: string[] },
+): Promise<Dict> {
   const rows = (await db
     .selectFrom(table)
     .leftJoin("project", "project.id", `${table}.project_id` as any)
     .leftJoin("project_status", "project_status.id", "project.project_status_id")
     .selectAll(table)
     .select("project_status.name as project_status_name")
-    .where(`${table}.person_id` as any, "=", personId)
-    .orderBy(`${table}.created_at` as any)
+    .where((eb: any) => eb.or([eb(`${table}.person_id`, "=", viewer.id), eb(`${table}.is_shared`, "=", true)]))
+    // Zou lists the groups newest first.
+    .orderBy(`${table}.created_at` as any, table === "search_filter_group" ? "desc" : "asc")
     .execute()) as Row[];
   const result: Record<string, Record<string, Dict[]>> = {};
   for (const row of rows) {
     if (row.project_id && !OPEN_STATUS_NAMES.includes(row.project_status_name)) continue;
+    if (row.department_id && !viewer.isManager && !viewer.departmentIds.includes(row.department_id)) continue;
     const projectKey = row.project_id ?? "all";
     const byList = (result[row.list_type] ??= {});
     (byList[projectKey] ??= []).push(serialize(table, row));
@@ -101,6 +117,7 @@ export async function userContext(c: AppContext): Promise<Dict> {
   const links = await db.selectFrom("project_person_link").select(["project_id", "role"]).where("person_id", "=", user.id).execute();
   const project_roles: Record<string, string> = {};
   for (const link of links) if (link.role) project_roles[link.project_id] = link.role;
+  const viewer = await filterViewer(c);
   const context: Dict = {
     asset_types,
     custom_actions: await allRows(db, "custom_action"),
@@ -114,8 +131,8 @@ export async function userContext(c: AppContext): Promise<Dict> {
     projects: await listOpenProjects(c),
     task_types: await allRows(db, "task_type"),
     task_status: await allRows(db, "task_status"),
-    search_filters: await groupedFilters(db, "search_filter", user.id),
-    search_filter_groups: await groupedFilters(db, "search_filter_group", user.id),
+    search_filters: await groupedFilters(db, "search_filter", viewer),
+    search_filter_groups: await groupedFilters(db, "search_filter_group", viewer),
     preview_background_files: await allRows(db, "preview_background_file"),
     plugins: ((await db.selectFrom("plugin").selectAll().execute()) as Row[]).map(presentPlugin),
   };

@@ -124,7 +124,7 @@ export const productionRules: RuleSet = {
       return true;
     },
     present: async (c, row, dict, mode) => {
-      if (mode === "read") return (await projects.presentProjectsWithExtraData(c, [row]))[0]!;
+      if (mode === "read") return projects.presentProjectDetail(c, row);
       if (mode === "create" || mode === "update") {
         const current = (await c.get("db").selectFrom("project").selectAll().where("id", "=", row.id).executeTakeFirst()) as Row | undefined;
         const result: Dict = current ? { ...dict, ...serialize("project", current) } : dict;
