@@ -6,7 +6,7 @@ import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
-import { parseBody, readLooseBody, validate } from "../lib/body";
+import { parseBody, readBodyValue, validate } from "../lib/body";
 import { badRequest, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { emitEvent } from "../lib/events";
@@ -339,7 +339,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
   app.get("/data/assets/:asset_id/cast-in", async (c) => c.json(await castIn(c, (await readableAsset(c)).id)));
   app.get("/data/assets/:asset_id/casting", async (c) => c.json(await getCasting(c.get("db"), (await readableAsset(c)).id)));
   app.put("/data/assets/:asset_id/casting", async (c) => {
-    const body = await readLooseBody(c);
+    const body = await readBodyValue(c);
     const list = Array.isArray(body) ? body : null;
     if (!list) throw badRequest("Validation error.", { errors: [{ field: "", message: "A list of casting entries is expected." }] });
     const casting = validate(v.array(CastingEntrySchema), list).map((entry) => ({

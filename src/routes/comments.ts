@@ -5,7 +5,7 @@
 import type { Hono } from "hono";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
-import { readLooseBody, validate } from "../lib/body";
+import { readBodyValue, readLooseBody, validate } from "../lib/body";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, serviceId } from "../lib/ids";
 import { isTrueWord } from "../crud/values";
@@ -132,7 +132,7 @@ export function registerComments(app: Hono<AppEnv>): void {
       files = parsed.files;
       items = parsed.fields.comments ? jsonList(parsed.fields.comments, "comments") : [];
     } else {
-      items = await readLooseBody(c);
+      items = await readBodyValue(c);
     }
     try {
       if (!Array.isArray(items)) throw badRequest("A list of comments is required.");

@@ -8,7 +8,8 @@ import { sql } from "kysely";
 import type { AppContext, AppEnv, PersonRow } from "../context";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
-import { readLooseBody } from "../lib/body";
+import * as v from "valibot";
+import { readBodyValue, readLooseBody, validate } from "../lib/body";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, queryId, serviceId, utcNow } from "../lib/ids";
 import { loadServiceRow } from "../crud/engine";
@@ -71,10 +72,23 @@ import { ascNullsLast, descNullsFirst } from "../db/order";
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** The request body as any JSON value (lists included); `{}` when absent. */
-async function readBody(c: AppContext): Promise<unknown> {
-  return readLooseBody(c);
-}
+/**
+ * The JSON body of create-tasks: a list of entity ids (or `{id}` objects); absent, `null` or `{}`
+ * (Kitsu's single-task call, with `?id=` in the query) means every entity of the kind matching the
+ * query. Any other object, a string or a number is a 400.
+ */
+const EntityIdsBody = v.nullish(
+  v.union(
+    [
+      v.array(v.union([v.string(), v.object({ id: v.string() })], "must be an id or an {id} object")),
+      v.pipe(
+        v.custom<Record<string, never>>((value) => typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0),
+        v.transform(() => null),
+      ),
+    ],
+    "A list of entity ids is expected.",
+  ),
+);
 
 /** Ids listed in a body field (a list, or a single id); malformed ids are dropped. */
 function idList(value: unknown): string[] {
@@ -120,14 +134,15 @@ async function paginate<T>(
 /** Entities of a project for create-tasks: the listed ids (others skipped), else all matching the query. */
 async function entitiesForCreation(c: AppContext, projectId: string, kinds: string[] | "asset"): Promise<EntityForTask[]> {
   const db = c.get("db");
-  const body = await readBody(c);
+  const raw = await readBodyValue(c);
+  const body = validate(EntityIdsBody, (c.req.header("content-type") ?? "").toLowerCase().includes("application/json") ? raw : undefined);
   const base = db
     .selectFrom("entity")
     .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
     .select(["entity.id", "entity.project_id", "entity.parent_id", "entity_type.name as type_name"]);
   const matchesKind = (typeName: string) => (kinds === "asset" ? !RESERVED_ENTITY_TYPES.includes(typeName) : kinds.includes(typeName));
-  if (Array.isArray(body) && body.length > 0) {
-    const ids = body.map((raw) => serviceId(typeof raw === "object" && raw !== null ? String((raw as Dict).id ?? "") : String(raw)));
+  if (body && body.length > 0) {
+    const ids = body.map((raw) => serviceId(typeof raw === "object" ? raw.id : raw));
     const found = new Map<string, EntityForTask & { type_name: string }>();
     for (const part of chunks([...new Set(ids)])) {
       for (const entity of await base.where("entity.id", "in", part).execute()) found.set(entity.id, entity);
@@ -249,7 +264,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/clear-assignation", async (c) => {
-    const body = (await readBody(c)) as Dict;
+    const body = await readLooseBody(c);
     if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
     const personId = body.person_id ? String(body.person_id) : null;
     if (personId && !isUuid(personId)) throw badRequest("person_id is not a valid id.");
@@ -266,7 +281,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/set-priority", async (c) => {
-    const body = (await readBody(c)) as Dict;
+    const body = await readLooseBody(c);
     if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
     const priority = Number(body.priority);
     if (body.priority === undefined || body.priority === null || body.priority === "" || !Number.isInteger(priority)) {
@@ -284,7 +299,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/set-main-preview", async (c) => {
-    const body = (await readBody(c)) as Dict;
+    const body = await readLooseBody(c);
     if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
     const entities: Dict[] = [];
     await transact(c, async (db) => {
@@ -344,7 +359,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/:task_id/assign", async (c) => {
-    const body = (await readBody(c)) as Dict;
+    const body = await readLooseBody(c);
     if (!body.person_id) throw badRequest("Assignee ID required.");
     const task = await getTask(c, c.req.param("task_id"));
     const personId = String(body.person_id);
@@ -360,7 +375,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
 
   app.put("/actions/persons/:person_id/assign", async (c) => {
     const person = await getPerson(c, c.req.param("person_id"));
-    const body = (await readBody(c)) as Dict;
+    const body = await readLooseBody(c);
     if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
     const assigned: TaskRow[] = [];
     let refusedBot = false;
@@ -391,7 +406,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   app.put("/actions/tasks/:task_id/to-review", async (c) => {
     const task = await getTask(c, c.req.param("task_id"));
     await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
-    const body = (await readBody(c)) as Dict;
+    const body = await readLooseBody(c);
     const db = c.get("db");
     let person = c.get("user");
     if (body.person_id) {
@@ -458,7 +473,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     await checkTaskActionAccess(c, taskRef(task));
     await checkEntityAccess(c, { id: task.entity_id!, project_id: task.project_id });
     const comment = await getTaskComment(c, task, c.req.param("comment_id"));
-    const body = (await readBody(c)) as Dict;
+    const body = await readLooseBody(c);
     let revision: number | null = null;
     if (body.revision !== undefined && body.revision !== null && body.revision !== "") {
       revision = Number(body.revision);
@@ -659,7 +674,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   app.post("/actions/projects/:project_id/delete-tasks", async (c) => {
     const project = await getProject(c, c.req.param("project_id"));
     await checkManagerProjectAccess(c, project.id);
-    const body = await readBody(c);
+    const body = await readBodyValue(c);
     if (!Array.isArray(body)) throw badRequest("A list of task ids is required.");
     const ids = idList(body);
     const deleted: string[] = [];
