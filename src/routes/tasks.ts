@@ -9,7 +9,8 @@ import type { AppContext, AppEnv, PersonRow } from "../context";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import * as v from "valibot";
-import { readBodyValue, readLooseBody, validate } from "../lib/body";
+import { parseBody, readBodyValue, validate } from "../lib/body";
+import { boolWordSchema, idSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, queryId, serviceId, utcNow } from "../lib/ids";
 import { loadServiceRow } from "../crud/engine";
@@ -89,6 +90,25 @@ const EntityIdsBody = v.nullish(
     "A list of entity ids is expected.",
   ),
 );
+
+/** `task_ids` of the bulk task actions: a list of ids (or one id). */
+const TaskIdsField = v.union([v.string(), v.array(v.string())], "Tasks list required.");
+/** An optional person id; empty means none. */
+const OptionalPersonId = v.optional(v.nullable(v.union([v.literal(""), idSchema], "person_id is not a valid id.")));
+const ClearAssignationBody = v.object({ task_ids: TaskIdsField, person_id: OptionalPersonId });
+const SetPriorityBody = v.object({ task_ids: TaskIdsField, priority: numberSchema({ min: 0, max: 2_147_483_647, integer: true }) });
+const TaskIdsBody = v.object({ task_ids: TaskIdsField });
+const AssignBody = v.object({ person_id: v.pipe(v.string("Assignee ID required."), v.nonEmpty("Assignee ID required.")) });
+const optionalRevision = (fallback: number | null) =>
+  v.optional(v.pipe(v.nullable(v.union([v.literal(""), numberSchema({ min: 0, max: 2_147_483_647, integer: true })])), v.transform((value) => (value === null || value === "" ? fallback : value))), fallback);
+const ToReviewBody = v.object({
+  person_id: OptionalPersonId,
+  name: v.optional(v.nullable(v.string("must be a string"))),
+  comment: v.optional(v.nullable(v.string("must be a string"))),
+  revision: optionalRevision(1),
+  change_status: v.optional(boolWordSchema, true),
+});
+const AddPreviewBody = v.object({ revision: optionalRevision(null) });
 
 /** Ids listed in a body field (a list, or a single id); malformed ids are dropped. */
 function idList(value: unknown): string[] {
@@ -264,10 +284,8 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/clear-assignation", async (c) => {
-    const body = await readLooseBody(c);
-    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
-    const personId = body.person_id ? String(body.person_id) : null;
-    if (personId && !isUuid(personId)) throw badRequest("person_id is not a valid id.");
+    const body = await parseBody(c, ClearAssignationBody);
+    const personId = body.person_id || null;
     const done: string[] = [];
     await transact(c, async (db) => {
       for (const taskId of idList(body.task_ids)) {
@@ -281,12 +299,8 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/set-priority", async (c) => {
-    const body = await readLooseBody(c);
-    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
-    const priority = Number(body.priority);
-    if (body.priority === undefined || body.priority === null || body.priority === "" || !Number.isInteger(priority)) {
-      throw badRequest("priority must be an integer.");
-    }
+    const body = await parseBody(c, SetPriorityBody);
+    const priority = body.priority;
     const updated: Dict[] = [];
     await transact(c, async (db) => {
       for (const taskId of idList(body.task_ids)) {
@@ -299,8 +313,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/set-main-preview", async (c) => {
-    const body = await readLooseBody(c);
-    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
+    const body = await parseBody(c, TaskIdsBody);
     const entities: Dict[] = [];
     await transact(c, async (db) => {
       for (const taskId of idList(body.task_ids)) {
@@ -359,10 +372,9 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/:task_id/assign", async (c) => {
-    const body = await readLooseBody(c);
-    if (!body.person_id) throw badRequest("Assignee ID required.");
+    const body = await parseBody(c, AssignBody);
     const task = await getTask(c, c.req.param("task_id"));
-    const personId = String(body.person_id);
+    const personId = body.person_id;
     const person = isUuid(personId)
       ? await c.get("db").selectFrom("person").selectAll().where("id", "=", normalizeId(personId)).executeTakeFirst()
       : undefined;
@@ -375,8 +387,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
 
   app.put("/actions/persons/:person_id/assign", async (c) => {
     const person = await getPerson(c, c.req.param("person_id"));
-    const body = await readLooseBody(c);
-    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
+    const body = await parseBody(c, TaskIdsBody);
     const assigned: TaskRow[] = [];
     let refusedBot = false;
     await transact(c, async (db) => {
@@ -406,21 +417,18 @@ export function registerTasks(app: Hono<AppEnv>): void {
   app.put("/actions/tasks/:task_id/to-review", async (c) => {
     const task = await getTask(c, c.req.param("task_id"));
     await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
-    const body = await readLooseBody(c);
+    const body = await parseBody(c, ToReviewBody);
     const db = c.get("db");
     let person = c.get("user");
     if (body.person_id) {
-      const found = isUuid(body.person_id)
-        ? await db.selectFrom("person").selectAll().where("id", "=", normalizeId(String(body.person_id))).executeTakeFirst()
-        : undefined;
+      const found = await db.selectFrom("person").selectAll().where("id", "=", body.person_id).executeTakeFirst();
       if (!found) throw badRequest("Cannot find given person.");
       person = found;
     }
-    const name = body.name ? String(body.name) : "main";
-    const revision = body.revision === undefined || body.revision === null || body.revision === "" ? 1 : Number(body.revision);
-    if (!Number.isInteger(revision)) throw badRequest("revision must be an integer.");
-    const changeStatus = body.change_status === undefined ? true : !["false", "0", false, 0].includes(body.change_status as any);
-    const comment = body.comment ? String(body.comment) : "";
+    const name = body.name || "main";
+    const revision = body.revision ?? 1;
+    const changeStatus = body.change_status;
+    const comment = body.comment ?? "";
     const project = (await db.selectFrom("project").selectAll().where("id", "=", task.project_id!).executeTakeFirstOrThrow());
     const entity = await db.selectFrom("entity").selectAll().where("id", "=", task.entity_id!).executeTakeFirstOrThrow();
     const entityType = await db.selectFrom("entity_type").selectAll().where("id", "=", entity.entity_type_id).executeTakeFirstOrThrow();
@@ -473,12 +481,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     await checkTaskActionAccess(c, taskRef(task));
     await checkEntityAccess(c, { id: task.entity_id!, project_id: task.project_id });
     const comment = await getTaskComment(c, task, c.req.param("comment_id"));
-    const body = await readLooseBody(c);
-    let revision: number | null = null;
-    if (body.revision !== undefined && body.revision !== null && body.revision !== "") {
-      revision = Number(body.revision);
-      if (!Number.isInteger(revision) || revision < 0) throw badRequest("revision must be a positive integer.");
-    }
+    const { revision } = await parseBody(c, AddPreviewBody);
     const preview = await transact(c, () => addPreviewToComment(c, comment, task, revision || null));
     return c.json(preview, 201);
   });
