@@ -3,6 +3,7 @@ import type { ColumnDef } from "../db/table-def";
 import * as v from "valibot";
 import { badRequest, integrityError } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, parseDateTimeInput } from "../lib/ids";
+import { badFrameDataKey } from "../lib/validation";
 
 const TRUE_WORDS = new Set(["y", "yes", "t", "true", "on", "1"]);
 const FALSE_WORDS = new Set(["n", "no", "f", "false", "off", "0"]);
@@ -64,6 +65,7 @@ function columnSchema(name: string, column: ColumnDef): ColumnSchema {
     case "json":
       return v.pipe(
         v.custom<object>((value) => typeof value === "object" && value !== null, `${field} must be a JSON object or list.`),
+        v.check((value) => badFrameDataKey(value) === null, (issue) => `Field ${name}.${badFrameDataKey(issue.input)} must be a non-negative number.`),
         v.transform((value) => JSON.stringify(value)),
       );
     case "array":

@@ -162,3 +162,36 @@ export function boolWord(value: string): boolean | null {
   if (FALSE_WORDS.has(word)) return false;
   return null;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Frame counts and rates kept in `data` dicts (shots' frame_in/frame_out/fps, Kitsu's metadata)
+
+/** Keys of a `data` dict that hold frame numbers or rates: never negative, never absurd. */
+const FRAME_DATA_LIMITS: Record<string, { min: number; max: number }> = {
+  frame_in: { min: 0, max: 100_000_000 },
+  frame_out: { min: 0, max: 100_000_000 },
+  nb_frames: { min: 0, max: 100_000_000 },
+  fps: { min: 0, max: 1000 },
+};
+
+/**
+ * The first frame key of a `data` dict holding something else than a number (or numeric text, as
+ * Kitsu's inputs send) within its range; `null` and `""` are accepted (an emptied field).
+ */
+export function badFrameDataKey(data: unknown): string | null {
+  if (!data || typeof data !== "object" || Array.isArray(data)) return null;
+  for (const [key, limits] of Object.entries(FRAME_DATA_LIMITS)) {
+    if (!Object.hasOwn(data, key)) continue;
+    const value = (data as Record<string, unknown>)[key];
+    if (value === null || value === "") continue;
+    const number = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+    if (!Number.isFinite(number) || number < limits.min || number > limits.max) return key;
+  }
+  return null;
+}
+
+/** A `data` dict of an entity: an object whose frame keys are sensible numbers. */
+export const entityDataSchema = v.pipe(
+  v.record(v.string(), v.unknown(), "must be an object"),
+  v.check((value) => badFrameDataKey(value) === null, (issue) => `${badFrameDataKey(issue.input)} must be a non-negative number`),
+);

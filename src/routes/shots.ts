@@ -6,6 +6,7 @@ import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
 import { parseBody, readJsonObject, validate } from "../lib/body";
+import { entityDataSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, queryId, serviceId } from "../lib/ids";
 import { emitEvent } from "../lib/events";
@@ -48,13 +49,15 @@ import { entitiesWithTasks, readWithTasksQuery, rowsToDicts, shotsWithTasks, wit
 const uuid = v.pipe(v.string(), v.uuid("must be a valid UUID"));
 const name = (message: string) => v.pipe(v.string(message), v.trim(), v.minLength(1, message));
 const optionalText = v.optional(v.nullable(v.string()));
-const optionalDict = v.optional(v.nullable(v.record(v.string(), v.unknown())));
+const optionalDict = v.optional(v.nullable(entityDataSchema));
+/** A frame count: a non-negative integer, or integer text (Zou's parsers and PostgreSQL read "12"); "" clears it. */
+const frameCount = v.optional(v.nullable(v.union([v.pipe(v.literal(""), v.transform(() => null)), numberSchema({ min: 0, max: 100_000_000, integer: true })])));
 
 const NewShotSchema = v.object({
   name: name("Shot name is required."),
   sequence_id: v.optional(v.nullable(uuid)),
   data: optionalDict,
-  nb_frames: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
+  nb_frames: frameCount,
   description: optionalText,
 });
 const NewSequenceSchema = v.object({
@@ -76,10 +79,10 @@ const NewSceneSchema = v.object({
 const UpdateShotSchema = v.looseObject({
   name: v.optional(name("Shot name cannot be empty.")),
   description: optionalText,
-  nb_frames: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
+  nb_frames: frameCount,
   data: optionalDict,
   parent_id: v.optional(v.nullable(uuid)),
-  canceled: v.optional(v.nullable(v.boolean())),
+  canceled: v.optional(v.nullable(v.boolean("must be a boolean"))),
 });
 const AddShotToSceneSchema = v.object({ shot_id: uuid });
 
