@@ -5,7 +5,7 @@ import { cachedResponse } from "../lib/response-cache";
 import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
-import { parseBody, readJsonObject, validate } from "../lib/body";
+import { parseBody, readJsonObject, readLooseBody, validate } from "../lib/body";
 import { entityDataSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, queryId, serviceId } from "../lib/ids";
@@ -611,12 +611,8 @@ export function registerShots(app: Hono<AppEnv>): void {
 /** `episode_id` sent in a JSON body (Zou's get_episode_id reads the arguments). */
 async function optionalBodyEpisode(c: AppContext): Promise<string | undefined> {
   if (!(c.req.header("content-type") ?? "").includes("application/json")) return undefined;
-  try {
-    const body = (await c.req.json()) as Dict;
-    return typeof body?.episode_id === "string" && body.episode_id !== "" ? body.episode_id : undefined;
-  } catch {
-    return undefined;
-  }
+  const { episode_id: episodeId } = validate(v.object({ episode_id: v.nullish(v.string("episode_id must be an id")) }), await readLooseBody(c));
+  return episodeId || undefined;
 }
 
 async function emitSceneLink(c: AppContext, name: string, scene: EntityRow, shot: EntityRow): Promise<void> {
