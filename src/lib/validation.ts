@@ -13,18 +13,12 @@ function issueField(issue: v.BaseIssue<unknown>): string {
   return issue.path?.map((item) => String(item.key)).join(".") ?? "";
 }
 
-/** The message of an issue, prefixed by its field when the schema's own message does not name it. */
-function issueMessage(issue: v.BaseIssue<unknown>): string {
-  const field = issueField(issue);
-  if (!field || issue.message.includes(field)) return issue.message;
-  return `${field}: ${issue.message}`;
-}
-
 /** Validates `data` against a valibot schema; failures are Zou's 400 "Validation error." naming each field. */
 export function validate<TSchema extends v.GenericSchema>(schema: TSchema, data: unknown): v.InferOutput<TSchema> {
   const result = v.safeParse(schema, data);
   if (result.success) return result.output;
-  const errors = result.issues.map((issue) => ({ field: issueField(issue), message: issueMessage(issue) }));
+  // Zou's pydantic shape: the field in `field`, the schema's message as is ("Field required"...).
+  const errors = result.issues.map((issue) => ({ field: issueField(issue), message: issue.message }));
   throw badRequest("Validation error.", { errors });
 }
 

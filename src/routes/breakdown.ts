@@ -64,9 +64,8 @@ const ShotInstanceBody = v.object({ asset_instance_id: v.pipe(v.string(), v.uuid
 
 function positiveInt(value: string | undefined): number | null {
   if (value === undefined || value === "") return null;
-  const number = Number.parseInt(value, 10);
-  if (Number.isNaN(number)) throw badRequest(`Wrong number: ${value}`);
-  return number;
+  if (!/^\s*\d+\s*$/.test(value)) throw badRequest(`Wrong number: ${value}`);
+  return Number.parseInt(value, 10);
 }
 
 export function registerBreakdown(app: Hono<AppEnv>): void {
