@@ -222,3 +222,27 @@ describe("Object.prototype names and deep JSON (issue 8 item 9)", () => {
     expect((await sendRaw("PUT", `/api/data/tasks/${studio.tasks.animSh010.id}`, nested)).status).toBe(200);
   });
 });
+
+describe("gazu's update_* calls PUT back the dict they read", () => {
+  test("tasks, entities, projects, task types, statuses, asset types, departments round-trip", async () => {
+    const organisation = (await server.json("GET", "/api/data/organisations")).body[0];
+    const paths = [
+      `/api/data/tasks/${studio.tasks.animSh010.id}`,
+      `/api/data/entities/${studio.shots.sh010.id}`,
+      `/api/data/entities/${studio.assets.rabbit.id}`,
+      `/api/data/projects/${studio.project.id}`,
+      `/api/data/task-types/${studio.taskTypes.animation.id}`,
+      `/api/data/task-status/${studio.statuses.wip.id}`,
+      `/api/data/entity-types/${studio.assetTypes.character.id}`,
+      `/api/data/departments/${studio.departments.Animation.id}`,
+      `/api/data/organisations/${organisation.id}`,
+      `/api/data/comments/${studio.comments.wip.id}`,
+    ];
+    for (const path of paths) {
+      const read = await server.json("GET", path);
+      expect(read.status).toBe(200);
+      const written = await server.json("PUT", path, { body: read.body });
+      expect({ path, status: written.status, body: written.status === 200 ? null : written.body }).toEqual({ path, status: 200, body: null });
+    }
+  });
+});
