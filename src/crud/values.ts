@@ -3,17 +3,10 @@ import type { ColumnDef } from "../db/table-def";
 import * as v from "valibot";
 import { badRequest, integrityError } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, parseDateTimeInput } from "../lib/ids";
-import { badFrameDataKey } from "../lib/validation";
+import { badFrameDataKey, boolWord } from "../lib/validation";
 
-const TRUE_WORDS = new Set(["y", "yes", "t", "true", "on", "1"]);
-const FALSE_WORDS = new Set(["n", "no", "f", "false", "off", "0"]);
-
-export function parseBoolWord(value: string): boolean | null {
-  const word = value.toLowerCase();
-  if (TRUE_WORDS.has(word)) return true;
-  if (FALSE_WORDS.has(word)) return false;
-  return null;
-}
+/** `true`/`false` for a boolean word (y/yes/t/true/on/1, n/no/f/false/off/0), null otherwise. */
+export const parseBoolWord = boolWord;
 
 /** A client's boolean: `true`, `1`, or a word parseBoolWord reads as true ("yes", "on", "t"...). */
 export function isTrueWord(value: unknown): boolean {

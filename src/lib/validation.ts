@@ -6,7 +6,7 @@
 import type { MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { badRequest } from "./errors";
-import { isUuid, normalizeId, parseDateInput, parseDateTimeInput } from "./ids";
+import { isUuid, normalizeId } from "./ids";
 
 /** The field path of a valibot issue: `name`, `entries.0.id`; "" for the body itself. */
 function issueField(issue: v.BaseIssue<unknown>): string {
@@ -20,11 +20,6 @@ export function validate<TSchema extends v.GenericSchema>(schema: TSchema, data:
   // Zou's pydantic shape: the field in `field`, the schema's message as is ("Field required"...).
   const errors = result.issues.map((issue) => ({ field: issueField(issue), message: issue.message }));
   throw badRequest("Validation error.", { errors });
-}
-
-/** A 400 "Validation error." for one field, for checks a schema cannot express. */
-export function fieldError(field: string, message: string) {
-  return badRequest("Validation error.", { errors: [{ field, message }] });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,26 +99,6 @@ export const idSchema = v.pipe(
   v.transform((value) => normalizeId(value)),
 );
 
-/** A list of ids. */
-export const idListSchema = v.array(idSchema);
-
-/** A string field; `null` is refused (use v.nullish around it where Zou accepts null). */
-export const textSchema = v.string("must be a string");
-
-/** A date (`YYYY-MM-DD`, a datetime is cut to its date). */
-export const dateSchema = v.pipe(
-  v.string("must be a date"),
-  v.check((value) => parseDateInput(value) !== null, "must be an ISO 8601 date"),
-  v.transform((value) => parseDateInput(value)!),
-);
-
-/** A datetime, stored as naive UTC `YYYY-MM-DDTHH:MM:SS`. */
-export const dateTimeSchema = v.pipe(
-  v.string("must be a date time"),
-  v.check((value) => parseDateTimeInput(value) !== null, "must be an ISO 8601 date time"),
-  v.transform((value) => parseDateTimeInput(value)!),
-);
-
 /**
  * A number, given as a JSON number or as numeric text (Zou stores through PostgreSQL, which reads
  * `"12"` as 12, so gazu scripts sending text keep working), between `min` and `max`.
@@ -151,7 +126,7 @@ const FALSE_WORDS = new Set(["n", "no", "f", "false", "off", "0"]);
 
 /** `true`/`false` for a boolean word (y/yes/t/true/on/1, n/no/f/false/off/0), null otherwise. */
 export function boolWord(value: string): boolean | null {
-  const word = value.trim().toLowerCase();
+  const word = value.toLowerCase();
   if (TRUE_WORDS.has(word)) return true;
   if (FALSE_WORDS.has(word)) return false;
   return null;
