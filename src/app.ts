@@ -6,6 +6,7 @@ import type { Config } from "./config";
 import type { Db } from "./db/database";
 import { ApiError, databaseErrorToApiError, NOT_FOUND_MESSAGE } from "./lib/errors";
 import { EventBus } from "./lib/events";
+import { rejectPrototypeQueryKeys } from "./lib/validation";
 import { authMiddleware } from "./services/auth";
 import { registerRoutes } from "./routes/index";
 
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   };
 
   app.use("*", authMiddleware((path) => allowedMethods(path).length > 0));
+  app.use("*", rejectPrototypeQueryKeys);
 
   registerRoutes(app);
 

@@ -62,6 +62,56 @@ const bodies: { label: string; body?: unknown; headers?: Record<string, string> 
   { label: "broken JSON", body: "{not json", headers: { "Content-Type": "application/json" } },
 ];
 
+/** Keys that reach Object.prototype through a plain-object lookup (issue 8 item 9). */
+const PROTOTYPE_NAMES = ["constructor", "toString", "__proto__", "valueOf", "hasOwnProperty", "isPrototypeOf", "__defineGetter__", "toLocaleString"];
+const PROTOTYPE_QUERY = PROTOTYPE_NAMES.map((name) => `${name}=x`).join("&");
+const JSON_HEADERS = { "Content-Type": "application/json" };
+const hostileBodies: { label: string; body: string }[] = [
+  ...PROTOTYPE_NAMES.map((name) => ({ label: `key ${name}`, body: `{"name": "odd", ${JSON.stringify(name)}: "x"}` })),
+  { label: "__proto__ object", body: '{"name": "odd", "__proto__": {"admin": true}}' },
+  { label: "nested 100,000 levels", body: `{"name": "deep", "data": ${"[".repeat(100_000)}${"]".repeat(100_000)}}` },
+  { label: "list nested 100,000 levels", body: `${"[".repeat(100_000)}${"]".repeat(100_000)}` },
+];
+
+describe("Object.prototype names and deep JSON are 400s, never 500s", () => {
+  test("every route: prototype-named query keys are a 400; hostile bodies never a 500", async () => {
+    const failures: string[] = [];
+    const token = studio.admin.token;
+    for (const route of routes) {
+      const path = fill(route.path, "real");
+      const query = await server.request(route.method, `${path}?${PROTOTYPE_QUERY}`, { token });
+      if (query.status !== 400) failures.push(`${route.method} ${path}?${PROTOTYPE_QUERY} -> ${query.status}`);
+      await query.arrayBuffer();
+      if (route.method !== "POST" && route.method !== "PUT") continue;
+      for (const variant of hostileBodies) {
+        const response = await server.request(route.method, path, { token, body: variant.body, headers: JSON_HEADERS });
+        if (response.status >= 500) failures.push(`${route.method} ${path} [${variant.label}] -> ${response.status} ${(await response.text()).slice(0, 200)}`);
+        else await response.arrayBuffer();
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 300_000);
+
+  test("crud creates and updates answer 400 to prototype-named keys and deep JSON", async () => {
+    const creates = routes.filter((route) => route.method === "POST" && /^\/api\/data\/[a-z-]+$/.test(route.path));
+    expect(creates.length).toBeGreaterThan(30);
+    const failures: string[] = [];
+    for (const route of creates) {
+      for (const variant of hostileBodies) {
+        const response = await server.request("POST", route.path, { token: studio.admin.token, body: variant.body, headers: JSON_HEADERS });
+        if (response.status !== 400) failures.push(`POST ${route.path} [${variant.label}] -> ${response.status}`);
+        await response.arrayBuffer();
+      }
+    }
+    for (const variant of hostileBodies) {
+      const response = await server.request("PUT", `/api/data/projects/${studio.project.id}`, { token: studio.admin.token, body: variant.body, headers: JSON_HEADERS });
+      if (response.status !== 400) failures.push(`PUT project [${variant.label}] -> ${response.status}`);
+      await response.arrayBuffer();
+    }
+    expect(failures).toEqual([]);
+  }, 300_000);
+});
+
 describe("no route answers 500 to bad input", () => {
   test("real, malformed and unknown ids; bad bodies; odd queries; three roles", async () => {
     const failures: string[] = [];

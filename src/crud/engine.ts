@@ -25,6 +25,7 @@ import { ApiError, badRequest, databaseErrorToApiError, forbidden, notFound, WRO
 import { chunks } from "../lib/chunks";
 import { crudId, isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { emitEvent } from "../lib/events";
+import { PROTOTYPE_KEYS, prototypeKeyError } from "../lib/validation";
 import { checkAdmin } from "../services/permissions";
 import { toFilterValue, toStoredValue } from "./values";
 import { descNullsFirst } from "../db/order";
@@ -98,6 +99,11 @@ export interface CrudModel {
 const CONTROL_KEYS = new Set(["page", "limit", "relations", "fields"]);
 const BASE_KEYS = ["id", "created_at", "updated_at"];
 const DEFAULT_PAGE_SIZE = 100;
+
+/** `record[key]` when the key is the record's own (never an Object.prototype member such as `constructor`). */
+export function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
 
 export function tableDef(model: CrudModel): TableDef {
   return TABLES[model.table];
@@ -221,10 +227,11 @@ export function valuesFromBody(model: CrudModel, body: Dict, mode: "create" | "u
   const extra = new Set(model.extraKeys ?? []);
   for (const [key, value] of Object.entries(body)) {
     if (extra.has(key)) continue;
-    const column = def.columns[key];
+    if (PROTOTYPE_KEYS.has(key)) throw prototypeKeyError(key);
+    const column = own(def.columns, key);
     if (column) {
       values[key] = toStoredValue(key, column, value);
-    } else if (def.relations[key]) {
+    } else if (own(def.relations, key)) {
       relationIds(key, value);
       relations[key] = value;
     } else if (mode === "create") {
@@ -321,13 +328,13 @@ function applyFilters(c: AppContext, model: CrudModel, query: AnySelect, params:
   let q = query;
   for (const [key, raw] of Object.entries(params)) {
     if (CONTROL_KEYS.has(key)) continue;
-    const extraFilter = model.extraFilters?.[key];
+    const extraFilter = model.extraFilters && own(model.extraFilters, key);
     if (extraFilter) {
       q = extraFilter(q, raw, c);
       continue;
     }
-    const column = def.columns[key];
-    const relation = def.relations[key];
+    const column = own(def.columns, key);
+    const relation = own(def.relations, key);
     if (!column && !relation) continue;
     if (forbiddenColumns.has(key) || (allowed && !allowed.has(key))) {
       throw badRequest(`Filtering on ${key} is not allowed.`);

@@ -6,7 +6,8 @@ import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
-import { parseBody, readLooseBody, validate } from "../lib/body";
+import { parseBody, readBodyValue, validate } from "../lib/body";
+import { entityDataSchema } from "../lib/validation";
 import { badRequest, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { emitEvent } from "../lib/events";
@@ -37,7 +38,7 @@ import { ascNullsLast } from "../db/order";
 
 const uuid = v.pipe(v.string(), v.uuid("must be a valid UUID"));
 const optionalText = v.optional(v.nullable(v.string()));
-const optionalDict = v.optional(v.nullable(v.record(v.string(), v.unknown())));
+const optionalDict = v.optional(v.nullable(entityDataSchema));
 
 const NewAssetSchema = v.object({
   name: v.pipe(v.string("The asset name is required."), v.trim(), v.minLength(1, "The asset name is required.")),
@@ -56,7 +57,7 @@ const SetSharedSchema = v.object({
 });
 const CastingEntrySchema = v.object({
   asset_id: uuid,
-  nb_occurences: v.optional(v.pipe(v.number(), v.integer()), 1),
+  nb_occurences: v.optional(v.pipe(v.number("must be a number"), v.integer("must be an integer"), v.minValue(0, "must not be negative"), v.maxValue(100_000, "is too large")), 1),
   label: v.optional(v.nullable(v.string())),
 });
 
@@ -339,7 +340,7 @@ export function registerAssets(app: Hono<AppEnv>): void {
   app.get("/data/assets/:asset_id/cast-in", async (c) => c.json(await castIn(c, (await readableAsset(c)).id)));
   app.get("/data/assets/:asset_id/casting", async (c) => c.json(await getCasting(c.get("db"), (await readableAsset(c)).id)));
   app.put("/data/assets/:asset_id/casting", async (c) => {
-    const body = await readLooseBody(c);
+    const body = await readBodyValue(c);
     const list = Array.isArray(body) ? body : null;
     if (!list) throw badRequest("Validation error.", { errors: [{ field: "", message: "A list of casting entries is expected." }] });
     const casting = validate(v.array(CastingEntrySchema), list).map((entry) => ({

@@ -4,6 +4,7 @@ import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
+import { checkOwnKeys, parseJsonText } from "../lib/validation";
 import { entityKind, type EntityKind } from "../lib/entity-kinds";
 import { loadEntityWithKind } from "../services/entities";
 import { badRequest, forbidden, notFound } from "../lib/errors";
@@ -38,13 +39,10 @@ async function entitiesOfProject(c: AppContext, ids: string[], projectId: string
 
 /** The raw JSON body (arrays allowed); 400 when it is not JSON. */
 async function jsonBody(c: AppContext): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === "") throw badRequest("The browser (or proxy) sent a request that this server could not understand.");
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest("The browser (or proxy) sent a request that this server could not understand.");
-  }
+  const data = parseJsonText(await c.req.text());
+  if (data === undefined) throw badRequest("The browser (or proxy) sent a request that this server could not understand.");
+  checkOwnKeys(data);
+  return data;
 }
 
 /** Shots and scenes: project member, vendors only with a task on the entity. */
@@ -66,9 +64,8 @@ const ShotInstanceBody = v.object({ asset_instance_id: v.pipe(v.string(), v.uuid
 
 function positiveInt(value: string | undefined): number | null {
   if (value === undefined || value === "") return null;
-  const number = Number.parseInt(value, 10);
-  if (Number.isNaN(number)) throw badRequest(`Wrong number: ${value}`);
-  return number;
+  if (!/^\s*\d+\s*$/.test(value)) throw badRequest(`Wrong number: ${value}`);
+  return Number.parseInt(value, 10);
 }
 
 export function registerBreakdown(app: Hono<AppEnv>): void {

@@ -5,7 +5,8 @@
 import type { Hono } from "hono";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
-import { readLooseBody, validate } from "../lib/body";
+import { readBodyValue, readLooseBody, validate } from "../lib/body";
+import { boolWordSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, serviceId } from "../lib/ids";
 import { isTrueWord } from "../crud/values";
@@ -71,7 +72,18 @@ function jsonList(value: unknown, name: string): unknown[] {
 
 const commentSchema = v.object({
   task_status_id: v.pipe(v.string("Task Status ID is missing"), v.nonEmpty("Task Status ID is missing")),
+  comment: v.optional(v.nullable(v.string("must be a string"))),
+  person_id: v.optional(v.nullable(v.string("must be an id"))),
+  created_at: v.optional(v.nullable(v.string("must be a date time"))),
+  for_client: v.optional(v.nullable(boolWordSchema)),
+  checklist: v.optional(v.nullable(v.union([v.array(v.unknown()), v.string()], "must be a list"))),
+  links: v.optional(v.nullable(v.union([v.array(v.string()), v.string()], "must be a list"))),
 });
+
+/** The list of comment-many: objects whose `comment` is a text. */
+const CommentManyBody = v.array(
+  v.looseObject({ comment: v.optional(v.nullable(v.string("must be a string"))) }, "must be an object"),
+);
 
 /** Author of the comment, else manager of its project (attachments). */
 async function checkAuthorOrManager(c: AppContext, comment: { person_id: string }, task: TaskRow): Promise<void> {
@@ -132,10 +144,11 @@ export function registerComments(app: Hono<AppEnv>): void {
       files = parsed.files;
       items = parsed.fields.comments ? jsonList(parsed.fields.comments, "comments") : [];
     } else {
-      items = await readLooseBody(c);
+      items = await readBodyValue(c);
     }
     try {
       if (!Array.isArray(items)) throw badRequest("A list of comments is required.");
+      validate(CommentManyBody, items);
       const db = c.get("db");
       const role = await effectiveRole(c, project.id);
       const manager = role === "admin" || role === "manager";
@@ -254,9 +267,9 @@ export function registerComments(app: Hono<AppEnv>): void {
     const task = await getTask(c, c.req.param("task_id"));
     await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
     const comment = await getTaskComment(c, task, c.req.param("comment_id"));
-    const body = (await readLooseBody(c)) as Dict;
+    const body = await readLooseBody(c);
     if (!body.task_id) throw badRequest("task_id is required.");
-    const target = await getTask(c, String(body.task_id));
+    const target = await getTask(c, validate(v.string("task_id must be an id."), body.task_id));
     await checkTaskAccess(c, { project_id: target.project_id!, entity_id: target.entity_id! });
     return c.json(await transact(c, () => moveComment(c, comment, task, target)));
   });

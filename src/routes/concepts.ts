@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { parseBody } from "../lib/body";
+import { entityDataSchema } from "../lib/validation";
 import { forbidden, notFound } from "../lib/errors";
 import { loadRelations } from "../crud/engine";
 import { checkProjectAccess, effectiveRole } from "../services/permissions";
@@ -24,7 +25,7 @@ import { conceptsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse }
 
 const NewConceptSchema = v.object({
   name: v.pipe(v.string("The concept name is required."), v.trim(), v.minLength(1, "The concept name is required.")),
-  data: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
+  data: v.optional(v.nullable(entityDataSchema)),
   description: v.optional(v.nullable(v.string())),
   entity_concept_links: v.optional(v.nullable(v.array(v.union([v.pipe(v.string(), v.uuid("must be a valid UUID")), v.object({ id: v.pipe(v.string(), v.uuid("must be a valid UUID")) })])))),
 });

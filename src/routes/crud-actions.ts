@@ -10,6 +10,7 @@ import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import type { Db } from "../db/database";
 import { parseBody } from "../lib/body";
+import { numberSchema } from "../lib/validation";
 import { chunks } from "../lib/chunks";
 import { badRequest, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
@@ -25,13 +26,7 @@ const uuidString = v.pipe(
   v.check((value) => isUuid(value), WRONG_ID_FORMAT_MESSAGE),
   v.transform((value) => normalizeId(value)),
 );
-const priority = v.optional(
-  v.pipe(
-    v.union([v.number(), v.pipe(v.string(), v.regex(/^-?\d+$/, "priority must be an integer"), v.transform(Number))]),
-    v.integer("priority must be an integer"),
-  ),
-  1,
-);
+const priority = v.optional(numberSchema({ min: 0, max: 2_147_483_647, integer: true }), 1);
 const idList = v.array(uuidString);
 
 /** The workflow link tables of a project and what varies between them. */

@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { parseBody } from "../lib/body";
+import { entityDataSchema } from "../lib/validation";
 import { notFound } from "../lib/errors";
 import { normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess } from "../services/permissions";
@@ -30,7 +31,7 @@ import { editsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } fr
 const NewEditSchema = v.object({
   name: v.pipe(v.string("The edit name is required."), v.trim(), v.minLength(1, "The edit name is required.")),
   description: v.optional(v.nullable(v.string())),
-  data: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
+  data: v.optional(v.nullable(entityDataSchema)),
   episode_id: v.optional(v.nullable(v.pipe(v.string(), v.uuid("must be a valid UUID")))),
 });
 

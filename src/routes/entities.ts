@@ -3,7 +3,7 @@ import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { serialize } from "../db/serialize";
-import { readLooseBody, parseBody } from "../lib/body";
+import { readBodyValue, parseBody } from "../lib/body";
 import { badRequest, forbidden } from "../lib/errors";
 import { isUuid, normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, effectiveRole } from "../services/permissions";
@@ -39,7 +39,7 @@ const CreateEntityTasksSchema = v.pipe(
 
 /** The id list of a bulk request: a JSON array of ids (or `{entity_ids}` / `{ids}`). */
 async function idList(c: AppContext): Promise<string[]> {
-  const body = (await readLooseBody(c)) as unknown;
+  const body = await readBodyValue(c);
   const list = Array.isArray(body)
     ? body
     : body && typeof body === "object"

@@ -63,22 +63,21 @@ type Dict = Record<string, unknown>;
 // Body schemas (bodies may be JSON, form or query values: numbers may come as strings)
 // ---------------------------------------------------------------------------------------------
 
-/** A text value; missing or null → `fallback`. */
-const text = (fallback: string) =>
-  v.optional(
-    v.pipe(
-      v.nullable(v.union([v.string(), v.number()], "Must be a string.")),
-      v.transform((value) => (value === null ? fallback : String(value))),
-    ),
-    fallback,
-  );
+/** A text value; missing → `fallback`; a number, a list or `null` is a 400 (names, modes, separators). */
+const text = (fallback: string) => v.optional(v.string("must be a string"), fallback);
 
-/** An integer (or integer string); missing or null → `fallback`. */
+/** A free text (comment, description): missing or null → `fallback`. */
+const freeText = (fallback: string) =>
+  v.optional(v.pipe(v.nullable(v.string("must be a string")), v.transform((value) => value ?? fallback)), fallback);
+
+/** A non-negative integer (or integer text, from forms and gazu); missing or null → `fallback`. */
 const integer = (fallback: number) =>
   v.optional(
     v.pipe(
-      v.nullable(v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.trim(), v.regex(/^[+-]?\d+$/))], "Must be an integer.")),
+      v.nullable(v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.trim(), v.regex(/^[+]?\d+$/))], "must be a non-negative integer")),
       v.transform((value) => (value === null ? fallback : Number(value))),
+      v.minValue(0, "must be a non-negative integer"),
+      v.maxValue(2_147_483_647, "is too large"),
     ),
     fallback,
   );
@@ -90,7 +89,7 @@ const WorkingFilePathBody = v.object({
   name: text("main"),
   mode: text("working"),
   software_id: optionalId,
-  comment: text(""),
+  comment: freeText(""),
   revision: integer(0),
   sep: text("/"),
 });
@@ -107,10 +106,10 @@ const OutputFilePathBody = v.object({
 });
 
 const NewWorkingFileBody = v.object({
-  name: v.pipe(v.union([v.string(), v.number()], "name is required."), v.transform(String), v.minLength(1, "name is required.")),
-  description: text(""),
+  name: v.pipe(v.string("name is required."), v.minLength(1, "name is required.")),
+  description: freeText(""),
   mode: text("working"),
-  comment: text(""),
+  comment: freeText(""),
   person_id: optionalId,
   software_id: optionalId,
   revision: integer(0),
@@ -124,7 +123,7 @@ const NewOutputFileBody = v.object({
   person_id: optionalId,
   working_file_id: optionalId,
   file_status_id: optionalId,
-  comment: text(""),
+  comment: freeText(""),
   revision: integer(0),
   extension: text(""),
   representation: text(""),
@@ -144,8 +143,8 @@ const GuessBody = v.object({
   sep: text("/"),
 });
 
-const CommentBody = v.object({ comment: v.pipe(v.union([v.string(), v.number()], "comment is required."), v.transform(String)) });
-const SetTreeBody = v.object({ tree_name: v.pipe(v.union([v.string(), v.number()], "tree_name is required."), v.transform(String)) });
+const CommentBody = v.object({ comment: v.string("comment is required.") });
+const SetTreeBody = v.object({ tree_name: v.string("tree_name is required.") });
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

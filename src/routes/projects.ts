@@ -4,6 +4,7 @@ import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
+import { numberSchema } from "../lib/validation";
 import { serialize } from "../db/serialize";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, queryId } from "../lib/ids";
@@ -67,9 +68,10 @@ function dateRange(c: AppContext): { start: string | null; end: string | null } 
 const TeamBody = v.object({ person_id: requiredId, role: v.optional(v.nullable(v.string())) });
 const TeamRoleBody = v.object({ role: v.optional(v.nullable(v.string())) });
 const settingBody = (key: string) => v.object({ [key]: requiredId });
-const TaskTypeSettingBody = v.object({ task_type_id: requiredId, priority: v.optional(v.nullable(v.union([v.number(), v.string()]))) });
+const priority = v.optional(v.nullable(v.union([v.pipe(v.literal(""), v.transform(() => null)), numberSchema({ min: 0, max: 2_147_483_647, integer: true })])));
+const TaskTypeSettingBody = v.object({ task_type_id: requiredId, priority });
 const SettingsBatchBody = v.object({
-  task_types: v.optional(v.array(v.object({ task_type_id: requiredId, priority: v.optional(v.nullable(v.number())) })), []),
+  task_types: v.optional(v.array(v.object({ task_type_id: requiredId, priority })), []),
   task_status_ids: v.optional(v.array(v.string()), []),
   asset_type_ids: v.optional(v.array(v.string()), []),
   replace_task_types: v.optional(v.boolean(), false),
@@ -101,8 +103,8 @@ const BudgetEntryFields = {
   department_id: optionalText,
   person_id: optionalText,
   start_date: optionalText,
-  months_duration: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
-  daily_salary: v.optional(v.nullable(v.number())),
+  months_duration: v.optional(v.nullable(numberSchema({ min: 0, max: 1200, integer: true }))),
+  daily_salary: v.optional(v.nullable(numberSchema({ min: 0, max: 1e9 }))),
   position: v.optional(v.nullable(v.picklist(ENTRY_POSITIONS))),
   seniority: v.optional(v.nullable(v.picklist(ENTRY_SENIORITIES))),
 };
@@ -202,11 +204,7 @@ export function registerProjects(app: Hono<AppEnv>): void {
   app.post("/data/projects/:project_id/settings/task-types", async (c) => {
     const project = await managerProject(c);
     const data = await body(c, TaskTypeSettingBody);
-    let priority: number | null = null;
-    if (data.priority !== undefined && data.priority !== null && data.priority !== "") {
-      priority = Number(data.priority);
-      if (!Number.isInteger(priority)) throw badRequest("priority must be an integer.");
-    }
+    const priority = data.priority ?? null;
     if (!isUuid(data.task_type_id)) throw badRequest("task_type_id is required and must be a valid UUID");
     return c.json(await transact(c, () => projects.addSetting(c, project.id, "task_types", data.task_type_id, { priority })), 201);
   });

@@ -5,7 +5,8 @@ import { cachedResponse } from "../lib/response-cache";
 import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import { transact } from "../db/transaction";
-import { parseBody, readJsonObject, validate } from "../lib/body";
+import { parseBody, readJsonObject, readLooseBody, validate } from "../lib/body";
+import { entityDataSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, queryId, serviceId } from "../lib/ids";
 import { emitEvent } from "../lib/events";
@@ -48,13 +49,15 @@ import { entitiesWithTasks, readWithTasksQuery, rowsToDicts, shotsWithTasks, wit
 const uuid = v.pipe(v.string(), v.uuid("must be a valid UUID"));
 const name = (message: string) => v.pipe(v.string(message), v.trim(), v.minLength(1, message));
 const optionalText = v.optional(v.nullable(v.string()));
-const optionalDict = v.optional(v.nullable(v.record(v.string(), v.unknown())));
+const optionalDict = v.optional(v.nullable(entityDataSchema));
+/** A frame count: a non-negative integer, or integer text (Zou's parsers and PostgreSQL read "12"); "" clears it. */
+const frameCount = v.optional(v.nullable(v.union([v.pipe(v.literal(""), v.transform(() => null)), numberSchema({ min: 0, max: 100_000_000, integer: true })])));
 
 const NewShotSchema = v.object({
   name: name("Shot name is required."),
   sequence_id: v.optional(v.nullable(uuid)),
   data: optionalDict,
-  nb_frames: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
+  nb_frames: frameCount,
   description: optionalText,
 });
 const NewSequenceSchema = v.object({
@@ -76,10 +79,10 @@ const NewSceneSchema = v.object({
 const UpdateShotSchema = v.looseObject({
   name: v.optional(name("Shot name cannot be empty.")),
   description: optionalText,
-  nb_frames: v.optional(v.nullable(v.pipe(v.number(), v.integer()))),
+  nb_frames: frameCount,
   data: optionalDict,
   parent_id: v.optional(v.nullable(uuid)),
-  canceled: v.optional(v.nullable(v.boolean())),
+  canceled: v.optional(v.nullable(v.boolean("must be a boolean"))),
 });
 const AddShotToSceneSchema = v.object({ shot_id: uuid });
 
@@ -608,12 +611,8 @@ export function registerShots(app: Hono<AppEnv>): void {
 /** `episode_id` sent in a JSON body (Zou's get_episode_id reads the arguments). */
 async function optionalBodyEpisode(c: AppContext): Promise<string | undefined> {
   if (!(c.req.header("content-type") ?? "").includes("application/json")) return undefined;
-  try {
-    const body = (await c.req.json()) as Dict;
-    return typeof body?.episode_id === "string" && body.episode_id !== "" ? body.episode_id : undefined;
-  } catch {
-    return undefined;
-  }
+  const { episode_id: episodeId } = validate(v.object({ episode_id: v.nullish(v.string("episode_id must be an id")) }), await readLooseBody(c));
+  return episodeId || undefined;
 }
 
 async function emitSceneLink(c: AppContext, name: string, scene: EntityRow, shot: EntityRow): Promise<void> {

@@ -8,7 +8,9 @@ import { sql } from "kysely";
 import type { AppContext, AppEnv, PersonRow } from "../context";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
-import { readLooseBody } from "../lib/body";
+import * as v from "valibot";
+import { parseBody, readBodyValue, validate } from "../lib/body";
+import { boolWordSchema, idSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, queryId, serviceId, utcNow } from "../lib/ids";
 import { loadServiceRow } from "../crud/engine";
@@ -71,10 +73,42 @@ import { ascNullsLast, descNullsFirst } from "../db/order";
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** The request body as any JSON value (lists included); `{}` when absent. */
-async function readBody(c: AppContext): Promise<unknown> {
-  return readLooseBody(c);
-}
+/**
+ * The JSON body of create-tasks: a list of entity ids (or `{id}` objects); absent, `null` or `{}`
+ * (Kitsu's single-task call, with `?id=` in the query) means every entity of the kind matching the
+ * query. Any other object, a string or a number is a 400.
+ */
+const EntityIdsBody = v.nullish(
+  v.union(
+    [
+      v.array(v.union([v.string(), v.object({ id: v.string() })], "must be an id or an {id} object")),
+      v.pipe(
+        v.custom<Record<string, never>>((value) => typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0),
+        v.transform(() => null),
+      ),
+    ],
+    "A list of entity ids is expected.",
+  ),
+);
+
+/** `task_ids` of the bulk task actions: a list of ids (or one id). */
+const TaskIdsField = v.union([v.string(), v.array(v.string())], "Tasks list required.");
+/** An optional person id; empty means none. */
+const OptionalPersonId = v.optional(v.nullable(v.union([v.literal(""), idSchema], "person_id is not a valid id.")));
+const ClearAssignationBody = v.object({ task_ids: TaskIdsField, person_id: OptionalPersonId });
+const SetPriorityBody = v.object({ task_ids: TaskIdsField, priority: numberSchema({ min: 0, max: 2_147_483_647, integer: true }) });
+const TaskIdsBody = v.object({ task_ids: TaskIdsField });
+const AssignBody = v.object({ person_id: v.pipe(v.string("Assignee ID required."), v.nonEmpty("Assignee ID required.")) });
+const optionalRevision = (fallback: number | null) =>
+  v.optional(v.pipe(v.nullable(v.union([v.literal(""), numberSchema({ min: 0, max: 2_147_483_647, integer: true })])), v.transform((value) => (value === null || value === "" ? fallback : value))), fallback);
+const ToReviewBody = v.object({
+  person_id: OptionalPersonId,
+  name: v.optional(v.nullable(v.string("must be a string"))),
+  comment: v.optional(v.nullable(v.string("must be a string"))),
+  revision: optionalRevision(1),
+  change_status: v.optional(boolWordSchema, true),
+});
+const AddPreviewBody = v.object({ revision: optionalRevision(null) });
 
 /** Ids listed in a body field (a list, or a single id); malformed ids are dropped. */
 function idList(value: unknown): string[] {
@@ -120,14 +154,15 @@ async function paginate<T>(
 /** Entities of a project for create-tasks: the listed ids (others skipped), else all matching the query. */
 async function entitiesForCreation(c: AppContext, projectId: string, kinds: string[] | "asset"): Promise<EntityForTask[]> {
   const db = c.get("db");
-  const body = await readBody(c);
+  const raw = await readBodyValue(c);
+  const body = validate(EntityIdsBody, (c.req.header("content-type") ?? "").toLowerCase().includes("application/json") ? raw : undefined);
   const base = db
     .selectFrom("entity")
     .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
     .select(["entity.id", "entity.project_id", "entity.parent_id", "entity_type.name as type_name"]);
   const matchesKind = (typeName: string) => (kinds === "asset" ? !RESERVED_ENTITY_TYPES.includes(typeName) : kinds.includes(typeName));
-  if (Array.isArray(body) && body.length > 0) {
-    const ids = body.map((raw) => serviceId(typeof raw === "object" && raw !== null ? String((raw as Dict).id ?? "") : String(raw)));
+  if (body && body.length > 0) {
+    const ids = body.map((raw) => serviceId(typeof raw === "object" ? raw.id : raw));
     const found = new Map<string, EntityForTask & { type_name: string }>();
     for (const part of chunks([...new Set(ids)])) {
       for (const entity of await base.where("entity.id", "in", part).execute()) found.set(entity.id, entity);
@@ -249,10 +284,8 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/clear-assignation", async (c) => {
-    const body = (await readBody(c)) as Dict;
-    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
-    const personId = body.person_id ? String(body.person_id) : null;
-    if (personId && !isUuid(personId)) throw badRequest("person_id is not a valid id.");
+    const body = await parseBody(c, ClearAssignationBody);
+    const personId = body.person_id || null;
     const done: string[] = [];
     await transact(c, async (db) => {
       for (const taskId of idList(body.task_ids)) {
@@ -266,12 +299,8 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/set-priority", async (c) => {
-    const body = (await readBody(c)) as Dict;
-    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
-    const priority = Number(body.priority);
-    if (body.priority === undefined || body.priority === null || body.priority === "" || !Number.isInteger(priority)) {
-      throw badRequest("priority must be an integer.");
-    }
+    const body = await parseBody(c, SetPriorityBody);
+    const priority = body.priority;
     const updated: Dict[] = [];
     await transact(c, async (db) => {
       for (const taskId of idList(body.task_ids)) {
@@ -284,8 +313,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/set-main-preview", async (c) => {
-    const body = (await readBody(c)) as Dict;
-    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
+    const body = await parseBody(c, TaskIdsBody);
     const entities: Dict[] = [];
     await transact(c, async (db) => {
       for (const taskId of idList(body.task_ids)) {
@@ -344,10 +372,9 @@ export function registerTasks(app: Hono<AppEnv>): void {
   });
 
   app.put("/actions/tasks/:task_id/assign", async (c) => {
-    const body = (await readBody(c)) as Dict;
-    if (!body.person_id) throw badRequest("Assignee ID required.");
+    const body = await parseBody(c, AssignBody);
     const task = await getTask(c, c.req.param("task_id"));
-    const personId = String(body.person_id);
+    const personId = body.person_id;
     const person = isUuid(personId)
       ? await c.get("db").selectFrom("person").selectAll().where("id", "=", normalizeId(personId)).executeTakeFirst()
       : undefined;
@@ -360,8 +387,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
 
   app.put("/actions/persons/:person_id/assign", async (c) => {
     const person = await getPerson(c, c.req.param("person_id"));
-    const body = (await readBody(c)) as Dict;
-    if (body.task_ids === undefined || body.task_ids === null) throw badRequest("Tasks list required.");
+    const body = await parseBody(c, TaskIdsBody);
     const assigned: TaskRow[] = [];
     let refusedBot = false;
     await transact(c, async (db) => {
@@ -391,21 +417,18 @@ export function registerTasks(app: Hono<AppEnv>): void {
   app.put("/actions/tasks/:task_id/to-review", async (c) => {
     const task = await getTask(c, c.req.param("task_id"));
     await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
-    const body = (await readBody(c)) as Dict;
+    const body = await parseBody(c, ToReviewBody);
     const db = c.get("db");
     let person = c.get("user");
     if (body.person_id) {
-      const found = isUuid(body.person_id)
-        ? await db.selectFrom("person").selectAll().where("id", "=", normalizeId(String(body.person_id))).executeTakeFirst()
-        : undefined;
+      const found = await db.selectFrom("person").selectAll().where("id", "=", body.person_id).executeTakeFirst();
       if (!found) throw badRequest("Cannot find given person.");
       person = found;
     }
-    const name = body.name ? String(body.name) : "main";
-    const revision = body.revision === undefined || body.revision === null || body.revision === "" ? 1 : Number(body.revision);
-    if (!Number.isInteger(revision)) throw badRequest("revision must be an integer.");
-    const changeStatus = body.change_status === undefined ? true : !["false", "0", false, 0].includes(body.change_status as any);
-    const comment = body.comment ? String(body.comment) : "";
+    const name = body.name || "main";
+    const revision = body.revision ?? 1;
+    const changeStatus = body.change_status;
+    const comment = body.comment ?? "";
     const project = (await db.selectFrom("project").selectAll().where("id", "=", task.project_id!).executeTakeFirstOrThrow());
     const entity = await db.selectFrom("entity").selectAll().where("id", "=", task.entity_id!).executeTakeFirstOrThrow();
     const entityType = await db.selectFrom("entity_type").selectAll().where("id", "=", entity.entity_type_id).executeTakeFirstOrThrow();
@@ -459,12 +482,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     await checkTaskActionAccess(c, taskRef(task));
     await checkEntityAccess(c, { id: task.entity_id!, project_id: task.project_id });
     const comment = await getTaskComment(c, task, c.req.param("comment_id"));
-    const body = (await readBody(c)) as Dict;
-    let revision: number | null = null;
-    if (body.revision !== undefined && body.revision !== null && body.revision !== "") {
-      revision = Number(body.revision);
-      if (!Number.isInteger(revision) || revision < 0) throw badRequest("revision must be a positive integer.");
-    }
+    const { revision } = await parseBody(c, AddPreviewBody);
     const preview = await transact(c, () => addPreviewToComment(c, comment, task, revision || null));
     return c.json(preview, 201);
   });
@@ -673,7 +691,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   app.post("/actions/projects/:project_id/delete-tasks", async (c) => {
     const project = await getProject(c, c.req.param("project_id"));
     await checkManagerProjectAccess(c, project.id);
-    const body = await readBody(c);
+    const body = await readBodyValue(c);
     if (!Array.isArray(body)) throw badRequest("A list of task ids is required.");
     const ids = idList(body);
     const deleted: string[] = [];

@@ -45,6 +45,7 @@ const DurationBody = v.object({
     v.number("duration must be a number of minutes"),
     v.finite("duration must be a number of minutes"),
     v.gtValue(0, "Duration must be positive"),
+    v.maxValue(100_000, "duration must be at most 100000 minutes"),
   ),
 });
 

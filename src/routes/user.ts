@@ -168,7 +168,7 @@ function boolValue(value: unknown, name: string): boolean {
     const parsed = parseBoolWord(value);
     if (parsed !== null) return parsed;
   }
-  if (typeof value === "number") return value !== 0;
+  if (value === 0 || value === 1) return value === 1;
   throw badRequest(`${name} must be a boolean.`);
 }
 

@@ -17,7 +17,7 @@ import { loadRelations, type AnySelect } from "../crud/engine";
 import { refreshShotCastingStats } from "./casting";
 import { createTasksForEntities, removeTask, type TaskRow, type TaskTypeRow } from "./tasks";
 import { chunks, selectIn } from "../lib/chunks";
-import { toFilterValue } from "../crud/values";
+import { toFilterValue, toStoredValue } from "../crud/values";
 import { RESERVED_TYPE_NAMES, entityKind as entityKindOf, type EntityKind, type ReservedTypeName } from "../lib/entity-kinds";
 import {
   checkEntityAccess,
@@ -692,12 +692,12 @@ export function entityValuesFromBody(body: Dict): Dict {
   const values: Dict = {};
   for (const [key, value] of Object.entries(body)) {
     if (PROTECTED_ENTITY_KEYS.includes(key)) continue;
-    const column = def.columns[key];
+    const column = Object.hasOwn(def.columns, key) ? def.columns[key] : undefined;
     if (!column) continue;
     if (key === "name" && (typeof value !== "string" || value.trim() === "")) throw badRequest("Field name must be a non-empty string.");
     if (key === "data") {
       if (value !== null && (typeof value !== "object" || Array.isArray(value))) throw badRequest("Field data must be an object.");
-      values.data = JSON.stringify(value ?? {});
+      values.data = value === null ? "{}" : toStoredValue(key, column, value);
       continue;
     }
     if ((key === "source_id" || key === "parent_id") && (value === "null" || value === "")) {
@@ -715,28 +715,7 @@ function toStored(key: string, value: unknown): unknown {
     if (column.nullable === false && key !== "data") throw badRequest(`Field ${key} cannot be null.`);
     return null;
   }
-  switch (column.type) {
-    case "bool":
-      if (typeof value === "boolean") return value;
-      if (value === "true" || value === "false") return value === "true";
-      throw badRequest(`Field ${key} must be a boolean.`);
-    case "int": {
-      const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
-      if (!Number.isFinite(n)) throw badRequest(`Field ${key} must be a number.`);
-      return Math.trunc(n);
-    }
-    case "uuid":
-      if (!isUuid(value)) throw badRequest(`Field ${key} is not a valid id.`);
-      return normalizeId(value);
-    case "enum":
-      if (typeof value !== "string" || !column.values?.includes(value)) throw badRequest(`Field ${key} has an invalid value: ${String(value)}.`);
-      return value;
-    case "json":
-      return JSON.stringify(value);
-    default:
-      if (typeof value === "object") throw badRequest(`Field ${key} must be a string.`);
-      return String(value);
-  }
+  return toStoredValue(key, column, value);
 }
 
 /**
