@@ -31,6 +31,16 @@ export async function readJsonObject(c: AppContext): Promise<Record<string, unkn
 }
 
 /**
+ * The body as JSON whatever its content type (import routes): any JSON value, `undefined` when
+ * empty; broken or too deeply nested JSON and prototype-named keys are a 400.
+ */
+export async function readJson(c: AppContext): Promise<unknown> {
+  const data = parseJsonText(await c.req.text());
+  checkOwnKeys(data);
+  return data;
+}
+
+/**
  * The body of an action route as any JSON value (lists and scalars included) when sent as JSON,
  * else form fields, else query arguments (Zou's request parsers fall back the same way).
  * `undefined` for an empty JSON body. Broken or too deeply nested JSON is a 400.

@@ -15,6 +15,7 @@ import { transact } from "../db/transaction";
 import { setRelation } from "../crud/engine";
 import { toStoredValue } from "../crud/values";
 import { ApiError, badRequest, databaseErrorToApiError } from "../lib/errors";
+import { readJson } from "../lib/body";
 import { emitEvent } from "../lib/events";
 import { isUuid, normalizeId, utcNow } from "../lib/ids";
 import { isAdmin } from "./permissions";
@@ -107,7 +108,7 @@ function entryValues(kind: SyncKind, entry: Entry): { values: Row; relations: Re
 async function readEntries(c: AppContext): Promise<Entry[]> {
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = await readJson(c);
   } catch {
     throw badRequest("A list of entities is expected.");
   }

@@ -16,6 +16,7 @@ import { toStoredValue } from "../crud/values";
 import { deleteRow } from "../crud/engine";
 import { crudModels } from "../crud/models";
 import { ApiError, badRequest, databaseErrorToApiError, notFound } from "../lib/errors";
+import { readJson } from "../lib/body";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import { checkAdmin, checkManager, checkManagerProjectAccess } from "./permissions";
 import { requestTypeIds, removeEntity, kindOfTypeId, type EntityRow } from "./entities";
@@ -190,7 +191,7 @@ function entryError(index: number, entry: Entry, error: Error): ApiError {
 export async function readEntryList(c: AppContext): Promise<Entry[]> {
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = await readJson(c);
   } catch {
     throw badRequest("A JSON list of entries is expected.");
   }
@@ -318,7 +319,7 @@ export async function runShotgunRemove(c: AppContext, name: string): Promise<voi
   if (!remover) throw notFound();
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = await readJson(c);
   } catch {
     throw badRequest("A JSON object with the Shotgun id is expected: {\"id\": 12}.");
   }
@@ -362,7 +363,7 @@ export async function listImportErrors(c: AppContext): Promise<Record<string, un
 export async function addImportError(c: AppContext): Promise<Record<string, unknown>> {
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = await readJson(c);
   } catch {
     throw badRequest("The error event must be JSON.");
   }
