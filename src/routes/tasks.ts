@@ -61,10 +61,11 @@ import {
   deleteComment,
   getTaskComment,
   listTaskComments,
-  presentComment,
+  presentTaskComment,
   removeCommentPreview,
   serializeCommentsWithRelations,
 } from "../services/comments";
+import { presentPersonById } from "../services/persons";
 import { projectSubscriptions } from "../services/notifications";
 import { ascNullsLast, descNullsFirst } from "../db/order";
 
@@ -332,7 +333,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const comment = await getTaskComment(c, task, c.req.param("comment_id"));
     const role = await checkCommentAccess(c, comment, task);
     const withPreviews = (c.req.query("with_previews") ?? "").toLowerCase() === "true";
-    return c.json(await presentComment(c, comment, { withPreviews, role }));
+    return c.json(await presentTaskComment(c, comment, { withPreviews, role }));
   });
 
   app.delete("/data/tasks/:task_id/comments/:comment_id", async (c) => {
@@ -445,7 +446,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
       project: serialize("project", project),
       entity: serialize("entity", entity, { typeName: entityKind(entityType.name) }),
       entity_type: serialize("entity_type", entityType),
-      person: serialize("person", person),
+      person: await presentPersonById(c.get("db"), person.id, "full", { withDepartments: true }),
       comment,
       preview_path: previewPath,
     });

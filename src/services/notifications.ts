@@ -311,7 +311,8 @@ export async function createNewsForComment(
   await db
     .insertInto("news")
     .values({
-      id, created_at: comment.created_at ?? preciseNow(), updated_at: now, change, author_id: comment.person_id,
+      // Zou stores the comment date as serialized (whole seconds): news of one second tie on it.
+      id, created_at: (comment.created_at ?? now).slice(0, 19), updated_at: preciseNow(), change, author_id: comment.person_id,
       comment_id: comment.id, task_id: task.id, preview_file_id: previewFileId,
     } as any)
     .execute();

@@ -27,6 +27,7 @@ import {
 } from "./permissions";
 import { deleteCommentNews, deleteCommentNotifications, notifyAssignation } from "./notifications";
 import { removeAttachmentFile, storedFilePath } from "./attachments";
+import { presentPersonById } from "./persons";
 import { rm } from "node:fs/promises";
 import { descNullsFirst } from "../db/order";
 
@@ -1077,8 +1078,8 @@ export async function fullTask(c: AppContext, task: TaskRow): Promise<Dict> {
     type: "Task",
   });
   if (task.assigner_id) {
-    const assigner = await db.selectFrom("person").selectAll().where("id", "=", task.assigner_id).executeTakeFirst();
-    if (assigner) dict.assigner = presentPerson(assigner);
+    const assigner = await presentPersonById(db, task.assigner_id, "full", { withDepartments: true });
+    if (assigner) dict.assigner = assigner;
   }
   if (entity?.parent_id) {
     let episodeId: string | null;

@@ -1,0 +1,130 @@
+/**
+ * Answers of the comments, news, events, chats, notifications and persons routes compared with
+ * Zou 1.0.67 (issue 9): nested person forms, keys and values Kitsu and gazu read.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { makeServer, type Person, type TestServer } from "./helpers";
+import { fixtures, type Fixtures } from "./tasks-fixtures";
+
+let server: TestServer;
+let fx: Fixtures;
+let manager: Person;
+let artist: Person;
+let client: Person;
+let project: any;
+let sequenceId: string;
+let animation: { id: string; department_id: string | null };
+let departmentId: string;
+const statuses: Record<string, any> = {};
+
+const AUTHOR_KEYS = ["first_name", "full_name", "has_avatar", "id", "last_name", "role"];
+
+beforeAll(async () => {
+  server = await makeServer();
+  fx = fixtures(server);
+  manager = await server.person("manager", { first_name: "Maya", last_name: "Manager" });
+  artist = await server.person("user", { first_name: "Arthur", last_name: "Artist" });
+  client = await server.person("client", { first_name: "Cleo", last_name: "Client" });
+  project = await server.project("Zou Shapes", [manager, artist, client]);
+  sequenceId = await fx.sequence(project.id, "SQ01");
+  animation = await fx.taskType("Animation");
+  departmentId = await fx.department("Animation");
+  await fx.joinDepartment(manager, departmentId);
+  for (const short of ["todo", "wip", "wfa", "retake", "done"]) statuses[short] = await fx.status(short);
+});
+
+async function newTask(name: string, assignee: Person | null = artist): Promise<string> {
+  const shotId = await fx.shot(project.id, sequenceId, name);
+  const taskId = await fx.task(project.id, shotId, animation.id);
+  if (assignee) await fx.assign(taskId, assignee);
+  return taskId;
+}
+
+const comment = (taskId: string, token: string, body: Record<string, unknown>) =>
+  server.json("POST", `/api/actions/tasks/${taskId}/comment`, { token, body });
+
+describe("nested persons", () => {
+  test("comment lists, single comments, replies and news carry the author form with role and full_name", async () => {
+    const taskId = await newTask("SH01");
+    const posted = await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "go" });
+    expect(posted.status).toBe(201);
+    const reply = await server.json("POST", `/api/data/tasks/${taskId}/comments/${posted.body.id}/reply`, { token: artist.token, body: { text: "ok" } });
+    expect(reply.status).toBe(200);
+    expect(reply.body.person).toEqual({ id: artist.id, first_name: "Arthur", last_name: "Artist", full_name: "Arthur Artist", has_avatar: false, role: "user" });
+
+    const list = await server.json("GET", `/api/data/tasks/${taskId}/comments`, { token: manager.token });
+    expect(Object.keys(list.body[0].person).sort()).toEqual(AUTHOR_KEYS);
+    expect(list.body[0].person.full_name).toBe("Maya Manager");
+    expect(list.body[0].person.role).toBe("manager");
+
+    const one = await server.json("GET", `/api/data/comments/${posted.body.id}`, { token: manager.token });
+    expect(Object.keys(one.body.person).sort()).toEqual(AUTHOR_KEYS);
+    expect(Object.keys(one.body.replies[0].person).sort()).toEqual(AUTHOR_KEYS);
+    expect(one.body.replies[0].person.role).toBe("user");
+
+    const news = await server.json("GET", `/api/data/projects/${project.id}/news`, { token: manager.token });
+    expect(Object.keys(news.body.data[0].person).sort()).toEqual(AUTHOR_KEYS);
+    const item = await server.json("GET", `/api/data/projects/${project.id}/news/${news.body.data[0].id}`, { token: manager.token });
+    expect(item.body.person.role).toBe("manager");
+  });
+
+  test("the posted comment has the full author; comment-many and to-review add its departments; full task assigner too", async () => {
+    const taskId = await newTask("SH02");
+    const posted = await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "one" });
+    expect(posted.body.person.email).toBe(manager.email);
+    expect("departments" in posted.body.person).toBe(false);
+    const many = await server.json("POST", `/api/actions/projects/${project.id}/tasks/comment-many`, {
+      token: manager.token, body: [{ object_id: taskId, task_status_id: statuses.wfa.id, comment: "two" }],
+    });
+    expect(many.status).toBe(201);
+    expect(many.body[0].person.departments).toEqual([departmentId]);
+    const review = await server.json("PUT", `/api/actions/tasks/${taskId}/to-review`, { token: manager.token, body: {} });
+    expect(review.body.person.departments).toEqual([departmentId]);
+    await server.db.updateTable("task").set({ assigner_id: manager.id }).where("id", "=", taskId).execute();
+    const full = await server.json("GET", `/api/data/tasks/${taskId}/full`, { token: manager.token });
+    expect(full.body.assigner.departments).toEqual([departmentId]);
+    expect(full.body.assigner.full_name).toBe("Maya Manager");
+  });
+});
+
+describe("comments", () => {
+  test("links is a list, never null", async () => {
+    const taskId = await newTask("SH10");
+    const posted = await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "x" });
+    expect(posted.body.links).toEqual([]);
+    const list = await server.json("GET", `/api/data/tasks/${taskId}/comments`, { token: manager.token });
+    expect(list.body[0].links).toEqual([]);
+    const all = await server.json("GET", `/api/data/comments?object_id=${taskId}`);
+    expect(all.body[0].links).toEqual([]);
+  });
+
+  test("previews of the comment list carry width, height and duration", async () => {
+    const taskId = await newTask("SH11");
+    const posted = await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "x" });
+    const added = await server.json("POST", `/api/actions/tasks/${taskId}/comments/${posted.body.id}/add-preview`, { token: manager.token, body: {} });
+    expect(added.status).toBe(201);
+    await server.db.updateTable("preview_file").set({ width: 1920, height: 1080, duration: 2.5 }).where("id", "=", added.body.id).execute();
+    const list = await server.json("GET", `/api/data/tasks/${taskId}/comments`, { token: manager.token });
+    expect(list.body[0].previews[0]).toMatchObject({ id: added.body.id, width: 1920, height: 1080, duration: 2.5 });
+  });
+
+  test("GET a task's comment answers the comment row and its replies, without relations", async () => {
+    const taskId = await newTask("SH12");
+    const posted = await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "x" });
+    const { status, body } = await server.json("GET", `/api/data/tasks/${taskId}/comments/${posted.body.id}`);
+    expect(status).toBe(200);
+    expect(body.id).toBe(posted.body.id);
+    expect(body.replies).toEqual([]);
+    for (const key of ["person", "previews", "mentions", "acknowledgements", "attachment_files"]) expect(key in body).toBe(false);
+  });
+});
+
+describe("persons", () => {
+  test("the first admin gets empty phone and desktop login strings, as Zou's create-admin", async () => {
+    const { createAdmin } = await import("../src/services/accounts");
+    const id = await createAdmin(server.db, server.config, "first-admin@example.com", "long-enough-password");
+    const { body } = await server.json("GET", `/api/data/persons/${id}`);
+    expect(body.phone).toBe("");
+    expect(body.desktop_login).toBe("");
+  });
+});
