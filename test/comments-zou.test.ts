@@ -128,3 +128,37 @@ describe("persons", () => {
     expect(body.desktop_login).toBe("");
   });
 });
+
+describe("event payloads", () => {
+  const stored = async (name: string) =>
+    (await server.db.selectFrom("api_event").selectAll().where("name", "=", name).orderBy("created_at").execute()).map((row) => ({
+      ...row, data: JSON.parse(String(row.data)),
+    }));
+
+  test("comment:new carries Zou's keys only", async () => {
+    const taskId = await newTask("SH20");
+    const posted = await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "x" });
+    const event = (await stored("comment:new")).find((e) => e.data.comment_id === posted.body.id)!;
+    expect(event.data).toEqual({ comment_id: posted.body.id, task_id: taskId, task_status_id: statuses.wip.id, project_id: project.id });
+  });
+
+  test("a person's own filters emit no event (departments.test.ts covers software links)", async () => {
+    const filter = await server.json("POST", "/api/data/user/filters", {
+      token: manager.token, body: { name: "mine", query: "x", list_type: "asset", project_id: project.id },
+    });
+    expect(filter.status).toBe(201);
+    const names = (await server.db.selectFrom("api_event").select("name").distinct().execute()).map((row) => row.name);
+    expect(names.filter((name) => name.startsWith("search-filter"))).toEqual([]);
+  });
+
+  test("events of one second keep their order in events/last", async () => {
+    const taskId = await newTask("SH21");
+    await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "x" });
+    const { body } = await server.json("GET", "/api/data/events/last?limit=4");
+    // The comment's events, newest first: news, then the task update, then comment:new.
+    const names: string[] = body.map((event: any) => event.name);
+    expect(names.indexOf("news:new")).toBeLessThan(names.indexOf("comment:new"));
+    const rows = await server.db.selectFrom("api_event").select("created_at").orderBy("created_at", "desc").limit(1).execute();
+    expect(String(rows[0]!.created_at)).toMatch(/\.\d{6}$/);
+  });
+});

@@ -11,7 +11,6 @@ import type { TableName } from "../db/tables.generated";
 import { readLooseBody, validate } from "../lib/body";
 import { badRequest, notFound } from "../lib/errors";
 import { RESERVED_ENTITY_TYPES, type EntityKind } from "../lib/entity-kinds";
-import { emitEvent } from "../lib/events";
 import { isUuid, newId, normalizeId, parseDateTimeInput, queryId, serviceId, utcNow } from "../lib/ids";
 import { parseBoolWord } from "../crud/values";
 import { loadServiceRow } from "../crud/engine";
@@ -210,11 +209,6 @@ async function loadOwn(c: AppContext, table: FilterTable, rawId: string | undefi
   return row as Row;
 }
 
-async function emitFilterEvent(c: AppContext, table: FilterTable, action: string, row: Row): Promise<void> {
-  const name = table === "search_filter" ? "search-filter" : "search-filter-group";
-  await emitEvent(c.get("db"), c.get("events"), `${name}:${action}`, { [`${table}_id`]: row.id }, { projectId: row.project_id ?? null, userId: c.get("user").id });
-}
-
 async function insertOwn(c: AppContext, table: FilterTable, values: Row): Promise<Response> {
   const row = await transact(c, async (db) => {
     const now = utcNow();
@@ -223,7 +217,6 @@ async function insertOwn(c: AppContext, table: FilterTable, values: Row): Promis
       .values({ id: newId(), created_at: now, updated_at: now, person_id: c.get("user").id, ...values } as any)
       .returningAll()
       .executeTakeFirstOrThrow()) as Row;
-    await emitFilterEvent(c, table, "new", inserted);
     return inserted;
   });
   return c.json(serialize(table, row), 201);
@@ -252,7 +245,6 @@ async function updateOwn(c: AppContext, table: FilterTable, keys: string[], null
       .where("id", "=", row.id)
       .returningAll()
       .executeTakeFirstOrThrow()) as Row;
-    await emitFilterEvent(c, table, "update", result);
     return result;
   });
   return c.json(serialize(table, updated));
@@ -265,7 +257,6 @@ async function deleteOwn(c: AppContext, table: FilterTable): Promise<Response> {
       await db.updateTable("search_filter").set({ search_filter_group_id: null }).where("search_filter_group_id", "=", row.id).execute();
     }
     await db.deleteFrom(table).where("id", "=", row.id).execute();
-    await emitFilterEvent(c, table, "delete", row);
   });
   return c.body(null, 204);
 }

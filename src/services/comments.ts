@@ -11,7 +11,7 @@ import { isTrue, serialize, parseJson } from "../db/serialize";
 import { loadServiceRow } from "../crud/engine";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
-import { newId, parseDateTimeInput, serviceId, utcNow } from "../lib/ids";
+import { newId, parseDateTimeInput, preciseNow, serviceId, utcNow } from "../lib/ids";
 import {
   checkProjectAccess,
   checkTaskAccess,
@@ -44,7 +44,6 @@ import {
   findMentions,
   notifyComment,
   notifyReply,
-  preciseNow,
   resetMentionNotifications,
   type Reply,
 } from "./notifications";
@@ -474,9 +473,7 @@ export async function createComment(c: AppContext, input: NewComment, depth = 0)
   await setMentionLinks(db, row.id, mentions);
   const attachments = [];
   for (const file of input.files ?? []) attachments.push(await storeAttachment(c, { commentId: row.id }, file));
-  await emit(c, "comment:new", {
-    comment_id: row.id, task_id: task.id, task_status_id: status.id, person_id: input.personId, for_client: row.for_client,
-  }, task.project_id);
+  await emit(c, "comment:new", { comment_id: row.id, task_id: task.id, task_status_id: status.id }, task.project_id);
 
   if (input.hashtags) await copyToHashtaggedTasks(c, input, depth);
 

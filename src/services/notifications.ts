@@ -11,7 +11,7 @@ import { serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { chunks } from "../lib/chunks";
 import { fullEntityNames } from "./entity-names";
-import { newId, utcNow } from "../lib/ids";
+import { newId, preciseNow, utcNow } from "../lib/ids";
 import { notFound } from "../lib/errors";
 import { mailConfigured, sendMail } from "../lib/mail";
 import { ascNullsLast } from "../db/order";
@@ -32,22 +32,6 @@ export interface Reply {
   mentions?: string[];
   department_mentions?: string[];
   attachment_files?: unknown[];
-}
-
-let lastStamp = "";
-/**
- * Current UTC time with microseconds (`YYYY-MM-DDTHH:MM:SS.ffffff`), strictly increasing within the
- * process: comments of the same second keep their order (serialization drops the fraction).
- */
-export function preciseNow(): string {
-  const now = new Date();
-  let stamp = `${now.toISOString().slice(0, 23)}000`;
-  if (stamp <= lastStamp) {
-    const micros = Number(lastStamp.slice(20)) + 1;
-    stamp = micros > 999999 ? stamp : `${lastStamp.slice(0, 20)}${String(micros).padStart(6, "0")}`;
-  }
-  lastStamp = stamp;
-  return stamp;
 }
 
 function escapeRegExp(text: string): string {
