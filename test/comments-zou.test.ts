@@ -162,3 +162,31 @@ describe("event payloads", () => {
     expect(String(rows[0]!.created_at)).toMatch(/\.\d{6}$/);
   });
 });
+
+describe("notifications", () => {
+  test("reader form: no comment gives null status and text; no playlist gives empty strings and false", async () => {
+    const shotId = await fx.shot(project.id, sequenceId, "SH30");
+    const taskId = await fx.task(project.id, shotId, animation.id);
+    const assigned = await server.json("PUT", `/api/actions/tasks/${taskId}/assign`, { token: manager.token, body: { person_id: artist.id } });
+    expect(assigned.status).toBe(200);
+    await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "start" });
+    const { body } = await server.json("GET", "/api/data/user/notifications", { token: artist.token });
+    const assignation = body.find((n: any) => n.task_id === taskId && n.notification_type === "assignation");
+    const commented = body.find((n: any) => n.task_id === taskId && n.notification_type === "comment");
+    expect(assignation).toMatchObject({ comment_id: null, task_status_id: null, comment_text: null, reply_text: "" });
+    expect(commented).toMatchObject({ task_status_id: statuses.wip.id, comment_text: "start" });
+    for (const item of [assignation, commented]) {
+      expect(item).toMatchObject({ playlist_id: null, playlist_name: "", playlist_for_entity: "", playlist_is_for_all: false });
+    }
+  });
+
+  test("PUT answers the notification row", async () => {
+    const { body: list } = await server.json("GET", "/api/data/user/notifications", { token: artist.token });
+    const { status, body } = await server.json("PUT", `/api/data/user/notifications/${list[0].id}`, { token: artist.token, body: { read: true } });
+    expect(status).toBe(200);
+    expect(Object.keys(body).sort()).toEqual([
+      "author_id", "change", "comment_id", "created_at", "id", "notification_type", "person_id", "playlist_id", "read", "reply_id", "task_id", "type", "updated_at",
+    ]);
+    expect(body).toMatchObject({ id: list[0].id, person_id: artist.id, read: true, type: "Notification" });
+  });
+});

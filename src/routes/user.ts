@@ -439,8 +439,8 @@ export function registerUser(app: Hono<AppEnv>): void {
     if (body.read === undefined || body.read === null) throw badRequest("Validation error.", { errors: [{ field: "read", message: "read is required." }] });
     const read = boolValue(body.read, "read");
     const user = c.get("user");
-    await transact(c, () => setNotificationRead(c, user.id, id, read));
-    return c.json(await getNotification(c.get("db"), { id: user.id, role: user.role }, id));
+    // Zou answers the notification row itself here, not the reader's form of GET.
+    return c.json(await transact(c, () => setNotificationRead(c, user.id, id, read)));
   });
   app.post("/actions/user/notifications/mark-all-as-read", async (c) => {
     await transact(c, () => markAllNotificationsRead(c, c.get("user").id));

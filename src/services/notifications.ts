@@ -7,7 +7,7 @@ import type { Selectable } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { CommentTable, NotificationTable, SubscriptionTable, TaskTable } from "../db/tables.generated";
-import { serialize, parseJson } from "../db/serialize";
+import { isTrue, serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { chunks } from "../lib/chunks";
 import { fullEntityNames } from "./entity-names";
@@ -513,7 +513,7 @@ export async function listNotifications(
       comment_id: row.comment_id,
       task_id: row.task_id,
       task_type_id: row.t_task_type_id ?? null,
-      task_status_id: comment?.task_status_id ?? row.t_task_status_id ?? null,
+      task_status_id: comment ? comment.task_status_id : null,
       mentions: row.comment_id ? mentions.get(row.comment_id) ?? [] : [],
       department_mentions: row.comment_id ? departmentMentions.get(row.comment_id) ?? [] : [],
       reply_mentions: reply?.mentions ?? [],
@@ -521,7 +521,7 @@ export async function listNotifications(
       preview_file_id: row.comment_id ? previews.get(row.comment_id) ?? null : null,
       project_id: projectId,
       project_name: projectId ? projects.get(projectId) ?? null : null,
-      comment_text: hideText ? "" : comment?.text ?? "",
+      comment_text: !comment ? null : hideText ? "" : comment.text ?? "",
       reply_text: hideText ? "" : reply?.text ?? "",
       created_at: serialize("notification", row).created_at,
       read: Boolean(row.read),
@@ -531,9 +531,10 @@ export async function listNotifications(
       entity_preview_file_id: row.e_preview_file_id ?? null,
       subscription_id: row.task_id ? subscriptions.get(row.task_id) ?? null : null,
       playlist_id: row.playlist_id,
-      playlist_name: row.p_name ?? null,
-      playlist_for_entity: row.p_for_entity ?? null,
-      playlist_is_for_all: row.p_is_for_all === null || row.p_is_for_all === undefined ? null : Boolean(row.p_is_for_all),
+      // Without a playlist Zou answers empty strings and false, not nulls.
+      playlist_name: row.p_name ?? "",
+      playlist_for_entity: row.p_for_entity ?? "",
+      playlist_is_for_all: isTrue(row.p_is_for_all),
     };
   });
 }
