@@ -190,3 +190,18 @@ describe("notifications", () => {
     expect(body).toMatchObject({ id: list[0].id, person_id: artist.id, read: true, type: "Notification" });
   });
 });
+
+describe("chats", () => {
+  test("the chat answers an empty messages list; a posted message without files has no attachment_files; the crud read lists them", async () => {
+    const shotId = await fx.shot(project.id, sequenceId, "SH40");
+    expect((await server.json("POST", `/api/actions/user/chats/${shotId}/join`, { token: artist.token })).status).toBe(200);
+    const posted = await server.json("POST", `/api/data/entities/${shotId}/chat/messages`, { token: artist.token, body: { message: "hello" } });
+    expect(posted.status).toBe(201);
+    expect("attachment_files" in posted.body).toBe(false);
+    const chat = await server.json("GET", `/api/data/entities/${shotId}/chat`, { token: artist.token });
+    expect(chat.body.messages).toEqual([]);
+    expect(chat.body.participants).toEqual([artist.id]);
+    const one = await server.json("GET", `/api/data/chat-messages/${posted.body.id}`);
+    expect(one.body.attachment_files).toEqual([]);
+  });
+});
