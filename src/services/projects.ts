@@ -689,7 +689,8 @@ export async function createDescriptor(c: AppContext, projectId: string, input: 
   await db.insertInto("metadata_descriptor").values(row as any).execute();
   await setDescriptorDepartments(db, row.id, departments);
   await emit(c, "metadata-descriptor:new", { metadata_descriptor_id: row.id }, projectId);
-  return presentDescriptor({ ...(await db.selectFrom("metadata_descriptor").selectAll().where("id", "=", row.id).executeTakeFirstOrThrow()), departments });
+  // Zou answers a write with the descriptor row alone (no departments relation).
+  return serialize("metadata_descriptor", await db.selectFrom("metadata_descriptor").selectAll().where("id", "=", row.id).executeTakeFirstOrThrow());
 }
 
 async function checkDescriptorClash(
@@ -785,8 +786,7 @@ export async function updateDescriptor(c: AppContext, descriptor: Row, changes: 
   if (departments) await setDescriptorDepartments(db, descriptor.id, departments);
   await emit(c, "metadata-descriptor:update", { metadata_descriptor_id: descriptor.id }, descriptor.project_id);
   const updated = await db.selectFrom("metadata_descriptor").selectAll().where("id", "=", descriptor.id).executeTakeFirstOrThrow();
-  const links = await db.selectFrom("department_metadata_descriptor_link").select("department_id").where("metadata_descriptor_id", "=", descriptor.id).execute();
-  return presentDescriptor({ ...(updated as Row), departments: links.map((l) => l.department_id) });
+  return serialize("metadata_descriptor", updated as Row);
 }
 
 /** Deletes a descriptor and the values stored under its field name. */
