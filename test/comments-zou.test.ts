@@ -205,3 +205,17 @@ describe("chats", () => {
     expect(one.body.attachment_files).toEqual([]);
   });
 });
+
+describe("auth", () => {
+  test("GET /auth/email-otp without email is a 400 naming the parameter", async () => {
+    const { status, body } = await server.json("GET", "/api/auth/email-otp", { token: null });
+    expect(status).toBe(400);
+    expect(body).toEqual({ error: true, message: "Missing required parameter: email", data: null });
+  });
+
+  test("invite without a mail server stays a clear 400 (on purpose, README)", async () => {
+    const { status, body } = await server.json("GET", `/api/actions/persons/${artist.id}/invite`);
+    expect(status).toBe(400);
+    expect(body.message).toContain("MAIL_SERVER");
+  });
+});
