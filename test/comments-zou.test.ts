@@ -219,3 +219,20 @@ describe("auth", () => {
     expect(body.message).toContain("MAIL_SERVER");
   });
 });
+
+describe("deleting comments (issue 9 item 4)", () => {
+  test("a manager no longer in the team gets 403 deleting their own comment, on both routes; back in the team they may", async () => {
+    const other = await server.person("manager", { first_name: "Max", last_name: "Gone" });
+    await server.addToTeam(project.id, other);
+    const taskId = await newTask("SH50");
+    const first = await comment(taskId, other.token, { task_status_id: statuses.wip.id, comment: "mine" });
+    const second = await comment(taskId, other.token, { task_status_id: statuses.wip.id, comment: "mine too" });
+    expect(first.status).toBe(201);
+    await server.db.deleteFrom("project_person_link").where("project_id", "=", project.id).where("person_id", "=", other.id).execute();
+    expect((await server.json("DELETE", `/api/data/tasks/${taskId}/comments/${second.body.id}`, { token: other.token })).status).toBe(403);
+    expect((await server.json("DELETE", `/api/data/comments/${first.body.id}`, { token: other.token })).status).toBe(403);
+    await server.addToTeam(project.id, other);
+    expect((await server.json("DELETE", `/api/data/tasks/${taskId}/comments/${second.body.id}`, { token: other.token })).status).toBe(204);
+    expect((await server.json("DELETE", `/api/data/comments/${first.body.id}`, { token: other.token })).status).toBe(204);
+  });
+});
