@@ -236,3 +236,21 @@ describe("deleting comments (issue 9 item 4)", () => {
     expect((await server.json("DELETE", `/api/data/comments/${first.body.id}`, { token: other.token })).status).toBe(204);
   });
 });
+
+describe("departments and crud reads", () => {
+  test("software of all departments: plain rows grouped by department", async () => {
+    const software = await server.json("POST", "/api/data/softwares", { body: { name: "Krita", short_name: "kra", file_extension: "kra" } });
+    expect(software.status).toBe(201);
+    expect((await server.json("POST", `/api/data/departments/${departmentId}/software-licenses`, { body: { software_id: software.body.id } })).status).toBe(201);
+    const { body } = await server.json("GET", "/api/data/departments/software-licenses");
+    expect(body[departmentId].map((row: any) => row.id)).toEqual([software.body.id]);
+    expect("department_id" in body[departmentId][0]).toBe(false);
+  });
+
+  test("GET /data/comments/{malformed id} is Zou's 404", async () => {
+    const { status, body } = await server.json("GET", "/api/data/comments/not-an-id");
+    expect(status).toBe(404);
+    expect(body.error).toBe(true);
+    expect((await server.json("GET", "/api/data/tasks/not-an-id")).status).toBe(400);
+  });
+});

@@ -56,7 +56,8 @@ async function linkedRows(c: AppContext, kind: LinkKind, departmentId?: string):
   const result: Record<string, Row[]> = {};
   for (const row of rows) {
     const { link_department_id: department, ...item } = row;
-    (result[department] ??= []).push({ ...serialize(kind.table, item), department_id: department });
+    // Zou's grouped answer (all departments) lists the plain rows; one department's list adds department_id.
+    (result[department] ??= []).push(departmentId ? { ...serialize(kind.table, item), department_id: department } : serialize(kind.table, item));
   }
   return result;
 }
