@@ -151,6 +151,18 @@ describe("event payloads", () => {
     expect(names.filter((name) => name.startsWith("search-filter"))).toEqual([]);
   });
 
+  test("task:to-review of PUT to-review: Zou's publish payload, without a project", async () => {
+    const taskId = await newTask("SH22");
+    expect((await server.json("PUT", `/api/actions/tasks/${taskId}/to-review`, { token: artist.token, body: { comment: "look" } })).status).toBe(200);
+    const event = (await stored("task:to-review")).find((e) => e.data.task_id === taskId)!;
+    expect(Object.keys(event.data).sort()).toEqual([
+      "change_status", "comment", "entity_shotgun_id", "entity_type_name", "person_shotgun_id", "preview_path",
+      "previous_task_status_id", "project_shotgun_id", "task_id", "task_shotgun_id",
+    ]);
+    expect(event.data).toMatchObject({ entity_type_name: "Shot", comment: "look", change_status: true });
+    expect(event.project_id).toBeNull();
+  });
+
   test("events of one second keep their order in events/last", async () => {
     const taskId = await newTask("SH21");
     await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "x" });

@@ -435,10 +435,13 @@ export function registerTasks(app: Hono<AppEnv>): void {
           ?? (await trx.selectFrom("task_status").selectAll().where("is_feedback_request", "=", true).orderBy("created_at").executeTakeFirst());
         if (status && status.id !== task.task_status_id) updated = await updateTaskValues(c, task, { task_status_id: status.id, end_date: utcNow() });
       }
+      // Zou's publish payload (ShotGrid ids for sync scripts), emitted without a project.
       await emit(c, "task:to-review", {
-        task_id: task.id, new_task_status_id: updated.task_status_id, previous_task_status_id: task.task_status_id,
-        person_id: person.id, comment, preview_path: previewPath, change_status: changeStatus,
-      }, task.project_id);
+        task_id: task.id, task_shotgun_id: task.shotgun_id ?? null, entity_type_name: entityType.name,
+        previous_task_status_id: task.task_status_id, entity_shotgun_id: entity.shotgun_id ?? null,
+        project_shotgun_id: project.shotgun_id ?? null, person_shotgun_id: (person as { shotgun_id?: number | null }).shotgun_id ?? null,
+        comment, preview_path: previewPath, change_status: changeStatus,
+      }, null);
       return updated;
     });
     return c.json({
