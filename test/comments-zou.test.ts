@@ -192,6 +192,25 @@ describe("notifications", () => {
     }
   });
 
+  test("a playlist notification carries the playlist's name, flags and episode", async () => {
+    const episodeId = await fx.episode(project.id, "E01");
+    const now = new Date().toISOString().slice(0, 19);
+    const playlistId = crypto.randomUUID();
+    await server.db.insertInto("playlist").values({
+      id: playlistId, created_at: now, updated_at: now, name: "Daily", project_id: project.id, episode_id: episodeId, for_entity: "shot", is_for_all: true,
+    } as any).execute();
+    const notificationId = crypto.randomUUID();
+    await server.db.insertInto("notification").values({
+      id: notificationId, created_at: now, updated_at: now, read: false, change: false, type: "playlist-ready",
+      person_id: client.id, author_id: manager.id, playlist_id: playlistId,
+    } as any).execute();
+    const { body } = await server.json("GET", `/api/data/user/notifications/${notificationId}`, { token: client.token });
+    expect(body).toMatchObject({
+      playlist_id: playlistId, playlist_name: "Daily", playlist_for_entity: "shot", playlist_is_for_all: true,
+      episode_id: episodeId, project_id: project.id, full_entity_name: "", comment_text: null,
+    });
+  });
+
   test("PUT answers the notification row", async () => {
     const { body: list } = await server.json("GET", "/api/data/user/notifications", { token: artist.token });
     const { status, body } = await server.json("PUT", `/api/data/user/notifications/${list[0].id}`, { token: artist.token, body: { read: true } });

@@ -437,7 +437,7 @@ export async function listNotifications(
       "task.task_type_id as t_task_type_id", "task.task_status_id as t_task_status_id", "task.entity_id as t_entity_id",
       "entity.preview_file_id as e_preview_file_id",
       "task.project_id as t_project_id", "playlist.name as p_name", "playlist.project_id as p_project_id",
-      "playlist.for_entity as p_for_entity", "playlist.is_for_all as p_is_for_all",
+      "playlist.for_entity as p_for_entity", "playlist.is_for_all as p_is_for_all", "playlist.episode_id as p_episode_id",
     ])
     .where("notification.person_id", "=", reader.id);
   if (filters.notificationId) query = query.where("notification.id", "=", filters.notificationId);
@@ -527,7 +527,7 @@ export async function listNotifications(
       read: Boolean(row.read),
       change: Boolean(row.change),
       full_entity_name: entityName?.name ?? "",
-      episode_id: entityName?.episodeId ?? null,
+      episode_id: row.playlist_id ? row.p_episode_id ?? null : entityName?.episodeId ?? null,
       entity_preview_file_id: row.e_preview_file_id ?? null,
       subscription_id: row.task_id ? subscriptions.get(row.task_id) ?? null : null,
       playlist_id: row.playlist_id,
