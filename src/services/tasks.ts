@@ -27,7 +27,7 @@ import {
 } from "./permissions";
 import { deleteCommentNews, deleteCommentNotifications, notifyAssignation } from "./notifications";
 import { removeAttachmentFile, storedFilePath } from "./attachments";
-import { presentPersonById } from "./persons";
+import { presentPerson, presentPersonById } from "./persons";
 import { rm } from "node:fs/promises";
 import { descNullsFirst } from "../db/order";
 
@@ -1052,11 +1052,6 @@ export async function personsTaskDates(c: AppContext, projectId: string | null):
   return result;
 }
 
-/** Safe person dict (no secrets), as embedded in the full task. */
-export function presentPerson(row: Record<string, unknown>): Dict {
-  return serialize("person", row);
-}
-
 /** `GET /data/tasks/<id>/full`: the task with its assignees, type, status, entity, project... */
 export async function fullTask(c: AppContext, task: TaskRow): Promise<Dict> {
   const db = c.get("db");
@@ -1074,7 +1069,7 @@ export async function fullTask(c: AppContext, task: TaskRow): Promise<Dict> {
     task_status: taskStatus ? serialize("task_status", taskStatus) : null,
     project: project ? serialize("project", project) : null,
     entity_type: entityType ? serialize("entity_type", entityType) : null,
-    persons: persons.map(presentPerson),
+    persons: persons.map((person) => presentPerson(c, person, "full")),
     type: "Task",
   });
   if (task.assigner_id) {
