@@ -163,6 +163,15 @@ describe("event payloads", () => {
     expect(event.project_id).toBeNull();
   });
 
+  test("preview-file:set-main carries entity_id and preview_file_id only", async () => {
+    const taskId = await newTask("SH23");
+    const posted = await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "x" });
+    const added = await server.json("POST", `/api/actions/tasks/${taskId}/comments/${posted.body.id}/add-preview`, { token: manager.token, body: {} });
+    expect((await server.json("PUT", `/api/actions/tasks/${taskId}/set-main-preview`, { token: manager.token, body: {} })).status).toBe(200);
+    const event = (await stored("preview-file:set-main")).find((e) => e.data.preview_file_id === added.body.id)!;
+    expect(Object.keys(event.data).sort()).toEqual(["entity_id", "preview_file_id", "project_id"]);
+  });
+
   test("events of one second keep their order in events/last", async () => {
     const taskId = await newTask("SH21");
     await comment(taskId, manager.token, { task_status_id: statuses.wip.id, comment: "x" });

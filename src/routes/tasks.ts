@@ -186,7 +186,7 @@ async function setTaskMainPreview(c: AppContext, task: TaskRow): Promise<Dict | 
     .executeTakeFirstOrThrow();
   const type = await db.selectFrom("entity_type").select("name").where("id", "=", entity.entity_type_id).executeTakeFirst();
   const kind = entityKind(type?.name);
-  await emit(c, "preview-file:set-main", { entity_id: entity.id, preview_file_id: preview.id, preview_file_status: preview.status }, entity.project_id);
+  await emit(c, "preview-file:set-main", { entity_id: entity.id, preview_file_id: preview.id }, entity.project_id);
   await emit(c, `${kind.toLowerCase()}:update`, { [`${kind.toLowerCase()}_id`]: entity.id }, entity.project_id);
   return serialize("entity", entity, { typeName: kind });
 }
