@@ -241,7 +241,7 @@ describe("reading comments", () => {
     const { status, body } = await server.json("GET", `/api/data/tasks/${taskId}/comments`, { token: manager.token });
     expect(status).toBe(200);
     expect(body.map((c: any) => c.id)).toEqual([forClientComment.id, clientComment.id, studioComment.id]);
-    expect(body[0].person).toEqual({ first_name: "Maya", last_name: "Manager", has_avatar: false, id: manager.id });
+    expect(body[0].person).toEqual({ first_name: "Maya", last_name: "Manager", full_name: "Maya Manager", has_avatar: false, id: manager.id, role: "manager" });
     expect(body[0].task_status).toMatchObject({ short_name: "wip", id: statuses.wip.id });
     for (const key of ["acknowledgements", "previews", "mentions", "attachment_files", "replies"]) expect(body[0][key]).toEqual([]);
   });

@@ -33,7 +33,8 @@ describe.each([
     expect(all.body[departmentId].map((item: any) => item.name)).toEqual([name]);
     const one = await server.json("GET", `/api/data/departments/${departmentId}/${segment}/${itemId()}`);
     expect(one.body.map((item: any) => item.id)).toEqual([itemId()]);
-    expect((await server.db.selectFrom("api_event").select("name").where("name", "=", "department:update").execute()).length).toBeGreaterThan(0);
+    // Zou emits no event when a department's software or hardware changes.
+    expect((await server.db.selectFrom("api_event").select("name").where("name", "=", "department:update").execute()).length).toBe(0);
     expect((await server.json("DELETE", `/api/data/departments/${departmentId}/${segment}/${itemId()}`)).status).toBe(204);
     expect((await server.json("GET", `/api/data/departments/${segment}`)).body).toEqual({});
   });

@@ -188,7 +188,7 @@ describe("entities area", () => {
     expect(news.body.data[0]).toMatchObject({ id: newsId, full_entity_name: "EP-NEWS", episode_id: episode.id, task_entity_id: episode.id });
     const feed = await server.json("GET", `/api/data/projects/${p.project.id}/news`);
     expect(feed.body.data[0]).toEqual(news.body.data[0]);
-    expect(Object.keys(news.body.data[0].person).sort()).toEqual(["first_name", "full_name", "has_avatar", "id", "is_bot", "is_guest", "last_name"]);
+    expect(Object.keys(news.body.data[0].person).sort()).toEqual(["first_name", "full_name", "has_avatar", "id", "last_name", "role"]);
   });
 
   test("entities linked to an entity (concepts) with their tasks", async () => {

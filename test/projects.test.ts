@@ -255,7 +255,8 @@ describe("metadata descriptors", () => {
     const client = await server.json("GET", `${base()}/metadata-descriptors`, { token: p.client.token });
     expect(client.body.map((d: any) => d.id)).toEqual([shared.id]);
     expect((await server.json("GET", `${base()}/metadata-descriptors/${shared.id}`, { token: p.client.token })).status).toBe(200);
-    expect((await server.json("GET", `${base()}/metadata-descriptors/${secret.id}`, { token: p.client.token })).status).toBe(403);
+    // As in Zou, a member reads any descriptor by id; only the list is filtered.
+    expect((await server.json("GET", `${base()}/metadata-descriptors/${secret.id}`, { token: p.client.token })).status).toBe(200);
     expect((await server.json("GET", `/api/data/projects/${other.id}/metadata-descriptors/${secret.id}`)).status).toBe(404);
     expect((await server.json("GET", `${base()}/metadata-descriptors`, { token: p.outsider.token })).status).toBe(403);
     const open = (await server.json("GET", "/api/data/projects/open", { token: p.client.token })).body.find((x: any) => x.id === p.project.id);

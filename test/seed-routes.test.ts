@@ -682,7 +682,7 @@ describe("POST /api/data/entities/{entity_id}/chat/messages", () => {
     const before = events.all().length;
     const answer = await post(`/api/data/entities/${s.shots.sh010.id}/chat/messages`, s.artist, { message: "Is the rig updated?" });
     expect(answer.status).toBe(201);
-    expect(answer.body).toMatchObject({ type: "ChatMessage", person_id: s.artist.id, text: "Is the rig updated?", attachment_files: [] });
+    expect(answer.body).toMatchObject({ type: "ChatMessage", person_id: s.artist.id, text: "Is the rig updated?" });
     expect(answer.body.id).toMatch(UUID);
     expect(answer.body.chat_id).toMatch(UUID);
     expect(answer.body.created_at).toMatch(DATETIME);

@@ -94,6 +94,8 @@ export interface CrudModel {
   relationsInPlainList?: boolean;
   /** Cap of non-paginated lists (api_event: 1000). */
   maxListRows?: number;
+  /** A single read answers 404 (not 400) for a malformed id: Zou reads these rows through a service (comments). */
+  readMalformedIdAsNotFound?: boolean;
 }
 
 const CONTROL_KEYS = new Set(["page", "limit", "relations", "fields"]);
@@ -446,6 +448,10 @@ async function rowWithSingleRelation(db: Db, table: TableName, name: string, id:
   return { row, ids: [...new Set(ids)] };
 }
 
+function readId(model: CrudModel, rawId: string): string {
+  return model.readMalformedIdAsNotFound ? serviceId(rawId) : crudId(rawId);
+}
+
 export async function readRow(c: AppContext, model: CrudModel, rawId: string): Promise<Response> {
   const relationsParam = c.req.query("relations");
   const withRelations = relationsParam === undefined ? true : relationsParam.toLowerCase() === "true";
@@ -455,13 +461,13 @@ export async function readRow(c: AppContext, model: CrudModel, rawId: string): P
   let relations: Record<string, string[]> | undefined;
   if (relationNames.length === 1 && def.relations[relationNames[0]!]!.via !== model.table) {
     // The common case (persons, tasks, asset types...): row and relation ids in one query.
-    const found = await rowWithSingleRelation(c.get("db"), model.table, relationNames[0]!, crudId(rawId));
+    const found = await rowWithSingleRelation(c.get("db"), model.table, relationNames[0]!, readId(model, rawId));
     if (!found) throw notFound();
     row = found.row;
     relations = { [relationNames[0]!]: found.ids };
     await (model.read ?? adminOnly)(c, row);
   } else {
-    row = await loadCrudRow(c, model, rawId);
+    row = await loadCrudRow(c, model, model.readMalformedIdAsNotFound ? serviceId(rawId) : rawId);
     await (model.read ?? adminOnly)(c, row);
     if (relationNames.length > 0) relations = (await loadRelations(c.get("db"), model.table, [row.id])).get(row.id);
   }

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from "kysely";
 import type { DB } from "../db/tables.generated";
-import { newId, utcNow } from "./ids";
+import { newId, preciseNow } from "./ids";
 
 export interface EmittedEvent {
   name: string;
@@ -57,7 +57,8 @@ export async function emitEvent(
   const event: EmittedEvent = { name: eventName, data: payload, projectId, userId: options.userId ?? null };
   bus?.publish(event);
   if (options.persist === false || NOT_PERSISTED.has(eventName)) return;
-  const now = utcNow();
+  // Microseconds kept so that the events of one second keep their order in `/data/events/last`.
+  const now = preciseNow();
   await db
     .insertInto("api_event")
     .values({

@@ -37,6 +37,23 @@ export function utcNow(): string {
   return new Date().toISOString().slice(0, 19);
 }
 
+let lastStamp = "";
+/**
+ * Current UTC time with microseconds (`YYYY-MM-DDTHH:MM:SS.ffffff`), strictly increasing within the
+ * process: rows written in the same second (comments, events) keep their order; serialization
+ * drops the fraction.
+ */
+export function preciseNow(): string {
+  const now = new Date();
+  let stamp = `${now.toISOString().slice(0, 23)}000`;
+  if (stamp <= lastStamp) {
+    const micros = Number(lastStamp.slice(20)) + 1;
+    stamp = micros > 999999 ? stamp : `${lastStamp.slice(0, 20)}${String(micros).padStart(6, "0")}`;
+  }
+  lastStamp = stamp;
+  return stamp;
+}
+
 /** Formats a stored or JS date value as naive UTC `YYYY-MM-DDTHH:MM:SS`. */
 export function formatDateTime(value: unknown): string | null {
   if (value === null || value === undefined || value === "") return null;

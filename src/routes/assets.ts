@@ -404,8 +404,8 @@ export function registerAssets(app: Hono<AppEnv>): void {
         } as any)
         .returningAll()
         .executeTakeFirstOrThrow()) as Dict;
+      // Zou emits this one without a project (events.md §3).
       await emitEvent(db, c.get("events"), "asset_instance:new", { asset_id: row.id, asset_instantiated: instantiated.id, asset_instance_id: created.id }, {
-        projectId: row.project_id,
         userId: c.get("user").id,
       });
       return created;

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import type { AppContext, AppEnv, PersonRow } from "../context";
 import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
-import { ApiError, badRequestPlain } from "../lib/errors";
+import { ApiError, badRequest, badRequestPlain } from "../lib/errors";
 import { utcNow } from "../lib/ids";
 import { ACCESS_TOKEN_SECONDS, signToken, type TokenClaims } from "../lib/jwt";
 import { sendMail } from "../lib/mail";
@@ -359,7 +359,8 @@ export function registerAuth(app: Hono<AppEnv>): void {
 
   // --- E-mail OTP -----------------------------------------------------------------------------
   app.get("/auth/email-otp", async (c) => {
-    const identifier = c.req.query("email") ?? "";
+    const identifier = c.req.query("email");
+    if (!identifier) throw badRequest("Missing required parameter: email");
     const person = await findLoginPerson(c.get("db"), identifier);
     if (person && person.active && person.email_otp_enabled) await sendEmailOtp(c, person);
     return c.json({ success: true });

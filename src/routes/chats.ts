@@ -140,7 +140,8 @@ export function registerChats(app: Hono<AppEnv>): void {
     const entity = await loadChatEntity(c, c.req.param("entity_id"));
     const chat = await getOrCreateChat(c, entity.id);
     const db = c.get("db");
-    return c.json({ ...serialize("chat", chat), participants: await participantsOf(db, chat.id), messages: await chatMessages(db, chat.id) });
+    // Zou's chat answer carries an empty `messages` list: messages come from .../chat/messages.
+    return c.json({ ...serialize("chat", chat), participants: await participantsOf(db, chat.id), messages: [] });
   });
 
   app.get("/data/entities/:entity_id/chat/messages", async (c) => {
@@ -166,7 +167,9 @@ export function registerChats(app: Hono<AppEnv>): void {
         await db.updateTable("chat").set({ last_message: now, updated_at: now }).where("id", "=", chat.id).execute();
         const attachments: Dict[] = [];
         for (const file of files) attachments.push(await storeAttachment(c, { chatMessageId: row.id }, file));
-        const dict: Dict = { ...serialize("chat_message", row), attachment_files: attachments };
+        // Zou answers the message row, with `attachment_files` only when files were sent.
+        const dict: Dict = serialize("chat_message", row);
+        if (attachments.length > 0) dict.attachment_files = attachments;
         await emitEvent(db, c.get("events"), "chat:new-message", { chat_id: chat.id, chat_message_id: row.id, last_message: dict.created_at }, { userId: user.id });
         return dict;
       });

@@ -181,7 +181,7 @@ export function registerComments(app: Hono<AppEnv>): void {
           const own = files.filter((file) => file.field.startsWith(`attachment_file-${entry.index}-`));
           result.push(await createComment(c, {
             task: current, status: entry.status, text: entry.text, personId: c.get("user").id, checklist: entry.checklist,
-            links: entry.links, files: own,
+            links: entry.links, files: own, authorWithDepartments: true,
           }));
         }
         return result;

@@ -10,7 +10,6 @@ import { transact } from "../db/transaction";
 import type { TableName } from "../db/tables.generated";
 import { readLooseBody, validate } from "../lib/body";
 import { badRequest, notFound, WRONG_ID_FORMAT } from "../lib/errors";
-import { emitEvent } from "../lib/events";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { checkAdmin } from "../services/permissions";
 
@@ -57,13 +56,10 @@ async function linkedRows(c: AppContext, kind: LinkKind, departmentId?: string):
   const result: Record<string, Row[]> = {};
   for (const row of rows) {
     const { link_department_id: department, ...item } = row;
-    (result[department] ??= []).push(serialize(kind.table, item));
+    // Zou's grouped answer (all departments) lists the plain rows; one department's list adds department_id.
+    (result[department] ??= []).push(departmentId ? { ...serialize(kind.table, item), department_id: department } : serialize(kind.table, item));
   }
   return result;
-}
-
-async function emitDepartmentUpdate(c: AppContext, departmentId: string): Promise<void> {
-  await emitEvent(c.get("db"), c.get("events"), "department:update", { department_id: departmentId }, { userId: c.get("user").id });
 }
 
 export function registerDepartments(app: Hono<AppEnv>): void {
@@ -94,7 +90,6 @@ export function registerDepartments(app: Hono<AppEnv>): void {
         const now = utcNow();
         const row = { id: newId(), created_at: now, updated_at: now, department_id: departmentId, [kind.column]: itemId };
         await trx.insertInto(kind.link as TableName).values(row as any).execute();
-        await emitDepartmentUpdate(c, departmentId);
         return row as Row;
       });
       return c.json(serialize(kind.link, link), 201);
@@ -110,14 +105,8 @@ export function registerDepartments(app: Hono<AppEnv>): void {
       checkAdmin(c);
       const departmentId = await loadDepartment(c);
       const itemId = pathId(c.req.param(kind.column));
-      await transact(c, async (db) => {
-        const result = await db
-          .deleteFrom(kind.link as TableName)
-          .where("department_id" as any, "=", departmentId)
-          .where(kind.column as any, "=", itemId)
-          .executeTakeFirst();
-        if (Number(result.numDeletedRows) > 0) await emitDepartmentUpdate(c, departmentId);
-      });
+      await transact(c, (db) =>
+        db.deleteFrom(kind.link as TableName).where("department_id" as any, "=", departmentId).where(kind.column as any, "=", itemId).execute());
       return c.body(null, 204);
     });
   }

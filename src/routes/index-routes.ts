@@ -5,7 +5,6 @@ import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import type { Db } from "../db/database";
 import { ZOU_API_VERSION } from "../config";
-import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { enforce2fa } from "../services/login";
@@ -73,22 +72,13 @@ async function count(db: Db, build: (db: Db) => any): Promise<number> {
 }
 
 /** Counts of the main models (Zou's preview/comment counters, plus the documented production counters). */
+/** `GET /stats`: Zou's four counters (previews by kind, comments). */
 async function mainStats(db: Db): Promise<Record<string, number>> {
-  const entityCount = (typeName: "Shot" | "asset") =>
-    count(db, (d) => {
-      const query = d.selectFrom("entity").innerJoin("entity_type", "entity_type.id", "entity.entity_type_id");
-      return typeName === "Shot" ? query.where("entity_type.name", "=", "Shot") : query.where("entity_type.name", "not in", RESERVED_ENTITY_TYPES);
-    });
   return {
     number_of_video_previews: await count(db, (d) => d.selectFrom("preview_file").where("extension", "=", "mp4")),
     number_of_picture_previews: await count(db, (d) => d.selectFrom("preview_file").where("extension", "=", "png")),
     number_of_model_previews: await count(db, (d) => d.selectFrom("preview_file").where("extension", "=", "obj")),
     number_of_comments: await count(db, (d) => d.selectFrom("comment")),
-    projects: await count(db, (d) => d.selectFrom("project")),
-    assets: await entityCount("asset"),
-    shots: await entityCount("Shot"),
-    tasks: await count(db, (d) => d.selectFrom("task")),
-    persons: await count(db, (d) => d.selectFrom("person").where("is_bot", "=", false)),
   };
 }
 
@@ -153,20 +143,20 @@ export function registerIndex(app: Hono<AppEnv>): void {
       `name: ${API_NAME}`,
       `version: ${ZOU_API_VERSION}`,
       `database-up: ${word(status.database)}`,
-      `key-value-store-up: ${word(status.keyValueStore)}`,
       `event-stream-up: ${word(status.eventStream)}`,
+      `key-value-store-up: ${word(status.keyValueStore)}`,
       `job-queue-up: ${word(status.jobQueue)}`,
       `indexer-up: ${word(status.indexer)}`,
       "",
     ].join("\n");
-    return c.text(text, 200, { "Content-Type": "text/plain; charset=utf-8" });
+    // Zou's content type is the bare word `text`.
+    return c.body(text, 200, { "Content-Type": "text" });
   });
 
   app.get("/status/resources", async (c) => {
     const [one, five, fifteen] = loadavg();
     const total = totalmem();
     const available = freemem();
-    const memory = process.memoryUsage();
     return c.json({
       date: localIsoNow(),
       cpu: {
@@ -180,7 +170,6 @@ export function registerIndex(app: Hono<AppEnv>): void {
         percent: Math.round(((total - available) / total) * 1000) / 10,
       },
       jobs: { running_jobs: 0 },
-      process: { rss: memory.rss, heap_used: memory.heapUsed, uptime: Math.round(process.uptime()) },
     });
   });
 

@@ -272,9 +272,9 @@ export function registerProjects(app: Hono<AppEnv>): void {
     return c.json(await transact(c, () => projects.reorderDescriptors(c, project.id, data.entity_type, data.descriptor_ids)));
   });
   app.get("/data/projects/:project_id/metadata-descriptors/:metadata_descriptor_id", async (c) => {
-    const { project, role } = await memberProject(c);
+    // Any member reads a descriptor by id, as in Zou (the list is the one filtered for clients and vendors).
+    const { project } = await memberProject(c);
     const descriptor = await projects.getDescriptorOr404(c, project.id, c.req.param("metadata_descriptor_id"));
-    if (!projects.isDescriptorVisible(descriptor, await projects.descriptorVisibilityForRole(c, role))) throw forbidden();
     return c.json(projects.presentDescriptor(descriptor));
   });
   app.put("/data/projects/:project_id/metadata-descriptors/:metadata_descriptor_id", async (c) => {

@@ -61,13 +61,13 @@ import {
   deleteComment,
   getTaskComment,
   listTaskComments,
-  presentComment,
+  presentTaskComment,
   removeCommentPreview,
   serializeCommentsWithRelations,
 } from "../services/comments";
+import { presentPersonById } from "../services/persons";
 import { projectSubscriptions } from "../services/notifications";
 import { openTasks, openTasksStats } from "../services/open-tasks";
-import { departmentIdsOf, presentPerson } from "../services/persons";
 import { ascNullsLast, descNullsFirst } from "../db/order";
 
 // ---------------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ async function setTaskMainPreview(c: AppContext, task: TaskRow): Promise<Dict | 
     .executeTakeFirstOrThrow();
   const type = await db.selectFrom("entity_type").select("name").where("id", "=", entity.entity_type_id).executeTakeFirst();
   const kind = entityKind(type?.name);
-  await emit(c, "preview-file:set-main", { entity_id: entity.id, preview_file_id: preview.id, preview_file_status: preview.status }, entity.project_id);
+  await emit(c, "preview-file:set-main", { entity_id: entity.id, preview_file_id: preview.id }, entity.project_id);
   await emit(c, `${kind.toLowerCase()}:update`, { [`${kind.toLowerCase()}_id`]: entity.id }, entity.project_id);
   return serialize("entity", entity, { typeName: kind });
 }
@@ -360,7 +360,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const comment = await getTaskComment(c, task, c.req.param("comment_id"));
     const role = await checkCommentAccess(c, comment, task);
     const withPreviews = (c.req.query("with_previews") ?? "").toLowerCase() === "true";
-    return c.json(await presentComment(c, comment, { withPreviews, role }));
+    return c.json(await presentTaskComment(c, comment, { withPreviews, role }));
   });
 
   app.delete("/data/tasks/:task_id/comments/:comment_id", async (c) => {
@@ -458,10 +458,13 @@ export function registerTasks(app: Hono<AppEnv>): void {
         // Zou's to-review changes the status alone (no end date, unlike a comment).
         if (status && status.id !== task.task_status_id) updated = await updateTaskValues(c, task, { task_status_id: status.id });
       }
+      // Zou's publish payload (ShotGrid ids for sync scripts), emitted without a project.
       await emit(c, "task:to-review", {
-        task_id: task.id, new_task_status_id: updated.task_status_id, previous_task_status_id: task.task_status_id,
-        person_id: person.id, comment, preview_path: previewPath, change_status: changeStatus,
-      }, task.project_id);
+        task_id: task.id, task_shotgun_id: task.shotgun_id ?? null, entity_type_name: entityType.name,
+        previous_task_status_id: task.task_status_id, entity_shotgun_id: entity.shotgun_id ?? null,
+        project_shotgun_id: project.shotgun_id ?? null, person_shotgun_id: (person as { shotgun_id?: number | null }).shotgun_id ?? null,
+        comment, preview_path: previewPath, change_status: changeStatus,
+      }, null);
       return updated;
     });
     return c.json({
@@ -469,7 +472,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
       project: serialize("project", project),
       entity: serialize("entity", entity, { typeName: entityKind(entityType.name) }),
       entity_type: serialize("entity_type", entityType),
-      person: presentPerson(c, person, "full", await departmentIdsOf(db, person.id)),
+      person: await presentPersonById(c.get("db"), person.id, "full", { withDepartments: true }),
       comment,
       preview_path: previewPath,
     });

@@ -11,7 +11,6 @@ import type { TableName } from "../db/tables.generated";
 import { readLooseBody, validate } from "../lib/body";
 import { badRequest, notFound } from "../lib/errors";
 import { RESERVED_ENTITY_TYPES, type EntityKind } from "../lib/entity-kinds";
-import { emitEvent } from "../lib/events";
 import { isUuid, newId, normalizeId, parseDateTimeInput, queryId, serviceId, utcNow } from "../lib/ids";
 import { parseBoolWord } from "../crud/values";
 import { loadServiceRow } from "../crud/engine";
@@ -244,11 +243,6 @@ async function loadOwn(c: AppContext, table: FilterTable, rawId: string | undefi
   return row as Row;
 }
 
-async function emitFilterEvent(c: AppContext, table: FilterTable, action: string, row: Row): Promise<void> {
-  const name = table === "search_filter" ? "search-filter" : "search-filter-group";
-  await emitEvent(c.get("db"), c.get("events"), `${name}:${action}`, { [`${table}_id`]: row.id }, { projectId: row.project_id ?? null, userId: c.get("user").id });
-}
-
 async function insertOwn(c: AppContext, table: FilterTable, values: Row): Promise<Response> {
   const row = await transact(c, async (db) => {
     const now = utcNow();
@@ -257,7 +251,6 @@ async function insertOwn(c: AppContext, table: FilterTable, values: Row): Promis
       .values({ id: newId(), created_at: now, updated_at: now, person_id: c.get("user").id, ...values } as any)
       .returningAll()
       .executeTakeFirstOrThrow()) as Row;
-    await emitFilterEvent(c, table, "new", inserted);
     return inserted;
   });
   return c.json(serialize(table, row), 201);
@@ -299,7 +292,6 @@ async function updateOwn(c: AppContext, table: FilterTable, keys: string[], null
     if (table === "search_filter_group" && values.is_shared !== undefined) {
       await db.updateTable("search_filter").set({ is_shared: result.is_shared }).where("search_filter_group_id", "=", row.id).execute();
     }
-    await emitFilterEvent(c, table, "update", result);
     return result;
   });
   return c.json(serialize(table, updated));
@@ -311,7 +303,6 @@ async function deleteOwn(c: AppContext, table: FilterTable): Promise<Response> {
     // As Zou, deleting a group deletes its filters.
     if (table === "search_filter_group") await db.deleteFrom("search_filter").where("search_filter_group_id", "=", row.id).execute();
     await db.deleteFrom(table).where("id", "=", row.id).execute();
-    await emitFilterEvent(c, table, "delete", row);
   });
   return c.body(null, 204);
 }
@@ -491,8 +482,8 @@ export function registerUser(app: Hono<AppEnv>): void {
     if (body.read === undefined || body.read === null) throw badRequest("Validation error.", { errors: [{ field: "read", message: "read is required." }] });
     const read = boolValue(body.read, "read");
     const user = c.get("user");
-    await transact(c, () => setNotificationRead(c, user.id, id, read));
-    return c.json(await getNotification(c.get("db"), { id: user.id, role: user.role }, id));
+    // Zou answers the notification row itself here, not the reader's form of GET.
+    return c.json(await transact(c, () => setNotificationRead(c, user.id, id, read)));
   });
   app.post("/actions/user/notifications/mark-all-as-read", async (c) => {
     await transact(c, () => markAllNotificationsRead(c, c.get("user").id));

@@ -14,7 +14,7 @@ export async function createAdmin(db: Db, config: Config, email: string, passwor
   const id = newId();
   await db.insertInto("person").values({
     id, created_at: now, updated_at: now, first_name: "Super", last_name: "Admin", email: normalized,
-    password: await hashPassword(password, config.bcryptCost), role: "admin", active: true,
+    password: await hashPassword(password, config.bcryptCost), role: "admin", active: true, phone: "", desktop_login: "",
     locale: config.defaultLocale, timezone: config.defaultTimezone,
   }).execute();
   return id;

@@ -11,7 +11,7 @@ import { isTrue, serialize, parseJson } from "../db/serialize";
 import { loadServiceRow } from "../crud/engine";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
-import { newId, parseDateTimeInput, serviceId, utcNow } from "../lib/ids";
+import { newId, parseDateTimeInput, preciseNow, serviceId, utcNow } from "../lib/ids";
 import {
   checkProjectAccess,
   checkTaskAccess,
@@ -44,13 +44,12 @@ import {
   findMentions,
   notifyComment,
   notifyReply,
-  personFullName,
-  preciseNow,
   resetMentionNotifications,
   type Reply,
 } from "./notifications";
 import { presentAttachment, storeAttachment, removeAttachmentFile, type UploadedFile } from "./attachments";
 import { ascNullsLast } from "../db/order";
+import { presentPersonById, presentPersonsById } from "./persons";
 
 export type CommentRow = Selectable<CommentTable>;
 
@@ -199,7 +198,12 @@ interface PreviewSummary {
   original_name: string | null;
   position: number | null;
   annotations: unknown;
+  width: number | null;
+  height: number | null;
+  duration: number | null;
 }
+
+const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 async function commentLinks(db: Db, commentIds: string[]) {
   const acknowledgements = new Map<string, string[]>();
@@ -218,6 +222,7 @@ async function commentLinks(db: Db, commentIds: string[]) {
       .select([
         "comment_preview_link.comment", "preview_file.id", "preview_file.task_id", "preview_file.revision", "preview_file.extension",
         "preview_file.status", "preview_file.validation_status", "preview_file.original_name", "preview_file.position", "preview_file.annotations",
+        "preview_file.width", "preview_file.height", "preview_file.duration",
       ])
       .where("comment_preview_link.comment", "in", chunk)
       .orderBy("preview_file.position", ascNullsLast)
@@ -227,6 +232,7 @@ async function commentLinks(db: Db, commentIds: string[]) {
         id: row.id, task_id: row.task_id, revision: row.revision === null ? null : Number(row.revision), extension: row.extension,
         status: row.status ?? "ready", validation_status: row.validation_status ?? "neutral", original_name: row.original_name,
         position: row.position === null ? null : Number(row.position), annotations: parseJson(row.annotations) ?? null,
+        width: numberOrNull(row.width), height: numberOrNull(row.height), duration: numberOrNull(row.duration),
       });
     }
     const attachmentRows = await db
@@ -263,26 +269,6 @@ async function resetTaskAfterCommentChange(c: AppContext, task: TaskRow, personI
   }
 }
 
-/** Short author dict embedded in comments. */
-function shortPerson(person: { id: string; first_name: string | null; last_name: string | null; has_avatar: unknown }) {
-  return {
-    id: person.id,
-    first_name: person.first_name,
-    last_name: person.last_name,
-    full_name: personFullName(person),
-    has_avatar: isTrue(person.has_avatar),
-  };
-}
-
-async function personsById(db: Db, ids: string[]) {
-  const map = new Map<string, { id: string; first_name: string | null; last_name: string | null; has_avatar: unknown; role: string }>();
-  for (const chunk of chunks([...new Set(ids)])) {
-    const rows = await db.selectFrom("person").select(["id", "first_name", "last_name", "has_avatar", "role"]).where("id", "in", chunk).execute();
-    for (const row of rows) map.set(row.id, row);
-  }
-  return map;
-}
-
 /**
  * `GET /data/tasks/<id>/comments`: newest first, each with `person`, `task_status`,
  * acknowledgements, previews, mentions, department mentions and attachments, filtered for the
@@ -303,7 +289,7 @@ export async function listTaskComments(c: AppContext, task: TaskRow, role: Role)
   const seesAll = role === "admin" || role === "manager" || role === "supervisor";
   const authorIds = rows.flatMap((row) => [row.person_id, ...commentReplies(row).map((r) => r.person_id)]);
   const roles = await projectRolesOf(db, task.project_id, authorIds);
-  const persons = await personsById(db, authorIds);
+  const persons = await presentPersonsById(db, authorIds, "author");
   const links = await commentLinks(db, rows.map((r) => r.id));
   const isolated = isClient && (await isClientsIsolated(db, task.project_id));
   const userId = c.get("user").id;
@@ -315,7 +301,7 @@ export async function listTaskComments(c: AppContext, task: TaskRow, role: Role)
     const { ts_name, ts_short_name, ts_color, ...commentRow } = row;
     const dict = serialize("comment", commentRow);
     const person = persons.get(row.person_id);
-    dict.person = person ? { first_name: person.first_name, last_name: person.last_name, has_avatar: isTrue(person.has_avatar), id: person.id } : null;
+    dict.person = person ?? null;
     dict.task_status = { name: ts_name, short_name: ts_short_name, color: ts_color, id: row.task_status_id };
     dict.acknowledgements = links.acknowledgements.get(row.id) ?? [];
     dict.mentions = links.mentions.get(row.id) ?? [];
@@ -357,6 +343,23 @@ function hideStudioPeople(dict: Dict, roles: Map<string, string>): void {
 }
 
 /**
+ * `GET /data/tasks/<task>/comments/<comment>`: the comment row alone with its stored replies (Zou
+ * serializes it without relations); `?with_previews=true` gives the related form with previews.
+ */
+export async function presentTaskComment(c: AppContext, row: CommentRow, options: { withPreviews: boolean; role: Role }): Promise<Dict> {
+  if (options.withPreviews) return presentComment(c, row, options);
+  const dict = serialize("comment", row);
+  dict.replies = commentReplies(row);
+  if (options.role === "client") {
+    const task = await c.get("db").selectFrom("task").select("project_id").where("id", "=", row.object_id).executeTakeFirst();
+    const ids = [row.person_id, row.editor_id, ...commentReplies(row).map((reply) => reply.person_id)].filter((id): id is string => Boolean(id));
+    hideStudioPeople(dict, await projectRolesOf(c.get("db"), task?.project_id ?? null, ids));
+    delete dict.person;
+  }
+  return dict;
+}
+
+/**
  * A single comment as the crud and task routes answer it: relations as id lists (default),
  * `person` (short author), attachment dicts, reply authors; `?with_previews=true` expands previews.
  */
@@ -369,7 +372,7 @@ export async function presentComment(
   const dict = serialize("comment", row);
   const links = await commentLinks(db, [row.id]);
   const replies = commentReplies(row);
-  const persons = await personsById(db, [row.person_id, ...replies.map((r) => r.person_id), ...(row.editor_id ? [row.editor_id] : [])]);
+  const persons = await presentPersonsById(db, [row.person_id, ...replies.map((r) => r.person_id), row.editor_id], "author");
   if (options.relations !== false) {
     dict.acknowledgements = links.acknowledgements.get(row.id) ?? [];
     dict.mentions = links.mentions.get(row.id) ?? [];
@@ -378,12 +381,8 @@ export async function presentComment(
     dict.previews = options.withPreviews ? previews : previews.map((p) => p.id);
     dict.attachment_files = links.attachments.get(row.id) ?? [];
   }
-  const author = persons.get(row.person_id);
-  dict.person = author ? shortPerson(author) : null;
-  dict.replies = replies.map((reply) => {
-    const replyAuthor = persons.get(reply.person_id);
-    return { ...reply, person: replyAuthor ? shortPerson(replyAuthor) : null };
-  });
+  dict.person = persons.get(row.person_id) ?? null;
+  dict.replies = replies.map((reply) => ({ ...reply, person: persons.get(reply.person_id) ?? null }));
   if (options.role === "client") {
     const task = await db.selectFrom("task").select("project_id").where("id", "=", row.object_id).executeTakeFirst();
     const roles = await projectRolesOf(db, task?.project_id ?? null, [...persons.keys()]);
@@ -405,6 +404,8 @@ export interface NewComment {
   forClient?: boolean;
   createdAt?: string | null;
   files?: UploadedFile[];
+  /** The returned `person` carries its department ids (comment-many answers so, a single comment does not). */
+  authorWithDepartments?: boolean;
   /** Copy onto sibling tasks named by `#<task type>` / `#all` (only for comments typed by people). */
   hashtags?: boolean;
 }
@@ -464,7 +465,7 @@ export async function createComment(c: AppContext, input: NewComment, depth = 0)
     replies: "[]",
     checklist: JSON.stringify(Array.isArray(input.checklist) ? input.checklist : []),
     for_client: Boolean(input.forClient),
-    links: Array.isArray(input.links) ? JSON.stringify(input.links.map(String)) : null,
+    links: JSON.stringify(Array.isArray(input.links) ? input.links.map(String) : []),
     task_status_id: status.id,
     person_id: input.personId,
   };
@@ -472,9 +473,7 @@ export async function createComment(c: AppContext, input: NewComment, depth = 0)
   await setMentionLinks(db, row.id, mentions);
   const attachments = [];
   for (const file of input.files ?? []) attachments.push(await storeAttachment(c, { commentId: row.id }, file));
-  await emit(c, "comment:new", {
-    comment_id: row.id, task_id: task.id, task_status_id: status.id, person_id: input.personId, for_client: row.for_client,
-  }, task.project_id);
+  await emit(c, "comment:new", { comment_id: row.id, task_id: task.id, task_status_id: status.id }, task.project_id);
 
   if (input.hashtags) await copyToHashtaggedTasks(c, input, depth);
 
@@ -506,8 +505,7 @@ export async function createComment(c: AppContext, input: NewComment, depth = 0)
   const dict = await presentComment(c, stored);
   dict.attachment_files = attachments;
   dict.task_status = serialize("task_status", status);
-  const author = await db.selectFrom("person").selectAll().where("id", "=", input.personId).executeTakeFirst();
-  dict.person = author ? serialize("person", author) : null;
+  dict.person = await presentPersonById(db, input.personId, "full", { withDepartments: input.authorWithDepartments });
   return dict;
 }
 
@@ -719,7 +717,7 @@ export async function replyToComment(c: AppContext, comment: CommentRow, task: T
   await db.updateTable("comment").set({ replies: JSON.stringify(replies), updated_at: now }).where("id", "=", comment.id).execute();
   await emit(c, "comment:reply", { task_id: task.id, comment_id: comment.id, reply_id: reply.id }, task.project_id);
   await notifyReply(c, task, { id: comment.id, person_id: comment.person_id, replies }, reply, mentions);
-  return { ...reply };
+  return { ...reply, person: await presentPersonById(db, user.id, "author") };
 }
 
 /** Removes a reply (author or admin), its notifications and attachments. Returns the comment. */
@@ -813,7 +811,7 @@ export async function addPreviewToComment(c: AppContext, comment: CommentRow, ta
   await db.insertInto("preview_file").values(preview as any).execute();
   await emit(c, "preview-file:new", { preview_file_id: preview.id, comment_id: comment.id }, task.project_id);
   await db.insertInto("comment_preview_link").values({ comment: comment.id, preview_file: preview.id }).execute();
-  await db.updateTable("news").set({ preview_file_id: preview.id }).where("comment_id", "=", comment.id).execute();
+  await db.updateTable("news").set({ preview_file_id: preview.id, updated_at: preciseNow() }).where("comment_id", "=", comment.id).execute();
   await emit(c, "comment:update", { comment_id: comment.id }, task.project_id);
   const stored = await db.selectFrom("preview_file").selectAll().where("id", "=", preview.id).executeTakeFirstOrThrow();
   return { ...serialize("preview_file", stored), comments: [comment.id] };

@@ -90,7 +90,8 @@ async function getOrCreateByName(c: AppContext, table: "software" | "file_status
     .values({ id: newId(), created_at: now, updated_at: now, ...values } as never)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await emitEvent(db, c.get("events"), `${table.replace(/_/g, "-")}:new`, { [`${table}_id`]: row.id }, { userId: c.get("user").id });
+  // Zou creates the default file status silently (no `file-status:new`).
+  if (table === "software") await emitEvent(db, c.get("events"), "software:new", { software_id: row.id }, { userId: c.get("user").id });
   return row as Dict;
 }
 
@@ -99,7 +100,7 @@ export function getOrCreateSoftware(c: AppContext, software: { name: string; sho
   return getOrCreateByName(c, "software", software);
 }
 
-/** The default file status (`To review`), created (with `file-status:new`) when missing. Call inside `transact`. */
+/** The default file status (`To review`), created (without event) when missing. Call inside `transact`. */
 export function getOrCreateDefaultFileStatus(c: AppContext): Promise<Dict> {
   return getOrCreateByName(c, "file_status", DEFAULT_FILE_STATUS);
 }

@@ -7,7 +7,7 @@ import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { chunks } from "../lib/chunks";
 import { fullEntityNames } from "./entity-names";
-import { shortPersonsMap } from "./user-context";
+import { presentPersonsById } from "./persons";
 import { ascNullsLast } from "../db/order";
 
 type Row = Record<string, any>;
@@ -71,12 +71,13 @@ export async function newsPage(db: Db, filters: NewsFilters, page = 1, limit = 5
       "preview_file.revision as preview_file_revision", "entity.preview_file_id as entity_preview_file_id",
     ])
     .orderBy("news.created_at", "desc")
+    .orderBy("news.updated_at", "desc")
     .orderBy("news.id", "desc")
     .limit(limit)
     .offset(offset)
     .execute()) as Row[];
   const names = await fullEntityNames(db, rows.map((r) => r.task_entity_id));
-  const authors = await shortPersonsMap(db, rows.map((r) => r.author_id));
+  const authors = await presentPersonsById(db, rows.map((r) => r.author_id), "author");
   const data: Dict[] = rows.map((row) => {
     const news = serialize("news", row);
     const name = names.get(row.task_entity_id);

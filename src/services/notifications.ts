@@ -7,11 +7,11 @@ import type { Selectable } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { CommentTable, NotificationTable, SubscriptionTable, TaskTable } from "../db/tables.generated";
-import { serialize, parseJson } from "../db/serialize";
+import { isTrue, serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { chunks } from "../lib/chunks";
 import { fullEntityNames } from "./entity-names";
-import { newId, utcNow } from "../lib/ids";
+import { newId, preciseNow, utcNow } from "../lib/ids";
 import { notFound } from "../lib/errors";
 import { mailConfigured, sendMail } from "../lib/mail";
 import { ascNullsLast } from "../db/order";
@@ -32,22 +32,6 @@ export interface Reply {
   mentions?: string[];
   department_mentions?: string[];
   attachment_files?: unknown[];
-}
-
-let lastStamp = "";
-/**
- * Current UTC time with microseconds (`YYYY-MM-DDTHH:MM:SS.ffffff`), strictly increasing within the
- * process: comments of the same second keep their order (serialization drops the fraction).
- */
-export function preciseNow(): string {
-  const now = new Date();
-  let stamp = `${now.toISOString().slice(0, 23)}000`;
-  if (stamp <= lastStamp) {
-    const micros = Number(lastStamp.slice(20)) + 1;
-    stamp = micros > 999999 ? stamp : `${lastStamp.slice(0, 20)}${String(micros).padStart(6, "0")}`;
-  }
-  lastStamp = stamp;
-  return stamp;
 }
 
 function escapeRegExp(text: string): string {
@@ -311,7 +295,8 @@ export async function createNewsForComment(
   await db
     .insertInto("news")
     .values({
-      id, created_at: comment.created_at ?? preciseNow(), updated_at: now, change, author_id: comment.person_id,
+      // Zou stores the comment date as serialized (whole seconds): news of one second tie on it.
+      id, created_at: (comment.created_at ?? now).slice(0, 19), updated_at: preciseNow(), change, author_id: comment.person_id,
       comment_id: comment.id, task_id: task.id, preview_file_id: previewFileId,
     } as any)
     .execute();
@@ -452,7 +437,7 @@ export async function listNotifications(
       "task.task_type_id as t_task_type_id", "task.task_status_id as t_task_status_id", "task.entity_id as t_entity_id",
       "entity.preview_file_id as e_preview_file_id",
       "task.project_id as t_project_id", "playlist.name as p_name", "playlist.project_id as p_project_id",
-      "playlist.for_entity as p_for_entity", "playlist.is_for_all as p_is_for_all",
+      "playlist.for_entity as p_for_entity", "playlist.is_for_all as p_is_for_all", "playlist.episode_id as p_episode_id",
     ])
     .where("notification.person_id", "=", reader.id);
   if (filters.notificationId) query = query.where("notification.id", "=", filters.notificationId);
@@ -528,7 +513,7 @@ export async function listNotifications(
       comment_id: row.comment_id,
       task_id: row.task_id,
       task_type_id: row.t_task_type_id ?? null,
-      task_status_id: comment?.task_status_id ?? row.t_task_status_id ?? null,
+      task_status_id: comment ? comment.task_status_id : null,
       mentions: row.comment_id ? mentions.get(row.comment_id) ?? [] : [],
       department_mentions: row.comment_id ? departmentMentions.get(row.comment_id) ?? [] : [],
       reply_mentions: reply?.mentions ?? [],
@@ -536,19 +521,20 @@ export async function listNotifications(
       preview_file_id: row.comment_id ? previews.get(row.comment_id) ?? null : null,
       project_id: projectId,
       project_name: projectId ? projects.get(projectId) ?? null : null,
-      comment_text: hideText ? "" : comment?.text ?? "",
+      comment_text: !comment ? null : hideText ? "" : comment.text ?? "",
       reply_text: hideText ? "" : reply?.text ?? "",
       created_at: serialize("notification", row).created_at,
       read: Boolean(row.read),
       change: Boolean(row.change),
       full_entity_name: entityName?.name ?? "",
-      episode_id: entityName?.episodeId ?? null,
+      episode_id: row.playlist_id ? row.p_episode_id ?? null : entityName?.episodeId ?? null,
       entity_preview_file_id: row.e_preview_file_id ?? null,
       subscription_id: row.task_id ? subscriptions.get(row.task_id) ?? null : null,
       playlist_id: row.playlist_id,
-      playlist_name: row.p_name ?? null,
-      playlist_for_entity: row.p_for_entity ?? null,
-      playlist_is_for_all: row.p_is_for_all === null || row.p_is_for_all === undefined ? null : Boolean(row.p_is_for_all),
+      // Without a playlist Zou answers empty strings and false, not nulls.
+      playlist_name: row.p_name ?? "",
+      playlist_for_entity: row.p_for_entity ?? "",
+      playlist_is_for_all: isTrue(row.p_is_for_all),
     };
   });
 }

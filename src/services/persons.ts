@@ -19,12 +19,21 @@ import { isAdmin, isManagerGlobally } from "./permissions";
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;
 
-export type PersonForm = "full" | "minimal";
+/**
+ * The forms a person takes in Zou's answers:
+ * - `full`: every column but the secrets, plus `full_name` and `type` (`departments` when given);
+ * - `minimal`: MINIMAL_PERSON_KEYS (non-admin lists, non-manager reads);
+ * - `author`: AUTHOR_PERSON_KEYS, the author nested in comments, replies and news.
+ */
+export type PersonForm = "full" | "minimal" | "author";
 
-/** Keys of the minimal person form (non-admin lists, non-manager reads, embedded authors). */
+/** Keys of the minimal person form (non-admin lists, non-manager reads). */
 export const MINIMAL_PERSON_KEYS: readonly string[] = TABLES.person.minimalKeys ?? [
   "id", "type", "first_name", "last_name", "full_name", "has_avatar", "active", "departments", "studio_id", "role", "desktop_login", "is_bot",
 ];
+
+/** Keys of the author nested in comments (`person`, `replies[].person`) and news items. */
+export const AUTHOR_PERSON_KEYS: readonly string[] = ["id", "first_name", "last_name", "full_name", "has_avatar", "role"];
 
 /** Columns a non-admin may filter `/data/persons` on (permissions.md §4.6). */
 export const NON_ADMIN_PERSON_FILTERS = new Set([
@@ -32,17 +41,43 @@ export const NON_ADMIN_PERSON_FILTERS = new Set([
 ]);
 
 /**
- * A person as JSON. `full` is Zou's safe form (every column but the secrets, plus full_name and
- * type); `minimal` keeps MINIMAL_PERSON_KEYS. `departments` (ids) is added when given; the minimal
- * form always carries it (`[]` when not given).
+ * A person as JSON in one of the forms of PersonForm. `departments` (ids) is added to the full
+ * form when given; the minimal form always carries it (`[]` when not given); the author form never.
  */
 export function presentPerson(_c: AppContext | null, row: Row, form: PersonForm = "full", departments?: string[]): Dict {
   const safe = serialize("person", row);
   if (departments !== undefined) safe.departments = departments;
   if (form === "full") return safe;
-  const minimal: Dict = {};
-  for (const key of MINIMAL_PERSON_KEYS) minimal[key] = key === "departments" ? (safe.departments ?? []) : (safe[key] ?? null);
-  return minimal;
+  const keys = form === "author" ? AUTHOR_PERSON_KEYS : MINIMAL_PERSON_KEYS;
+  const picked: Dict = {};
+  for (const key of keys) picked[key] = key === "departments" ? (safe.departments ?? []) : (safe[key] ?? null);
+  return picked;
+}
+
+/**
+ * Persons by id in one form (batched; unknown ids are absent from the map). `withDepartments`
+ * adds the department ids to the full form (e.g. the assigner of `GET /data/tasks/<id>/full`).
+ */
+export async function presentPersonsById(
+  db: Db,
+  ids: Iterable<string | null | undefined>,
+  form: PersonForm,
+  options: { withDepartments?: boolean } = {},
+): Promise<Map<string, Dict>> {
+  const wanted = [...new Set([...ids].filter((id): id is string => typeof id === "string" && id !== ""))];
+  const result = new Map<string, Dict>();
+  if (wanted.length === 0) return result;
+  const departments = options.withDepartments || form === "minimal" ? await departmentIdsByPerson(db, wanted) : null;
+  for (const part of chunks(wanted)) {
+    const rows = await db.selectFrom("person").selectAll().where("id", "in", part).execute();
+    for (const row of rows) result.set(row.id, presentPerson(null, row, form, departments?.get(row.id)));
+  }
+  return result;
+}
+
+/** One person by id in one form, null when unknown. */
+export async function presentPersonById(db: Db, id: string | null | undefined, form: PersonForm, options: { withDepartments?: boolean } = {}): Promise<Dict | null> {
+  return (await presentPersonsById(db, [id], form, options)).get(id ?? "") ?? null;
 }
 
 /** The form the caller gets on the person list (admins: full) or on a single read (admins and managers: full). */

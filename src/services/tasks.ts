@@ -28,9 +28,9 @@ import {
 } from "./permissions";
 import { deleteCommentNews, deleteCommentNotifications, isSubscribedToTask, notifyAssignation } from "./notifications";
 import { removeAttachmentFile, storedFilePath } from "./attachments";
+import { presentPerson, presentPersonById } from "./persons";
 import { rm } from "node:fs/promises";
 import { descNullsFirst } from "../db/order";
-import { departmentIdsOf } from "./persons";
 
 export { personTasks, tasksToCheck } from "./todo-lists";
 
@@ -687,11 +687,6 @@ export async function personsTaskDates(c: AppContext, projectId: string | null):
   return result;
 }
 
-/** Safe person dict (no secrets), as embedded in the full task. */
-export function presentPerson(row: Record<string, unknown>): Dict {
-  return serialize("person", row);
-}
-
 /**
  * `GET /data/tasks/<id>/full`: the task with its assignees (`persons`), type, status, entity,
  * project, whether the caller is subscribed to it, its assigner (with department ids), and the
@@ -713,13 +708,13 @@ export async function fullTask(c: AppContext, task: TaskRow): Promise<Dict> {
     task_status: taskStatus ? serialize("task_status", taskStatus) : null,
     project: project ? serialize("project", project) : null,
     entity_type: entityType ? serialize("entity_type", entityType) : null,
-    persons: persons.map(presentPerson),
+    persons: persons.map((person) => presentPerson(c, person, "full")),
     type: "Task",
   });
   dict.is_subscribed = await isSubscribedToTask(db, c.get("user").id, task.id);
   if (task.assigner_id) {
-    const assigner = await db.selectFrom("person").selectAll().where("id", "=", task.assigner_id).executeTakeFirst();
-    if (assigner) dict.assigner = { ...presentPerson(assigner), departments: await departmentIdsOf(db, assigner.id) };
+    const assigner = await presentPersonById(db, task.assigner_id, "full", { withDepartments: true });
+    if (assigner) dict.assigner = assigner;
   }
   if (entity?.parent_id) {
     let episodeId: string | null;

@@ -20,20 +20,6 @@ type Dict = Record<string, unknown>;
 
 export const OPEN_STATUS_NAMES = ["Active", "open", "Open"];
 
-/** Short author form embedded in news and comments: `{id, first_name, last_name, full_name, has_avatar, is_bot, is_guest}`. */
-export async function shortPersonsMap(db: Db, ids: string[]): Promise<Map<string, Dict>> {
-  const rows = await selectIn(db, "person", "id", ids);
-  return new Map(
-    rows.map((row) => {
-      const dict = serialize("person", row);
-      return [row.id, {
-        id: dict.id, first_name: dict.first_name, last_name: dict.last_name, full_name: dict.full_name,
-        has_avatar: dict.has_avatar, is_bot: dict.is_bot, is_guest: dict.is_guest,
-      }];
-    }),
-  );
-}
-
 /** Ids of the open projects: every open project for `all`, else those whose team includes `personId`. */
 export async function openProjectIds(db: Db, personId: string | null): Promise<string[]> {
   let query = db

@@ -186,6 +186,7 @@ export const taskRules: RuleSet = {
   },
 
   comment: {
+    readMalformedIdAsNotFound: true,
     protectedOnUpdate: ["mentions", "department_mentions", "acknowledgements", "previews", "attachment_files", "object_id", "object_type", "person_id", "editor_id"],
     read: async (c, row) => {
       const task = await taskOf(c, row.object_id);

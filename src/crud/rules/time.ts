@@ -108,5 +108,11 @@ export const timeRules: RuleSet = {
     beforeDelete: async (c, row) => {
       await c.get("db").updateTable("attachment_file").set({ chat_message_id: null }).where("chat_message_id", "=", row.id).execute();
     },
+    // A single read lists the message's attachment file ids, as Zou's related form does.
+    present: async (c, row, dict, mode) => {
+      if (mode !== "read") return dict;
+      const attachments = await c.get("db").selectFrom("attachment_file").select("id").where("chat_message_id", "=", row.id).orderBy("created_at").execute();
+      return { ...dict, attachment_files: attachments.map((attachment) => attachment.id) };
+    },
   },
 };
