@@ -6,7 +6,8 @@ import type { Config } from "./config";
 import type { Db } from "./db/database";
 import { ApiError, databaseErrorToApiError, NOT_FOUND_MESSAGE } from "./lib/errors";
 import { EventBus } from "./lib/events";
-import { authMiddleware } from "./services/auth";
+import { bodyLimit } from "./lib/body-limit";
+import { authMiddleware, isPublicPath } from "./services/auth";
 import { registerRoutes } from "./routes/index";
 
 export interface AppDeps {
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }
     }
   });
+  app.use("*", bodyLimit(() => deps.config.maxJsonBodySize, isPublicPath));
   let routeMatchers: { method: string; pattern: RegExp }[] | null = null;
   /** Methods served for a path (for 405 and OPTIONS, as werkzeug answers). */
   const allowedMethods = (path: string): string[] => {

@@ -45,7 +45,8 @@ export async function readLooseBody(c: AppContext): Promise<Record<string, unkno
       const form = await c.req.parseBody();
       return { ...c.req.query(), ...(form as Record<string, unknown>) };
     }
-  } catch {
+  } catch (error) {
+    if (error instanceof ApiError) throw error; // a body over the size limit (413)
     return {};
   }
   return { ...c.req.query() };
