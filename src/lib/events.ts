@@ -6,6 +6,7 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/tables.generated";
 import { newId, utcNow } from "./ids";
+import { describeError } from "./log";
 
 export interface EmittedEvent {
   name: string;
@@ -26,7 +27,7 @@ export class EventBus {
       try {
         listener(event);
       } catch (error) {
-        console.error("event listener failed", error);
+        console.error(`event listener failed: ${describeError(error)}`);
       }
     }
   }
