@@ -21,7 +21,7 @@ describe("login lockout under concurrency (issue 8, item 4)", () => {
     // Still locked: the right password is refused.
     const again = await login(artist.password);
     expect(again.body.too_many_failed_login_attemps).toBe(true);
-  });
+  }, 30_000);
 
   test("after the window the right password logs in and resets the counter", async () => {
     const server = await makeServer();
@@ -60,13 +60,14 @@ describe("login timing (issue 8, item 5)", () => {
       return performance.now() - started;
     };
     await timed("nobody@example.com"); // warm-up: the dummy hash is made once
-    const median = (values: number[]) => values.sort((a, b) => a - b)[1]!;
+    const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const known: number[] = [];
     const unknown: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       known.push(await timed(artist.email));
       unknown.push(await timed(`nobody${i}@example.com`));
     }
-    expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
-  });
+    // Before the fix: about 1 ms against 60 ms (a cost-4 dummy hash); now both run one cost-10 check.
+    expect(median(unknown)).toBeGreaterThan(median(known) * 0.4);
+  }, 30_000);
 });
