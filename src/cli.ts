@@ -115,6 +115,8 @@ export async function main(argv: string[]): Promise<void> {
         hostname: host,
         port,
         fetch: app.fetch,
+        // The largest upload (streamed to disk by the upload routes); bodies read whole are capped
+        // far lower by MAX_JSON_BODY_SIZE (src/lib/body-limit.ts), before they are read.
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
         idleTimeout: 120,
       });
