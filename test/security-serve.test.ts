@@ -42,7 +42,7 @@ async function startServer(folder: string, extra: Record<string, string> = {}) {
   });
   const base = `http://127.0.0.1:${port}/api`;
   for (let i = 0; ; i++) {
-    if (i > 200) throw new Error("the server did not start");
+    if (i > 600) throw new Error("the server did not start");
     if (await fetch(base).then((r) => r.ok, () => false)) break;
     await Bun.sleep(50);
   }
@@ -119,7 +119,7 @@ describe("files for the owner only (issue 8, item 7)", () => {
       expect(await proc.exited).toBe(code);
     }
     expect(readdirSync(folder)).toEqual([]);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("serve: modes, graceful shutdown, partial uploads (issue 8, items 6 and 7)", () => {
@@ -183,5 +183,5 @@ describe("serve: modes, graceful shutdown, partial uploads (issue 8, items 6 and
     } finally {
       if (proc.exitCode === null) proc.kill("SIGKILL");
     }
-  }, 30_000);
+  }, 60_000);
 });
