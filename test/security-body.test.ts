@@ -104,6 +104,22 @@ describe("JSON bodies are capped (issue 8, item 3)", () => {
     expect(response.status).toBe(413);
   });
 
+  test("text fields of an upload are held to the cap; its files are not", async () => {
+    const wip = await w.server.db.selectFrom("task_status").select("id").where("short_name", "=", "wip").executeTakeFirstOrThrow();
+    const form = new FormData();
+    form.append("task_status_id", wip.id);
+    form.append("comment", "c".repeat(3 * LIMIT));
+    form.append("file-0", new File([new Uint8Array(5 * LIMIT)], "big.bin"));
+    const refused = await w.server.request("POST", `/api/actions/tasks/${w.tasks.shot.id}/comment`, { body: form });
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toEqual(TOO_LARGE);
+    const small = new FormData();
+    small.append("task_status_id", wip.id);
+    small.append("comment", "short");
+    small.append("file-0", new File([new Uint8Array(5 * LIMIT)], "big.bin"));
+    expect((await w.server.request("POST", `/api/actions/tasks/${w.tasks.shot.id}/comment`, { body: small })).status).toBe(201);
+  });
+
   test("uploads stream past the cap on upload routes", async () => {
     const file = await insertWorkingFile(w.server, w.tasks.asset, { name: "big-upload" });
     const bytes = new Uint8Array(20 * LIMIT).map((_, i) => i % 253);

@@ -5,14 +5,15 @@
  * (previews.md §7 layout: `files/attachments/<id[0:3]>/<id[3:6]>/<id>`), rows and removal.
  */
 import Busboy from "busboy";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { AppContext } from "../context";
 import type { Config } from "../config";
 import { chunks } from "../lib/chunks";
-import { badRequest, forbidden } from "../lib/errors";
+import { ApiError, badRequest, forbidden } from "../lib/errors";
+import { payloadTooLarge } from "../lib/body-limit";
 import { serialize } from "../db/serialize";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess } from "./permissions";
 import { newId, utcNow } from "../lib/ids";
@@ -55,9 +56,21 @@ export async function readMultipart(c: AppContext, acceptFile: (field: string) =
     throw badRequest("Malformed multipart body.");
   }
   const writes: Promise<void>[] = [];
+  const outs: WriteStream[] = [];
+  const input = Readable.fromWeb(body as any);
+  // Text fields are held in memory: together, no more than a JSON body may weigh.
+  const fieldBudget = c.get("config").maxJsonBodySize;
+  let fieldBytes = 0;
   try {
     await new Promise<void>((resolve, reject) => {
       parser.on("field", (name, value) => {
+        fieldBytes += name.length + value.length;
+        if (fieldBytes > fieldBudget) {
+          reject(payloadTooLarge());
+          input.unpipe(parser);
+          input.destroy();
+          return;
+        }
         fields[name] = value;
       });
       parser.on("file", (field, stream, info) => {
@@ -74,6 +87,7 @@ export async function readMultipart(c: AppContext, acceptFile: (field: string) =
         };
         files.push(upload);
         const out = createWriteStream(upload.tmpPath, { mode: PRIVATE_FILE_MODE });
+        outs.push(out);
         stream.on("data", (chunk: Buffer) => {
           upload.size += chunk.length;
         });
@@ -88,14 +102,14 @@ export async function readMultipart(c: AppContext, acceptFile: (field: string) =
       });
       parser.on("error", (error) => reject(error));
       parser.on("close", () => resolve());
-      const input = Readable.fromWeb(body as any);
       input.on("error", (error) => reject(error));
       input.pipe(parser);
     });
     await Promise.all(writes);
   } catch (error) {
+    for (const out of outs) out.destroy();
     await discardUploads(files);
-    if (error instanceof Error && error.message.includes("Unexpected end of form")) throw badRequest("Malformed multipart body.");
+    if (error instanceof ApiError) throw error;
     throw badRequest("Malformed multipart body.");
   }
   return { fields, files };
