@@ -7,7 +7,9 @@ import type { Db } from "./db/database";
 import { ApiError, databaseErrorToApiError, NOT_FOUND_MESSAGE } from "./lib/errors";
 import { EventBus } from "./lib/events";
 import { rejectPrototypeQueryKeys } from "./lib/validation";
-import { authMiddleware } from "./services/auth";
+import { describeError, newRequestId } from "./lib/log";
+import { bodyLimit } from "./lib/body-limit";
+import { authMiddleware, isPublicPath } from "./services/auth";
 import { registerRoutes } from "./routes/index";
 
 export interface AppDeps {
@@ -62,6 +64,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }
     }
   });
+  app.use("*", bodyLimit(() => deps.config.maxJsonBodySize, isPublicPath));
   let routeMatchers: { method: string; pattern: RegExp }[] | null = null;
   /** Methods served for a path (for 405 and OPTIONS, as werkzeug answers). */
   const allowedMethods = (path: string): string[] => {
@@ -84,10 +87,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound((c) => {
     const rawPath = new URL(c.req.url).pathname;
     if (rawPath.includes("//")) {
-      // werkzeug merges repeated slashes with a permanent redirect.
+      // werkzeug merges repeated slashes with a permanent redirect; the Location is relative, so a
+      // forged Host header cannot send the client elsewhere.
       const url = new URL(c.req.url);
-      url.pathname = rawPath.replace(/\/{2,}/g, "/");
-      return c.redirect(url.toString(), 308);
+      return c.redirect(`${rawPath.replace(/\/{2,}/g, "/")}${url.search}`, 308);
     }
     const methods = allowedMethods(c.req.path);
     if (methods.length > 0) {
@@ -106,8 +109,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
     const dbError = databaseErrorToApiError(error);
     if (dbError) return c.json(dbError.body, dbError.status);
-    console.error(`${c.req.method} ${c.req.path} failed:`, error);
-    return c.json({ error: true, message: "Internal server error." }, 500);
+    const requestId = newRequestId();
+    console.error(`[${requestId}] ${c.req.method} ${c.req.path} failed: ${describeError(error)}`);
+    return c.json({ error: true, message: "Internal server error." }, 500, { "X-Request-Id": requestId });
   });
   return app;
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bun
 /** The zou-bun command line: serve, database set-up, accounts, route listing. */
 import { loadConfig, VERSION, type Config } from "./config";
-import { openDatabase, migrateToLatest, type Db } from "./db/database";
+import { closeDatabase, openDatabase, migrateToLatest, type Db } from "./db/database";
 import { createApp, listRoutes } from "./app";
+import { pruneExpiredData } from "./lib/events";
+import { describeError } from "./lib/log";
+import { cleanPartialUploads } from "./lib/uploads";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accounts";
 
@@ -25,6 +28,9 @@ Commands:
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
 sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSWORD, ...`;
 
+const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes"]);
+const DAY_MS = 86_400_000;
+
 function option(args: string[], name: string): string | undefined {
   const index = args.indexOf(name);
   if (index !== -1) return args[index + 1];
@@ -43,6 +49,39 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/**
+ * SIGTERM/SIGINT: stop accepting connections, let in-flight requests finish for up to
+ * SHUTDOWN_GRACE_SECONDS, then cut the rest, remove partial uploads, write the WAL back into the
+ * database file, and exit 0.
+ */
+function stopGracefully(server: ReturnType<typeof Bun.serve>, db: Db, config: Config, daily: ReturnType<typeof setInterval>): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(daily);
+    console.log(`${signal}: finishing in-flight requests (up to ${config.shutdownGraceSeconds} s), then stopping.`);
+    const finished = server.stop(false).then(() => true);
+    const inTime = await Promise.race([finished, Bun.sleep(config.shutdownGraceSeconds * 1000).then(() => false)]);
+    if (!inTime) {
+      console.log("Grace period over: closing the remaining connections.");
+      await server.stop(true);
+    }
+    let code = 0;
+    try {
+      await cleanPartialUploads(config);
+      await closeDatabase(db);
+    } catch (error) {
+      console.error(`Shutdown: ${describeError(error)}`);
+      code = 1;
+    }
+    console.log("Stopped.");
+    process.exit(code);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   if (!command || command === "--help" || command === "-h" || command === "help") {
@@ -53,12 +92,18 @@ export async function main(argv: string[]): Promise<void> {
     console.log(VERSION);
     return;
   }
+  if (!COMMANDS.has(command)) fail(`unknown command "${command}" (see --help)`);
+  // Everything the server writes (database, -wal/-shm, stored files, their folders, the secret
+  // key) is for its owner only: files 0600, folders 0700.
+  process.umask(0o077);
   const config = loadConfig();
   switch (command) {
     case "serve": {
       const started = performance.now();
       const host = option(args, "--host") ?? config.host;
       const port = Number(option(args, "--port") ?? config.port);
+      const partials = await cleanPartialUploads(config);
+      if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
       const db = await openMigrated(config);
       await initData(db, "3d", { onlyIfEmpty: true });
       const admin = await ensureFirstAdmin(db, config);
@@ -70,10 +115,25 @@ export async function main(argv: string[]): Promise<void> {
         hostname: host,
         port,
         fetch: app.fetch,
+        // The largest upload (streamed to disk by the upload routes); bodies read whole are capped
+        // far lower by MAX_JSON_BODY_SIZE (src/lib/body-limit.ts), before they are read.
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
         idleTimeout: 120,
       });
       console.log(`zou-bun ${VERSION} listening on http://${server.hostname}:${server.port}/api (ready in ${Math.round(performance.now() - started)} ms)`);
+      const housekeeping = async () => {
+        try {
+          const pruned = await pruneExpiredData(db, config.eventRetentionDays);
+          if (pruned.events + pruned.expiredKeys > 0) {
+            console.log(`Pruned ${pruned.events} event(s) older than ${config.eventRetentionDays} days and ${pruned.expiredKeys} expired key(s).`);
+          }
+        } catch (error) {
+          console.error(`Pruning old events failed: ${describeError(error)}`);
+        }
+      };
+      void housekeeping();
+      const daily = setInterval(() => void housekeeping(), DAY_MS);
+      stopGracefully(server, db, config, daily);
       return;
     }
     case "init-db": {

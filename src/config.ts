@@ -30,12 +30,25 @@ export interface Config {
   /** 2FA_EXEMPT_USERS: emails exempt from ENFORCE_2FA. */
   twoFactorExemptUsers: string[];
   corsAllowedOrigins: string[];
+  /** MAX_JSON_BODY_SIZE: bytes of a body read whole (JSON, forms); larger ones get a 413. */
+  maxJsonBodySize: number;
+  /** EVENT_RETENTION_DAYS: api_event rows older than this are deleted daily (0: kept forever). */
+  eventRetentionDays: number;
+  /** SHUTDOWN_GRACE_SECONDS: on SIGTERM/SIGINT, how long in-flight requests may take to finish. */
+  shutdownGraceSeconds: number;
   version: string;
 }
 
 export const VERSION = "0.1.0";
 /** The Zou API version we answer as. */
 export const ZOU_API_VERSION = "1.0.67";
+
+/** A non-negative number from the environment, else `fallback`. */
+function envNumber(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const number = Number(value);
+  return Number.isFinite(number) && number >= 0 ? number : fallback;
+}
 
 function envBool(value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === "") return fallback;
@@ -87,6 +100,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     enforce2fa: envBool(env.ENFORCE_2FA, false),
     twoFactorExemptUsers: (env["2FA_EXEMPT_USERS"] ?? "").split(/[;,]/).map((s) => s.trim().toLowerCase()).filter(Boolean),
     corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? "").split(/[;,]/).map((s) => s.trim()).filter(Boolean),
+    maxJsonBodySize: envNumber(env.MAX_JSON_BODY_SIZE, 8 * 1024 * 1024),
+    eventRetentionDays: envNumber(env.EVENT_RETENTION_DAYS, 90),
+    shutdownGraceSeconds: envNumber(env.SHUTDOWN_GRACE_SECONDS, 10),
     version: VERSION,
   };
 }

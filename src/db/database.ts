@@ -1,6 +1,7 @@
 /** The Kysely instance: embedded SQLite by default (PostgreSQL later, through the same queries). */
 import { Database as SqliteDatabase } from "bun:sqlite";
-import { Kysely, Migrator, ParseJSONResultsPlugin } from "kysely";
+import { chmodSync, existsSync } from "node:fs";
+import { Kysely, Migrator, ParseJSONResultsPlugin, sql } from "kysely";
 import { BunSqliteDialect } from "kysely-bun-sqlite";
 import type { DB } from "./tables.generated";
 import { migrationProvider } from "../../db/migrations/index";
@@ -16,8 +17,26 @@ export function sqlitePathFromUrl(url: string): string {
   return path === "" ? ":memory:" : path;
 }
 
+/**
+ * The database file and its -wal/-shm hold password hashes, TOTP secrets and reset tokens: owner
+ * only (0600), also when an older build (or a wider umask) created them readable by others.
+ * SQLite gives new -wal/-shm files the mode of the database file.
+ */
+function restrictDatabaseFiles(path: string): void {
+  if (path === ":memory:" || path.startsWith("file:")) return;
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if (existsSync(file)) chmodSync(file, 0o600);
+    } catch {
+      /* not ours to change: left as it is */
+    }
+  }
+}
+
 export function openDatabase(url: string): Db {
-  const database = new SqliteDatabase(sqlitePathFromUrl(url), { create: true, strict: false });
+  const path = sqlitePathFromUrl(url);
+  const database = new SqliteDatabase(path, { create: true, strict: false });
+  restrictDatabaseFiles(path);
   if (!("reader" in database.prepare("select 1"))) {
     throw new Error("zou-bun needs Bun >= 1.4.4 (bun:sqlite Statement.reader).");
   }
@@ -56,6 +75,15 @@ export async function migrateToLatest(db: Db): Promise<void> {
   if (error) {
     const failed = results?.find((r) => r.status === "Error");
     throw new Error(`Migration ${failed?.migrationName ?? ""} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Closes the database after writing the WAL back into the main file (a clean shutdown). */
+export async function closeDatabase(db: Db): Promise<void> {
+  try {
+    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+  } finally {
+    await db.destroy();
   }
 }
 

@@ -6,15 +6,37 @@
 import type { AppContext } from "../context";
 import type { Db } from "./database";
 
+type RollbackHook = () => Promise<void>;
+const rollbackHooks = new WeakMap<Db, RollbackHook[]>();
+
+/**
+ * Registers work to undo outside the database if the transaction `trx` fails (e.g. remove a file
+ * stored for a row that is not committed). Runs after the rollback, for transactions opened by
+ * `transact`.
+ */
+export function onRollback(trx: Db, hook: RollbackHook): void {
+  const hooks = rollbackHooks.get(trx);
+  if (hooks) hooks.push(hook);
+  else rollbackHooks.set(trx, [hook]);
+}
+
 export async function transact<T>(c: AppContext, fn: (trx: Db) => Promise<T>): Promise<T> {
   const root = c.get("db");
   if (root.isTransaction) return fn(root);
-  return root.transaction().execute(async (trx) => {
-    c.set("db", trx);
-    try {
-      return await fn(trx);
-    } finally {
-      c.set("db", root);
-    }
-  });
+  let current: Db | null = null;
+  try {
+    return await root.transaction().execute(async (trx) => {
+      current = trx;
+      c.set("db", trx);
+      try {
+        return await fn(trx);
+      } finally {
+        c.set("db", root);
+      }
+    });
+  } catch (error) {
+    const hooks = current ? rollbackHooks.get(current) : undefined;
+    for (const hook of hooks ?? []) await hook().catch(() => undefined);
+    throw error;
+  }
 }

@@ -57,7 +57,8 @@ export async function readBodyValue(c: AppContext): Promise<unknown> {
     let form: Record<string, unknown>;
     try {
       form = (await c.req.parseBody()) as Record<string, unknown>;
-    } catch {
+    } catch (error) {
+      if (error instanceof ApiError) throw error; // a body over the size limit (413)
       throw badRequest("The browser (or proxy) sent a request that this server could not understand.");
     }
     fields = { ...fields, ...form };

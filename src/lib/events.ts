@@ -5,7 +5,8 @@
  */
 import type { Kysely } from "kysely";
 import type { DB } from "../db/tables.generated";
-import { newId, preciseNow } from "./ids";
+import { newId, preciseNow, utcNow } from "./ids";
+import { describeError } from "./log";
 
 export interface EmittedEvent {
   name: string;
@@ -26,7 +27,7 @@ export class EventBus {
       try {
         listener(event);
       } catch (error) {
-        console.error("event listener failed", error);
+        console.error(`event listener failed: ${describeError(error)}`);
       }
     }
   }
@@ -71,4 +72,33 @@ export async function emitEvent(
       data: JSON.stringify(payload),
     })
     .execute();
+}
+
+/** Rows deleted per statement by the pruning, so a large backlog never holds the database long. */
+const PRUNE_BATCH = 5000;
+
+export interface PruneResult {
+  events: number;
+  expiredKeys: number;
+}
+
+/**
+ * Housekeeping run by `serve` at start-up and once a day: deletes `api_event` rows older than
+ * `retentionDays` (0 keeps them forever) and expired keys of the key/value store (revoked tokens,
+ * reset tokens, OTP codes past their lifetime). Deletes in batches of PRUNE_BATCH rows.
+ */
+export async function pruneExpiredData(db: Kysely<DB>, retentionDays: number, now = new Date()): Promise<PruneResult> {
+  let events = 0;
+  if (retentionDays > 0) {
+    const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString().slice(0, 19);
+    for (;;) {
+      const batch = db.selectFrom("api_event").select("id").where("created_at", "<", cutoff).limit(PRUNE_BATCH);
+      const result = await db.deleteFrom("api_event").where("id", "in", batch).executeTakeFirst();
+      const deleted = Number(result.numDeletedRows);
+      events += deleted;
+      if (deleted < PRUNE_BATCH) break;
+    }
+  }
+  const keys = await db.deleteFrom("kv_store").where("expires_at", "<", now.getTime()).executeTakeFirst();
+  return { events, expiredKeys: Number(keys.numDeletedRows) };
 }

@@ -46,6 +46,7 @@ import {
   verifyTotp,
   type TwoFactorMethod,
 } from "../services/two-factor";
+import { describeError } from "../lib/log";
 
 const required = (field: string) => v.pipe(v.string(`${field} must be a string.`), v.minLength(1, `${field} is required.`));
 /** An optional code: strings, or numbers sent by JSON clients. */
@@ -119,7 +120,7 @@ async function mailQuietly(c: AppContext, message: Parameters<typeof sendMail>[1
   try {
     await sendMail(c.get("config"), message);
   } catch (error) {
-    console.error(`sending "${message.subject}" failed:`, error);
+    console.error(`sending "${message.subject}" failed: ${describeError(error)}`);
   }
 }
 
@@ -220,7 +221,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
       return c.json(answer);
     } catch (error) {
       if (error instanceof ApiError) throw error;
-      console.error("login failed:", error);
+      console.error(`login failed: ${describeError(error)}`);
       const message = isDatabaseUnreachable(error) ? "Database doesn't seem reachable." : GENERIC_LOGIN_ERROR;
       return c.json({ error: true, login: false, message }, 500);
     }
@@ -231,7 +232,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
     try {
       await revokeSession(c, c.get("claims") as TokenClaims);
     } catch (error) {
-      console.error("storing the revoked tokens failed:", error);
+      console.error(`storing the revoked tokens failed: ${describeError(error)}`);
     }
     if (isBrowserRequest(c)) clearAuthCookies(c);
     return c.json({ logout: true });

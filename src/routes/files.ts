@@ -39,7 +39,7 @@ import {
   presentOutputFiles,
   presentWorkingFiles,
   projectOutputFiles,
-  receiveMultipartFile,
+  storeWorkingFileContent,
   renderOr400,
   setOutputFilePath,
   taskWorkingFiles,
@@ -445,9 +445,9 @@ export function registerFiles(app: Hono<AppEnv>): void {
   app.post("/data/working-files/:working_file_id/file", async (c) => {
     const workingFile = await getOr404<WorkingFileRow>(c, "working_file", c.req.param("working_file_id"));
     await checkWorkingFileAccess(c, workingFile);
-    const size = await receiveMultipartFile(c.req.raw, "file", workingFileContentPath(c.get("config"), workingFile.id));
-    if (size === null) throw badRequest("No file given: send the content as the multipart field \"file\".");
-    const [dict] = await presentWorkingFiles(c, [workingFile]);
+    const stored = await storeWorkingFileContent(c, workingFile);
+    if (stored === null) throw badRequest("No file given: send the content as the multipart field \"file\".");
+    const [dict] = await presentWorkingFiles(c, [stored]);
     return c.json(dict, 201);
   });
 

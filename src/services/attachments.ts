@@ -1,20 +1,23 @@
 /**
- * Comment attachments: streaming multipart reading (busboy, files written to TMP_DIR as they
- * arrive, never held in memory), storage in the `files` bucket under `PREVIEW_FOLDER`
+ * Comment attachments: streaming multipart reading (busboy, files written to the upload staging
+ * folder as they arrive, never held in memory: src/lib/uploads.ts), storage in the `files` bucket
+ * under `PREVIEW_FOLDER`
  * (previews.md §7 layout: `files/attachments/<id[0:3]>/<id[3:6]>/<id>`), rows and removal.
  */
 import Busboy from "busboy";
-import { createWriteStream } from "node:fs";
-import { copyFile, mkdir, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { AppContext } from "../context";
 import type { Config } from "../config";
 import { chunks } from "../lib/chunks";
-import { badRequest, forbidden } from "../lib/errors";
+import { ApiError, badRequest, forbidden } from "../lib/errors";
+import { payloadTooLarge } from "../lib/body-limit";
 import { serialize } from "../db/serialize";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess } from "./permissions";
 import { newId, utcNow } from "../lib/ids";
+import { ensureStagingFolder, placeStoredFile, PRIVATE_FILE_MODE, stagingPath } from "../lib/uploads";
 
 export interface UploadedFile {
   /** Form field name (`file-0`, `file-1`...). */
@@ -22,7 +25,7 @@ export interface UploadedFile {
   filename: string;
   mimetype: string;
   size: number;
-  /** Where the bytes were written (in TMP_DIR); removed once stored or discarded. */
+  /** Where the bytes were written (the upload staging folder); moved once stored, else removed. */
   tmpPath: string;
 }
 
@@ -37,13 +40,12 @@ export function isMultipart(c: AppContext): boolean {
 
 /**
  * Reads a multipart body as a stream: text fields are collected, each file part whose field name
- * passes `acceptFile` is written to TMP_DIR while it arrives (others are drained).
+ * passes `acceptFile` is written to the upload staging folder while it arrives (others are drained).
  */
 export async function readMultipart(c: AppContext, acceptFile: (field: string) => boolean = () => true): Promise<MultipartBody> {
   const body = c.req.raw.body;
   const contentType = c.req.header("content-type") ?? "";
-  const tmpFolder = c.get("config").tmpFolder;
-  await mkdir(tmpFolder, { recursive: true });
+  const staging = await ensureStagingFolder(c.get("config"));
   const fields: Record<string, string> = {};
   const files: UploadedFile[] = [];
   if (!body) return { fields, files };
@@ -54,9 +56,21 @@ export async function readMultipart(c: AppContext, acceptFile: (field: string) =
     throw badRequest("Malformed multipart body.");
   }
   const writes: Promise<void>[] = [];
+  const outs: WriteStream[] = [];
+  const input = Readable.fromWeb(body as any);
+  // Text fields are held in memory: together, no more than a JSON body may weigh.
+  const fieldBudget = c.get("config").maxJsonBodySize;
+  let fieldBytes = 0;
   try {
     await new Promise<void>((resolve, reject) => {
       parser.on("field", (name, value) => {
+        fieldBytes += name.length + value.length;
+        if (fieldBytes > fieldBudget) {
+          reject(payloadTooLarge());
+          input.unpipe(parser);
+          input.destroy();
+          return;
+        }
         fields[name] = value;
       });
       parser.on("file", (field, stream, info) => {
@@ -69,10 +83,11 @@ export async function readMultipart(c: AppContext, acceptFile: (field: string) =
           filename: info.filename,
           mimetype: info.mimeType || "application/octet-stream",
           size: 0,
-          tmpPath: join(tmpFolder, `upload-${newId()}`),
+          tmpPath: stagingPath(staging),
         };
         files.push(upload);
-        const out = createWriteStream(upload.tmpPath);
+        const out = createWriteStream(upload.tmpPath, { mode: PRIVATE_FILE_MODE });
+        outs.push(out);
         stream.on("data", (chunk: Buffer) => {
           upload.size += chunk.length;
         });
@@ -87,14 +102,14 @@ export async function readMultipart(c: AppContext, acceptFile: (field: string) =
       });
       parser.on("error", (error) => reject(error));
       parser.on("close", () => resolve());
-      const input = Readable.fromWeb(body as any);
       input.on("error", (error) => reject(error));
       input.pipe(parser);
     });
     await Promise.all(writes);
   } catch (error) {
+    for (const out of outs) out.destroy();
     await discardUploads(files);
-    if (error instanceof Error && error.message.includes("Unexpected end of form")) throw badRequest("Malformed multipart body.");
+    if (error instanceof ApiError) throw error;
     throw badRequest("Malformed multipart body.");
   }
   return { fields, files };
@@ -122,16 +137,6 @@ export function attachmentPath(config: Config, attachmentId: string): string {
   return storedFilePath(config.previewFolder, "files", "attachments", attachmentId);
 }
 
-async function moveFile(from: string, to: string): Promise<void> {
-  await mkdir(dirname(to), { recursive: true });
-  try {
-    await rename(from, to);
-  } catch {
-    await copyFile(from, to);
-    await rm(from, { force: true });
-  }
-}
-
 /** Extension of a file name: text after the last dot, lower-cased (column is 6 characters). */
 export function fileExtension(filename: string): string {
   const dot = filename.lastIndexOf(".");
@@ -144,8 +149,9 @@ export function presentAttachment(row: { id: string; name: string | null; extens
 }
 
 /**
- * Stores an uploaded file as an attachment of a comment (or of a reply inside it): creates the
- * row and moves the bytes into the file store. Returns the attachment's `present()` dict.
+ * Stores an uploaded file as an attachment of a comment (or of a reply inside it): puts the bytes
+ * in place (a rename from the staging folder), then creates the row; the file goes again if the
+ * row is not committed. Returns the attachment's `present()` dict.
  */
 export async function storeAttachment(
   c: AppContext,
@@ -165,8 +171,15 @@ export async function storeAttachment(
     reply_id: target.replyId ?? null,
     chat_message_id: target.chatMessageId ?? null,
   };
-  await c.get("db").insertInto("attachment_file").values(row).execute();
-  await moveFile(file.tmpPath, attachmentPath(c.get("config"), row.id));
+  const db = c.get("db");
+  const stored = attachmentPath(c.get("config"), row.id);
+  await placeStoredFile(db, file.tmpPath, stored);
+  try {
+    await db.insertInto("attachment_file").values(row).execute();
+  } catch (error) {
+    if (!db.isTransaction) await rm(stored, { force: true }).catch(() => undefined);
+    throw error;
+  }
   return presentAttachment(row);
 }
 

@@ -4,8 +4,9 @@
  * pure path rendering lives in src/lib/file-tree.ts.
  */
 import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { rm } from "node:fs/promises";
+import { crc32 } from "node:zlib";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import Busboy from "busboy";
@@ -34,6 +35,7 @@ import {
   type FileTreeTaskType,
 } from "../lib/file-tree";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
+import { ensureStagingFolder, placeStoredFile, PRIVATE_FILE_MODE, stagingPath } from "../lib/uploads";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess, checkTaskActionAccess, effectiveRole, isAdmin } from "./permissions";
 import { isAssignedTo, type EntityRow, type TaskRow, type TaskTypeRow } from "./tasks";
 import { descNullsFirst } from "../db/order";
@@ -689,16 +691,19 @@ export function workingFileContentPath(config: Config, workingFileId: string): s
 }
 
 /**
- * Streams the `field` part of a multipart request to `destination` (written to a temporary file
- * next to it, then renamed). Returns the number of bytes written, or null when the request has no
- * such part. A malformed multipart body is a 400.
+ * Streams the `field` part of a multipart request into the upload staging folder. Returns the
+ * staged file with its size and CRC-32 (computed while it arrives), or null when the request has
+ * no such part (nothing is left behind then). A malformed multipart body is a 400.
  */
-export async function receiveMultipartFile(request: Request, field: string, destination: string): Promise<number | null> {
+export async function receiveMultipartFile(
+  request: Request,
+  field: string,
+  stagingFolder: string,
+): Promise<{ path: string; size: number; crc32: number } | null> {
   const contentType = request.headers.get("content-type") ?? "";
   if (!contentType.toLowerCase().startsWith("multipart/form-data") || !request.body) return null;
-  await mkdir(dirname(destination), { recursive: true });
-  const temporary = `${destination}.upload-${newId()}`;
-  const upload: { size: number; saving: Promise<void> | null } = { size: 0, saving: null };
+  const temporary = stagingPath(stagingFolder);
+  const upload: { size: number; crc32: number; saving: Promise<void> | null } = { size: 0, crc32: 0, saving: null };
   try {
     await new Promise<void>((resolve, reject) => {
       let parser: Busboy.Busboy;
@@ -715,8 +720,9 @@ export async function receiveMultipartFile(request: Request, field: string, dest
         }
         stream.on("data", (chunk: Buffer) => {
           upload.size += chunk.length;
+          upload.crc32 = crc32(chunk, upload.crc32);
         });
-        upload.saving = pipeline(stream, createWriteStream(temporary));
+        upload.saving = pipeline(stream, createWriteStream(temporary, { mode: PRIVATE_FILE_MODE }));
         upload.saving.catch(reject);
       });
       parser.on("error", () => reject(badRequest("Malformed multipart body.")));
@@ -727,11 +733,31 @@ export async function receiveMultipartFile(request: Request, field: string, dest
     });
     if (!upload.saving) return null;
     await upload.saving;
-    await rename(temporary, destination);
-    return upload.size;
-  } finally {
+    return { path: temporary, size: upload.size, crc32: upload.crc32 };
+  } catch (error) {
     await rm(temporary, { force: true });
+    throw error;
   }
+}
+
+/**
+ * `POST /data/working-files/{id}/file`: streams the `file` part to the staging folder, moves it in
+ * place, then records its `size` and `checksum` on the row. The checksum column is an integer in
+ * Zou's schema: it holds the CRC-32 of the content (zlib's), as a signed 32-bit value so it fits
+ * PostgreSQL's integer. Returns the updated row, or null when the request carries no `file` part.
+ */
+export async function storeWorkingFileContent(c: AppContext, workingFile: WorkingFileRow): Promise<WorkingFileRow | null> {
+  const config = c.get("config");
+  const staged = await receiveMultipartFile(c.req.raw, "file", await ensureStagingFolder(config));
+  if (!staged) return null;
+  await placeStoredFile(c.get("db"), staged.path, workingFileContentPath(config, workingFile.id));
+  return (await c
+    .get("db")
+    .updateTable("working_file")
+    .set({ size: staged.size, checksum: staged.crc32 | 0, updated_at: utcNow() })
+    .where("id", "=", workingFile.id)
+    .returningAll()
+    .executeTakeFirstOrThrow()) as WorkingFileRow;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,14 +3,15 @@
  * failures for 1 minute (counters kept on the person row), password strategies, login logs,
  * cookies for browsers and reset tokens.
  */
-import { randomInt, timingSafeEqual } from "node:crypto";
+import { randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { sql } from "kysely";
 import { setCookie } from "hono/cookie";
 import type { AppContext, PersonRow } from "../context";
 import type { Config } from "../config";
 import type { Db } from "../db/database";
 import { newId, utcNow } from "../lib/ids";
 import { kvDelete, kvGet, kvSet } from "../lib/kv";
-import { verifyPassword } from "../lib/passwords";
+import { hashPassword, verifyPassword } from "../lib/passwords";
 import { ACCESS_COOKIE, REFRESH_COOKIE, type TokenPair } from "./auth";
 import { hasTwoFactor } from "./two-factor";
 
@@ -45,36 +46,90 @@ export async function findLoginPerson(db: Db, identifier: string): Promise<Perso
 export type CredentialFailure = "unknown_user" | "too_many_failures" | "wrong_password" | "inactive" | "unknown_strategy";
 export type CredentialCheck = { ok: true; person: PersonRow } | { ok: false; reason: CredentialFailure; person?: PersonRow };
 
-function secondsSince(dateTime: unknown): number {
-  if (!dateTime) return Number.POSITIVE_INFINITY;
-  const text = String(dateTime).replace(" ", "T");
-  const time = Date.parse(text.endsWith("Z") ? text : `${text}Z`);
-  return Number.isNaN(time) ? Number.POSITIVE_INFINITY : (Date.now() - time) / 1000;
-}
-
+/** One more failure on the counter, in one statement (concurrent failures all count). */
 export async function recordLoginFailure(db: Db, person: PersonRow): Promise<void> {
-  const attempts = Number(person.login_failed_attemps ?? 0) + 1;
-  await db.updateTable("person").set({ login_failed_attemps: attempts, last_login_failed: utcNow() }).where("id", "=", person.id).execute();
-  person.login_failed_attemps = attempts;
+  await db
+    .updateTable("person")
+    .set({ login_failed_attemps: sql<number>`coalesce(login_failed_attemps, 0) + 1`, last_login_failed: utcNow() })
+    .where("id", "=", person.id)
+    .execute();
 }
 
 export async function resetLoginFailures(db: Db, person: PersonRow): Promise<void> {
-  if (Number(person.login_failed_attemps ?? 0) === 0) return;
-  await db.updateTable("person").set({ login_failed_attemps: 0 }).where("id", "=", person.id).execute();
+  await db.updateTable("person").set({ login_failed_attemps: 0 }).where("id", "=", person.id).where("login_failed_attemps", "<>", 0).execute();
   person.login_failed_attemps = 0;
+}
+
+/**
+ * Counts an attempt before its password is checked, atomically: the counter goes up by one unless
+ * the person is locked out (5 failures within the last minute; an elapsed window starts again from
+ * 0). Returns false when locked. So a burst of concurrent guesses gets 5 password checks, not one
+ * per request, and a locked account refuses the right password too. A matching password gives
+ * its attempt back (`releaseLoginAttempt`).
+ */
+async function reserveLoginAttempt(db: Db, personId: string): Promise<boolean> {
+  const windowStart = new Date(Date.now() - LOCKOUT_SECONDS * 1000).toISOString().slice(0, 19);
+  const attempts = sql<number>`coalesce(login_failed_attemps, 0)`;
+  await db
+    .updateTable("person")
+    .set({ login_failed_attemps: 0 })
+    .where("id", "=", personId)
+    .where(attempts, ">=", MAX_FAILED_LOGINS)
+    .where((eb) => eb.or([eb("last_login_failed", "is", null), eb("last_login_failed", "<", windowStart)]))
+    .execute();
+  const reserved = await db
+    .updateTable("person")
+    .set({ login_failed_attemps: sql<number>`coalesce(login_failed_attemps, 0) + 1`, last_login_failed: utcNow() })
+    .where("id", "=", personId)
+    .where(attempts, "<", MAX_FAILED_LOGINS)
+    .executeTakeFirst();
+  return Number(reserved.numUpdatedRows) > 0;
+}
+
+async function releaseLoginAttempt(db: Db, personId: string): Promise<void> {
+  await db
+    .updateTable("person")
+    .set({ login_failed_attemps: sql<number>`login_failed_attemps - 1` })
+    .where("id", "=", personId)
+    .where("login_failed_attemps", ">", 0)
+    .execute();
+}
+
+/**
+ * A bcrypt hash of a random password with the configured cost, made once: unknown e-mails and
+ * accounts without a password are checked against it, so they take as long as real accounts.
+ */
+const dummyHashes = new Map<number, Promise<string>>();
+function dummyHash(cost: number): Promise<string> {
+  let hash = dummyHashes.get(cost);
+  if (!hash) {
+    hash = hashPassword(randomBytes(18).toString("base64"), cost);
+    dummyHashes.set(cost, hash);
+  }
+  return hash;
+}
+
+async function dummyPasswordCheck(config: Config, password: string): Promise<false> {
+  await verifyPassword(password, await dummyHash(config.bcryptCost));
+  return false;
+}
+
+function isBcryptHash(hash: unknown): boolean {
+  const text = hash instanceof Uint8Array ? new TextDecoder().decode(hash) : typeof hash === "string" ? hash : "";
+  return text.startsWith("$2");
 }
 
 /** Checks the password of a person according to AUTH_STRATEGY (null: unknown strategy). */
 async function passwordMatches(config: Config, person: PersonRow, password: string): Promise<boolean | null> {
   switch (config.authStrategy) {
     case "auth_local_classic":
+      if (!isBcryptHash(person.password)) return dummyPasswordCheck(config, password);
       return verifyPassword(password, person.password);
     case "auth_local_no_password":
       return true;
     case "auth_remote_ldap":
       // No LDAP client in this build: LDAP accounts cannot bind, other accounts have no fallback.
-      await verifyPassword(password, null);
-      return false;
+      return dummyPasswordCheck(config, password);
     default:
       return null;
   }
@@ -89,20 +144,16 @@ export async function checkCredentials(c: AppContext, identifier: string, passwo
   const config = c.get("config");
   const person = found ?? (await findLoginPerson(db, identifier));
   if (!person) {
-    await verifyPassword(password, null);
+    await dummyPasswordCheck(config, password);
     return { ok: false, reason: "unknown_user" };
   }
-  if (Number(person.login_failed_attemps ?? 0) >= MAX_FAILED_LOGINS) {
-    if (secondsSince(person.last_login_failed) < LOCKOUT_SECONDS) return { ok: false, reason: "too_many_failures", person };
-    await db.updateTable("person").set({ login_failed_attemps: 0 }).where("id", "=", person.id).execute();
-    person.login_failed_attemps = 0;
+  if (!["auth_local_classic", "auth_local_no_password", "auth_remote_ldap"].includes(config.authStrategy)) {
+    return { ok: false, reason: "unknown_strategy", person };
   }
+  if (!(await reserveLoginAttempt(db, person.id))) return { ok: false, reason: "too_many_failures", person };
   const matches = await passwordMatches(config, person, password);
-  if (matches === null) return { ok: false, reason: "unknown_strategy", person };
-  if (!matches) {
-    await recordLoginFailure(db, person);
-    return { ok: false, reason: "wrong_password", person };
-  }
+  if (!matches) return { ok: false, reason: "wrong_password", person };
+  await releaseLoginAttempt(db, person.id);
   if (!person.active) return { ok: false, reason: "inactive", person };
   return { ok: true, person };
 }

@@ -12,6 +12,7 @@ import { utcNow } from "../lib/ids";
 import { kvDelete, kvGet, kvSet } from "../lib/kv";
 import { sendMail } from "../lib/mail";
 import { hashPassword, verifyPassword } from "../lib/passwords";
+import { describeError } from "../lib/log";
 
 type Row = Record<string, any>;
 
@@ -173,7 +174,7 @@ export async function sendEmailOtp(c: AppContext, person: Row): Promise<void> {
       html: `<p>Hello ${escapeHtml(person.first_name ?? "")},</p><p>Your Kitsu verification code is <strong>${code}</strong>. It is valid for 5 minutes.</p>`,
     });
   } catch (error) {
-    console.error("sending the verification code failed:", error);
+    console.error(`sending the verification code failed: ${describeError(error)}`);
   }
 }
 

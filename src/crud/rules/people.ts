@@ -2,13 +2,14 @@
  * Crud rules of person and organisation (models.md §4.2, permissions.md §4.6, auth.md §1.5 and §3).
  */
 import { sql } from "kysely";
-import type { AppContext } from "../../context";
+import type { AppContext, PersonRow } from "../../context";
 import type { Db } from "../../db/database";
 import { TABLES, type TableName } from "../../db/tables.generated";
 import { chunks } from "../../lib/chunks";
-import { badRequest, badRequestPlain, forbidden } from "../../lib/errors";
+import { ApiError, badRequest, badRequestPlain, forbidden } from "../../lib/errors";
 import { isUuid, normalizeId } from "../../lib/ids";
 import { isTrueWord } from "../values";
+import { checkCredentials } from "../../services/login";
 import { checkAdmin, isAdmin } from "../../services/permissions";
 import {
   checkDisplayDateFormat,
@@ -35,8 +36,39 @@ import type { ModelRules, RuleSet } from "./index";
 /** Keys a non-admin editing their own person row cannot change (silently dropped). */
 const ADMIN_ONLY_PERSON_KEYS = [
   "role", "departments", "active", "is_bot", "archived", "login_failed_attemps", "last_login_failed",
-  "is_generated_from_ldap", "ldap_uid", "last_presence", "studio_id",
+  "is_generated_from_ldap", "ldap_uid", "last_presence", "studio_id", "is_guest", "daily_salary",
 ];
+
+/**
+ * Second-factor keys: written only by the 2FA routes (/auth/totp, /auth/email-otp, /auth/fido,
+ * /auth/recovery-codes, the admin's disable-two-factor-authentication), which demand proof; a
+ * crud update drops them silently, whoever sends them.
+ */
+const TWO_FACTOR_PERSON_KEYS = [
+  "totp_enabled", "totp_secret", "email_otp_enabled", "email_otp_secret", "fido_enabled", "fido_credentials",
+  "otp_recovery_codes", "preferred_two_factor_authentication",
+];
+
+/**
+ * A person changing their own e-mail gives their current password as `password` in the same
+ * body (an e-mail change then a password reset would otherwise hand the account to whoever holds
+ * a session). The check is the login's: lockout and failure counter included.
+ */
+async function checkOwnEmailChange(c: AppContext, row: Row, body: Dict): Promise<void> {
+  if (!("email" in body) || c.get("identityType") === "bot") return;
+  const wanted = typeof body.email === "string" ? body.email.trim().toLowerCase() : body.email;
+  const current = typeof row.email === "string" ? row.email.toLowerCase() : row.email;
+  if ((wanted ?? "") === (current ?? "")) return;
+  if (typeof body.password !== "string" || body.password === "") {
+    throw badRequestPlain("The current password is required to change the email (send it as password).");
+  }
+  const check = await checkCredentials(c, "", body.password, row as unknown as PersonRow);
+  if (check.ok) return;
+  if (check.reason === "too_many_failures") {
+    throw new ApiError(400, { error: true, message: "Too many failed login attempts.", too_many_failed_login_attemps: true });
+  }
+  throw badRequestPlain("The current password is wrong.");
+}
 
 /** API tokens minted while creating or updating a person, added to that request's answer. */
 const mintedTokens = new WeakMap<AppContext, string>();
@@ -148,10 +180,12 @@ const personRules: ModelRules = {
   list: async () => {},
   read: async () => {},
   create: async (c) => checkAdmin(c),
-  update: async (c, row) => {
+  update: async (c, row, body) => {
     if (row.id !== c.get("user").id) checkAdmin(c);
+    else await checkOwnEmailChange(c, row, body);
   },
   prepareBody: async (c, body, mode) => {
+    if (mode === "update") for (const key of TWO_FACTOR_PERSON_KEYS) delete body[key];
     if (mode === "update" && !isAdmin(c.get("user"))) {
       for (const key of ADMIN_ONLY_PERSON_KEYS) delete body[key];
       if (c.get("identityType") === "bot") delete body.expiration_date;
