@@ -5,6 +5,8 @@ import { openDatabase, migrateToLatest, type Db } from "./db/database";
 import { createApp, listRoutes } from "./app";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accounts";
+import { EventBus } from "./lib/events";
+import { serveWithLiveEvents } from "./services/live-events";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -65,11 +67,11 @@ export async function main(argv: string[]): Promise<void> {
       if (admin) {
         console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
       }
-      const app = createApp({ db, config });
-      const server = Bun.serve({
+      const events = new EventBus();
+      const app = createApp({ db, config, events });
+      const { server } = serveWithLiveEvents(app, { db, config, events }, {
         hostname: host,
         port,
-        fetch: app.fetch,
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
         idleTimeout: 120,
       });
