@@ -188,6 +188,21 @@ describe("delivery", () => {
     expect(otherSeen.some((e) => e.name.startsWith("notification:"))).toBe(false);
   });
 
+  test("joining an entity's chat arrives as chat:joined at the project's team only", async () => {
+    const artist = await server.person("user");
+    const outsider = await server.person("user");
+    const { assetId } = await production(server, [artist]);
+    const member = await connected(artist);
+    const stranger = await connected(outsider);
+    const strangerSeen = recorder(stranger);
+    const joined = next(member, "chat:joined");
+    const response = await server.request("POST", `/api/actions/user/chats/${assetId}/join`, { token: artist.token });
+    expect(response.status).toBeLessThan(300);
+    expect(await joined).toMatchObject({ person_id: artist.id });
+    await flush(stranger);
+    expect(strangerSeen.map((e) => e.name)).toEqual(["main:test"]);
+  });
+
   test("audience rules", () => {
     const event = (name: string, data: Record<string, unknown>, projectId: string | null = null) => ({ name, data, projectId, userId: null });
     expect(audienceOf(event("comment:new", { comment_id: "c", project_id: "p" }, "p"))).toEqual({ kind: "project", projectId: "p" });
