@@ -290,5 +290,29 @@ describe("review rooms", () => {
     await Bun.sleep(50);
     expect(live.rooms.people(playlistId)).toEqual([]);
   });
-});
 
+  test("access is checked on every message: removed from the team or logged out, a client no longer drives the room", async () => {
+    const lead = await server.person("supervisor");
+    const artist = await server.person("user");
+    const third = await server.person("user");
+    const { project } = await production(server, [lead, artist, third]);
+    const playlistId = await playlist(project.id);
+    const a = await connected(lead);
+    const b = await connected(artist);
+    const c = await connected(third);
+    for (const socket of [a, b, c]) {
+      const joined = next(socket, "preview-room:room-updated");
+      socket.emit("preview-room:join", { playlist_id: playlistId });
+      await joined;
+    }
+    const seenByA = recorder(a);
+    expect((await server.request("DELETE", `/api/data/projects/${project.id}/team/${artist.id}`)).status).toBe(204);
+    b.emit("preview-room:room-updated", { playlist_id: playlistId, current_frame: 7, local_id: "removed" });
+    expect((await server.request("GET", "/api/auth/logout", { token: third.token })).status).toBe(200);
+    c.emit("preview-room:room-updated", { playlist_id: playlistId, current_frame: 8, local_id: "logged-out" });
+    const check = next(a, "preview-room:room-updated", (data) => data.local_id === "still-here");
+    a.emit("preview-room:room-updated", { playlist_id: playlistId, current_frame: 9, local_id: "still-here" });
+    expect((await check).current_frame).toBe(9);
+    expect(seenByA.filter((e) => e.name === "preview-room:room-updated").map((e) => e.data.local_id)).toEqual(["still-here"]);
+  });
+});

@@ -60,7 +60,7 @@ const STUDIO_WIDE = new Set([
 ]);
 
 /** Events after which team memberships, roles or active flags may have changed. */
-const MEMBERSHIP_EVENTS = new Set(["project:new", "project:update", "project:delete", "person:new", "person:update", "person:delete"]);
+const MEMBERSHIP_EVENTS = new Set(["project:new", "project:update", "project:delete", "person:update", "person:delete"]);
 
 const ADMINS_ROOM = "admins";
 const personRoom = (id: string) => `person:${id}`;

@@ -6,6 +6,7 @@
  */
 import type { Namespace, Socket } from "socket.io";
 import type { Db } from "../db/database";
+import { writeGeneration } from "../db/write-tracker";
 import type { LiveSession } from "./live-events";
 
 /** Room state keys a client may set (events.md §5). */
@@ -20,6 +21,13 @@ const RELAYS = [
   "preview-room:add-annotation", "preview-room:remove-annotation", "preview-room:update-annotation",
   "preview-room:change-version", "preview-room:panzoom-changed", "preview-room:comparison-panzoom-changed",
 ];
+
+/**
+ * An access decision is reused for a socket and playlist while none of these tables was written
+ * and for at most ACCESS_TTL_MS (panning and drawing send many messages a second).
+ */
+const ACCESS_TABLES = ["person", "kv_store", "project_person_link", "playlist"] as const;
+const ACCESS_TTL_MS = 5_000;
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
@@ -59,6 +67,8 @@ const socketRoom = (playlistId: string) => `review:${playlistId}`;
 
 export class ReviewRooms {
   private readonly rooms = new Map<string, Room>();
+  /** Socket id → playlist id → the last access decision. */
+  private readonly decisions = new Map<string, Map<string, { personId: string | null; generation: number; until: number }>>();
 
   constructor(
     private readonly nsp: Namespace,
@@ -111,7 +121,9 @@ export class ReviewRooms {
       if (room.members.size === 0) this.applyState(room.state, personId, data);
       room.members.set(socket.id, personId);
       this.emitPeople(playlistId);
-      this.nsp.to(socketRoom(playlistId)).emit("preview-room:room-updated", this.snapshot(playlistId, { only_newcomer: true }));
+      // The room's state for the newcomer. Sent as a plain update: Kitsu skips `only_newcomer`
+      // updates once the people list shows it joined, and the others already hold this state.
+      this.nsp.to(socketRoom(playlistId)).emit("preview-room:room-updated", this.snapshot(playlistId, { only_newcomer: false }));
     });
     on("preview-room:leave", (_personId, playlistId) => this.removeMember(playlistId, socket.id));
     on("preview-room:room-updated", (personId, playlistId, data) => {
@@ -124,12 +136,28 @@ export class ReviewRooms {
       on(name, (_personId, playlistId, data) => this.nsp.to(socketRoom(playlistId)).emit(name, data));
     }
     socket.on("disconnect", () => {
+      this.decisions.delete(socket.id);
       for (const [playlistId, room] of [...this.rooms]) if (room.members.has(socket.id)) this.removeMember(playlistId, socket.id);
     });
   }
 
   /** The person of the socket when its token is still good and it may see the playlist. */
   private async authorize(socket: Socket, playlistId: string): Promise<string | null> {
+    const generation = writeGeneration(ACCESS_TABLES);
+    let decisions = this.decisions.get(socket.id);
+    const known = decisions?.get(playlistId);
+    if (known && known.generation === generation && known.until > Date.now()) return known.personId;
+    const personId = await this.checkAccess(socket, playlistId);
+    if (!decisions) {
+      decisions = new Map();
+      this.decisions.set(socket.id, decisions);
+    }
+    if (decisions.size >= 64) decisions.clear();
+    if (socket.connected) decisions.set(playlistId, { personId, generation, until: Date.now() + ACCESS_TTL_MS });
+    return personId;
+  }
+
+  private async checkAccess(socket: Socket, playlistId: string): Promise<string | null> {
     const session = await this.sessionOf(socket);
     if (!session) return null;
     const playlist = await this.db.selectFrom("playlist").select("project_id").where("id", "=", playlistId).executeTakeFirst();
