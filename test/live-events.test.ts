@@ -15,7 +15,7 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
   server = await makeServer();
-  const started = serveWithLiveEvents(server.app, { db: server.db, config: server.config, events: server.events }, { hostname: "127.0.0.1", port: 0 });
+  const started = serveWithLiveEvents(server.app, { db: server.db, config: server.config, events: server.events, revalidateEveryMs: 50 }, { hostname: "127.0.0.1", port: 0 });
   live = started.live;
   stop = () => {
     live.close();
@@ -99,6 +99,19 @@ describe("handshake", () => {
 
     const leaver = await server.person("user", { active: false });
     expect(await outcome(client(bearer(leaver.token)))).toStartWith("refused");
+  });
+
+  test("a connected client whose session is revoked (logout) is disconnected", async () => {
+    const artist = await server.person("user");
+    const { token } = await signToken(server.config.secretKey, artist.id, { type: "access", identityType: "person", lifetime: ACCESS_TOKEN_SECONDS });
+    const socket = client(bearer(token));
+    expect(await outcome(socket)).toBe("connected");
+    const other = await connected(await server.person("user"));
+    const gone = new Promise<string>((resolve) => socket.once("disconnect", (reason) => resolve(reason)));
+    expect((await server.request("GET", "/api/auth/logout", { token })).status).toBe(200);
+    expect(await gone).toBe("io server disconnect");
+    await Bun.sleep(120);
+    expect(other.connected).toBe(true);
   });
 
   test("the cookie is accepted, over polling and over websocket only", async () => {

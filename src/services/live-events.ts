@@ -18,6 +18,7 @@ import { chunks } from "../lib/chunks";
 import { ApiError } from "../lib/errors";
 import type { EmittedEvent, EventBus } from "../lib/events";
 import { authenticate } from "./auth";
+import { sessionGeneration } from "./session-cache";
 import { ReviewRooms } from "./review-rooms";
 
 export const SOCKET_PATH = "/socket.io/";
@@ -29,6 +30,8 @@ export interface LiveDeps {
   events: EventBus;
   /** Defaults to the in-process broadcaster of `events`. */
   broadcaster?: Broadcaster;
+  /** How often to look for revoked sessions among the connected clients (ms, default 15 s). */
+  revalidateEveryMs?: number;
 }
 
 export interface LiveSession {
@@ -120,6 +123,9 @@ export class LiveEvents {
   private readonly unsubscribe: () => void;
   /** Deliveries waiting for a lookup, kept in emission order. */
   private tail: Promise<void> | null = null;
+  private readonly revalidateTimer: ReturnType<typeof setInterval>;
+  private checkedGeneration = sessionGeneration();
+  private revalidating = false;
 
   constructor(deps: LiveDeps) {
     this.db = deps.db;
@@ -149,6 +155,8 @@ export class LiveEvents {
     const broadcaster = deps.broadcaster ?? new InProcessBroadcaster(deps.events);
     this.unsubscribe = broadcaster.subscribe((event) => this.accept(event));
     registerStream(deps.events, { connections: () => this.connections() });
+    this.revalidateTimer = setInterval(() => void this.revalidate(), deps.revalidateEveryMs ?? 15_000);
+    this.revalidateTimer.unref?.();
   }
 
   connections(): number {
@@ -177,7 +185,28 @@ export class LiveEvents {
     return session;
   }
 
+  /**
+   * After a write that may revoke sessions (logout, deactivation, API token renewal), checks every
+   * connected client's token again and disconnects those no longer accepted.
+   */
+  async revalidate(): Promise<void> {
+    const generation = sessionGeneration();
+    if (this.revalidating || generation === this.checkedGeneration) return;
+    this.revalidating = true;
+    try {
+      this.checkedGeneration = generation;
+      for (const socket of [...this.nsp.sockets.values()]) {
+        if (socket.connected && socket.data?.personId && !(await this.sessionOf(socket))) socket.disconnect(true);
+      }
+    } catch (error) {
+      console.error("live session check failed", error);
+    } finally {
+      this.revalidating = false;
+    }
+  }
+
   close(): void {
+    clearInterval(this.revalidateTimer);
     this.unsubscribe();
     unregisterStream(this.events);
     this.io.disconnectSockets(true);
