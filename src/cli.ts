@@ -3,11 +3,12 @@
 import { loadConfig, VERSION, type Config } from "./config";
 import { closeDatabase, openDatabase, migrateToLatest, type Db } from "./db/database";
 import { createApp, listRoutes } from "./app";
-import { pruneExpiredData } from "./lib/events";
+import { EventBus, pruneExpiredData } from "./lib/events";
 import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accounts";
+import { serveWithLiveEvents } from "./services/live-events";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -54,13 +55,14 @@ function fail(message: string): never {
  * SHUTDOWN_GRACE_SECONDS, then cut the rest, remove partial uploads, write the WAL back into the
  * database file, and exit 0.
  */
-function stopGracefully(server: ReturnType<typeof Bun.serve>, db: Db, config: Config, daily: ReturnType<typeof setInterval>): void {
+function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db, config: Config, daily: ReturnType<typeof setInterval>): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     clearInterval(daily);
     console.log(`${signal}: finishing in-flight requests (up to ${config.shutdownGraceSeconds} s), then stopping.`);
+    live.close(); // socket.io clients are told to go, its timers stop
     const finished = server.stop(false).then(() => true);
     const inTime = await Promise.race([finished, Bun.sleep(config.shutdownGraceSeconds * 1000).then(() => false)]);
     if (!inTime) {
@@ -110,13 +112,11 @@ export async function main(argv: string[]): Promise<void> {
       if (admin) {
         console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
       }
-      const app = createApp({ db, config });
-      const server = Bun.serve({
+      const events = new EventBus();
+      const app = createApp({ db, config, events });
+      const { server, live } = serveWithLiveEvents(app, { db, config, events }, {
         hostname: host,
         port,
-        fetch: app.fetch,
-        // The largest upload (streamed to disk by the upload routes); bodies read whole are capped
-        // far lower by MAX_JSON_BODY_SIZE (src/lib/body-limit.ts), before they are read.
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
         idleTimeout: 120,
       });
@@ -133,7 +133,7 @@ export async function main(argv: string[]): Promise<void> {
       };
       void housekeeping();
       const daily = setInterval(() => void housekeeping(), DAY_MS);
-      stopGracefully(server, db, config, daily);
+      stopGracefully(server, live, db, config, daily);
       return;
     }
     case "init-db": {

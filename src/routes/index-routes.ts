@@ -5,6 +5,8 @@ import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
 import type { Db } from "../db/database";
 import { ZOU_API_VERSION } from "../config";
+import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
+import { streamOf } from "../lib/broadcast";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { enforce2fa } from "../services/login";
@@ -15,6 +17,8 @@ interface Health {
   database: boolean;
   keyValueStore: boolean;
   eventStream: boolean;
+  /** Clients connected to the realtime stream. */
+  connections: number;
   jobQueue: boolean;
   indexer: boolean;
 }
@@ -30,13 +34,15 @@ async function reachable(check: () => Promise<unknown>): Promise<boolean> {
 
 /**
  * Health of the services Zou runs beside the API. Here the key-value store is a database table,
- * the event stream and the job queue live in this process, and no indexer is configured.
+ * the event stream (up when the server runs one, see services/live-events.ts) and the job queue
+ * live in this process, and no indexer is configured.
  */
 async function health(c: AppContext): Promise<Health> {
   const db = c.get("db");
   const database = await reachable(() => db.selectFrom("project_status").select("id").limit(1).execute());
   const keyValueStore = await reachable(() => db.selectFrom("kv_store").select("key").limit(1).execute());
-  return { database, keyValueStore, eventStream: true, jobQueue: database, indexer: false };
+  const stream = streamOf(c.get("events"));
+  return { database, keyValueStore, eventStream: stream !== undefined, connections: stream?.connections() ?? 0, jobQueue: database, indexer: false };
 }
 
 /** Local time as Python's `datetime.now().isoformat()` (microseconds). */
@@ -119,6 +125,7 @@ export function registerIndex(app: Hono<AppEnv>): void {
       "database-up": status.database,
       "key-value-store-up": status.keyValueStore,
       "event-stream-up": status.eventStream,
+      "event-stream-connections": status.connections,
       "job-queue-up": status.jobQueue,
       "indexer-up": status.indexer,
     });
