@@ -49,7 +49,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set("config", deps.config);
     c.set("events", events);
     await next();
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+    // A stored file's stricter policy (lib/file-response.ts) is kept.
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!c.res.headers.has(name)) c.res.headers.set(name, value);
     const origin = c.req.header("origin");
     if (origin && deps.config.corsAllowedOrigins.includes(origin)) {
       c.res.headers.set("Access-Control-Allow-Origin", origin);
