@@ -23,6 +23,8 @@ import { registerChats } from "./chats";
 import { registerFiles } from "./files";
 import { registerTimeSpents } from "./time-spents";
 import { registerCrudActions } from "./crud-actions";
+import { registerPlaylists } from "./playlists";
+import { registerShared } from "./shared";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
@@ -46,5 +48,7 @@ export function registerRoutes(app: Hono<AppEnv>): void {
   registerFiles(app);
   registerTimeSpents(app);
   registerCrudActions(app);
+  registerPlaylists(app);
+  registerShared(app);
   registerCrud(app, crudModels());
 }
