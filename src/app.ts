@@ -116,7 +116,11 @@ export function listRoutes(app: Hono<AppEnv>): string[] {
   const seen = new Set<string>();
   for (const route of app.routes) {
     if (route.method === "ALL" || route.path === "*" || route.path.endsWith("/*")) continue;
-    const path = route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
+    // A regexp parameter ending in an extension is a `{id}.png` / `{id}.{extension}` segment.
+    const path = route.path
+      .replace(/:([A-Za-z0-9_]+)\{[^}]*\\\.\[A-Za-z0-9\]\+\}/g, "{$1}.{extension}")
+      .replace(/:([A-Za-z0-9_]+)\{[^}]*\\\.([A-Za-z0-9]+)\}/g, "{$1}.$2")
+      .replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
     seen.add(`${route.method} /api${path === "/" ? "" : path}`);
   }
   return [...seen].sort((a, b) => a.split(" ")[1]!.localeCompare(b.split(" ")[1]!) || a.localeCompare(b));

@@ -368,26 +368,28 @@ export function registerShared(app: Hono<AppEnv>): void {
     return sendFirst(c, previewFilePath(c.get("config"), { id: preview.id, extension }), { extension, filename: name, download: true });
   });
 
-  app.get(`${base}/movies/originals/preview-files/:file`, async (c) => {
-    const { preview } = await previewForMedia(c, c.req.param("file"), "mp4");
+  app.get(`${base}/movies/originals/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.mp4}`, async (c) => {
+    const { preview } = await previewForMedia(c, c.req.param("preview_file_id"), "mp4");
     return sendFirst(c, previewFilePath(c.get("config"), { id: preview.id, extension: "mp4" }), { extension: "mp4" });
   });
 
-  app.get(`${base}/movies/tiles/preview-files/:file`, async (c) => {
-    const { preview } = await previewForMedia(c, c.req.param("file"), "png");
+  app.get(`${base}/movies/tiles/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.png}`, async (c) => {
+    const { preview } = await previewForMedia(c, c.req.param("preview_file_id"), "png");
     return sendFirst(c, [storedFilePath(c.get("config").previewFolder, "pictures", "tiles", preview.id)], { extension: "png" });
   });
 
-  app.get(`${base}/pictures/thumbnails/preview-files/:file`, async (c) => {
-    const { preview } = await previewForMedia(c, c.req.param("file"), "png");
+  app.get(`${base}/pictures/thumbnails/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.png}`, async (c) => {
+    const { preview } = await previewForMedia(c, c.req.param("preview_file_id"), "png");
     return sendFirst(c, [storedFilePath(c.get("config").previewFolder, "pictures", "thumbnails", preview.id)], { extension: "png" });
   });
 
-  app.get(`${base}/pictures/originals/preview-files/:file`, async (c) => {
-    const { preview, extension } = await previewForMedia(c, c.req.param("file"));
+  const original = async (c: AppContext) => {
+    const { preview, extension } = await previewForMedia(c, c.req.param("preview_file_id"));
     const root = c.get("config").previewFolder;
     if (extension === "png") return sendFirst(c, [storedFilePath(root, "pictures", "original", preview.id)], { extension: "png" });
     if (!PICTURE_OR_FILE.has(extension)) throw badRequest(`Extension not allowed: ${extension}`);
     return sendFirst(c, [storedFilePath(root, "files", "previews", preview.id)], { extension });
-  });
+  };
+  app.get(`${base}/pictures/originals/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.png}`, original);
+  app.get(`${base}/pictures/originals/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.[A-Za-z0-9]+}`, original);
 }

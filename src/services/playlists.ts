@@ -251,14 +251,12 @@ export async function playlistWithPreviews(db: Db, playlist: PlaylistRow, option
   const lines = await previewLines(db, shots.map((shot) => shot.id).filter((id): id is string => typeof id === "string"));
   const byEntity = new Map<string, Map<string, Dict[]>>();
   const byId = new Map<string, Dict>();
-  let hasPictures = false;
   for (const line of lines) {
     const types = byEntity.get(line.entityId) ?? new Map<string, Dict[]>();
     byEntity.set(line.entityId, types);
     const preview = lightPreview(line.row, options.annotations);
     types.set(line.taskTypeId, [...(types.get(line.taskTypeId) ?? []), preview]);
     byId.set(String(line.row.id), preview);
-    if (line.row.extension === "png") hasPictures = true;
   }
   for (const shot of shots) {
     const types = byEntity.get(String(shot.id));
@@ -266,7 +264,7 @@ export async function playlistWithPreviews(db: Db, playlist: PlaylistRow, option
       shot.preview_files = [];
     } else {
       const grouped: Record<string, Dict[]> = {};
-      for (const [taskTypeId, previews] of types) grouped[taskTypeId] = hasPictures ? mixRevisions(previews) : previews;
+      for (const [taskTypeId, previews] of types) grouped[taskTypeId] = mixRevisions(previews);
       shot.preview_files = grouped;
     }
   }
@@ -317,11 +315,8 @@ export async function tempPlaylist(c: AppContext, projectId: string, taskIds: st
     };
     if (entity.type_name === "Shot") {
       const sequence = entity.parent_id ? await db.selectFrom("entity").select(["id", "name", "parent_id"]).where("id", "=", entity.parent_id).executeTakeFirst() : undefined;
-      const episode = sequence?.parent_id ? await db.selectFrom("entity").select(["id", "name"]).where("id", "=", sequence.parent_id).executeTakeFirst() : undefined;
-      Object.assign(item, {
-        sequence_id: sequence?.id ?? "", sequence_name: sequence?.name ?? "", parent_name: sequence?.name ?? "",
-        episode_id: episode?.id ?? "", episode_name: episode?.name ?? "",
-      });
+      // Zou leaves episode_id/episode_name empty here, even for shots of an episode.
+      Object.assign(item, { sequence_id: sequence?.id ?? "", sequence_name: sequence?.name ?? "", parent_name: sequence?.name ?? "" });
     } else {
       Object.assign(item, { asset_type_id: entity.entity_type_id, asset_type_name: entity.type_name, parent_name: entity.type_name });
     }
@@ -367,7 +362,7 @@ export async function addEntities(c: AppContext, playlist: PlaylistRow, entries:
     const entity = await db.selectFrom("entity").select(["id", "project_id", "preview_file_id"]).where("id", "=", entry.entity_id).executeTakeFirst();
     if (!entity) throw notFound();
     if (entity.project_id !== playlist.project_id) throw badRequest("Entity does not belong to the playlist's project.");
-    let previewId = entry.preview_file_id ?? entity.preview_file_id ?? null;
+    let previewId = entry.preview_file_id ?? (await latestPreviewId(db, entity.id, playlist.task_type_id)) ?? entity.preview_file_id ?? null;
     if (entry.preview_file_id) {
       const preview = await db
         .selectFrom("preview_file")
@@ -400,6 +395,18 @@ export async function addEntities(c: AppContext, playlist: PlaylistRow, entries:
   }
   await emit(c, "playlist:update", { playlist_id: playlist.id }, playlist.project_id);
   return serialize("playlist", updated);
+}
+
+/** The newest preview of an entity's tasks (of the playlist's task type when it has one). */
+async function latestPreviewId(db: Db, entityId: string, taskTypeId: string | null): Promise<string | null> {
+  let query = db
+    .selectFrom("preview_file")
+    .innerJoin("task", "task.id", "preview_file.task_id")
+    .select("preview_file.id")
+    .where("task.entity_id", "=", entityId);
+  if (taskTypeId) query = query.where("task.task_type_id", "=", taskTypeId);
+  const row = await query.orderBy("preview_file.revision", "desc").orderBy("preview_file.created_at", "desc").orderBy("preview_file.position").executeTakeFirst();
+  return row?.id ?? null;
 }
 
 /** Entries sent to add-entity/add-entities: `entity_id` uuids (400 otherwise), optional `preview_file_id`. */
