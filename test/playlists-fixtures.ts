@@ -44,7 +44,7 @@ export async function makeMovie(path: string, options: { seconds?: number; width
   if (!silent) args.push("-f", "lavfi", "-i", `sine=frequency=440:duration=${seconds}`);
   args.push("-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast");
   if (!silent) args.push("-c:a", "aac", "-shortest");
-  args.push(path, "-y");
+  args.push("-f", "mp4", path, "-y");
   const proc = Bun.spawn(args, { stdout: "ignore", stderr: "pipe" });
   const code = await proc.exited;
   if (code !== 0) throw new Error(`ffmpeg failed: ${await new Response(proc.stderr).text()}`);
