@@ -351,8 +351,8 @@ export interface PlaylistEntry {
 
 /**
  * Appends entities to a playlist in one write (an entity already there gets the new preview).
- * Without a preview id, the entity's main preview is used when it has one. Emits
- * `playlist:add_entity` per entry and `playlist:update`. Returns the serialized playlist.
+ * Without a preview id, the newest preview of the entity (of the playlist's task type) is used.
+ * Emits `playlist:add_entity` per entry. Returns the serialized playlist.
  */
 export async function addEntities(c: AppContext, playlist: PlaylistRow, entries: PlaylistEntry[]): Promise<Dict> {
   const db = c.get("db");
@@ -393,7 +393,6 @@ export async function addEntities(c: AppContext, playlist: PlaylistRow, entries:
   for (const shot of added) {
     await emit(c, "playlist:add_entity", { playlist_id: playlist.id, entity_id: shot.entity_id, preview_file_id: shot.preview_file_id ?? null }, playlist.project_id);
   }
-  await emit(c, "playlist:update", { playlist_id: playlist.id }, playlist.project_id);
   return serialize("playlist", updated);
 }
 
