@@ -82,6 +82,21 @@ describe("movie builds", () => {
     expect((await server.json("GET", `/api/data/playlists/${pl.id}/jobs/${done.id}/build/mp4`)).body.message).toBe("Build is not finished");
   }, 60_000);
 
+  test("a build left running by a stopped server is marked failed instead of blocking (no 409)", async () => {
+    const { server } = w;
+    const pl = await w.playlist();
+    const stale = crypto.randomUUID();
+    await server.db.insertInto("build_job").values({ id: stale, playlist_id: pl.id, status: "running", job_type: "movie", created_at: "2024-01-01T00:00:00", updated_at: "2024-01-01T00:00:00" }).execute();
+    await w.store("movies", "playlists", stale, "old movie");
+    const started = await server.json("GET", `/api/data/playlists/${pl.id}/build/mp4`);
+    expect(started.status).toBe(200);
+    expect((await server.json("GET", `/api/data/playlists/${pl.id}/jobs/${stale}`)).body.status).toBe("failed");
+    await waitForBuild(w, pl.id, started.body.id);
+    // Deleting the playlist removes its build jobs and their stored movies.
+    expect((await server.request("DELETE", `/api/data/playlists/${pl.id}`)).status).toBe(204);
+    expect(await Bun.file(storedFilePath(server.config.previewFolder, "movies", "playlists", stale)).exists()).toBe(false);
+  }, 60_000);
+
   test("a broken movie makes the build fail without a 5xx", async () => {
     const { server } = w;
     const bad = await w.preview(w.task1, { extension: "mp4", revision: 40 });

@@ -164,10 +164,21 @@ async function emitFor(ctx: BuildContext, name: string, data: Dict, projectId: s
   await emitEvent(ctx.db, ctx.events, name, data, { projectId, userId: ctx.userId });
 }
 
-/** 409 when a build of this playlist is still running. */
+/** Build jobs queued or running in this process (a `running` row not in it was left by a stopped server). */
+const activeBuilds = new Set<string>();
+
+/**
+ * 409 when a build of this playlist is still running. A `running` row that no build of this
+ * process owns (the server stopped mid-build) is marked failed instead of blocking forever.
+ */
 async function checkNoRunningBuild(db: Db, playlistId: string): Promise<void> {
-  const running = await db.selectFrom("build_job").select("id").where("playlist_id", "=", playlistId).where("status", "=", "running").executeTakeFirst();
-  if (running) throw new ApiError(409, { error: true, message: "A build of this playlist is already running." });
+  const running = await db.selectFrom("build_job").select("id").where("playlist_id", "=", playlistId).where("status", "=", "running").execute();
+  const stale = running.filter((job) => !activeBuilds.has(job.id)).map((job) => job.id);
+  if (stale.length > 0) {
+    const now = utcNow();
+    await db.updateTable("build_job").set({ status: "failed", ended_at: now, updated_at: now }).where("id", "in", stale).execute();
+  }
+  if (running.length > stale.length) throw new ApiError(409, { error: true, message: "A build of this playlist is already running." });
 }
 
 /**
@@ -187,7 +198,14 @@ export async function startPlaylistBuild(c: AppContext, playlist: PlaylistRow, f
   const user = c.get("user");
   const ctx: BuildContext = { db, events: c.get("events"), config: c.get("config"), userId: user?.id ?? null, email: user?.email ?? null };
   await emitFor(ctx, "build-job:new", { build_job_id: job.id, playlist_id: playlist.id, created_at: serialize("build_job", job).created_at }, playlist.project_id);
-  sharedJobQueue().push(`playlist-build-${job.id}`, () => runBuild(ctx, playlist, job.id, full));
+  activeBuilds.add(job.id);
+  sharedJobQueue().push(`playlist-build-${job.id}`, async () => {
+    try {
+      await runBuild(ctx, playlist, job.id, full);
+    } finally {
+      activeBuilds.delete(job.id);
+    }
+  });
   return serialize("build_job", job);
 }
 
