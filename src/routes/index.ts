@@ -23,10 +23,12 @@ import { registerChats } from "./chats";
 import { registerFiles } from "./files";
 import { registerTimeSpents } from "./time-spents";
 import { registerCrudActions } from "./crud-actions";
+import { registerPreviews } from "./previews";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
   registerAuth(app);
+  registerPreviews(app);
   // Specialised routes first: a literal segment (/data/projects/all) must win over /data/projects/{id}.
   registerProjects(app);
   registerAssets(app);
