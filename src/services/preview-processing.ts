@@ -16,14 +16,11 @@ import { parseJson } from "../db/serialize";
 import { ApiError, badRequest } from "../lib/errors";
 import { extensionOf } from "../lib/file-response";
 import {
-  convertToPng,
-  extractFrame,
   ffmpegAvailable,
-  fitPicture,
+  fitPictures,
   makeTile,
   normalizeMovie,
   probe,
-  type ProbeInfo,
 } from "../lib/ffmpeg";
 import { sharedJobQueue } from "../lib/job-queue";
 import { utcNow } from "../lib/ids";
@@ -80,30 +77,32 @@ export const VARIANTS: { prefix: string; size: (w: number, h: number) => [number
 ];
 
 /**
- * Builds the thumbnails, square thumbnails and 1200-wide preview of a full-size PNG and stores
- * them with the PNG itself as `original` (pictures bucket). The PNG is moved into the store.
+ * Builds the full-size PNG (`original`), thumbnails, square thumbnails and 1200-wide preview of a
+ * picture or of a movie's first frame in one ffmpeg run and stores them (pictures bucket).
+ * Returns the original's size and byte size.
  */
-export async function storePictureVariants(config: Config, id: string, png: string, size: { width: number; height: number }): Promise<void> {
-  for (const variant of VARIANTS) {
-    const [width, height] = variant.size(size.width, size.height);
-    const out = workPath(config, id, `${variant.prefix}.png`);
-    try {
-      await fitPicture(png, out, width, height, size);
-      await storeFile(out, config, "pictures", variant.prefix, id);
-    } finally {
-      await rm(out, { force: true });
-    }
+export async function storePictureVariants(
+  config: Config,
+  id: string,
+  input: string,
+  size: { width: number; height: number },
+): Promise<{ width: number; height: number; fileSize: number }> {
+  const original = workPath(config, id, "original.png");
+  const outputs = [
+    { prefix: "original", path: original },
+    ...VARIANTS.map((variant) => {
+      const [width, height] = variant.size(size.width, size.height);
+      return { prefix: variant.prefix, path: workPath(config, id, `${variant.prefix}.png`), width, height };
+    }),
+  ];
+  try {
+    await fitPictures(input, outputs, size);
+    const fileSize = (await stat(original)).size;
+    for (const out of outputs) await storeFile(out.path, config, "pictures", out.prefix, id);
+    return { width: size.width, height: size.height, fileSize };
+  } finally {
+    for (const out of outputs) await rm(out.path, { force: true });
   }
-  await storeFile(png, config, "pictures", "original", id);
-}
-
-/** Converts an uploaded picture (or a movie frame) into a full-size PNG in the work folder; returns its size. */
-async function fullSizePng(config: Config, id: string, input: string): Promise<{ path: string; info: ProbeInfo; fileSize: number }> {
-  const path = workPath(config, id, "original.png");
-  await convertToPng(input, path);
-  const info = await probe(path);
-  const fileSize = (await stat(path)).size;
-  return { path, info, fileSize };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,11 +210,7 @@ export async function processMovie(deps: PreviewDeps, id: string, uploadPath: st
     const measured = await probe(movie);
     const fileSize = (await stat(movie)).size;
 
-    const frame = workPath(config, id, "frame.png");
-    await extractFrame(movie, frame, "00:00:00");
-    const png = await fullSizePng(config, id, frame);
-    await rm(frame, { force: true });
-    await storePictureVariants(config, id, png.path, { width: png.info.width, height: png.info.height });
+    await storePictureVariants(config, id, movie, { width: measured.width, height: measured.height });
 
     try {
       const tile = workPath(config, id, "tile.png");
@@ -305,14 +300,14 @@ export async function processUpload(
   if (kind === "picture") {
     try {
       await sharedJobQueue().run(`picture ${preview.id}`, async () => {
-        const png = await fullSizePng(config, preview.id, upload.tmpPath);
+        const info = await probe(upload.tmpPath);
         try {
-          if (!png.info.hasVideo) throw new Error("not a picture");
-          await storePictureVariants(config, preview.id, png.path, { width: png.info.width, height: png.info.height });
+          if (!info.hasVideo) throw new Error("not a picture");
+          const stored = await storePictureVariants(config, preview.id, upload.tmpPath, info);
           await db
             .updateTable("preview_file")
             .set({
-              extension: "png", original_name: originalName, width: png.info.width, height: png.info.height, file_size: png.fileSize,
+              extension: "png", original_name: originalName, width: stored.width, height: stored.height, file_size: stored.fileSize,
               status: "ready", updated_at: utcNow(),
             })
             .where("id", "=", preview.id)
