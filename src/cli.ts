@@ -5,6 +5,8 @@ import { openDatabase, migrateToLatest, type Db } from "./db/database";
 import { createApp, listRoutes } from "./app";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accounts";
+import { EventBus } from "./lib/events";
+import { startPreviewProcessing } from "./services/preview-processing";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -65,7 +67,9 @@ export async function main(argv: string[]): Promise<void> {
       if (admin) {
         console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
       }
-      const app = createApp({ db, config });
+      const events = new EventBus();
+      const app = createApp({ db, config, events });
+      await startPreviewProcessing({ db, config, events });
       const server = Bun.serve({
         hostname: host,
         port,

@@ -199,17 +199,17 @@ describe("guests", () => {
     const path = `/api/shared/playlists/${token}/annotations`;
     const first = await server.json("PUT", path, {
       ...none,
-      body: { guest_id: guest.id, preview_file_id: preview, additions: [{ time: 0, objects: [{ id: "a", type: "path" }, { type: "text" }] }] },
+      body: { guest_id: guest.id, preview_file_id: preview, additions: [{ time: 0, drawing: { objects: [{ id: "a", type: "path" }, { type: "text" }] } }] },
     });
     expect(first.status).toBe(200);
-    expect(first.body.annotations[0].objects).toHaveLength(2);
-    const generated = first.body.annotations[0].objects[1].id;
+    expect(first.body.annotations[0].drawing.objects).toHaveLength(2);
+    const generated = first.body.annotations[0].drawing.objects[1].id;
     expect(generated).toBeString();
     const second = await server.json("PUT", path, {
       ...none,
-      body: { guest_id: guest.id, preview_file_id: preview, updates: [{ time: 0, objects: [{ id: "a", type: "circle" }] }], deletions: [{ time: 0, objects: [generated] }] },
+      body: { guest_id: guest.id, preview_file_id: preview, updates: [{ time: 0, drawing: { objects: [{ id: "a", type: "circle" }] } }], deletions: [{ time: 0, objects: [generated] }] },
     });
-    expect(second.body.annotations).toEqual([{ time: 0, objects: [{ id: "a", type: "circle" }] }]);
+    expect(second.body.annotations).toEqual([{ time: 0, drawing: { objects: [{ id: "a", type: "circle" }] } }]);
     expect((await server.json("PUT", path, { ...none, body: { guest_id: guest.id, preview_file_id: outside, additions: [] } })).status).toBe(404);
     expect((await server.json("PUT", path, { ...none, body: { guest_id: guest.id } })).status).toBe(400);
     expect((await server.json("PUT", path, { ...none, body: { guest_id: guest.id, preview_file_id: preview, additions: "x" } })).status).toBe(400);

@@ -15,6 +15,7 @@
  *   extractFrame(movie, output, time)            → PNG of the frame at `time` (`HH:MM:SS.ffffff`)
  *   convertToPng(input, output)                  → first frame/image as PNG
  *   fitPicture(input, output, width, height)     → RGBA PNG of exactly W×H (Zou's thumbnail fit)
+ *   fitPictures(input, outputs, source)          → several fitted/full-size PNGs in one run
  *   makeTile(movie, output)                      → filmstrip tile PNG (8 columns × rows, 100 px high)
  *   concatMovies(inputs, output, options)        → one MP4 (concat demuxer, or concat filter re-encode)
  *   runTool(tool, args, timeoutMs)               → raw runner {exitCode, stdout, stderr}
@@ -303,6 +304,12 @@ export async function convertToPng(input: string, output: string, timeoutMs = sh
   await ffmpeg(["-i", input, "-frames:v", "1", "-update", "1", "-pix_fmt", "rgba", output, "-y"], timeoutMs, "Picture conversion");
 }
 
+/** The filter fitting a picture of `source` size into exactly W×H (previews.md §6). */
+function fitChain(width: number, height: number, source: { width: number; height: number }): string {
+  if (source.width < width && source.height < height) return `scale=${width}:${height}:flags=lanczos`;
+  return `scale=${width}:${height}:force_original_aspect_ratio=decrease:flags=lanczos,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=0x00000000`;
+}
+
 /**
  * An RGBA PNG of exactly W×H (previews.md §6): a source smaller in both dimensions is stretched to
  * W×H; otherwise it is fitted inside W×H keeping its aspect ratio and centred on a transparent canvas.
@@ -316,11 +323,24 @@ export async function fitPicture(
   source: { width: number; height: number },
   timeoutMs = shortTimeout(),
 ): Promise<void> {
-  const stretch = source.width < width && source.height < height;
-  const filter = stretch
-    ? `format=rgba,scale=${width}:${height}:flags=lanczos`
-    : `format=rgba,scale=${width}:${height}:force_original_aspect_ratio=decrease:flags=lanczos,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=0x00000000`;
-  await ffmpeg(["-i", input, "-frames:v", "1", "-update", "1", "-vf", filter, "-pix_fmt", "rgba", output, "-y"], timeoutMs, "Thumbnail");
+  await fitPictures(input, [{ path: output, width, height }], source, timeoutMs);
+}
+
+/**
+ * Several RGBA PNGs from the first image (or frame) of `input` in one ffmpeg run: each output is
+ * fitted to its W×H as `fitPicture` does, or kept at full size when it has no size.
+ */
+export async function fitPictures(
+  input: string,
+  outputs: { path: string; width?: number; height?: number }[],
+  source: { width: number; height: number },
+  timeoutMs = shortTimeout(),
+): Promise<void> {
+  const labels = outputs.map((_, i) => `[s${i}]`).join("");
+  const chains = outputs.map((out, i) => `[s${i}]${out.width && out.height ? fitChain(out.width, out.height, source) : "null"}[o${i}]`);
+  const graph = `[0:v]format=rgba,split=${outputs.length}${labels};${chains.join(";")}`;
+  const maps = outputs.flatMap((out, i) => ["-map", `[o${i}]`, "-frames:v", "1", "-update", "1", out.path]);
+  await ffmpeg(["-i", input, "-filter_complex", graph, ...maps, "-y"], timeoutMs, "Thumbnails");
 }
 
 /**

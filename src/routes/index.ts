@@ -25,10 +25,12 @@ import { registerTimeSpents } from "./time-spents";
 import { registerCrudActions } from "./crud-actions";
 import { registerPlaylists } from "./playlists";
 import { registerShared } from "./shared";
+import { registerPreviews } from "./previews";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
   registerAuth(app);
+  registerPreviews(app);
   // Specialised routes first: a literal segment (/data/projects/all) must win over /data/projects/{id}.
   registerProjects(app);
   registerAssets(app);

@@ -20,7 +20,6 @@ import {
   guestComment,
   guestStatus,
   linkGuest,
-  saveGuestAnnotations,
   sharedComments,
   sharedPlaylist,
   sharedPreviewFile,
@@ -29,8 +28,11 @@ import {
   type ShareLinkRow,
 } from "../services/shared-links";
 import { afterCommentEdit, createComment, deleteComment, presentComment, type CommentRow } from "../services/comments";
-import { attachmentPath, discardUploads, isMultipart, readMultipart, removeAttachmentFile, storeAttachment, storedFilePath } from "../services/attachments";
-import { previewFilePath } from "../services/playlist-builds";
+import { attachmentPath, discardUploads, isMultipart, readMultipart, removeAttachmentFile, storeAttachment } from "../services/attachments";
+import { movieFile, originalFile, previewDownloadName } from "../services/preview-media";
+import { firstStored } from "../services/preview-storage";
+import { FILE_EXTENSIONS, PICTURE_EXTENSIONS } from "../services/preview-processing";
+import { updateAnnotations, type PreviewRow } from "../services/preview-files";
 import type { Row } from "../crud/engine";
 import type { Dict } from "../services/tasks";
 
@@ -173,19 +175,18 @@ function mediaId(segment: string | undefined, extension?: string): { id: string;
   return { id: normalizeId(match[1]!), extension: match[2]!.toLowerCase() };
 }
 
-async function sendFirst(c: AppContext, paths: string[], options: { extension: string; filename?: string | null; download?: boolean }): Promise<Response> {
-  for (const path of paths) {
-    const response = await sendStoredFile(c.req.raw, { path, ...options });
-    if (response) return response;
-  }
-  throw notFound();
+async function send(c: AppContext, path: string | null, options: { extension: string; filename?: string | null; download?: boolean }): Promise<Response> {
+  const response = path ? await sendStoredFile(c.req.raw, { path, ...options }) : null;
+  if (!response) throw notFound();
+  return response;
 }
 
-const PICTURE_OR_FILE = new Set([
-  "png", "jpg", "jpeg", "jpe", "gif", "bmp", "tif", "tiff", "webp", "exr", "hdr", "psd", "svg",
-  "pdf", "txt", "zip", "rar", "7z", "ma", "mb", "blend", "fbx", "obj", "abc", "usd", "usda", "usdc", "usdz", "glb", "gltf",
-  "kra", "clip", "aep", "ai", "ae", "nk", "hip", "c4d", "max", "ztl", "sbsar", "spp", "wav", "mp3", "ogg", "flac",
-]);
+/** A list of annotation changes (objects), or a 400 naming the field. */
+function annotationList(value: unknown, name: string): Dict[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((item) => item && typeof item === "object" && !Array.isArray(item))) throw badRequest(`${name} must be a list of objects.`);
+  return value as Dict[];
+}
 
 async function previewForMedia(c: AppContext, segment: string | undefined, extension?: string): Promise<{ preview: Row; extension: string }> {
   const { playlist } = await shared(c, { password: false });
@@ -346,11 +347,11 @@ export function registerShared(app: Hono<AppEnv>): void {
     const { link, playlist } = await shared(c, { password: true, body });
     checkCanComment(link);
     if (!body.guest_id || !body.preview_file_id) throw badRequest("Missing required fields");
-    const guest = await actingGuest(c, link, body.guest_id);
+    const changes = { additions: annotationList(body.additions, "additions"), updates: annotationList(body.updates, "updates"), deletions: annotationList(body.deletions, "deletions") };
+    await actingGuest(c, link, body.guest_id);
     if (!isUuid(body.preview_file_id)) throw badRequest("preview_file_id must be a valid id.");
-    const preview = await sharedPreviewFile(c.get("db"), playlist, body.preview_file_id);
-    const updated = await transact(c, () => saveGuestAnnotations(c, preview, guest, body, playlist.project_id));
-    return c.json(updated);
+    const preview = (await sharedPreviewFile(c.get("db"), playlist, body.preview_file_id)) as PreviewRow;
+    return c.json(await transact(c, () => updateAnnotations(c, preview, playlist.project_id, changes as never)));
   });
 
   // Preview files and their media
@@ -362,34 +363,35 @@ export function registerShared(app: Hono<AppEnv>): void {
 
   app.get(`${base}/preview-files/:preview_file_id/download`, async (c) => {
     const { playlist } = await shared(c, { password: false });
-    const preview = await sharedPreviewFile(c.get("db"), playlist, c.req.param("preview_file_id"));
-    const extension = String(preview.extension ?? "");
-    const name = `${preview.original_name || preview.id}.${extension}`;
-    return sendFirst(c, previewFilePath(c.get("config"), { id: preview.id, extension }), { extension, filename: name, download: true });
+    const preview = (await sharedPreviewFile(c.get("db"), playlist, c.req.param("preview_file_id"))) as PreviewRow;
+    const { path, extension } = await originalFile(c.get("config"), preview);
+    return send(c, path, { extension, download: true, filename: await previewDownloadName(c.get("db"), preview) });
   });
 
-  app.get(`${base}/movies/originals/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.mp4}`, async (c) => {
+  app.get(`${base}/movies/originals/preview-files/:preview_file_id{[^/]+\\.mp4}`, async (c) => {
     const { preview } = await previewForMedia(c, c.req.param("preview_file_id"), "mp4");
-    return sendFirst(c, previewFilePath(c.get("config"), { id: preview.id, extension: "mp4" }), { extension: "mp4" });
+    return send(c, await movieFile(c.get("config"), preview.id, "originals"), { extension: "mp4" });
   });
 
-  app.get(`${base}/movies/tiles/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.png}`, async (c) => {
+  app.get(`${base}/movies/tiles/preview-files/:preview_file_id{[^/]+\\.png}`, async (c) => {
     const { preview } = await previewForMedia(c, c.req.param("preview_file_id"), "png");
-    return sendFirst(c, [storedFilePath(c.get("config").previewFolder, "pictures", "tiles", preview.id)], { extension: "png" });
+    return send(c, await firstStored(c.get("config"), "pictures", ["tiles"], preview.id), { extension: "png" });
   });
 
-  app.get(`${base}/pictures/thumbnails/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.png}`, async (c) => {
+  app.get(`${base}/pictures/thumbnails/preview-files/:preview_file_id{[^/]+\\.png}`, async (c) => {
     const { preview } = await previewForMedia(c, c.req.param("preview_file_id"), "png");
-    return sendFirst(c, [storedFilePath(c.get("config").previewFolder, "pictures", "thumbnails", preview.id)], { extension: "png" });
+    return send(c, await firstStored(c.get("config"), "pictures", ["thumbnails"], preview.id), { extension: "png" });
   });
 
   const original = async (c: AppContext) => {
-    const { preview, extension } = await previewForMedia(c, c.req.param("preview_file_id"));
-    const root = c.get("config").previewFolder;
-    if (extension === "png") return sendFirst(c, [storedFilePath(root, "pictures", "original", preview.id)], { extension: "png" });
-    if (!PICTURE_OR_FILE.has(extension)) throw badRequest(`Extension not allowed: ${extension}`);
-    return sendFirst(c, [storedFilePath(root, "files", "previews", preview.id)], { extension });
+    const segment = c.req.param("preview_file_id");
+    const extension = /\.([^/.]+)$/.exec(segment ?? "")?.[1]?.toLowerCase() ?? "";
+    if (!PICTURE_EXTENSIONS.has(extension) && !FILE_EXTENSIONS.has(extension)) throw badRequest(`Extension not allowed: ${extension}`);
+    const { preview } = await previewForMedia(c, segment);
+    const config = c.get("config");
+    const path = extension === "png" ? await firstStored(config, "pictures", ["original"], preview.id) : await firstStored(config, "files", ["previews"], preview.id);
+    return send(c, path, { extension: extension === "png" || extension === "pdf" ? extension : "bin" });
   };
-  app.get(`${base}/pictures/originals/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.png}`, original);
-  app.get(`${base}/pictures/originals/preview-files/:preview_file_id{[0-9a-fA-F-]+\\.[A-Za-z0-9]+}`, original);
+  app.get(`${base}/pictures/originals/preview-files/:preview_file_id{[^/]+\\.png}`, original);
+  app.get(`${base}/pictures/originals/preview-files/:preview_file_id{[^/]+\\.[^/.]+}`, original);
 }

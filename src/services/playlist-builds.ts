@@ -18,6 +18,8 @@ import { sharedJobQueue } from "../lib/job-queue";
 import { writeZip, type ZipInput } from "../lib/zip";
 import { sendMail } from "../lib/mail";
 import { storedFilePath } from "./attachments";
+import { movieFile, originalFile } from "./preview-media";
+import type { PreviewRow } from "./preview-files";
 import { fullEntityNames } from "./entity-names";
 import { slugify } from "./projects";
 import { playlistShots, type PlaylistRow } from "./playlists";
@@ -27,24 +29,6 @@ import type { Dict } from "./tasks";
 /** Where a build's movie is stored: movies bucket, key `playlists-<job id>`. */
 export function buildMoviePath(config: Config, jobId: string): string {
   return storedFilePath(config.previewFolder, "movies", "playlists", jobId);
-}
-
-/** The stored file of a preview as playlists use it: original picture, high-def movie, or the file. */
-export function previewFilePath(config: Config, preview: Row): string[] {
-  const root = config.previewFolder;
-  if (preview.extension === "png") return [storedFilePath(root, "pictures", "original", preview.id)];
-  if (preview.extension === "mp4") {
-    return ["previews", "lowdef", "source"].map((prefix) => storedFilePath(root, "movies", prefix, preview.id));
-  }
-  return [storedFilePath(root, "files", "previews", preview.id)];
-}
-
-async function firstExisting(paths: string[]): Promise<string | null> {
-  for (const path of paths) {
-    const file = Bun.file(path);
-    if ((await file.exists()) && file.size > 0) return path;
-  }
-  return null;
 }
 
 /** Preview rows of the playlist's entries, in order (entries without a known preview skipped). */
@@ -137,8 +121,8 @@ export async function buildPlaylistZip(c: AppContext, playlist: PlaylistRow): Pr
   const inputs: ZipInput[] = [];
   const used = new Set<string>();
   for (const preview of previews) {
-    const path = await firstExisting(previewFilePath(config, preview));
-    let name = names.get(preview.id)!;
+    const { path } = await originalFile(config, preview as PreviewRow);
+    const name = names.get(preview.id)!;
     if (!path || used.has(name)) continue;
     used.add(name);
     inputs.push({ path, name });
@@ -223,7 +207,7 @@ async function runBuild(ctx: BuildContext, playlist: PlaylistRow, jobId: string,
     const inputs: string[] = [];
     await mkdir(work, { recursive: true });
     for (const [index, preview] of previews.entries()) {
-      const source = await firstExisting(previewFilePath(ctx.config, preview));
+      const source = await movieFile(ctx.config, preview.id, "originals");
       if (!source) continue;
       const copy = join(work, `${String(index).padStart(4, "0")}-${preview.id}.mp4`);
       await copyFile(source, copy);

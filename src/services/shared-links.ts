@@ -251,68 +251,6 @@ export async function sharedComments(db: Db, playlist: PlaylistRow): Promise<Row
     .execute();
 }
 
-type Frame = Dict & { objects: Dict[] };
-
-function frames(value: unknown, field: string): Frame[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw badRequest(`${field} must be a list.`);
-  return value.map((item) => {
-    if (!item || typeof item !== "object" || Array.isArray(item)) throw badRequest(`${field} must hold annotation objects.`);
-    const frame = item as Dict;
-    const objects = frame.objects === undefined ? [] : frame.objects;
-    if (!Array.isArray(objects)) throw badRequest(`${field}[].objects must be a list.`);
-    return { ...frame, objects: objects as Dict[] };
-  });
-}
-
-/**
- * Merges annotation changes as Zou's update-annotations: additions append objects to the frame of
- * the same `time` (objects get an id when they have none), updates replace objects by id,
- * deletions remove object ids; frames left empty are dropped.
- */
-export function mergeAnnotations(current: unknown, body: Dict): Dict[] {
-  const result: Frame[] = (Array.isArray(current) ? current : [])
-    .filter((frame): frame is Dict => Boolean(frame) && typeof frame === "object")
-    .map((frame) => ({ ...frame, objects: Array.isArray(frame.objects) ? [...(frame.objects as Dict[])] : [] }));
-  const frameAt = (time: unknown) => result.find((frame) => frame.time === time);
-  for (const addition of frames(body.additions, "additions")) {
-    const objects = addition.objects.map((object) => (object && typeof object === "object" && object.id ? object : { ...object, id: newId() }));
-    const frame = frameAt(addition.time);
-    if (frame) frame.objects.push(...objects);
-    else result.push({ ...addition, objects });
-  }
-  for (const update of frames(body.updates, "updates")) {
-    const frame = frameAt(update.time);
-    if (!frame) continue;
-    for (const object of update.objects) {
-      const index = frame.objects.findIndex((existing) => existing.id === object?.id);
-      if (index >= 0) frame.objects[index] = object;
-      else frame.objects.push(object);
-    }
-  }
-  for (const deletion of frames(body.deletions, "deletions")) {
-    const frame = frameAt(deletion.time);
-    if (!frame) continue;
-    const ids = new Set(deletion.objects.map((object) => (typeof object === "string" ? object : object?.id)));
-    frame.objects = frame.objects.filter((object) => !ids.has(object?.id));
-  }
-  return result.filter((frame) => frame.objects.length > 0);
-}
-
-export async function saveGuestAnnotations(c: AppContext, preview: Row, guest: PersonRow, body: Dict, projectId: string | null): Promise<Dict> {
-  const db = c.get("db");
-  const annotations = mergeAnnotations(parseJson(preview.annotations), body);
-  const now = utcNow();
-  const updated = await db
-    .updateTable("preview_file")
-    .set({ annotations: JSON.stringify(annotations), updated_at: now })
-    .where("id", "=", preview.id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  await emit(c, "preview-file:annotation-update", { preview_file_id: preview.id, person_id: guest.id, updated_at: now }, projectId);
-  return serialize("preview_file", updated);
-}
-
 /** 403 when the link does not allow comments and annotations. */
 export function checkCanComment(link: ShareLinkRow): void {
   if (!isTrue(link.can_comment)) throw new ApiError(403, { error: true, message: "Comments are disabled for this link" });
