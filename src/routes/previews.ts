@@ -14,10 +14,10 @@ import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
 import { ApiError, badRequest, forbidden, notFound } from "../lib/errors";
 import { sendStoredFile } from "../lib/file-response";
-import { isUuid, normalizeId, queryId, serviceId } from "../lib/ids";
+import { isUuid, normalizeId, queryId, serviceId, utcNow } from "../lib/ids";
 import { attachmentFileAccess, discardUploads, readMultipart, isMultipart, type UploadedFile } from "../services/attachments";
 import { addPreviewToComment, checkCanComment, commentDate, createComment } from "../services/comments";
-import { eventKey, kindOfTypeId, requestTypeIds } from "../services/entities";
+import { eventKey, kindOfTypeId, presentEntity, requestTypeIds } from "../services/entities";
 import {
   checkAdmin,
   checkEntityAccess,
@@ -202,8 +202,8 @@ export function registerPreviews(app: Hono<AppEnv>): void {
       for (const { index, task, status, item } of planned) {
         const role = await effectiveRole(c, task.project_id);
         const manager = role === "admin" || role === "manager";
-        const comment = await transact(c, async () => {
-          const current = await db.selectFrom("task").selectAll().where("id", "=", task.id).executeTakeFirstOrThrow();
+        const comment = await transact(c, async (trx) => {
+          const current = await trx.selectFrom("task").selectAll().where("id", "=", task.id).executeTakeFirstOrThrow();
           return createComment(c, {
             task: current,
             status: status as never,
@@ -218,8 +218,8 @@ export function registerPreviews(app: Hono<AppEnv>): void {
         const previews: Dict[] = [];
         for (const file of ofComment("preview_file", index)) {
           try {
-            const slot = await transact(c, async () => {
-              const commentRow = await db.selectFrom("comment").selectAll().where("id", "=", String(comment.id)).executeTakeFirstOrThrow();
+            const slot = await transact(c, async (trx) => {
+              const commentRow = await trx.selectFrom("comment").selectAll().where("id", "=", String(comment.id)).executeTakeFirstOrThrow();
               return addPreviewToComment(c, commentRow, task, null);
             });
             previews.push(await processUpload(c, await getPreview(db, String(slot.id)), file, { normalize: true, noJob: false }));
@@ -407,17 +407,17 @@ export function registerPreviews(app: Hono<AppEnv>): void {
       if (preview.extension !== "mp4") throw badRequest("Can't use a given frame on non movie preview");
       await setThumbnailsFromFrame(c, preview, body.frame_number);
     }
+    const kind = kindOfTypeId(await requestTypeIds(c), entity.entity_type_id);
     const updated = await transact(c, async (trx) => {
-      const row = await trx.updateTable("entity").set({ preview_file_id: preview.id }).where("id", "=", entity.id).returningAll().executeTakeFirstOrThrow();
+      const row = await trx.updateTable("entity").set({ preview_file_id: preview.id, updated_at: utcNow() }).where("id", "=", entity.id).returningAll().executeTakeFirstOrThrow();
       const deps = depsOf(c);
       const userId = c.get("user").id;
       await emitPreviewEvent(deps, "preview-file:set-main", { entity_id: entity.id, preview_file_id: preview.id }, entity.project_id, userId);
-      const kind = kindOfTypeId(await requestTypeIds(c), entity.entity_type_id);
       const key = eventKey(kind);
       await emitPreviewEvent(deps, `${key}:update`, { [`${key}_id`]: entity.id }, entity.project_id, userId);
       return row;
     });
-    return c.json(serialize("entity", updated));
+    return c.json(presentEntity(updated, kind));
   });
 
   app.put("/actions/preview-files/:preview_file_id/update-position", async (c) => {
