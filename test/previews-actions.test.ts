@@ -144,6 +144,8 @@ describe("batch comments and the running list", () => {
     expect(multi.status).toBe(201);
     expect(multi.body[0].object_id).toBe(task);
     expect((await w.server.json("POST", "/api/actions/tasks/batch-comment", { token: w.people.outsider.token, body: many })).status).toBe(403);
+    const bare = await w.server.json("POST", `/api/actions/tasks/${task}/batch-comment`, { token: w.people.artist.token, body: [{ task_status_id: w.wfa.id }] });
+    expect(bare).toEqual({ status: 400, body: { error: true, message: "Missing required parameter: comments", data: null } });
   });
 
   test("running previews: admin only, newest first with project and task type", async () => {

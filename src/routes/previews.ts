@@ -169,17 +169,21 @@ export function registerPreviews(app: Hono<AppEnv>): void {
     if (isMultipart(c)) {
       const parsed = await readMultipart(c, (field) => field.startsWith("preview_file-") || field.startsWith("attachment_file-") || field.startsWith("file-"));
       files = parsed.files;
-      try {
-        items = JSON.parse(parsed.fields.comments ?? "[]");
-      } catch {
-        items = null;
-      }
+      items = parsed.fields.comments;
     } else {
       const body = await readLooseBody(c);
-      items = Array.isArray(body) ? body : typeof body.comments === "string" ? JSON.parse(body.comments) : body.comments ?? [];
+      items = Array.isArray(body) ? undefined : body.comments;
     }
     try {
-      if (!Array.isArray(items)) throw badRequest("comments must be a list.");
+      if (items === undefined || items === null || items === "") throw badRequest("Missing required parameter: comments");
+      if (typeof items === "string") {
+        try {
+          items = JSON.parse(items);
+        } catch {
+          throw badRequest("comments must be a JSON list.");
+        }
+      }
+      if (!Array.isArray(items)) throw badRequest("comments must be a JSON list.");
       const db = c.get("db");
       const planned: { index: number; task: TaskRow; status: Dict; item: Dict }[] = [];
       for (const [index, raw] of items.entries()) {
