@@ -116,6 +116,23 @@ describe("positions and annotations", () => {
     expect((await raw(`/actions/preview-files/${pictureId}/extract-annotated-frame`, w.people.manager.token)).status).toBe(400);
     expect((await raw(`/actions/preview-files/${pictureId}/extract-annotated-frames`, w.people.manager.token)).status).toBe(400);
     expect((await raw(`/actions/preview-files/${UNKNOWN}/extract-annotated-frames-pdf`, w.people.manager.token)).status).toBe(404);
+    expect((await raw(`/actions/preview-files/${movieId}/extract-annotated-frame?frame_number=20`, w.people.manager.token)).status).toBe(400);
+    const zip = await raw(`/actions/preview-files/${movieId}/extract-annotated-frames`, w.people.manager.token);
+    expect(zip.status).toBe(200);
+    expect(zip.headers.get("content-type")).toBe("application/zip");
+    expect(zip.headers.get("content-disposition")).toBe('attachment; filename="cosmos_landromat_sq01_sh01_animation_v1_annotated_frames.zip"');
+    const zipBytes = new Uint8Array(await zip.arrayBuffer());
+    expect(new TextDecoder().decode(zipBytes.slice(0, 2))).toBe("PK");
+    expect(new TextDecoder().decode(zipBytes)).toContain("cosmos_landromat_sq01_sh01_animation_v1_frame_2.png");
+    const pdf = await raw(`/actions/preview-files/${movieId}/extract-annotated-frames-pdf`, w.people.manager.token);
+    expect(pdf.headers.get("content-type")).toBe("application/pdf");
+    expect(new TextDecoder().decode(new Uint8Array(await pdf.arrayBuffer()).slice(0, 8))).toBe("%PDF-1.4");
+    await call("PUT", `/actions/preview-files/${pictureId}/update-annotations`, w.people.manager.token, {
+      additions: [{ time: 0, width: 320, height: 240, drawing: { objects: [{ id: "p", type: "path", stroke: "#ff0000", strokeWidth: 4, path: [["M", 10, 10], ["L", 200, 200]] }, { id: "t", type: "text", text: "<ok>", left: 5, top: 5, fill: "#00ff00" }] } }],
+    });
+    const drawn = await raw(`/actions/preview-files/${pictureId}/extract-annotated-frame`, w.people.manager.token);
+    expect(drawn.status).toBe(200);
+    expect(drawn.headers.get("content-type")).toBe("image/png");
   });
 });
 
