@@ -18,6 +18,8 @@
  *   fitPictures(input, outputs, source)          → several fitted/full-size PNGs in one run
  *   makeTile(movie, output)                      → filmstrip tile PNG (8 columns × rows, 100 px high)
  *   concatMovies(inputs, output, options)        → one MP4 (concat demuxer, or concat filter re-encode)
+ *   overlaySvg(input, svg, output, w, h)         → an SVG drawn over a picture (annotations)
+ *   convertToJpeg(input, output)                 → JPEG of a picture
  *   runTool(tool, args, timeoutMs)               → raw runner {exitCode, stdout, stderr}
  */
 import { copyFile, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -357,4 +359,18 @@ export async function makeTile(movie: string, output: string, timeoutMs = longTi
   const filter = rows < 480 ? scale : `select='not(mod(n\\,${Math.ceil(frames / 3840)}))',${scale}`;
   await ffmpeg(["-i", movie, "-vf", filter, "-frames:v", "1", "-update", "1", output, "-y"], timeoutMs, "Tile");
   return { width: tileWidth * 8, height: 100 * rows };
+}
+
+/** Draws an SVG (rasterized by ffmpeg's librsvg decoder) over a picture, scaled to W×H. */
+export async function overlaySvg(input: string, svg: string, output: string, width: number, height: number, timeoutMs = shortTimeout()): Promise<void> {
+  await ffmpeg(
+    ["-i", input, "-i", svg, "-filter_complex", `[1:v]scale=${width}:${height}[o];[0:v][o]overlay=0:0`, "-frames:v", "1", "-update", "1", output, "-y"],
+    timeoutMs,
+    "Annotation drawing",
+  );
+}
+
+/** The first image of `input` as a JPEG (for PDF pages). */
+export async function convertToJpeg(input: string, output: string, timeoutMs = shortTimeout()): Promise<void> {
+  await ffmpeg(["-i", input, "-frames:v", "1", "-update", "1", "-q:v", "3", "-pix_fmt", "yuvj444p", output, "-y"], timeoutMs, "JPEG conversion");
 }

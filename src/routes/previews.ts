@@ -13,11 +13,11 @@ import { serialize, parseJson, isTrue } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
 import { ApiError, badRequest, forbidden, notFound } from "../lib/errors";
-import { sendStoredFile } from "../lib/file-response";
-import { isUuid, normalizeId, queryId, serviceId } from "../lib/ids";
+import { contentDisposition, sendStoredFile, STORED_FILE_CSP, storedFileType } from "../lib/file-response";
+import { isUuid, normalizeId, queryId, serviceId, utcNow } from "../lib/ids";
 import { attachmentFileAccess, discardUploads, readMultipart, isMultipart, type UploadedFile } from "../services/attachments";
 import { addPreviewToComment, checkCanComment, commentDate, createComment } from "../services/comments";
-import { eventKey, kindOfTypeId, requestTypeIds } from "../services/entities";
+import { eventKey, kindOfTypeId, presentEntity, requestTypeIds } from "../services/entities";
 import {
   checkAdmin,
   checkEntityAccess,
@@ -54,6 +54,7 @@ import {
   type AvatarModel,
 } from "../services/preview-media";
 import { FILE_EXTENSIONS, PICTURE_EXTENSIONS, processUpload } from "../services/preview-processing";
+import { annotatedBundle, annotatedFrame } from "../services/preview-annotations";
 import { firstStored } from "../services/preview-storage";
 import { getTask, type Dict, type TaskRow } from "../services/tasks";
 
@@ -169,17 +170,21 @@ export function registerPreviews(app: Hono<AppEnv>): void {
     if (isMultipart(c)) {
       const parsed = await readMultipart(c, (field) => field.startsWith("preview_file-") || field.startsWith("attachment_file-") || field.startsWith("file-"));
       files = parsed.files;
-      try {
-        items = JSON.parse(parsed.fields.comments ?? "[]");
-      } catch {
-        items = null;
-      }
+      items = parsed.fields.comments;
     } else {
       const body = await readLooseBody(c);
-      items = Array.isArray(body) ? body : typeof body.comments === "string" ? JSON.parse(body.comments) : body.comments ?? [];
+      items = Array.isArray(body) ? undefined : body.comments;
     }
     try {
-      if (!Array.isArray(items)) throw badRequest("comments must be a list.");
+      if (items === undefined || items === null || items === "") throw badRequest("Missing required parameter: comments");
+      if (typeof items === "string") {
+        try {
+          items = JSON.parse(items);
+        } catch {
+          throw badRequest("comments must be a JSON list.");
+        }
+      }
+      if (!Array.isArray(items)) throw badRequest("comments must be a JSON list.");
       const db = c.get("db");
       const planned: { index: number; task: TaskRow; status: Dict; item: Dict }[] = [];
       for (const [index, raw] of items.entries()) {
@@ -202,8 +207,8 @@ export function registerPreviews(app: Hono<AppEnv>): void {
       for (const { index, task, status, item } of planned) {
         const role = await effectiveRole(c, task.project_id);
         const manager = role === "admin" || role === "manager";
-        const comment = await transact(c, async () => {
-          const current = await db.selectFrom("task").selectAll().where("id", "=", task.id).executeTakeFirstOrThrow();
+        const comment = await transact(c, async (trx) => {
+          const current = await trx.selectFrom("task").selectAll().where("id", "=", task.id).executeTakeFirstOrThrow();
           return createComment(c, {
             task: current,
             status: status as never,
@@ -218,8 +223,8 @@ export function registerPreviews(app: Hono<AppEnv>): void {
         const previews: Dict[] = [];
         for (const file of ofComment("preview_file", index)) {
           try {
-            const slot = await transact(c, async () => {
-              const commentRow = await db.selectFrom("comment").selectAll().where("id", "=", String(comment.id)).executeTakeFirstOrThrow();
+            const slot = await transact(c, async (trx) => {
+              const commentRow = await trx.selectFrom("comment").selectAll().where("id", "=", String(comment.id)).executeTakeFirstOrThrow();
               return addPreviewToComment(c, commentRow, task, null);
             });
             previews.push(await processUpload(c, await getPreview(db, String(slot.id)), file, { normalize: true, noJob: false }));
@@ -381,7 +386,7 @@ export function registerPreviews(app: Hono<AppEnv>): void {
     if (preview.extension !== "mp4") throw notFound();
     const path = await extractPreviewFrame(c, preview, frame);
     try {
-      return await send(c, path, { extension: "png" }).then(async (response) => new Response(await response.arrayBuffer(), response));
+      return c.body(new Uint8Array(await Bun.file(path).arrayBuffer()) as never, 200, bytesHeaders("png"));
     } finally {
       await rm(path, { force: true });
     }
@@ -407,17 +412,17 @@ export function registerPreviews(app: Hono<AppEnv>): void {
       if (preview.extension !== "mp4") throw badRequest("Can't use a given frame on non movie preview");
       await setThumbnailsFromFrame(c, preview, body.frame_number);
     }
+    const kind = kindOfTypeId(await requestTypeIds(c), entity.entity_type_id);
     const updated = await transact(c, async (trx) => {
-      const row = await trx.updateTable("entity").set({ preview_file_id: preview.id }).where("id", "=", entity.id).returningAll().executeTakeFirstOrThrow();
+      const row = await trx.updateTable("entity").set({ preview_file_id: preview.id, updated_at: utcNow() }).where("id", "=", entity.id).returningAll().executeTakeFirstOrThrow();
       const deps = depsOf(c);
       const userId = c.get("user").id;
       await emitPreviewEvent(deps, "preview-file:set-main", { entity_id: entity.id, preview_file_id: preview.id }, entity.project_id, userId);
-      const kind = kindOfTypeId(await requestTypeIds(c), entity.entity_type_id);
       const key = eventKey(kind);
       await emitPreviewEvent(deps, `${key}:update`, { [`${key}_id`]: entity.id }, entity.project_id, userId);
       return row;
     });
-    return c.json(serialize("entity", updated));
+    return c.json(presentEntity(updated, kind));
   });
 
   app.put("/actions/preview-files/:preview_file_id/update-position", async (c) => {
@@ -443,8 +448,8 @@ export function registerPreviews(app: Hono<AppEnv>): void {
     return c.json(await transact(c, () => updateAnnotations(c, preview, task.project_id, body as never)));
   });
 
-  // Annotated frames: the frame (or picture) of each annotation; the drawings are not burnt in yet.
-  const annotatedSources = async (c: AppContext) => {
+  // Annotated frames: the annotation's drawings over the frame (movies) or the picture.
+  const annotatedSource = async (c: AppContext) => {
     const db = c.get("db");
     const preview = await getPreview(db, c.req.param("preview_file_id"));
     const task = await previewTask(db, preview);
@@ -453,29 +458,25 @@ export function registerPreviews(app: Hono<AppEnv>): void {
     return preview;
   };
   app.get("/actions/preview-files/:preview_file_id/extract-annotated-frame", async (c) => {
-    const preview = await annotatedSources(c);
-    const frame = frameQuery(c.req.query("frame_number"), null, 1);
-    const annotations = (parseJson(preview.annotations) as Dict[] | null) ?? [];
-    const extension = (preview.extension ?? "").toLowerCase();
-    if (extension === "mp4") {
-      if (frame === null) throw badRequest("frame_number is required for movie previews");
-      const path = await extractPreviewFrame(c, preview, frame);
-      try {
-        return await send(c, path, { extension: "png" }).then(async (response) => new Response(await response.arrayBuffer(), response));
-      } finally {
-        await rm(path, { force: true });
-      }
-    }
-    if (!PICTURE_EXTENSIONS.has(extension)) throw badRequest(`Cannot extract annotated frame from preview with extension '${extension}'`);
-    if (annotations.length === 0) throw badRequest("No annotation found on picture preview");
-    return send(c, await firstStored(c.get("config"), "pictures", ["original"], preview.id), { extension: "png" });
+    const preview = await annotatedSource(c);
+    const png = await annotatedFrame(c, preview, frameQuery(c.req.query("frame_number"), null, 1));
+    return c.body(png as never, 200, bytesHeaders("png"));
   });
-  for (const kind of ["extract-annotated-frames", "extract-annotated-frames-pdf"]) {
-    app.get(`/actions/preview-files/:preview_file_id/${kind}`, async (c) => {
-      const preview = await annotatedSources(c);
-      const annotations = (parseJson(preview.annotations) as Dict[] | null) ?? [];
-      if (annotations.length === 0) throw badRequest("Preview file has no annotations");
-      throw new ApiError(501, { error: true, message: "Annotated frame bundles are not available on this server yet." });
+  for (const kind of ["zip", "pdf"] as const) {
+    app.get(`/actions/preview-files/:preview_file_id/extract-annotated-frames${kind === "pdf" ? "-pdf" : ""}`, async (c) => {
+      const preview = await annotatedSource(c);
+      const { data, filename } = await annotatedBundle(c, preview, kind);
+      return c.body(data as never, 200, bytesHeaders(kind, filename));
     });
   }
+}
+
+/** Headers of generated bytes (frames, bundles): the stored-file policy, attachment when named. */
+function bytesHeaders(extension: string, filename?: string): Record<string, string> {
+  return {
+    "Content-Type": storedFileType(extension).contentType,
+    "Content-Disposition": contentDisposition(filename ? "attachment" : "inline", filename),
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": STORED_FILE_CSP,
+  };
 }

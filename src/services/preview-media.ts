@@ -82,7 +82,7 @@ export function frameTime(frameNumber: number, fps: number): string {
   return `${sign}${pad(hours)}:${pad(minutes)}:${pad(whole)}${decimals}`;
 }
 
-async function previewFpsOf(db: Db, preview: PreviewRow): Promise<number> {
+export async function previewFpsOf(db: Db, preview: PreviewRow): Promise<number> {
   const row = preview.task_id
     ? await db
         .selectFrom("task")

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { AppContext } from "../context";
 import type { Config } from "../config";
 import { parseJson } from "../db/serialize";
+import { transact } from "../db/transaction";
 import { ApiError, badRequest } from "../lib/errors";
 import { extensionOf } from "../lib/file-response";
 import {
@@ -271,6 +272,8 @@ export async function processUpload(
   upload: UploadedFile,
   options: { normalize: boolean; noJob: boolean },
 ): Promise<Dict> {
+  // Movie jobs outlive the request: they must hold the root database, not a transaction.
+  if (c.get("db").isTransaction) throw new Error("processUpload runs outside transactions.");
   const deps = depsOf(c);
   const config = deps.config;
   const db = deps.db;
@@ -278,7 +281,7 @@ export async function processUpload(
   const kind = previewKind(extension);
   const dot = upload.filename.lastIndexOf(".");
   const originalName = (dot === -1 ? upload.filename : upload.filename.slice(0, dot)).slice(0, 250);
-  const dropSlot = async () => removePreviewFile(c, preview.id);
+  const dropSlot = () => transact(c, () => removePreviewFile(c, preview.id));
   if (!kind) {
     await dropSlot();
     throw badRequest(`Wrong file format, extension: ${extension}`);
