@@ -9,7 +9,7 @@ const UNKNOWN = "00000000-0000-4000-8000-000000000000";
 
 beforeAll(async () => {
   w = await playlistWorld();
-});
+}, 60_000);
 
 /** A playlist of two movie previews (one without sound), their files generated with ffmpeg. */
 async function moviePlaylist(): Promise<{ id: string; previews: string[] }> {

@@ -7,7 +7,7 @@ const UNKNOWN = "00000000-0000-4000-8000-000000000000";
 
 beforeAll(async () => {
   w = await playlistWorld();
-});
+}, 60_000);
 
 describe("crud shapes (zou-diff) and the client rule of issue 9", () => {
   test("POST answers build_jobs []; GET lists build job ids; shots stay a list", async () => {

@@ -42,7 +42,7 @@ beforeAll(async () => {
     body: { entities: [{ entity_id: w.shot1, preview_file_id: preview }, { entity_id: w.shot2, preview_file_id: movie }] },
   });
   token = await share();
-});
+}, 60_000);
 
 describe("reading a shared playlist", () => {
   test("the playlist with entity names, task type and status colour, project name and fps; no JWT needed", async () => {
