@@ -16,7 +16,7 @@ import { isUuid, newId, utcNow } from "../lib/ids";
 import { concatMovies, ffmpegAvailable } from "../lib/ffmpeg";
 import { sharedJobQueue } from "../lib/job-queue";
 import { writeZip, type ZipInput } from "../lib/zip";
-import { sendMail } from "../lib/mail";
+import { mailConfigured, sendMail } from "../lib/mail";
 import { storedFilePath } from "./attachments";
 import { movieFile, originalFile } from "./preview-media";
 import type { PreviewRow } from "./preview-files";
@@ -238,7 +238,7 @@ async function endBuild(ctx: BuildContext, playlist: PlaylistRow, jobId: string,
   const updated = await ctx.db.updateTable("build_job").set({ status, ended_at: now, updated_at: now }).where("id", "=", jobId).returningAll().executeTakeFirst();
   if (!updated) return; // deleted meanwhile
   await emitFor(ctx, "build-job:update", { build_job_id: jobId, playlist_id: playlist.id, status }, playlist.project_id);
-  if (success && ctx.email) {
+  if (success && ctx.email && mailConfigured(ctx.config)) {
     const url = `${ctx.config.domainProtocol}://${ctx.config.domainName}/api/data/playlists/${playlist.id}/jobs/${jobId}/build/mp4`;
     await sendMail(ctx.config, { to: ctx.email, subject: "CGWire playlist download", text: `Your playlist ${playlist.name} is available at:\n${url}\n` }).catch((error) =>
       console.error("playlist build mail failed:", error instanceof Error ? error.message : error),
