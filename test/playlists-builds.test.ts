@@ -97,6 +97,28 @@ describe("movie builds", () => {
     expect(await Bun.file(storedFilePath(server.config.previewFolder, "movies", "playlists", stale)).exists()).toBe(false);
   }, 60_000);
 
+  test("build jobs: clients read them on for_client playlists only, supervisors never; delete emits build-job:delete", async () => {
+    const { server } = w;
+    const jobOn = async (playlistId: string) => {
+      const id = crypto.randomUUID();
+      await server.db.insertInto("build_job").values({ id, playlist_id: playlistId, status: "failed", job_type: "movie", created_at: "2024-01-01T00:00:00", updated_at: "2024-01-01T00:00:00" }).execute();
+      return id;
+    };
+    const forClient = await w.playlist({ for_client: true });
+    const internal = await w.playlist();
+    const clientJob = await jobOn(forClient.id);
+    const internalJob = await jobOn(internal.id);
+    expect((await server.json("GET", `/api/data/playlists/${forClient.id}/jobs/${clientJob}`, { token: w.client.token })).status).toBe(200);
+    expect((await server.json("GET", `/api/data/playlists/${internal.id}/jobs/${internalJob}`, { token: w.client.token })).status).toBe(403);
+    expect((await server.json("GET", `/api/data/playlists/${forClient.id}/jobs/${clientJob}`, { token: w.supervisor.token })).status).toBe(403);
+    expect((await server.json("GET", `/api/data/playlists/${forClient.id}/jobs/${internalJob}`)).status).toBe(404);
+    const events: string[] = [];
+    const off = server.events.subscribe((event) => events.push(event.name));
+    expect((await server.request("DELETE", `/api/data/playlists/${internal.id}/jobs/${internalJob}`, { token: w.manager.token })).status).toBe(204);
+    off();
+    expect(events).toContain("build-job:delete");
+  });
+
   test("a broken movie makes the build fail without a 5xx", async () => {
     const { server } = w;
     const bad = await w.preview(w.task1, { extension: "mp4", revision: 40 });
