@@ -34,7 +34,6 @@ import {
   depsOf,
   emitPreviewEvent,
   getPreview,
-  presentPreview,
   previewTask,
   runningPreviews,
   updateAnnotations,
@@ -151,6 +150,8 @@ export function registerPreviews(app: Hono<AppEnv>): void {
     if (preview.original_name) throw badRequest("A file was already uploaded for this preview file: upload a new preview instead.");
     const task = (await previewTask(db, preview)) as TaskRow;
     await checkTaskActionAccess(c, taskRef(task));
+    // A long upload or a no_job encode must not hit Bun.serve's idle timeout (c.env is the server).
+    (c.env as { timeout?: (request: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
     const { file, all } = await readUploadedFile(c);
     try {
       const dict = await processUpload(c, preview, file, {

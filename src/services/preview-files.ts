@@ -1,19 +1,18 @@
 /**
- * Preview file rows (previews.md §1-§2, §9): creating the slot of a comment (revision and position
- * numbering), moving a preview inside its revision, annotations, validation status, the task and
- * entity bookkeeping once a preview is ready, and the "running" list. Media work is in
- * preview-processing.ts; stored-file lookups in preview-media.ts.
+ * Preview file rows (previews.md §1-§2, §9): moving a preview inside its revision, annotations,
+ * the task and entity bookkeeping once a preview is ready, and the "running" list. Comment slots
+ * (add-preview) are in comments.ts; media work in preview-processing.ts; stored-file lookups in
+ * preview-media.ts.
  */
 import type { Selectable } from "kysely";
 import type { AppContext } from "../context";
 import type { Config } from "../config";
 import type { Db } from "../db/database";
 import type { PreviewFileTable } from "../db/tables.generated";
-import { parseJson, serialize } from "../db/serialize";
-import { badRequest, notFound } from "../lib/errors";
+import { isTrue, parseJson, serialize } from "../db/serialize";
+import { notFound } from "../lib/errors";
 import { emitEvent, type EventBus } from "../lib/events";
 import { newId, serviceId, utcNow } from "../lib/ids";
-import { isTrue } from "../db/serialize";
 import { fullEntityNames } from "./entity-names";
 
 export type PreviewRow = Selectable<PreviewFileTable>;
@@ -53,7 +52,7 @@ export async function previewTask(db: Db, preview: Pick<PreviewRow, "task_id">) 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Revisions and positions (§2)
+// Positions inside a revision (§2)
 
 /**
  * Moves a preview inside its (task, revision) list and renumbers positions 1..n; a position outside
