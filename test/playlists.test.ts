@@ -22,6 +22,9 @@ describe("crud shapes (zou-diff) and the client rule of issue 9", () => {
     expect(read.body.build_jobs).toHaveLength(1);
     expect(typeof read.body.build_jobs[0]).toBe("string");
     expect((await w.server.json("GET", `/api/data/playlists/${created.id}?relations=false`)).body.build_jobs).toBeUndefined();
+    const listed = await w.server.json("GET", `/api/data/playlists?relations=true`);
+    expect(listed.body.find((pl: any) => pl.id === created.id).build_jobs).toHaveLength(1);
+    expect((await w.server.json("GET", `/api/data/playlists`)).body[0].build_jobs).toBeUndefined();
   });
 
   test("PUT shots must be a list; items without preview are dropped, other keys too", async () => {

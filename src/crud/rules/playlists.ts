@@ -97,6 +97,11 @@ export const playlistRules: RuleSet = {
       }
       return dict;
     },
+    presentList: async (c, rows, dicts) => {
+      if (c.req.query("relations")?.toLowerCase() !== "true") return dicts;
+      const jobs = await buildJobIdsByPlaylist(c.get("db"), rows.map((row) => row.id));
+      return dicts.map((dict, index) => ({ ...dict, build_jobs: jobs.get(rows[index]!.id) ?? [] }));
+    },
     beforeDelete: async (c, row) => {
       const db = c.get("db");
       await db.deleteFrom("notification").where("playlist_id", "=", row.id).execute();
