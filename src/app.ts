@@ -43,6 +43,19 @@ const SECURITY_HEADERS: Record<string, string> = {
   "Referrer-Policy": "strict-origin-when-cross-origin",
 };
 
+/** A route path as a RegExp: `:name` is one segment, `:name{re}` its own pattern (media routes). */
+function routePattern(path: string): RegExp {
+  const escape = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+  const param = /:[A-Za-z0-9_]+(\{[^}]*\})?/g;
+  let source = "";
+  let last = 0;
+  for (let match = param.exec(path); match; match = param.exec(path)) {
+    source += escape(path.slice(last, match.index)) + (match[1] ? `(?:${match[1].slice(1, -1)})` : "[^/]+");
+    last = param.lastIndex;
+  }
+  return new RegExp(`^${source}${escape(path.slice(last))}$`);
+}
+
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const events = deps.events ?? new EventBus();
   const app = new Hono<AppEnv>({ getPath: normalizePath });
@@ -52,7 +65,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set("config", deps.config);
     c.set("events", events);
     await next();
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+    // A stored file's stricter policy (lib/file-response.ts) is kept.
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!c.res.headers.has(name)) c.res.headers.set(name, value);
     const origin = c.req.header("origin");
     if (origin && deps.config.corsAllowedOrigins.includes(origin)) {
       c.res.headers.set("Access-Control-Allow-Origin", origin);
@@ -72,7 +86,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       .filter((route) => route.method !== "ALL" && !route.path.includes("*"))
       .map((route) => ({
         method: route.method,
-        pattern: new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+/g, "[^/]+")}$`),
+        pattern: routePattern(route.path),
       }));
     const methods = new Set(routeMatchers.filter((m) => m.pattern.test(path)).map((m) => m.method));
     if (methods.has("GET")) methods.add("HEAD");
@@ -121,7 +135,12 @@ export function listRoutes(app: Hono<AppEnv>): string[] {
   const seen = new Set<string>();
   for (const route of app.routes) {
     if (route.method === "ALL" || route.path === "*" || route.path.endsWith("/*")) continue;
-    const path = route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
+    // `:id{[^/]+\.png}` is `{id}.png`; `:id{[^/]+\.[^/.]+}` is `{id}.{extension}` (media routes).
+    const path = route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, (_, name: string, pattern: string | undefined) => {
+      const suffix = pattern ? /\\\.([a-z0-9]+)\}$/.exec(pattern) : null;
+      if (suffix) return `{${name}}.${suffix[1]}`;
+      return pattern?.endsWith("\\.[^/.]+}") ? `{${name}}.{extension}` : `{${name}}`;
+    });
     seen.add(`${route.method} /api${path === "/" ? "" : path}`);
   }
   return [...seen].sort((a, b) => a.split(" ")[1]!.localeCompare(b.split(" ")[1]!) || a.localeCompare(b));

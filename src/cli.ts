@@ -9,6 +9,7 @@ import { cleanPartialUploads } from "./lib/uploads";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accounts";
 import { serveWithLiveEvents } from "./services/live-events";
+import { startPreviewProcessing } from "./services/preview-processing";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -114,6 +115,7 @@ export async function main(argv: string[]): Promise<void> {
       }
       const events = new EventBus();
       const app = createApp({ db, config, events });
+      await startPreviewProcessing({ db, config, events });
       const { server, live } = serveWithLiveEvents(app, { db, config, events }, {
         hostname: host,
         port,

@@ -9,6 +9,7 @@ import { readBodyValue, readLooseBody, validate } from "../lib/body";
 import { boolWordSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, serviceId } from "../lib/ids";
+import { sendStoredFile } from "../lib/file-response";
 import { isTrueWord } from "../crud/values";
 import * as v from "valibot";
 import {
@@ -279,14 +280,11 @@ export function registerComments(app: Hono<AppEnv>): void {
     const attachment = await c.get("db").selectFrom("attachment_file").selectAll().where("id", "=", id).executeTakeFirst();
     if (!attachment) throw notFound();
     await attachmentFileAccess(c, attachment);
-    const file = Bun.file(attachmentPath(c.get("config"), attachment.id));
-    if (!(await file.exists())) throw notFound();
-    return new Response(file, {
-      headers: {
-        "Content-Type": attachment.mimetype || "application/octet-stream",
-        "Content-Disposition": `inline; filename="${encodeURIComponent(attachment.name ?? attachment.id)}"`,
-      },
-    });
+    // Served by name and extension from the server's safe list; the uploader's mimetype is ignored.
+    const name = attachment.name || `${attachment.id}.${attachment.extension ?? ""}`;
+    const response = await sendStoredFile(c.req.raw, { path: attachmentPath(c.get("config"), attachment.id), filename: name });
+    if (!response) throw notFound();
+    return response;
   });
 
   /** Attachments of the comments of a project's tasks or of one task, oldest first. */

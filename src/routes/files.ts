@@ -11,6 +11,7 @@ import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
 import { ApiError, badRequest } from "../lib/errors";
 import { emitEvent } from "../lib/events";
+import { sendStoredFile } from "../lib/file-response";
 import { getBuiltinTree, type FileTreeError } from "../lib/file-tree";
 import { normalizeId, queryId, utcNow } from "../lib/ids";
 import {
@@ -433,13 +434,12 @@ export function registerFiles(app: Hono<AppEnv>): void {
   app.get("/data/working-files/:working_file_id/file", async (c) => {
     const workingFile = await getOr404<WorkingFileRow>(c, "working_file", c.req.param("working_file_id"));
     await checkWorkingFileAccess(c, workingFile);
-    const file = Bun.file(workingFileContentPath(c.get("config"), workingFile.id));
-    if (!(await file.exists())) {
-      return c.json({ error: true, message: `Working file not found for: ${workingFile.id}` }, 404);
-    }
-    const headers: Record<string, string> = { "Content-Type": "application/octet-stream" };
-    if (workingFile.updated_at) headers["Last-Modified"] = new Date(`${workingFile.updated_at.slice(0, 19)}Z`).toUTCString();
-    return new Response(file, { headers });
+    const response = await sendStoredFile(c.req.raw, {
+      path: workingFileContentPath(c.get("config"), workingFile.id),
+      filename: workingFile.path ? workingFile.path.split(/[\\/]/).pop() || workingFile.id : workingFile.id,
+      download: true,
+    });
+    return response ?? c.json({ error: true, message: `Working file not found for: ${workingFile.id}` }, 404);
   });
 
   app.post("/data/working-files/:working_file_id/file", async (c) => {

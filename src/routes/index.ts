@@ -25,10 +25,14 @@ import { registerFiles } from "./files";
 import { registerTimeSpents } from "./time-spents";
 import { registerCrudActions } from "./crud-actions";
 import { registerImports } from "./import";
+import { registerPlaylists } from "./playlists";
+import { registerShared } from "./shared";
+import { registerPreviews } from "./previews";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
   registerAuth(app);
+  registerPreviews(app);
   // Specialised routes first: a literal segment (/data/projects/all) must win over /data/projects/{id}.
   registerProjects(app);
   registerProjectTemplates(app);
@@ -50,5 +54,7 @@ export function registerRoutes(app: Hono<AppEnv>): void {
   registerTimeSpents(app);
   registerCrudActions(app);
   registerImports(app);
+  registerPlaylists(app);
+  registerShared(app);
   registerCrud(app, crudModels());
 }

@@ -1,13 +1,17 @@
 /**
  * Crud rules of playlists (models.md §4.2 Playlist, permissions.md §4.8): lists scoped to the
  * caller's projects (clients: `for_client` only, vendors refused), reads by non-vendor members,
- * creation by supervisors and managers, edits by managers or the supervisor who created it.
+ * creation by supervisors and managers, edits by managers or the supervisor who created it;
+ * clients read only `for_client` playlists (issue 9).
  */
+import { rm } from "node:fs/promises";
 import { sql } from "kysely";
 import type { AppContext } from "../../context";
-import { badRequest, forbidden } from "../../lib/errors";
+import { badRequest } from "../../lib/errors";
 import { isUuid, normalizeId } from "../../lib/ids";
-import { blockVendor, checkProjectAccess, checkSupervisorProjectAccess, isAdmin } from "../../services/permissions";
+import { blockVendor, checkSupervisorProjectAccess, isAdmin } from "../../services/permissions";
+import { buildJobIdsByPlaylist, checkPlaylistRead, checkPlaylistUpdateAccess } from "../../services/playlists";
+import { buildMoviePath } from "../../services/playlist-builds";
 import type { AnySelect, Dict, Row } from "../engine";
 import type { RuleSet } from "./index";
 
@@ -25,14 +29,6 @@ async function visibleProjects(c: AppContext): Promise<{ all: string[]; forClien
     (role === "client" ? forClient : all).push(link.project_id);
   }
   return { all, forClient };
-}
-
-/** `check_playlist_update_access`: project manager, or member supervisor when the playlist has no creator or is theirs. */
-async function checkPlaylistUpdateAccess(c: AppContext, row: Row): Promise<void> {
-  const role = await checkProjectAccess(c, row.project_id);
-  if (role === "admin" || role === "manager") return;
-  if (role === "supervisor" && (!row.created_by || row.created_by === c.get("user").id)) return;
-  throw forbidden();
 }
 
 function checkForEntity(body: Dict): void {
@@ -65,9 +61,9 @@ export const playlistRules: RuleSet = {
           return visible.length ? eb.or(visible) : sql<boolean>`1 = 0`;
         });
     },
+    // Issue 9: a client reads only `for_client` playlists (stricter than Zou, on purpose).
     read: async (c, row) => {
-      const role = await checkProjectAccess(c, row.project_id);
-      if (role === "vendor") throw forbidden();
+      await checkPlaylistRead(c, row);
     },
     create: async (c, body) => {
       if (!isUuid(body.project_id)) throw badRequest("A valid project_id is required.");
@@ -93,10 +89,25 @@ export const playlistRules: RuleSet = {
     beforeCreate: async (c, values) => {
       values.created_by = c.get("user").id;
     },
+    // Zou's relations: `build_jobs` ids on a read (unless relations=false) and on the 201 of a create.
+    present: async (c, row, dict, mode) => {
+      if (mode === "create") return { ...dict, build_jobs: [] };
+      if (mode === "read" && c.req.query("relations")?.toLowerCase() !== "false") {
+        return { ...dict, build_jobs: (await buildJobIdsByPlaylist(c.get("db"), [row.id])).get(row.id) ?? [] };
+      }
+      return dict;
+    },
+    presentList: async (c, rows, dicts) => {
+      if (c.req.query("relations")?.toLowerCase() !== "true") return dicts;
+      const jobs = await buildJobIdsByPlaylist(c.get("db"), rows.map((row) => row.id));
+      return dicts.map((dict, index) => ({ ...dict, build_jobs: jobs.get(rows[index]!.id) ?? [] }));
+    },
     beforeDelete: async (c, row) => {
       const db = c.get("db");
       await db.deleteFrom("notification").where("playlist_id", "=", row.id).execute();
+      const jobs = await db.selectFrom("build_job").select("id").where("playlist_id", "=", row.id).execute();
       await db.deleteFrom("build_job").where("playlist_id", "=", row.id).execute();
+      for (const job of jobs) await rm(buildMoviePath(c.get("config"), job.id), { force: true }).catch(() => undefined);
       await db.deleteFrom("playlist_share_link").where("playlist_id", "=", row.id).execute();
     },
   },
