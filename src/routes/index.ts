@@ -23,6 +23,7 @@ import { registerChats } from "./chats";
 import { registerFiles } from "./files";
 import { registerTimeSpents } from "./time-spents";
 import { registerCrudActions } from "./crud-actions";
+import { registerCsv } from "./csv";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
@@ -46,5 +47,6 @@ export function registerRoutes(app: Hono<AppEnv>): void {
   registerFiles(app);
   registerTimeSpents(app);
   registerCrudActions(app);
+  registerCsv(app);
   registerCrud(app, crudModels());
 }

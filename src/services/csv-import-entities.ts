@@ -1,0 +1,364 @@
+/**
+ * CSV imports of assets, shots and edits (csv.md A.2-A.5): metadata columns, task status /
+ * comment / assignation columns, implicit asset types, episodes and sequences. Lookups (entities,
+ * task types, statuses, persons, descriptors) are loaded once per import; tasks of entities whose
+ * rows carry no task column are created in bulk once the whole file went through.
+ */
+import type { AppContext } from "../context";
+import type { Db } from "../db/database";
+import type { CsvRow } from "../lib/csv";
+import { createComment } from "./comments";
+import {
+  emitEntityEvent,
+  entityData,
+  insertEntity,
+  presentEntity,
+  requestTypeIds,
+  type EntityKind,
+  type EntityRow,
+} from "./entities";
+import { entityTypeId } from "./projects";
+import { assignTask, createTasksForEntities, type TaskRow, type TaskStatusRow, type TaskTypeRow } from "./tasks";
+import { invalid, parseInteger, required, RowError, strToBool, type Dict, type Row, type RowImporter } from "./csv-import";
+
+type ImportedKind = "assets" | "shots" | "edits";
+
+const KIND: Record<ImportedKind, EntityKind> = { assets: "Asset", shots: "Shot", edits: "Edit" };
+
+interface TaskUpdate {
+  taskType: TaskTypeRow;
+  status: TaskStatusRow | null;
+  comment: string | null;
+  hasCommentColumn: boolean;
+  assignees: string[];
+}
+
+/** Persons by id, lower-case full name and lower-case email. */
+async function personResolver(db: Db): Promise<(cell: string) => string> {
+  const rows = await db.selectFrom("person").select(["id", "first_name", "last_name", "email"]).execute();
+  const keys = new Map<string, string>();
+  for (const p of rows) {
+    keys.set(p.id, p.id);
+    keys.set(`${p.first_name ?? ""} ${p.last_name ?? ""}`.trim().toLowerCase(), p.id);
+    if (p.email) keys.set(p.email.toLowerCase(), p.id);
+  }
+  return (cell: string) => {
+    const id = keys.get(cell) ?? keys.get(cell.trim().toLowerCase());
+    if (!id) throw new RowError(`Person not found for ${cell}`);
+    return id;
+  };
+}
+
+export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKind, project: Row, update: boolean): Promise<RowImporter> {
+  const entityKind = KIND[kind];
+  const types = await requestTypeIds(c);
+  const isTvShow = project.production_type === "tvshow";
+  const userId = c.get("user")?.id ?? null;
+  const resolvePerson = await personResolver(db);
+
+  const descriptors = await db
+    .selectFrom("metadata_descriptor")
+    .select(["name", "field_name", "data_type"])
+    .where("project_id", "=", project.id)
+    .where("entity_type", "=", entityKind)
+    .execute();
+  const taskTypes = (await db
+    .selectFrom("task_type")
+    .innerJoin("project_task_type_link", "project_task_type_link.task_type_id", "task_type.id")
+    .selectAll("task_type")
+    .where("project_task_type_link.project_id", "=", project.id)
+    .orderBy("task_type.priority")
+    .orderBy("task_type.name")
+    .execute()) as TaskTypeRow[];
+  const applicable = taskTypes.filter((t) => (entityKind === "Asset" ? !t.for_entity || t.for_entity === "Asset" : t.for_entity === entityKind));
+  const shotTaskTypes = new Map(taskTypes.filter((t) => t.for_entity === "Shot").map((t) => [t.name, t.id]));
+  const statuses = (await db.selectFrom("task_status").selectAll().execute()) as TaskStatusRow[];
+  const statusByKey = new Map<string, TaskStatusRow>();
+  for (const s of statuses) {
+    if (s.short_name) statusByKey.set(s.short_name.toLowerCase(), s);
+    if (s.name && !statusByKey.has(s.name.toLowerCase())) statusByKey.set(s.name.toLowerCase(), s);
+  }
+
+  // Entities of the project, by their natural key.
+  const entities = (await db.selectFrom("entity").selectAll().where("project_id", "=", project.id).execute()) as EntityRow[];
+  const reserved = new Set<string>(Object.values(types));
+  const episodes = new Map<string, EntityRow>();
+  const sequences = new Map<string, EntityRow>();
+  const own = new Map<string, EntityRow>();
+  for (const e of entities) {
+    if (e.entity_type_id === types.Episode) episodes.set(e.name, e);
+    else if (e.entity_type_id === types.Sequence) sequences.set(`${e.parent_id ?? ""}|${e.name}`, e);
+    else if (kind === "shots" && e.entity_type_id === types.Shot) own.set(`${e.parent_id ?? ""}|${e.name}`, e);
+    else if (kind === "edits" && e.entity_type_id === types.Edit) own.set(`${e.parent_id ?? ""}|${e.name}`, e);
+    else if (kind === "assets" && !reserved.has(e.entity_type_id)) own.set(e.name, e);
+  }
+  const assetTypes = new Map((await db.selectFrom("entity_type").select(["id", "name"]).execute()).map((t) => [t.name, t.id]));
+  const workflows = new Map<string, Set<string>>();
+  if (kind === "assets") {
+    for (const link of await db.selectFrom("task_type_asset_type_link").select(["asset_type_id", "task_type_id"]).execute()) {
+      if (!workflows.has(link.asset_type_id)) workflows.set(link.asset_type_id, new Set());
+      workflows.get(link.asset_type_id)!.add(link.task_type_id);
+    }
+  }
+  const tasksFor = (entity: EntityRow): TaskTypeRow[] => {
+    const workflow = workflows.get(entity.entity_type_id);
+    return applicable.filter((t) => !workflow || workflow.size === 0 || workflow.has(t.id));
+  };
+  /** Entities whose tasks are created in bulk at the end, by task type. */
+  const deferred = new Map<string, { id: string; project_id: string }[]>();
+  const defer = (entity: EntityRow) => {
+    for (const taskType of tasksFor(entity)) {
+      if (!deferred.has(taskType.id)) deferred.set(taskType.id, []);
+      deferred.get(taskType.id)!.push({ id: entity.id, project_id: entity.project_id });
+    }
+  };
+
+  async function episodeNamed(name: string): Promise<EntityRow> {
+    let episode = episodes.get(name);
+    if (!episode) {
+      episode = await insertEntity(db, { projectId: project.id, entityTypeId: types.Episode, name, description: "", createdBy: userId });
+      await emitEntityEvent(c, "Episode", "new", episode);
+      episodes.set(name, episode);
+    }
+    return episode;
+  }
+
+  async function sequenceNamed(name: string, episodeId: string | null): Promise<EntityRow> {
+    const key = `${episodeId ?? ""}|${name}`;
+    let sequence = sequences.get(key);
+    if (!sequence) {
+      sequence = await insertEntity(db, { projectId: project.id, entityTypeId: types.Sequence, name, parentId: episodeId, description: "", createdBy: userId });
+      await emitEntityEvent(c, "Sequence", "new", sequence);
+      sequences.set(key, sequence);
+    }
+    return sequence;
+  }
+
+  function metadata(row: CsvRow, data: Dict): void {
+    for (const descriptor of descriptors) {
+      if (!row.has(descriptor.name)) continue;
+      const cell = row.get(descriptor.name) ?? "";
+      if (descriptor.data_type === "boolean" && cell !== "") {
+        const flag = strToBool(cell);
+        if (flag === null) throw invalid("");
+        data[descriptor.field_name] = flag ? "true" : "false";
+      } else if (descriptor.data_type === "person" && cell !== "") {
+        data[descriptor.field_name] = resolvePerson(cell);
+      } else {
+        data[descriptor.field_name] = cell;
+      }
+    }
+  }
+
+  function taskUpdates(row: CsvRow): TaskUpdate[] {
+    const updates: TaskUpdate[] = [];
+    for (const taskType of applicable) {
+      const name = taskType.name ?? "";
+      const statusCell = row.get(name);
+      const commentCell = row.get(`${name} comment`);
+      const hasCommentColumn = row.has(`${name} comment`);
+      const assignCell = kind === "edits" ? null : row.get(`${name} assignations`);
+      let status: TaskStatusRow | null = null;
+      if (statusCell) {
+        status = statusByKey.get(statusCell.toLowerCase()) ?? null;
+        if (!status) throw new RowError(`Task status not found for ${statusCell}`);
+      }
+      const assignees = (assignCell ?? "")
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map(resolvePerson);
+      if (status || commentCell || assignees.length > 0) {
+        updates.push({ taskType, status, comment: commentCell, hasCommentColumn, assignees });
+      }
+    }
+    return updates;
+  }
+
+  async function applyTaskUpdates(entity: EntityRow, updates: TaskUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    const tasks = new Map(
+      ((await db.selectFrom("task").selectAll().where("entity_id", "=", entity.id).execute()) as TaskRow[]).map((t) => [t.task_type_id, t]),
+    );
+    for (const u of updates) {
+      let task = tasks.get(u.taskType.id);
+      if (!task) {
+        await createTasksForEntities(c, u.taskType, [{ id: entity.id, project_id: entity.project_id, type_name: entityKind }]);
+        task = (await db.selectFrom("task").selectAll().where("entity_id", "=", entity.id).where("task_type_id", "=", u.taskType.id).executeTakeFirstOrThrow()) as TaskRow;
+      }
+      for (const personId of u.assignees) task = await assignTask(c, task, personId);
+      const current = statuses.find((s) => s.id === task!.task_status_id) ?? null;
+      const status = u.status ?? current;
+      if (status && (u.hasCommentColumn || (u.status && u.status.id !== task.task_status_id))) {
+        try {
+          await createComment(c, { task, status, text: u.comment ?? "", personId: userId! });
+        } catch (error) {
+          if (!(error instanceof RowError) && (error as { status?: number }).status !== 400) throw error;
+        }
+      }
+    }
+  }
+
+  async function createTasksNow(entity: EntityRow): Promise<void> {
+    for (const taskType of tasksFor(entity)) {
+      await createTasksForEntities(c, taskType, [{ id: entity.id, project_id: entity.project_id, type_name: entityKind }]);
+    }
+  }
+
+  const rowOfKind = {
+    async assets(row: CsvRow): Promise<EntityRow> {
+      const name = required(row, "Name") ?? "";
+      const typeName = required(row, "Type");
+      if (!typeName || typeName.trim() === "") throw new RowError("An asset type is required in the Type column");
+      let episodeId: string | null = null;
+      if (row.has("Episode")) {
+        if (!isTvShow) throw new RowError("An episode column is present for a production that isn't a TV Show");
+        const episodeName = row.get("Episode") ?? "";
+        if (episodeName !== "MP") episodeId = (await episodeNamed(episodeName)).id;
+      }
+      let typeId = assetTypes.get(typeName);
+      if (!typeId) {
+        typeId = (await entityTypeId(db, typeName, true))!;
+        assetTypes.set(typeName, typeId);
+      }
+      const existing = own.get(name);
+      if (existing && !update) {
+        defer(existing);
+        return existing;
+      }
+      const data = entityData(existing?.data);
+      if (row.has("Resolution")) data.resolution = row.get("Resolution") ?? "";
+      metadata(row, data);
+      let readyFor: string | null | undefined;
+      if (row.has("Ready for")) {
+        const cell = row.get("Ready for") ?? "";
+        if (cell === "") readyFor = null;
+        else {
+          readyFor = shotTaskTypes.get(cell);
+          if (!readyFor) throw new RowError(`Task type not found for ${cell}`);
+        }
+      }
+      const description = row.has("Description") ? (row.get("Description") ?? "") : undefined;
+      const updates = taskUpdates(row);
+      let entity: EntityRow;
+      if (!existing) {
+        entity = await insertEntity(db, {
+          projectId: project.id, entityTypeId: typeId, name, sourceId: episodeId, description: description ?? "", data, createdBy: userId,
+        });
+        if (readyFor) entity = (await db.updateTable("entity").set({ ready_for: readyFor }).where("id", "=", entity.id).returningAll().executeTakeFirstOrThrow()) as EntityRow;
+        await emitEntityEvent(c, "Asset", "new", entity, { asset_type: typeId });
+      } else {
+        const values: Row = { name, entity_type_id: typeId, source_id: episodeId, data: JSON.stringify(data), updated_at: new Date().toISOString().slice(0, 19) };
+        if (description !== undefined) values.description = description;
+        if (readyFor !== undefined) values.ready_for = readyFor;
+        entity = (await db.updateTable("entity").set(values).where("id", "=", existing.id).returningAll().executeTakeFirstOrThrow()) as EntityRow;
+        await emitEntityEvent(c, "Asset", "update", entity, { asset_type: typeId });
+      }
+      own.set(name, entity);
+      if (updates.length > 0) {
+        await createTasksNow(entity);
+        await applyTaskUpdates(entity, updates);
+      } else defer(entity);
+      return entity;
+    },
+
+    async shots(row: CsvRow): Promise<EntityRow> {
+      let episodeId: string | null = null;
+      if (isTvShow) episodeId = (await episodeNamed(required(row, "Episode") ?? "")).id;
+      const sequence = await sequenceNamed(required(row, "Sequence") ?? "", episodeId);
+      const name = required(row, "Name") ?? "";
+      const existing = own.get(`${sequence.id}|${name}`);
+      if (existing && !update) return existing;
+      const data = entityData(existing?.data);
+      const pick = (first: string, fallback: string) => row.get(first) || row.get(fallback);
+      const frameIn = pick("Frame In", "In");
+      const frameOut = pick("Frame Out", "Out");
+      const frames = pick("Nb Frames", "Frames");
+      const toInt = (value: string, field: string) => {
+        const n = parseInteger(value);
+        if (n === null) throw new RowError(`${field} must be an integer, got '${value}'`);
+        return n;
+      };
+      if (frameIn) data.frame_in = toInt(frameIn, "frame_in");
+      if (frameOut) data.frame_out = toInt(frameOut, "frame_out");
+      if (row.has("FPS")) data.fps = row.get("FPS") ?? "";
+      if (row.has("Resolution")) data.resolution = row.get("Resolution") ?? "";
+      metadata(row, data);
+      let nbFrames: number | null = existing?.nb_frames ?? null;
+      if (frames) nbFrames = toInt(frames, "nb_frames");
+      else if (typeof data.frame_in === "number" && typeof data.frame_out === "number" && data.frame_out > data.frame_in) {
+        nbFrames = data.frame_out - data.frame_in + 1;
+      }
+      const description = row.has("Description") ? (row.get("Description") ?? "") : undefined;
+      const updates = taskUpdates(row);
+      let entity: EntityRow;
+      if (!existing) {
+        entity = await insertEntity(db, {
+          projectId: project.id, entityTypeId: types.Shot, name, parentId: sequence.id, description: description ?? null, data, nbFrames, createdBy: userId,
+        });
+        await emitEntityEvent(c, "Shot", "new", entity, { episode_id: episodeId });
+        own.set(`${sequence.id}|${name}`, entity);
+        if (updates.length > 0) {
+          await createTasksNow(entity);
+          await applyTaskUpdates(entity, updates);
+        } else defer(entity);
+      } else {
+        const values: Row = { nb_frames: nbFrames, data: JSON.stringify(data), updated_at: new Date().toISOString().slice(0, 19) };
+        if (description !== undefined) values.description = description;
+        entity = (await db.updateTable("entity").set(values).where("id", "=", existing.id).returningAll().executeTakeFirstOrThrow()) as EntityRow;
+        await emitEntityEvent(c, "Shot", "update", entity, { episode_id: episodeId });
+        own.set(`${sequence.id}|${name}`, entity);
+        await applyTaskUpdates(entity, updates);
+      }
+      return entity;
+    },
+
+    async edits(row: CsvRow): Promise<EntityRow> {
+      const name = required(row, "Name") ?? "";
+      let episodeId: string | null = null;
+      if (row.has("Episode")) {
+        if (!isTvShow) throw new RowError("An episode column is present for a production that isn't a TV Show");
+        episodeId = (await episodeNamed(row.get("Episode") ?? "")).id;
+      }
+      const key = `${episodeId ?? ""}|${name}`;
+      const existing = own.get(key);
+      if (existing && !update) return existing;
+      const data = entityData(existing?.data);
+      metadata(row, data);
+      const description = row.has("Description") ? (row.get("Description") ?? "") : undefined;
+      const updates = taskUpdates(row);
+      let entity: EntityRow;
+      if (!existing) {
+        entity = await insertEntity(db, {
+          projectId: project.id, entityTypeId: types.Edit, name, parentId: episodeId, description: description ?? "", data, createdBy: userId,
+        });
+        await emitEntityEvent(c, "Edit", "new", entity, { parent_id: episodeId });
+        own.set(key, entity);
+        if (updates.length > 0) {
+          await createTasksNow(entity);
+          await applyTaskUpdates(entity, updates);
+        } else defer(entity);
+      } else {
+        const values: Row = { data: JSON.stringify(data), updated_at: new Date().toISOString().slice(0, 19) };
+        if (description !== undefined) values.description = description;
+        entity = (await db.updateTable("entity").set(values).where("id", "=", existing.id).returningAll().executeTakeFirstOrThrow()) as EntityRow;
+        await emitEntityEvent(c, "Edit", "update", entity, { parent_id: episodeId });
+        own.set(key, entity);
+        await applyTaskUpdates(entity, updates);
+      }
+      return entity;
+    },
+  }[kind];
+
+  return {
+    async row(row) {
+      return presentEntity(await rowOfKind(row), entityKind);
+    },
+    async finish() {
+      for (const taskType of applicable) {
+        const list = deferred.get(taskType.id);
+        if (list?.length) await createTasksForEntities(c, taskType, list);
+      }
+    },
+  };
+}
