@@ -230,5 +230,11 @@ describe("playlist export", () => {
     const vendor = await server.person("vendor");
     await server.addToTeam(world.project.id, vendor);
     expect((await getCsv(`/api/export/csv/playlists/${playlist.id}`, vendor.token)).status).toBe(403);
+    const artist = await server.person("user");
+    await server.addToTeam(world.project.id, artist);
+    expect((await getCsv(`/api/export/csv/playlists/${playlist.id}`, artist.token)).status).toBe(403);
+    const supervisor = await server.person("supervisor");
+    await server.addToTeam(world.project.id, supervisor);
+    expect((await getCsv(`/api/export/csv/playlists/${playlist.id}`, supervisor.token)).status).toBe(200);
   });
 });

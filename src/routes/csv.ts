@@ -138,7 +138,8 @@ export function registerCsv(app: Hono<AppEnv>): void {
     const project = await rowOr404(c, "project", playlist.project_id);
     await checkProjectAccess(c, project.id);
     const role = await effectiveRole(c, project.id);
-    if (role === "vendor" || (role === "client" && !playlist.for_client)) throw forbidden();
+    const allowed = role === "admin" || role === "manager" || role === "supervisor" || (role === "client" && Boolean(playlist.for_client));
+    if (!allowed) throw forbidden();
     return respond(`${project.name} playlist ${playlist.name}`, exportPlaylist(c, playlist, project));
   });
   app.get("/export/csv/persons.csv", (c) => {
