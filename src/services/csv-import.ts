@@ -66,7 +66,10 @@ export interface CsvImportTarget {
 
 export interface CsvImportOptions {
   update: boolean;
+  /** Progress: bytes of the file read so far. */
   onBytes?: (bytes: number) => void;
+  /** Progress: rows imported so far. */
+  onRow?: (rows: number) => void;
 }
 
 function rowFailure(error: unknown, line: number, imported: number): ApiError {
@@ -90,6 +93,7 @@ export async function importCsv(c: AppContext, target: CsvImportTarget, path: st
       for await (const row of readCsvRows(path, { onBytes: options.onBytes })) {
         line = row.line;
         results.push(await importer.row(row));
+        options.onRow?.(results.length);
       }
       await importer.finish?.();
     } catch (error) {
