@@ -175,33 +175,43 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
     return updates;
   }
 
-  async function applyTaskUpdates(entity: EntityRow, updates: TaskUpdate[]): Promise<void> {
-    if (updates.length === 0) return;
-    const tasks = new Map(
-      ((await db.selectFrom("task").selectAll().where("entity_id", "=", entity.id).execute()) as TaskRow[]).map((t) => [t.task_type_id, t]),
-    );
-    for (const u of updates) {
-      let task = tasks.get(u.taskType.id);
-      if (!task) {
-        await createTasksForEntities(c, u.taskType, [{ id: entity.id, project_id: entity.project_id, type_name: entityKind }]);
-        task = (await db.selectFrom("task").selectAll().where("entity_id", "=", entity.id).where("task_type_id", "=", u.taskType.id).executeTakeFirstOrThrow()) as TaskRow;
-      }
-      for (const personId of u.assignees) task = await assignTask(c, task, personId);
-      const current = statuses.find((s) => s.id === task!.task_status_id) ?? null;
-      const status = u.status ?? current;
-      if (status && (u.hasCommentColumn || (u.status && u.status.id !== task.task_status_id))) {
-        try {
-          await createComment(c, { task, status, text: u.comment ?? "", personId: userId! });
-        } catch (error) {
-          if (!(error instanceof RowError) && (error as { status?: number }).status !== 400) throw error;
+  /** Task updates applied once the file went through (tasks then exist in bulk). */
+  const pending: { entity: { id: string; project_id: string }; updates: TaskUpdate[] }[] = [];
+  const later = (entity: EntityRow, updates: TaskUpdate[]) => {
+    if (updates.length > 0) pending.push({ entity: { id: entity.id, project_id: entity.project_id }, updates });
+  };
+
+  /**
+   * Applies task updates: the task of each listed type (created when missing), assignees not yet
+   * assigned, then a comment when the file has the comment column or the status changes.
+   */
+  async function applyPendingUpdates(): Promise<void> {
+    for (let start = 0; start < pending.length; start += 500) {
+      const part = pending.slice(start, start + 500);
+      const rows = (await db.selectFrom("task").selectAll().where("entity_id", "in", part.map((p) => p.entity.id)).execute()) as TaskRow[];
+      const tasks = new Map(rows.map((t) => [`${t.entity_id}|${t.task_type_id}`, t]));
+      for (const { entity, updates } of part) {
+        for (const u of updates) {
+          const key = `${entity.id}|${u.taskType.id}`;
+          let task = tasks.get(key);
+          if (!task) {
+            await createTasksForEntities(c, u.taskType, [{ ...entity, type_name: entityKind }]);
+            task = (await db.selectFrom("task").selectAll().where("entity_id", "=", entity.id).where("task_type_id", "=", u.taskType.id).executeTakeFirstOrThrow()) as TaskRow;
+          }
+          for (const personId of u.assignees) task = await assignTask(c, task, personId);
+          const current = statuses.find((s) => s.id === task!.task_status_id) ?? null;
+          const status = u.status ?? current;
+          if (status && (u.hasCommentColumn || (u.status && u.status.id !== task.task_status_id))) {
+            try {
+              await createComment(c, { task, status, text: u.comment ?? "", personId: userId! });
+              task = (await db.selectFrom("task").selectAll().where("id", "=", task.id).executeTakeFirstOrThrow()) as TaskRow;
+            } catch (error) {
+              if ((error as { status?: number }).status !== 400) throw error;
+            }
+          }
+          tasks.set(key, task);
         }
       }
-    }
-  }
-
-  async function createTasksNow(entity: EntityRow): Promise<void> {
-    for (const taskType of tasksFor(entity)) {
-      await createTasksForEntities(c, taskType, [{ id: entity.id, project_id: entity.project_id, type_name: entityKind }]);
     }
   }
 
@@ -255,10 +265,8 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
         await emitEntityEvent(c, "Asset", "update", entity, { asset_type: typeId });
       }
       own.set(name, entity);
-      if (updates.length > 0) {
-        await createTasksNow(entity);
-        await applyTaskUpdates(entity, updates);
-      } else defer(entity);
+      defer(entity);
+      later(entity, updates);
       return entity;
     },
 
@@ -298,17 +306,15 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
         });
         await emitEntityEvent(c, "Shot", "new", entity, { episode_id: episodeId });
         own.set(`${sequence.id}|${name}`, entity);
-        if (updates.length > 0) {
-          await createTasksNow(entity);
-          await applyTaskUpdates(entity, updates);
-        } else defer(entity);
+        defer(entity);
+        later(entity, updates);
       } else {
         const values: Row = { nb_frames: nbFrames, data: JSON.stringify(data), updated_at: new Date().toISOString().slice(0, 19) };
         if (description !== undefined) values.description = description;
         entity = (await db.updateTable("entity").set(values).where("id", "=", existing.id).returningAll().executeTakeFirstOrThrow()) as EntityRow;
         await emitEntityEvent(c, "Shot", "update", entity, { episode_id: episodeId });
         own.set(`${sequence.id}|${name}`, entity);
-        await applyTaskUpdates(entity, updates);
+        later(entity, updates);
       }
       return entity;
     },
@@ -334,17 +340,15 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
         });
         await emitEntityEvent(c, "Edit", "new", entity, { parent_id: episodeId });
         own.set(key, entity);
-        if (updates.length > 0) {
-          await createTasksNow(entity);
-          await applyTaskUpdates(entity, updates);
-        } else defer(entity);
+        defer(entity);
+        later(entity, updates);
       } else {
         const values: Row = { data: JSON.stringify(data), updated_at: new Date().toISOString().slice(0, 19) };
         if (description !== undefined) values.description = description;
         entity = (await db.updateTable("entity").set(values).where("id", "=", existing.id).returningAll().executeTakeFirstOrThrow()) as EntityRow;
         await emitEntityEvent(c, "Edit", "update", entity, { parent_id: episodeId });
         own.set(key, entity);
-        await applyTaskUpdates(entity, updates);
+        later(entity, updates);
       }
       return entity;
     },
@@ -359,6 +363,7 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
         const list = deferred.get(taskType.id);
         if (list?.length) await createTasksForEntities(c, taskType, list);
       }
+      await applyPendingUpdates();
     },
   };
 }
