@@ -356,3 +356,18 @@ describe("permissions and unknown ids", () => {
     expect(await countRows(server, "entity")).toBe(1);
   });
 });
+
+describe("malformed files", () => {
+  test("non UTF-8 bytes and an unclosed quote are 400s, nothing written", async () => {
+    const path = `/api/import/csv/projects/${world.project.id}/assets`;
+    const form = new FormData();
+    form.append("file", new Blob([new Uint8Array([...new TextEncoder().encode("Type,Name\nProp,Caf"), 0xe9, 10])]), "latin1.csv");
+    const latin1 = await server.json("POST", path, { body: form });
+    expect(latin1.status).toBe(400);
+    expect(latin1.body.message).toBe("The file is not valid UTF-8 text.");
+    const unclosed = await upload(server, path, 'Type,Name\nProp,A\nProp,"B\n');
+    expect(unclosed.status).toBe(400);
+    expect(unclosed.body.error).toBe(true);
+    expect(await countRows(server, "entity")).toBe(0);
+  });
+});

@@ -6,7 +6,7 @@
  */
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
-import { Transform } from "node:stream";
+import { pipeline, Transform } from "node:stream";
 import { parse } from "csv-parse";
 import { stringify } from "csv-stringify/sync";
 
@@ -144,8 +144,17 @@ export function sniffDialect(sample: string): Dialect {
  */
 function universalNewlines(): Transform {
   let pendingCr = false;
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  let lines = 1;
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      try {
+        utf8.decode(chunk, { stream: true });
+      } catch {
+        done(new CsvFormatError("The file is not valid UTF-8 text.", lines));
+        return;
+      }
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines += 1;
       let text = chunk.toString("latin1");
       if (pendingCr) text = "\r" + text;
       pendingCr = text.endsWith("\r");
@@ -199,19 +208,19 @@ export async function* readCsvRows(path: string, options: CsvReadOptions = {}): 
       options.onBytes!(bytes);
     });
   }
-  const parser = source.pipe(universalNewlines()).pipe(
-    parse({
-      bom: true,
-      delimiter: dialect.delimiter,
-      quote: dialect.quote,
-      ltrim: dialect.skipInitialSpace,
-      relax_column_count: true,
-      relax_quotes: true,
-      skip_empty_lines: true,
-      info: true,
-      encoding: "utf8",
-    }),
-  );
+  const parser = parse({
+    bom: true,
+    delimiter: dialect.delimiter,
+    quote: dialect.quote,
+    ltrim: dialect.skipInitialSpace,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    info: true,
+    encoding: "utf8",
+  });
+  // pipeline forwards a failure of any stage (unreadable file, bad UTF-8) to the parser's iteration.
+  pipeline(source, universalNewlines(), parser, () => undefined);
   let header: Map<string, number> | null = null;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
