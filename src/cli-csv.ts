@@ -34,10 +34,10 @@ export const CSV_HELP = `  import-csv KIND FILE [--project NAME] [--update] [--t
 
 type Option = (name: string) => string | undefined;
 
-/** Progress on stderr: a redrawn bar on a terminal, a line every 10% (or 10,000 rows) otherwise. */
+/** Progress on stderr: a redrawn bar on a terminal, a plain line every 10,000 rows otherwise. */
 class Progress {
   private readonly tty = Boolean(process.stderr.isTTY);
-  private lastDecile = -1;
+  private lastStep = -1;
   private lastDraw = 0;
   constructor(
     private readonly label: string,
@@ -55,10 +55,10 @@ class Progress {
       process.stderr.write(`\r${this.label} ${bar}${rows} rows`);
       return;
     }
-    const decile = ratio === null ? Math.floor(rows / 10000) : Math.floor(ratio * 10);
-    if (decile > this.lastDecile) {
-      this.lastDecile = decile;
-      if (decile > 0) process.stderr.write(`${this.label}: ${rows} rows${ratio === null ? "" : ` (${Math.floor(ratio * 100)}%)`}\n`);
+    const step = Math.floor(rows / 10000);
+    if (step > this.lastStep) {
+      this.lastStep = step;
+      if (step > 0) process.stderr.write(`${this.label}: ${rows} rows${ratio === null ? "" : ` (${Math.floor(ratio * 100)}% of the file read)`}\n`);
     }
   }
 
