@@ -17,6 +17,18 @@ import { slugify } from "./projects";
 type Row = Record<string, any>;
 type Batches = AsyncGenerator<CsvCell[][]>;
 
+/** Rows read per query by the streamed exports. */
+const EXPORT_PAGE = 500;
+
+/** Pages of a query (limit/offset on a total order), so memory stays bounded by one page. */
+async function* pages(query: { limit(n: number): { offset(n: number): { execute(): Promise<unknown[]> } } }): AsyncGenerator<Row[]> {
+  for (let offset = 0; ; offset += EXPORT_PAGE) {
+    const rows = (await query.limit(EXPORT_PAGE).offset(offset).execute()) as Row[];
+    if (rows.length > 0) yield rows;
+    if (rows.length < EXPORT_PAGE) return;
+  }
+}
+
 /** `kitsu_<slug>` of an export's base name. */
 export function exportFileName(base: string): string {
   return `kitsu_${slugify(base, "_")}`;
@@ -131,10 +143,13 @@ export async function* exportEntities(c: AppContext, kind: "assets" | "shots" | 
   }
   const order = kind === "assets" ? ["entity_type.name", "entity.name"] : kind === "shots" ? ["episode.name", "sequence.name", "entity.name"] : ["episode.name", "entity.name"];
   for (const column of order) q = q.orderBy(sql.ref(column));
-  const entities = (await q.execute()) as Row[];
+  q = q.orderBy("entity.id");
   const statuses = new Map((await db.selectFrom("task_status").select(["id", "short_name"]).execute()).map((s) => [s.id, s.short_name]));
 
-  for (const part of chunks(entities, 500)) {
+  // One page of entities at a time (memory bounded by the page, whatever the production size).
+  for (let offset = 0; ; offset += EXPORT_PAGE) {
+    const part = (await q.limit(EXPORT_PAGE).offset(offset).execute()) as Row[];
+    if (part.length === 0) break;
     const ids = part.map((e) => e.id as string);
     const tasks = await db.selectFrom("task").select(["id", "entity_id", "task_type_id", "task_status_id", "duration"]).where("entity_id", "in", ids).execute();
     const assignees = await db
@@ -174,6 +189,7 @@ export async function* exportEntities(c: AppContext, kind: "assets" | "shots" | 
       batch.push(cells);
     }
     yield batch;
+    if (part.length < EXPORT_PAGE) break;
   }
 }
 
@@ -317,7 +333,7 @@ export async function* exportTasks(c: AppContext): Batches {
   yield [["Project", "Task Type", "Episode", "Sequence", "Entity Type", "Entity", "Assigner", "Assignees", "Duration", "Estimation", "Start date", "Due date", "WIP date", "Validation date", "Task Status"]];
   const projectIds = await projectIdsWithStatus(db, ["Open"]);
   if (projectIds.length === 0) return;
-  const tasks = (await db
+  const tasks = db
     .selectFrom("task")
     .innerJoin("project", "project.id", "task.project_id")
     .innerJoin("task_type", "task_type.id", "task.task_type_id")
@@ -339,8 +355,8 @@ export async function* exportTasks(c: AppContext): Batches {
     .orderBy("parent.name")
     .orderBy("entity_type.name")
     .orderBy("entity.name")
-    .execute()) as Row[];
-  for (const part of chunks(tasks, 500)) {
+    .orderBy("task.id");
+  for await (const part of pages(tasks)) {
     const links = await db
       .selectFrom("task_person_link")
       .innerJoin("person", "person.id", "task_person_link.person_id")
@@ -365,7 +381,7 @@ export async function* exportTimeSpents(c: AppContext): Batches {
   yield [["Project", "Person", "Entity Type Name", "Entity", "Task Type", "Date", "Time spent"]];
   const projectIds = await projectIdsWithStatus(db, ["Active", "open", "Open"]);
   if (projectIds.length === 0) return;
-  const rows = (await db
+  const rows = db
     .selectFrom("time_spent")
     .innerJoin("task", "task.id", "time_spent.task_id")
     .innerJoin("project", "project.id", "task.project_id")
@@ -383,8 +399,8 @@ export async function* exportTimeSpents(c: AppContext): Batches {
     .orderBy("project.name")
     .orderBy("entity_type.name")
     .orderBy("entity.name")
-    .execute()) as Row[];
-  for (const part of chunks(rows, 500)) {
+    .orderBy("time_spent.id");
+  for await (const part of pages(rows)) {
     const shotIds = part.filter((r) => r.entity_type_name === "Shot").map((r) => r.entity_id as string);
     const names = shotIds.length ? await fullEntityNames(db, [...new Set(shotIds)]) : new Map();
     yield part.map((r) => [
