@@ -144,21 +144,22 @@ export async function importCsvCommand(db: Db, config: Config, args: string[], o
   const progress = new Progress(`import ${kind}`, size);
   let bytes = 0;
   const started = performance.now();
-  let results: unknown[];
+  let count: number;
   try {
-    results = await withContext(db, config, user, (c) =>
+    ({ count } = await withContext(db, config, user, (c) =>
       importCsv(c, { kind: kind as CsvImportKind, project, taskType, episodeId }, file, {
         update: args.includes("--update"),
         onBytes: (b) => (bytes = b),
         onRow: (rows) => progress.update(bytes, rows),
+        keepResults: false,
       }),
-    );
+    ));
   } catch (error) {
     progress.done("");
     throw new Error(describeError(error));
   }
   const seconds = (performance.now() - started) / 1000;
-  progress.done(`Imported ${results.length} rows of ${kind} from ${file} in ${seconds.toFixed(1)} s.`);
+  progress.done(`Imported ${count} rows of ${kind} from ${file} in ${seconds.toFixed(1)} s.`);
 }
 
 export async function exportCsvCommand(db: Db, config: Config, args: string[], option: Option): Promise<void> {

@@ -52,8 +52,8 @@ async function runImport(c: AppContext, target: CsvImportTarget): Promise<Respon
     const file = files.find((f) => f.field === "file");
     if (!file) throw new ApiError(400, { error: true, message: BAD_REQUEST });
     const update = String(c.req.query("update") ?? "").toLowerCase() === "true";
-    const results = await importCsv(c, target, file.tmpPath, { update });
-    return c.json(results, 201);
+    const { json } = await importCsv(c, target, file.tmpPath, { update });
+    return c.body(`[${json.join(", ")}]`, 201, { "Content-Type": "application/json" });
   } finally {
     await discardUploads(files);
   }

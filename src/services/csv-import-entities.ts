@@ -18,7 +18,7 @@ import {
   type EntityRow,
 } from "./entities";
 import { entityTypeId } from "./projects";
-import { assignTask, createTasksForEntities, type TaskRow, type TaskStatusRow, type TaskTypeRow } from "./tasks";
+import { assignTask, createTasksForEntities, defaultTaskStatus, type TaskRow, type TaskStatusRow, type TaskTypeRow } from "./tasks";
 import { invalid, parseInteger, required, RowError, strToBool, type Dict, type Row, type RowImporter } from "./csv-import";
 
 type ImportedKind = "assets" | "shots" | "edits";
@@ -79,19 +79,24 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
     if (s.name && !statusByKey.has(s.name.toLowerCase())) statusByKey.set(s.name.toLowerCase(), s);
   }
 
-  // Entities of the project, by their natural key.
-  const entities = (await db.selectFrom("entity").selectAll().where("project_id", "=", project.id).execute()) as EntityRow[];
+  // Entities of the project, by their natural key (ids only: full rows are read when a row hits one).
+  const entities = await db.selectFrom("entity").select(["id", "name", "parent_id", "entity_type_id"]).where("project_id", "=", project.id).execute();
   const reserved = new Set<string>(Object.values(types));
-  const episodes = new Map<string, EntityRow>();
-  const sequences = new Map<string, EntityRow>();
-  const own = new Map<string, EntityRow>();
+  const episodes = new Map<string, { id: string }>();
+  const sequences = new Map<string, { id: string }>();
+  const own = new Map<string, string>();
   for (const e of entities) {
     if (e.entity_type_id === types.Episode) episodes.set(e.name, e);
     else if (e.entity_type_id === types.Sequence) sequences.set(`${e.parent_id ?? ""}|${e.name}`, e);
-    else if (kind === "shots" && e.entity_type_id === types.Shot) own.set(`${e.parent_id ?? ""}|${e.name}`, e);
-    else if (kind === "edits" && e.entity_type_id === types.Edit) own.set(`${e.parent_id ?? ""}|${e.name}`, e);
-    else if (kind === "assets" && !reserved.has(e.entity_type_id)) own.set(e.name, e);
+    else if (kind === "shots" && e.entity_type_id === types.Shot) own.set(`${e.parent_id ?? ""}|${e.name}`, e.id);
+    else if (kind === "edits" && e.entity_type_id === types.Edit) own.set(`${e.parent_id ?? ""}|${e.name}`, e.id);
+    else if (kind === "assets" && !reserved.has(e.entity_type_id)) own.set(e.name, e.id);
   }
+  entities.length = 0;
+  const existingRow = async (key: string): Promise<EntityRow | undefined> => {
+    const id = own.get(key);
+    return id ? ((await db.selectFrom("entity").selectAll().where("id", "=", id).executeTakeFirst()) as EntityRow | undefined) : undefined;
+  };
   const assetTypes = new Map((await db.selectFrom("entity_type").select(["id", "name"]).execute()).map((t) => [t.name, t.id]));
   const workflows = new Map<string, Set<string>>();
   if (kind === "assets") {
@@ -100,35 +105,35 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
       workflows.get(link.asset_type_id)!.add(link.task_type_id);
     }
   }
-  const tasksFor = (entity: EntityRow): TaskTypeRow[] => {
-    const workflow = workflows.get(entity.entity_type_id);
-    return applicable.filter((t) => !workflow || workflow.size === 0 || workflow.has(t.id));
+  const hasTaskType = (entityTypeId: string, taskType: TaskTypeRow): boolean => {
+    const workflow = workflows.get(entityTypeId);
+    return !workflow || workflow.size === 0 || workflow.has(taskType.id);
   };
-  /** Entities whose tasks are created in bulk at the end, by task type. */
-  const deferred = new Map<string, { id: string; project_id: string }[]>();
+  /** Entities whose tasks are created in bulk at the end (one small record per entity). */
+  const deferred: { id: string; project_id: string; entity_type_id: string }[] = [];
   const defer = (entity: EntityRow) => {
-    for (const taskType of tasksFor(entity)) {
-      if (!deferred.has(taskType.id)) deferred.set(taskType.id, []);
-      deferred.get(taskType.id)!.push({ id: entity.id, project_id: entity.project_id });
-    }
+    if (applicable.length > 0) deferred.push({ id: entity.id, project_id: entity.project_id, entity_type_id: entity.entity_type_id });
   };
+  const defaultStatus = await defaultTaskStatus(db);
 
-  async function episodeNamed(name: string): Promise<EntityRow> {
+  async function episodeNamed(name: string): Promise<{ id: string }> {
     let episode = episodes.get(name);
     if (!episode) {
-      episode = await insertEntity(db, { projectId: project.id, entityTypeId: types.Episode, name, description: "", createdBy: userId });
-      await emitEntityEvent(c, "Episode", "new", episode);
+      const row = await insertEntity(db, { projectId: project.id, entityTypeId: types.Episode, name, description: "", createdBy: userId });
+      await emitEntityEvent(c, "Episode", "new", row);
+      episode = { id: row.id };
       episodes.set(name, episode);
     }
     return episode;
   }
 
-  async function sequenceNamed(name: string, episodeId: string | null): Promise<EntityRow> {
+  async function sequenceNamed(name: string, episodeId: string | null): Promise<{ id: string }> {
     const key = `${episodeId ?? ""}|${name}`;
     let sequence = sequences.get(key);
     if (!sequence) {
-      sequence = await insertEntity(db, { projectId: project.id, entityTypeId: types.Sequence, name, parentId: episodeId, description: "", createdBy: userId });
-      await emitEntityEvent(c, "Sequence", "new", sequence);
+      const row = await insertEntity(db, { projectId: project.id, entityTypeId: types.Sequence, name, parentId: episodeId, description: "", createdBy: userId });
+      await emitEntityEvent(c, "Sequence", "new", row);
+      sequence = { id: row.id };
       sequences.set(key, sequence);
     }
     return sequence;
@@ -177,8 +182,12 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
 
   /** Task updates applied once the file went through (tasks then exist in bulk). */
   const pending: { entity: { id: string; project_id: string }; updates: TaskUpdate[] }[] = [];
-  const later = (entity: EntityRow, updates: TaskUpdate[]) => {
-    if (updates.length > 0) pending.push({ entity: { id: entity.id, project_id: entity.project_id }, updates });
+  const later = (entity: EntityRow, updates: TaskUpdate[], created = false) => {
+    // On a task just created with the default status, a default status alone changes nothing.
+    const noop = (u: TaskUpdate) =>
+      hasTaskType(entity.entity_type_id, u.taskType) && u.assignees.length === 0 && !u.hasCommentColumn && !u.comment && u.status?.id === defaultStatus.id;
+    const effective = created ? updates.filter((u) => !noop(u)) : updates;
+    if (effective.length > 0) pending.push({ entity: { id: entity.id, project_id: entity.project_id }, updates: effective });
   };
 
   /**
@@ -231,7 +240,7 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
         typeId = (await entityTypeId(db, typeName, true))!;
         assetTypes.set(typeName, typeId);
       }
-      const existing = own.get(name);
+      const existing = await existingRow(name);
       if (existing && !update) {
         defer(existing);
         return existing;
@@ -264,9 +273,9 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
         entity = (await db.updateTable("entity").set(values).where("id", "=", existing.id).returningAll().executeTakeFirstOrThrow()) as EntityRow;
         await emitEntityEvent(c, "Asset", "update", entity, { asset_type: typeId });
       }
-      own.set(name, entity);
+      own.set(name, entity.id);
       defer(entity);
-      later(entity, updates);
+      later(entity, updates, !existing);
       return entity;
     },
 
@@ -275,7 +284,7 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
       if (isTvShow) episodeId = (await episodeNamed(required(row, "Episode") ?? "")).id;
       const sequence = await sequenceNamed(required(row, "Sequence") ?? "", episodeId);
       const name = required(row, "Name") ?? "";
-      const existing = own.get(`${sequence.id}|${name}`);
+      const existing = await existingRow(`${sequence.id}|${name}`);
       if (existing && !update) return existing;
       const data = entityData(existing?.data);
       const pick = (first: string, fallback: string) => row.get(first) || row.get(fallback);
@@ -305,15 +314,15 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
           projectId: project.id, entityTypeId: types.Shot, name, parentId: sequence.id, description: description ?? null, data, nbFrames, createdBy: userId,
         });
         await emitEntityEvent(c, "Shot", "new", entity, { episode_id: episodeId });
-        own.set(`${sequence.id}|${name}`, entity);
+        own.set(`${sequence.id}|${name}`, entity.id);
         defer(entity);
-        later(entity, updates);
+        later(entity, updates, true);
       } else {
         const values: Row = { nb_frames: nbFrames, data: JSON.stringify(data), updated_at: new Date().toISOString().slice(0, 19) };
         if (description !== undefined) values.description = description;
         entity = (await db.updateTable("entity").set(values).where("id", "=", existing.id).returningAll().executeTakeFirstOrThrow()) as EntityRow;
         await emitEntityEvent(c, "Shot", "update", entity, { episode_id: episodeId });
-        own.set(`${sequence.id}|${name}`, entity);
+        own.set(`${sequence.id}|${name}`, entity.id);
         later(entity, updates);
       }
       return entity;
@@ -327,7 +336,7 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
         episodeId = (await episodeNamed(row.get("Episode") ?? "")).id;
       }
       const key = `${episodeId ?? ""}|${name}`;
-      const existing = own.get(key);
+      const existing = await existingRow(key);
       if (existing && !update) return existing;
       const data = entityData(existing?.data);
       metadata(row, data);
@@ -339,15 +348,15 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
           projectId: project.id, entityTypeId: types.Edit, name, parentId: episodeId, description: description ?? "", data, createdBy: userId,
         });
         await emitEntityEvent(c, "Edit", "new", entity, { parent_id: episodeId });
-        own.set(key, entity);
+        own.set(key, entity.id);
         defer(entity);
-        later(entity, updates);
+        later(entity, updates, true);
       } else {
         const values: Row = { data: JSON.stringify(data), updated_at: new Date().toISOString().slice(0, 19) };
         if (description !== undefined) values.description = description;
         entity = (await db.updateTable("entity").set(values).where("id", "=", existing.id).returningAll().executeTakeFirstOrThrow()) as EntityRow;
         await emitEntityEvent(c, "Edit", "update", entity, { parent_id: episodeId });
-        own.set(key, entity);
+        own.set(key, entity.id);
         later(entity, updates);
       }
       return entity;
@@ -360,8 +369,8 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
     },
     async finish() {
       for (const taskType of applicable) {
-        const list = deferred.get(taskType.id);
-        if (list?.length) await createTasksForEntities(c, taskType, list);
+        const list = deferred.filter((e) => hasTaskType(e.entity_type_id, taskType));
+        for (let start = 0; start < list.length; start += 500) await createTasksForEntities(c, taskType, list.slice(start, start + 500));
       }
       await applyPendingUpdates();
     },

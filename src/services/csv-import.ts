@@ -70,6 +70,14 @@ export interface CsvImportOptions {
   onBytes?: (bytes: number) => void;
   /** Progress: rows imported so far. */
   onRow?: (rows: number) => void;
+  /** Keep each row's answer (the HTTP route does; the command line only counts). Default true. */
+  keepResults?: boolean;
+}
+
+/** The answer of an import: the JSON text of each row's element (kept compact), and the count. */
+export interface CsvImportResult {
+  count: number;
+  json: string[];
 }
 
 function rowFailure(error: unknown, line: number, imported: number): ApiError {
@@ -81,28 +89,31 @@ function rowFailure(error: unknown, line: number, imported: number): ApiError {
 }
 
 /**
- * Imports a CSV file (already on disk) in one transaction and returns one element per data row.
- * Bad rows and malformed files are 400s; nothing is kept on failure.
+ * Imports a CSV file (already on disk) in one transaction; the answer has one element per data
+ * row. Bad rows and malformed files are 400s; nothing is kept on failure.
  */
-export async function importCsv(c: AppContext, target: CsvImportTarget, path: string, options: CsvImportOptions): Promise<unknown[]> {
+export async function importCsv(c: AppContext, target: CsvImportTarget, path: string, options: CsvImportOptions): Promise<CsvImportResult> {
   return transact(c, async (db) => {
     const importer = await makeImporter(c, db, target, options.update);
-    const results: unknown[] = [];
+    const keep = options.keepResults !== false;
+    const results: CsvImportResult = { count: 0, json: [] };
     let line = 1;
     try {
       for await (const row of readCsvRows(path, { onBytes: options.onBytes })) {
         line = row.line;
-        results.push(await importer.row(row));
-        options.onRow?.(results.length);
+        const element = await importer.row(row);
+        if (keep) results.json.push(JSON.stringify(element ?? null));
+        results.count += 1;
+        options.onRow?.(results.count);
       }
       await importer.finish?.();
     } catch (error) {
       if (error instanceof CsvFormatError && error.message === "Could not determine delimiter") {
         throw new ApiError(400, { error: true, message: error.message });
       }
-      if (error instanceof CsvFormatError) throw rowFailure(error, error.lineNumber ?? line, results.length);
+      if (error instanceof CsvFormatError) throw rowFailure(error, error.lineNumber ?? line, results.count);
       if (error instanceof ApiError && error.status !== 400) throw error;
-      if (error instanceof RowError || error instanceof ApiError || error instanceof Error) throw rowFailure(error, line, results.length);
+      if (error instanceof RowError || error instanceof ApiError || error instanceof Error) throw rowFailure(error, line, results.count);
       throw error;
     }
     return results;
