@@ -18,7 +18,8 @@ import {
   type EntityRow,
 } from "./entities";
 import { entityTypeId } from "./projects";
-import { assignTask, createTasksForEntities, defaultTaskStatus, type TaskRow, type TaskStatusRow, type TaskTypeRow } from "./tasks";
+import { newId, utcNow } from "../lib/ids";
+import { assignTask, createTasksForEntities, defaultTaskStatus, emit as emitTaskEvent, type TaskRow, type TaskStatusRow, type TaskTypeRow } from "./tasks";
 import { invalid, parseInteger, required, RowError, strToBool, type Dict, type Row, type RowImporter } from "./csv-import";
 
 type ImportedKind = "assets" | "shots" | "edits";
@@ -178,6 +179,29 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
       }
     }
     return updates;
+  }
+
+  /**
+   * Creates the "main" task of `taskType` for each entity lacking one (default status, the caller
+   * as assigner, `task:new` each), inserted 50 rows per statement: the bulk part of big imports.
+   */
+  async function bulkCreateTasks(taskType: TaskTypeRow, list: { id: string; project_id: string }[]): Promise<void> {
+    const existing = new Set(
+      (await db.selectFrom("task").select("entity_id").where("task_type_id", "=", taskType.id).where("entity_id", "in", list.map((e) => e.id)).execute()).map((r) => r.entity_id),
+    );
+    const now = utcNow();
+    const seen = new Set<string>();
+    const rows = [];
+    for (const entity of list) {
+      if (existing.has(entity.id) || seen.has(entity.id)) continue;
+      seen.add(entity.id);
+      rows.push({
+        id: newId(), created_at: now, updated_at: now, name: "main", duration: 0, estimation: 0, completion_rate: 0, project_id: entity.project_id,
+        task_type_id: taskType.id, task_status_id: defaultStatus.id, entity_id: entity.id, assigner_id: userId,
+      });
+    }
+    for (let start = 0; start < rows.length; start += 50) await db.insertInto("task").values(rows.slice(start, start + 50) as any).execute();
+    for (const row of rows) await emitTaskEvent(c, "task:new", { task_id: row.id }, row.project_id);
   }
 
   /** Task updates applied once the file went through (tasks then exist in bulk). */
@@ -370,7 +394,7 @@ export async function makeEntityImporter(c: AppContext, db: Db, kind: ImportedKi
     async finish() {
       for (const taskType of applicable) {
         const list = deferred.filter((e) => hasTaskType(e.entity_type_id, taskType));
-        for (let start = 0; start < list.length; start += 500) await createTasksForEntities(c, taskType, list.slice(start, start + 500));
+        for (let start = 0; start < list.length; start += 500) await bulkCreateTasks(taskType, list.slice(start, start + 500));
       }
       await applyPendingUpdates();
     },
