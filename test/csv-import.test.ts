@@ -371,3 +371,34 @@ describe("malformed files", () => {
     expect(await countRows(server, "entity")).toBe(0);
   });
 });
+
+describe("updates and asset columns", () => {
+  test("shots: existing rows untouched without update, overwritten with ?update=true", async () => {
+    const path = `/api/import/csv/projects/${world.project.id}/shots`;
+    await upload(server, path, "Sequence,Name,Description,Frame In,Frame Out\nSQ01,S01,First,1,10\n");
+    await upload(server, path, "Sequence,Name,Description,Frame In,Frame Out\nSQ01,S01,Second,1,20\n");
+    let [shot] = await entitiesOf(server, world.project.id, "Shot");
+    expect(shot.description).toBe("First");
+    expect(shot.nb_frames).toBe(10);
+    const res = await upload(server, `${path}?update=true`, "Sequence,Name,Description,Frame Out\nSQ01,S01,Second,20\n");
+    expect(res.status).toBe(201);
+    [shot] = await entitiesOf(server, world.project.id, "Shot");
+    expect(shot.description).toBe("Second");
+    expect(shot.nb_frames).toBe(20);
+    expect(JSON.parse(String(shot.data))).toEqual({ frame_in: 1, frame_out: 20 });
+    expect(await entitiesOf(server, world.project.id, "Shot")).toHaveLength(1);
+  });
+
+  test("assets on a tv show: Episode column (MP = main pack), Ready for, unknown Ready for", async () => {
+    const tv = await csvWorld(server, { tvshow: true, name: "TV" });
+    const path = `/api/import/csv/projects/${tv.project.id}/assets`;
+    const res = await upload(server, path, "Episode,Type,Name,Ready for\nE01,Prop,Lamp,Layout\nMP,Prop,Chair,\n");
+    expect(res.status).toBe(201);
+    const [episode] = await entitiesOf(server, tv.project.id, "Episode");
+    expect(episode.name).toBe("E01");
+    expect(res.body[0]).toMatchObject({ name: "Lamp", source_id: episode.id, ready_for: tv.taskTypes.Layout });
+    expect(res.body[1]).toMatchObject({ name: "Chair", source_id: null, ready_for: null });
+    const bad = await upload(server, path, "Type,Name,Ready for\nProp,Desk,Nope\n");
+    expect(bad.body).toMatchObject({ message: "Task type not found for Nope", line_number: 2 });
+  });
+});
