@@ -10,6 +10,7 @@ import { initData } from "./services/init-data";
 import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accounts";
 import { serveWithLiveEvents } from "./services/live-events";
 import { startPreviewProcessing } from "./services/preview-processing";
+import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -25,6 +26,7 @@ Commands:
   change-password EMAIL --password PW
                                    set a person's password
   routes                           print every served route, one "METHOD /api/path" per line
+${CSV_HELP}
   --help, --version
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
@@ -186,6 +188,19 @@ export async function main(argv: string[]): Promise<void> {
       const app = createApp({ db, config: { ...config } });
       for (const line of listRoutes(app)) console.log(line);
       await db.destroy();
+      return;
+    }
+    case "import-csv":
+    case "export-csv": {
+      const db = await openMigrated(config);
+      let failure: string | null = null;
+      try {
+        await (command === "import-csv" ? importCsvCommand : exportCsvCommand)(db, config, args, (name) => option(args, name));
+      } catch (error) {
+        failure = error instanceof Error ? error.message : String(error);
+      }
+      await db.destroy();
+      if (failure) fail(failure);
       return;
     }
     default:

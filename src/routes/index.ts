@@ -28,6 +28,7 @@ import { registerImports } from "./import";
 import { registerPlaylists } from "./playlists";
 import { registerShared } from "./shared";
 import { registerPreviews } from "./previews";
+import { registerCsv } from "./csv";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
@@ -56,5 +57,6 @@ export function registerRoutes(app: Hono<AppEnv>): void {
   registerImports(app);
   registerPlaylists(app);
   registerShared(app);
+  registerCsv(app);
   registerCrud(app, crudModels());
 }
