@@ -11,7 +11,8 @@ import { FfmpegError, runTool } from "../src/lib/ffmpeg";
 import { sendStoredFile, storedFileType } from "../src/lib/file-response";
 import { zipArchive } from "../src/lib/bundles";
 import { frameTime } from "../src/services/preview-media";
-import { movieSizes, previewFps, previewResolution, previewKind } from "../src/services/preview-processing";
+import { movieSizes, previewFps, previewResolution, previewKind, startPreviewProcessing } from "../src/services/preview-processing";
+import { makeServer } from "./helpers";
 import { storedFilePath } from "../src/services/attachments";
 
 describe("job queue", () => {
@@ -120,5 +121,22 @@ describe("stored-file responder", () => {
     expect(text.startsWith("PK\u0003\u0004")).toBe(true);
     expect(text).toContain("a.txt");
     expect(text).toContain("hello");
+  });
+});
+
+describe("start-up", () => {
+  test("serve says when ffmpeg is missing", async () => {
+    const server = await makeServer();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+    process.env.FFPROBE_PATH = "/nonexistent/ffprobe";
+    try {
+      await startPreviewProcessing({ db: server.db, config: server.config, events: server.events });
+    } finally {
+      delete process.env.FFPROBE_PATH;
+      console.warn = warn;
+    }
+    expect(warnings.join("\n")).toContain("ffmpeg and ffprobe are not available");
   });
 });

@@ -35,7 +35,7 @@ import {
   type PreviewDeps,
   type PreviewRow,
 } from "./preview-files";
-import { pendingFolder, pendingUploadPath, storeFile, storePath, workPath } from "./preview-storage";
+import { pendingFolder, pendingUploadPath, removeStored, storeFile, storePath, workPath } from "./preview-storage";
 
 type Dict = Record<string, unknown>;
 
@@ -221,7 +221,12 @@ export async function processMovie(deps: PreviewDeps, id: string, uploadPath: st
       console.error(`preview ${id}: tile failed: ${error instanceof Error ? error.message : error}`);
     }
 
-    if (!(await previewExists(deps, id))) return;
+    if (!(await previewExists(deps, id))) {
+      // Deleted while it was processing: nothing of it stays in the store.
+      for (const prefix of ["previews", "lowdef", "source"]) await removeStored(config, "movies", prefix, id);
+      for (const prefix of ["original", "previews", "thumbnails", "thumbnails-square", "tiles"]) await removeStored(config, "pictures", prefix, id);
+      return;
+    }
     await deps.db
       .updateTable("preview_file")
       .set({
