@@ -101,6 +101,9 @@ export function bodyLimit(maxBytes: () => number, isPublic: (path: string) => bo
         throw error;
       }
       (c.req.bodyCache as Record<string, unknown>).arrayBuffer = Promise.resolve(buffer);
+      // Streaming readers (multipart uploads of shared-link guests) read the raw request: give
+      // them the bytes already read.
+      c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body: buffer });
       return next();
     }
     // Chunked, or a large multipart body: read by the handler once the token is checked, whole up

@@ -11,7 +11,7 @@ import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { serialize, parseJson, isTrue } from "../db/serialize";
 import { transact } from "../db/transaction";
-import { readLooseBody, validate } from "../lib/body";
+import { readBodyValue, readLooseBody, validate } from "../lib/body";
 import { ApiError, badRequest, forbidden, notFound } from "../lib/errors";
 import { contentDisposition, sendStoredFile, STORED_FILE_CSP, storedFileType } from "../lib/file-response";
 import { isUuid, normalizeId, queryId, serviceId, utcNow } from "../lib/ids";
@@ -173,8 +173,9 @@ export function registerPreviews(app: Hono<AppEnv>): void {
       files = parsed.files;
       items = parsed.fields.comments;
     } else {
-      const body = await readLooseBody(c);
-      items = Array.isArray(body) ? undefined : body.comments;
+      // Any JSON value: a body that is not an object has no `comments` (Zou's missing-parameter 400).
+      const body = await readBodyValue(c);
+      items = body !== null && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>).comments : undefined;
     }
     try {
       if (items === undefined || items === null || items === "") throw badRequest("Missing required parameter: comments");
