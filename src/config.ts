@@ -107,9 +107,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
+/** Temporary folders of test configurations, removed when the test process exits. */
+const testFolders: string[] = [];
+
 /** A configuration for tests: in-memory database, temporary preview folder, fixed secret. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig({ SECRET_KEY: "test-secret-key-test-secret-key-0123456789", DATABASE_URL: "sqlite://:memory:" });
   const folder = resolve(require("node:os").tmpdir(), `zou-bun-test-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  if (testFolders.length === 0) {
+    process.once("exit", () => {
+      for (const path of testFolders) require("node:fs").rmSync(path, { recursive: true, force: true });
+    });
+  }
+  testFolders.push(folder);
   return { ...base, bcryptCost: 4, previewFolder: folder + "/previews", tmpFolder: folder + "/tmp", ...overrides };
 }
