@@ -1,0 +1,40 @@
+/**
+ * Remaining differences of issue 9 on served routes: values found by comparing our answers with a
+ * recording of the real Zou 1.0.67 (zou-diff), checked against Zou's services.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { makeServer, type TestServer } from "./helpers";
+import { addTask, createAsset, createEpisode, createSequence, createShot, production, type Production } from "./entities-fixtures";
+
+let server: TestServer;
+let prod: Production;
+let ep: any;
+let seq: any;
+let hero: any;
+
+beforeAll(async () => {
+  server = await makeServer();
+  prod = await production(server, { production_type: "tvshow" });
+  ep = await createEpisode(server, prod.project.id, "E01");
+  seq = await createSequence(server, prod.project.id, "SQ01", ep.id);
+  await createShot(server, prod.project.id, seq.id, "SH010", { nb_frames: 48 });
+  hero = await createAsset(server, prod.project.id, "Character", "Hero");
+  await addTask(server, hero, "Modeling", { assignees: [prod.artist], forEntity: "Asset" });
+});
+
+describe("text None where Zou writes str(None)", () => {
+  test("assets with tasks and asset detail: ready_for is \"None\" when unset", async () => {
+    const list = await server.json("GET", `/api/data/assets/with-tasks?project_id=${prod.project.id}`);
+    expect(list.body.find((a: any) => a.id === hero.id).ready_for).toBe("None");
+    const detail = await server.json("GET", `/api/data/assets/${hero.id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body.ready_for).toBe("None");
+  });
+
+  test("episodes with tasks: episode_id is \"None\"; sequences keep their episode id", async () => {
+    const episodes = await server.json("GET", `/api/data/episodes/with-tasks?project_id=${prod.project.id}`);
+    expect(episodes.body.find((e: any) => e.id === ep.id).episode_id).toBe("None");
+    const sequences = await server.json("GET", `/api/data/sequences/with-tasks?project_id=${prod.project.id}`);
+    expect(sequences.body.find((s: any) => s.id === seq.id).episode_id).toBe(ep.id);
+  });
+});
