@@ -38,3 +38,15 @@ describe("text None where Zou writes str(None)", () => {
     expect(sequences.body.find((s: any) => s.id === seq.id).episode_id).toBe(ep.id);
   });
 });
+
+describe("GET /data/persons/task-dates", () => {
+  test("dates come from start and due dates only; missing ones are the text \"None\" (Zou's str(None))", async () => {
+    // The artist's only task has no start date and no due date, but an end date.
+    const shotTask = await addTask(server, hero, "Shading", { assignees: [prod.supervisor], forEntity: "Asset", fields: { end_date: "2024-05-01T10:00:00" } });
+    expect(shotTask).toBeTruthy();
+    const { status, body } = await server.json("GET", `/api/data/persons/task-dates?project_id=${prod.project.id}`);
+    expect(status).toBe(200);
+    expect(body.find((e: any) => e.person_id === prod.artist.id)).toEqual({ person_id: prod.artist.id, min_date: "None", max_date: "None", busy_periods: [] });
+    expect(body.find((e: any) => e.person_id === prod.supervisor.id)).toMatchObject({ min_date: "None", max_date: "None" });
+  });
+});
