@@ -50,3 +50,15 @@ describe("GET /data/persons/task-dates", () => {
     expect(body.find((e: any) => e.person_id === prod.supervisor.id)).toMatchObject({ min_date: "None", max_date: "None" });
   });
 });
+
+describe("POST /data/metadata-descriptors/all-projects", () => {
+  test("answers the created descriptors without a departments key, as Zou", async () => {
+    const { status, body } = await server.json("POST", "/api/data/metadata-descriptors/all-projects", { body: { entity_type: "Shot", name: "AllProj", data_type: "string" } });
+    expect(status).toBe(201);
+    expect(body.length).toBeGreaterThan(0);
+    for (const descriptor of body) {
+      expect(descriptor).toMatchObject({ field_name: "allproj", entity_type: "Shot", type: "MetadataDescriptor" });
+      expect("departments" in descriptor).toBe(false);
+    }
+  });
+});
