@@ -62,3 +62,14 @@ describe("POST /data/metadata-descriptors/all-projects", () => {
     }
   });
 });
+
+describe("asset-type:new of the Camera type", () => {
+  test("the event logged by the camera-instances listing carries asset_type_id (Zou 1.0.67's payload)", async () => {
+    const scene = (await server.json("POST", `/api/data/projects/${prod.project.id}/scenes`, { body: { name: "SC01", sequence_id: seq.id } })).body;
+    expect((await server.json("GET", `/api/data/scenes/${scene.id}/camera-instances`)).status).toBe(200);
+    const { body } = await server.json("GET", "/api/data/events/last?limit=1");
+    expect(body[0].name).toBe("asset-type:new");
+    const camera = (await server.json("GET", "/api/data/asset-types")).body.find((t: any) => t.name === "Camera");
+    expect(body[0].data).toEqual({ asset_type_id: camera.id });
+  });
+});
