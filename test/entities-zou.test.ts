@@ -70,7 +70,7 @@ describe("asset types", () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({});
     }
-    expect(events.data("asset-type:new")).toEqual([{ name: "Camera", id: expect.any(String) }]);
+    expect(events.data("asset-type:new")).toEqual([{ asset_type_id: expect.any(String) }]);
     const after = await server.json("GET", "/api/data/asset-types", { token: prod.artist.token });
     expect(after.body.length).toBe(before.body.length + 1);
     expect(after.body.map((t: any) => t.name)).toContain("Camera");

@@ -118,7 +118,7 @@ describe("assets with tasks", () => {
     expect(status).toBe(200);
     expect(body.map((a: any) => a.name)).toEqual(["Hero", "Cup"]);
     expect(Object.keys(body[0])).toEqual(ASSET_FIELDS);
-    expect(body[0]).toMatchObject({ asset_type_name: "Character", episode_id: ep.id, preview_file_id: "", is_shared: false, data: { size: 2 }, ready_for: null });
+    expect(body[0]).toMatchObject({ asset_type_name: "Character", episode_id: ep.id, preview_file_id: "", is_shared: false, data: { size: 2 }, ready_for: "None" });
     expect(body[1].episode_id).toBe("");
     expect(Object.keys(body[0].tasks[0])).toEqual(ASSET_TASK_FIELDS);
     expect(body[0].tasks[0]).toMatchObject({ id: heroTask, is_subscribed: true, last_preview_file_id: "", assignees: [prod.artist.id] });

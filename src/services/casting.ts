@@ -443,7 +443,7 @@ export async function cameraAssetTypeId(c: AppContext): Promise<string> {
     const now = utcNow();
     const id = newId();
     await db.insertInto("entity_type").values({ id, created_at: now, updated_at: now, name: "Camera", archived: false } as any).execute();
-    await emit(c, "asset-type:new", { name: "Camera", id }, null);
+    await emit(c, "asset-type:new", { asset_type_id: id }, null);
     return id;
   });
 }

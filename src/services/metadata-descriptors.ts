@@ -357,7 +357,11 @@ export async function addDescriptorToProjects(c: AppContext, projectIds: string[
   const existing = new Set((await descriptorsByField(c.get("db"), projectIds, input.entity_type, fieldName)).map((d) => d.project_id));
   const created: Dict[] = [];
   for (const projectId of projectIds) {
-    if (!existing.has(projectId)) created.push(await createDescriptor(c, projectId, { ...input, task_type_id: null }));
+    if (!existing.has(projectId)) {
+      // Zou answers these rows without their relations: no `departments` key.
+      const { departments: _departments, ...descriptor } = await createDescriptor(c, projectId, { ...input, task_type_id: null });
+      created.push(descriptor);
+    }
   }
   return created;
 }

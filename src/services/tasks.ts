@@ -657,7 +657,8 @@ export async function personsTaskDates(c: AppContext, projectId: string | null):
   for (const row of rows) {
     const entry = byPerson.get(row.person_id) ?? { min: null, max: null, visible: false, busy: [] };
     byPerson.set(row.person_id, entry);
-    const end = row.due_date ?? row.end_date;
+    // Zou takes the last due date only (max(Task.due_date)); end_date is not a planned date.
+    const end = row.due_date;
     if (visible.includes(row.project_id!)) {
       entry.visible = true;
       if (row.start_date && (!entry.min || row.start_date < entry.min)) entry.min = row.start_date;
@@ -679,8 +680,9 @@ export async function personsTaskDates(c: AppContext, projectId: string | null):
     }
     result.push({
       person_id: personId,
-      min_date: spacedDate(entry.min),
-      max_date: spacedDate(entry.max),
+      // Zou writes str(date) for a person with visible tasks: the text "None" when no task has that date.
+      min_date: entry.visible ? (spacedDate(entry.min) ?? "None") : null,
+      max_date: entry.visible ? (spacedDate(entry.max) ?? "None") : null,
       busy_periods: merged.map(([start, end]) => ({ start_date: spacedDate(start), end_date: spacedDate(end) })),
     });
   }

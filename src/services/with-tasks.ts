@@ -439,7 +439,8 @@ export async function assetsWithTasks(c: AppContext, criteria: WithTasksCriteria
     preview_file_id: (r) => r.preview_file_id ?? "",
     asset_type_name: (r) => r.asset_type_name,
     asset_type_id: (r) => r.entity_type_id,
-    ready_for: (r) => r.ready_for ?? null,
+    // Zou writes str(asset.ready_for): the text "None" when no task type is set.
+    ready_for: (r) => r.ready_for ?? "None",
     episode_id: (r) => r.source_id ?? "",
     casting_episode_ids: (r) => episodes.get(r.id) ?? [],
     is_shared: (r) => bool(r.is_shared),
@@ -579,7 +580,8 @@ export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episo
   const getters: Record<string, EntityGetter> = {
     ...ENTITY_GETTERS,
     status: (r) => r.status ?? "running",
-    episode_id: (r) => r.parent_id ?? null,
+    // Zou writes str(entity.parent_id): the text "None" for an episode or a sequence without episode.
+    episode_id: (r) => r.parent_id ?? "None",
     preview_file_id: (r) => r.preview_file_id ?? "",
   };
   // Vendors see only their own tasks there (Zou's assignee filter, no department widening).
