@@ -25,6 +25,8 @@ import { registerFiles } from "./files";
 import { registerTimeSpents } from "./time-spents";
 import { registerCrudActions } from "./crud-actions";
 import { registerImports } from "./import";
+import { registerSearch } from "./search";
+import { registerAdmin } from "./admin";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
@@ -50,5 +52,7 @@ export function registerRoutes(app: Hono<AppEnv>): void {
   registerTimeSpents(app);
   registerCrudActions(app);
   registerImports(app);
+  registerSearch(app);
+  registerAdmin(app);
   registerCrud(app, crudModels());
 }
