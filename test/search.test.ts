@@ -1,6 +1,11 @@
 /** POST /data/search (full-text indexes inside the database) and GET /admin/config/check, through HTTP. */
 import { describe, expect, test, beforeAll } from "bun:test";
+import { Migrator } from "kysely";
 import { makeServer, type Person, type TestServer } from "./helpers";
+import { openDatabase } from "../src/db/database";
+import { migrationProvider } from "../db/migrations/index";
+import { searchEntityIds, searchPersonIds } from "../src/db/search-index";
+import { newId, utcNow } from "../src/lib/ids";
 
 let server: TestServer;
 let member: Person;
@@ -115,6 +120,18 @@ describe("POST /data/search", () => {
     expect(all.body.assets).toEqual([]);
   });
 
+  test("metadata values are searched; a rename re-indexes without leaving the old row", async () => {
+    const asset = await createAsset(project.id, "Barrel", "wooden");
+    const put = await server.json("PUT", `/api/data/entities/${asset.id}`, { body: { data: { color: "vermilion" } } });
+    expect(put.status).toBe(200);
+    expect((await search({ query: "vermilion" }, member.token)).body.assets.map((a: any) => a.id)).toEqual([asset.id]);
+    for (const name of ["Barrel2", "Barrel3"]) {
+      expect((await server.json("PUT", `/api/data/entities/${asset.id}`, { body: { name } })).status).toBe(200);
+    }
+    const found = await search({ query: "wooden", limit: 10 }, member.token);
+    expect(found.body.assets.map((a: any) => a.name)).toEqual(["Barrel3"]);
+  });
+
   test("a query under three characters answers {}", async () => {
     expect(await search({ query: "ab" })).toEqual({ status: 200, body: {} });
   });
@@ -135,6 +152,31 @@ describe("POST /data/search", () => {
       const { status } = await search({ query });
       expect(status).toBe(200);
     }
+  });
+});
+
+describe("migration", () => {
+  test("an existing database gets its rows indexed when it upgrades", async () => {
+    const db = openDatabase("sqlite://:memory:");
+    const migrator = new Migrator({ db, provider: migrationProvider });
+    expect((await migrator.migrateTo("0001_initial")).error).toBeUndefined();
+    const now = utcNow();
+    const statusId = newId();
+    const projectId = newId();
+    const typeId = newId();
+    const assetId = newId();
+    const personId = newId();
+    await db.insertInto("project_status").values({ id: statusId, created_at: now, updated_at: now, name: "Open", color: "#000" } as any).execute();
+    await db.insertInto("project").values({ id: projectId, created_at: now, updated_at: now, name: "Legacy", project_status_id: statusId } as any).execute();
+    await db.insertInto("entity_type").values({ id: typeId, created_at: now, updated_at: now, name: "Prop" } as any).execute();
+    await db.insertInto("entity").values({ id: assetId, created_at: now, updated_at: now, name: "Anvil", description: "forged iron", project_id: projectId, entity_type_id: typeId } as any).execute();
+    await db.insertInto("person").values({ id: personId, created_at: now, updated_at: now, first_name: "Zoë", last_name: "Old", email: "zoe@example.com", active: true } as any).execute();
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    expect(await searchEntityIds(db, { words: ["iron"], projectIds: [projectId], entityTypes: { exclude: [] }, limit: 3, offset: 0 })).toEqual([assetId]);
+    expect(await searchPersonIds(db, ["zoe"], 3, 0)).toEqual([personId]);
+    expect((await migrator.migrateDown()).error).toBeUndefined();
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    await db.destroy();
   });
 });
 
