@@ -127,9 +127,13 @@ export async function dropSearchIndex(db: Kysely<any>): Promise<void> {
 // Queries
 // ---------------------------------------------------------------------------------------------
 
-/** The words of a user query (letters and digits), at most 16: every one must match, as a prefix. */
+/**
+ * The words of a user query (letters, digits and their marks), at most 16: every one must match,
+ * as a prefix. Each is quoted in the match expression, so FTS5 operators typed in a query are
+ * plain words; a word the tokenizer splits further becomes a phrase.
+ */
 export function queryWords(text: string): string[] {
-  return (text.normalize("NFC").match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 16);
+  return (text.normalize("NFC").match(/[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu) ?? []).slice(0, 16);
 }
 
 /** FTS5 match expression: each word as a quoted prefix term, all required, in the given columns. */
