@@ -36,6 +36,8 @@ export interface Config {
   eventRetentionDays: number;
   /** SHUTDOWN_GRACE_SECONDS: on SIGTERM/SIGINT, how long in-flight requests may take to finish. */
   shutdownGraceSeconds: number;
+  /** ADMIN_TOKEN: enables `GET /admin/config/check` for `Authorization: Bearer <ADMIN_TOKEN>` (empty: route absent). */
+  adminToken: string;
   version: string;
 }
 
@@ -103,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxJsonBodySize: envNumber(env.MAX_JSON_BODY_SIZE, 8 * 1024 * 1024),
     eventRetentionDays: envNumber(env.EVENT_RETENTION_DAYS, 90),
     shutdownGraceSeconds: envNumber(env.SHUTDOWN_GRACE_SECONDS, 10),
+    adminToken: env.ADMIN_TOKEN ?? "",
     version: VERSION,
   };
 }

@@ -21,7 +21,7 @@ describe("index routes", () => {
       is_self_hosted: true,
       crisp_token: "",
       dark_theme_by_default: false,
-      indexer_configured: false,
+      indexer_configured: true,
       saml_enabled: false,
       saml_idp_name: "",
       oidc_enabled: false,
@@ -54,7 +54,7 @@ describe("index routes", () => {
       "event-stream-up": false,
       "event-stream-connections": 0,
       "job-queue-up": true,
-      "indexer-up": false,
+      "indexer-up": true,
     });
   });
 
@@ -76,7 +76,7 @@ describe("index routes", () => {
     expect(body["key-value-store-up"]).toBe(1);
     expect(body["event-stream-up"]).toBe(0);
     expect(body["job-queue-up"]).toBe(1);
-    expect(body["indexer-up"]).toBe(0);
+    expect(body["indexer-up"]).toBe(1);
     expect(body.time).toBeGreaterThanOrEqual(Math.floor(before));
   });
 
@@ -85,7 +85,7 @@ describe("index routes", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text");
     expect(await response.text()).toBe(
-      "name: Zou\nversion: 1.0.67\ndatabase-up: up\nevent-stream-up: down\nkey-value-store-up: up\njob-queue-up: up\nindexer-up: down\n",
+      "name: Zou\nversion: 1.0.67\ndatabase-up: up\nevent-stream-up: down\nkey-value-store-up: up\njob-queue-up: up\nindexer-up: up\n",
     );
   });
 

@@ -1,9 +1,11 @@
 /** In-code migration provider: static imports so `bun build --compile` embeds every migration. */
 import type { Migration, MigrationProvider } from "kysely";
 import * as m0001 from "./0001_initial";
+import * as m0002 from "./0002_search_index";
 
 export const migrations: Record<string, Migration> = {
   "0001_initial": m0001,
+  "0002_search_index": m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

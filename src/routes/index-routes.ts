@@ -10,6 +10,7 @@ import { streamOf } from "../lib/broadcast";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { enforce2fa } from "../services/login";
+import { searchIndexAvailable } from "../db/search-index";
 
 const API_NAME = "Zou";
 
@@ -35,14 +36,15 @@ async function reachable(check: () => Promise<unknown>): Promise<boolean> {
 /**
  * Health of the services Zou runs beside the API. Here the key-value store is a database table,
  * the event stream (up when the server runs one, see services/live-events.ts) and the job queue
- * live in this process, and no indexer is configured.
+ * live in this process, and the indexer is the database's own
+ * full-text index (src/db/search-index.ts).
  */
 async function health(c: AppContext): Promise<Health> {
   const db = c.get("db");
   const database = await reachable(() => db.selectFrom("project_status").select("id").limit(1).execute());
   const keyValueStore = await reachable(() => db.selectFrom("kv_store").select("key").limit(1).execute());
   const stream = streamOf(c.get("events"));
-  return { database, keyValueStore, eventStream: stream !== undefined, connections: stream?.connections() ?? 0, jobQueue: database, indexer: false };
+  return { database, keyValueStore, eventStream: stream !== undefined, connections: stream?.connections() ?? 0, jobQueue: database, indexer: database && searchIndexAvailable(db) };
 }
 
 /** Local time as Python's `datetime.now().isoformat()` (microseconds). */
@@ -104,7 +106,7 @@ export function registerIndex(app: Hono<AppEnv>): void {
       is_self_hosted: config.isSelfHosted,
       crisp_token: config.crispToken,
       dark_theme_by_default: Boolean(organisation?.dark_theme_by_default),
-      indexer_configured: false,
+      indexer_configured: searchIndexAvailable(c.get("db")),
       saml_enabled: false,
       saml_idp_name: "",
       oidc_enabled: false,

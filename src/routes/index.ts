@@ -29,6 +29,8 @@ import { registerPlaylists } from "./playlists";
 import { registerShared } from "./shared";
 import { registerPreviews } from "./previews";
 import { registerCsv } from "./csv";
+import { registerSearch } from "./search";
+import { registerAdmin } from "./admin";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
@@ -58,5 +60,7 @@ export function registerRoutes(app: Hono<AppEnv>): void {
   registerPlaylists(app);
   registerShared(app);
   registerCsv(app);
+  registerSearch(app);
+  registerAdmin(app);
   registerCrud(app, crudModels());
 }
