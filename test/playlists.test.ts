@@ -151,6 +151,20 @@ describe("previews of an entity (Kitsu's task panel)", () => {
     expect((await server.json("GET", `/api/data/playlists/entities/${w.shot2}/preview-files`, { token: w.vendor.token })).status).toBe(200);
     await server.db.deleteFrom("task_person_link").where("person_id", "=", w.vendor.id).execute();
   });
+
+  test("the shot's own preview-files route answers the same dicts (Zou's keys: sizes, original_*, annotations)", async () => {
+    const { server } = w;
+    const preview = await w.preview(w.task2, { revision: 8 });
+    const viaShot = await server.json("GET", `/api/data/shots/${w.shot2}/preview-files`);
+    const viaPlaylists = await server.json("GET", `/api/data/playlists/entities/${w.shot2}/preview-files`);
+    expect(viaShot.status).toBe(200);
+    expect(viaShot.body).toEqual(viaPlaylists.body);
+    const item = viaShot.body[w.animation].find((p: any) => p.id === preview);
+    expect(Object.keys(item).sort()).toEqual(
+      ["annotations", "created_at", "duration", "extension", "height", "id", "original_duration", "original_file_size", "original_height", "original_name", "original_width", "previews", "revision", "status", "task_id", "width"],
+    );
+    expect(item.annotations).toEqual([]);
+  });
 });
 
 describe("temporary playlists", () => {

@@ -5,9 +5,9 @@
  */
 import type { Hono } from "hono";
 import type { AppContext, AppEnv } from "../context";
+import { entityPreviewFiles } from "../services/playlists";
 import {
   checkEntityDelete,
-  entityPreviewsByTaskType,
   entityVersions,
   loadEntity,
   queryFlag,
@@ -52,7 +52,7 @@ export function registerEntityKindRoutes(app: Hono<AppEnv>, routes: EntityKindRo
     const row = await readable(c);
     return c.json(await taskDicts(c, (q) => q.where("task.entity_id", "=", row.id), { relations: queryFlag(c, "relations") }));
   });
-  if (routes.previews) app.get(`${path}/preview-files`, async (c) => c.json(await entityPreviewsByTaskType(c, (await readable(c)).id)));
+  if (routes.previews) app.get(`${path}/preview-files`, async (c) => c.json(await entityPreviewFiles(c.get("db"), (await readable(c)).id)));
   const versionType = routes.versionType;
   if (versionType) app.get(`${path}/versions`, async (c) => c.json(await entityVersions(c, (await readable(c)).id, versionType)));
 }
