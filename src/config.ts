@@ -36,6 +36,14 @@ export interface Config {
   eventRetentionDays: number;
   /** SHUTDOWN_GRACE_SECONDS: on SIGTERM/SIGINT, how long in-flight requests may take to finish. */
   shutdownGraceSeconds: number;
+  /** SLACK_API_URL / DISCORD_API_URL: chat services' API bases (Mattermost uses the organisation's webhook). */
+  slackApiUrl: string;
+  discordApiUrl: string;
+  /** CHAT_SEND_TIMEOUT_MS: time limit of one chat HTTP call. */
+  chatSendTimeoutMs: number;
+  /** CHAT_RETRIES / CHAT_RETRY_DELAY_MS: retries of a failed chat send, first delay (doubled each time). */
+  chatRetries: number;
+  chatRetryDelayMs: number;
   version: string;
 }
 
@@ -103,6 +111,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxJsonBodySize: envNumber(env.MAX_JSON_BODY_SIZE, 8 * 1024 * 1024),
     eventRetentionDays: envNumber(env.EVENT_RETENTION_DAYS, 90),
     shutdownGraceSeconds: envNumber(env.SHUTDOWN_GRACE_SECONDS, 10),
+    slackApiUrl: env.SLACK_API_URL || "https://slack.com/api",
+    discordApiUrl: env.DISCORD_API_URL || "https://discord.com/api/v10",
+    chatSendTimeoutMs: envNumber(env.CHAT_SEND_TIMEOUT_MS, 10_000),
+    chatRetries: envNumber(env.CHAT_RETRIES, 3),
+    chatRetryDelayMs: envNumber(env.CHAT_RETRY_DELAY_MS, 2_000),
     version: VERSION,
   };
 }
