@@ -218,4 +218,45 @@ describe("chat notifications of a comment", () => {
     expect(arrivalsAt("/discord/users/@me/channels")[0]!.body).toEqual({ recipient_id: "600000000000000001" });
     expect(arrivalsAt("/discord/channels/900000000000000001/messages")).toHaveLength(1);
   });
+
+  test("a reply reaches the replied-to people in their locale", async () => {
+    const created = await server.json("POST", `/api/actions/tasks/${taskId}/comment`, { token: manager.token, body: { task_status_id: wip.id, comment: "Base" } });
+    await chatDeliveries.idle();
+    standIn.arrivals = [];
+    const reply = await server.json("POST", `/api/data/tasks/${taskId}/comments/${created.body.id}/reply`, { token: manager.token, body: { text: "Encore un effort" } });
+    expect(reply.status).toBe(200);
+    await chatDeliveries.idle();
+    const toJean = arrivalsAt("/slack/chat.postMessage").find((a) => a.body.channel === "@U0JEAN")!;
+    expect(toJean.body.text).toBe(
+      `*Mona Boss* a répondu sur <https://kitsu.test/productions/${project.id}/shots/tasks/${taskId}|Chat Project / SQ01 / SH010 / Animation>.\n\n_Encore un effort_`,
+    );
+  });
+
+  test("a playlist ready for clients is sent to the clients", async () => {
+    const client = await server.person("client", {
+      first_name: "Cli", last_name: "Ent", notifications_mattermost_enabled: true, notifications_mattermost_userid: "client.one",
+    });
+    await server.addToTeam(project.id, client);
+    const playlistId = crypto.randomUUID();
+    await server.db.insertInto("playlist").values({ id: playlistId, name: "Dailies 12", project_id: project.id, for_client: true } as any).execute();
+    const answer = await server.json("POST", `/api/data/playlists/${playlistId}/notify-clients`, { token: manager.token, body: {} });
+    expect(answer.status).toBe(200);
+    await chatDeliveries.idle();
+    const mattermost = arrivalsAt("/hooks/kitsu-hook");
+    expect(mattermost).toHaveLength(1);
+    expect(mattermost[0]!.body.channel).toBe("@client.one");
+    expect(mattermost[0]!.body.text).toBe(
+      `**Mona Boss** lets you know that the playlist [Dailies 12](https://kitsu.test/productions/${project.id}/playlists/${playlistId}) of Chat Project is ready for review.`,
+    );
+  });
+});
+
+describe("the delivery queue", () => {
+  test("a cancelled send (its transaction rolled back) is never attempted", async () => {
+    let attempts = 0;
+    const cancel = chatDeliveries.push("test", async () => void (attempts += 1), { retries: 2, delayMs: 1 });
+    cancel();
+    await chatDeliveries.idle();
+    expect(attempts).toBe(0);
+  });
 });

@@ -5,7 +5,7 @@
  *   await postToSlack(settings, token, userId, text);          // chat.postMessage to @userId
  *   await postToMattermost(settings, webhookUrl, body);         // incoming webhook
  *   await postToDiscord(settings, botToken, userId, text);      // DM: create channel, post message
- *   chatDeliveries.push("slack", () => postToSlack(...));       // never awaited by a request
+ *   const cancel = chatDeliveries.push("slack", () => postToSlack(...), policy);  // never awaited
  *   await chatDeliveries.idle();                                // tests: everything settled
  *
  * A send throws `ChatSendError`; `retryable` is false for answers that a retry cannot change
@@ -143,9 +143,18 @@ export class ChatDeliveryQueue {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
-  push(name: string, send: () => Promise<void>, policy: RetryPolicy): void {
+  /**
+   * Queues a send; the answer cancels it (attempts not yet started are dropped; used when the
+   * transaction that created the notification rolls back).
+   */
+  push(name: string, send: () => Promise<void>, policy: RetryPolicy): () => void {
     this.inFlight += 1;
+    let cancelled = false;
     const attempt = (number: number) => {
+      if (cancelled) {
+        this.settle();
+        return;
+      }
       send().then(
         () => this.settle(),
         (error) => {
@@ -160,6 +169,9 @@ export class ChatDeliveryQueue {
       );
     };
     setTimeout(() => attempt(0), 0);
+    return () => {
+      cancelled = true;
+    };
   }
 
   /** Sends started and not yet delivered or given up. */

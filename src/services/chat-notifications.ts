@@ -11,6 +11,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/database";
 import { isTrue, parseJson } from "../db/serialize";
 import { chatDeliveries, postToDiscord, postToMattermost, postToSlack, type ChatSettings } from "../lib/chat-clients";
+import { onRollback } from "../db/transaction";
 import { fullEntityNames } from "./entity-names";
 import type { NewNotification, NotificationType, Reply } from "./notifications";
 
@@ -177,10 +178,16 @@ async function queueChatMessages(c: AppContext, input: NewNotification): Promise
   const settings: ChatSettings = { slackApiUrl: config.slackApiUrl, discordApiUrl: config.discordApiUrl, timeoutMs: config.chatSendTimeoutMs };
   const policy = { retries: config.chatRetries, delayMs: config.chatRetryDelayMs };
   const { slack, mattermost, discord } = wanted;
+  // Sends start once the current work yields; a rollback of the writing transaction cancels
+  // those not started yet.
+  const queue = (name: Service, send: () => Promise<void>) => {
+    const cancel = chatDeliveries.push(name, send, policy);
+    if (db.isTransaction) onRollback(db, async () => cancel());
+  };
   if (slack && organisation.chat_token_slack) {
     const token = organisation.chat_token_slack;
     const message = render(person.locale, "slack", parts);
-    chatDeliveries.push("slack", () => postToSlack(settings, token, slack, message), policy);
+    queue("slack", () => postToSlack(settings, token, slack, message));
   }
   if (mattermost && organisation.chat_webhook_mattermost) {
     const webhook = organisation.chat_webhook_mattermost;
@@ -190,11 +197,11 @@ async function queueChatMessages(c: AppContext, input: NewNotification): Promise
       username: `Kitsu - ${target.project}`,
       icon_url: `${config.domainProtocol}://${config.domainName}/img/kitsu.b07d6464.png`,
     };
-    chatDeliveries.push("mattermost", () => postToMattermost(settings, webhook, message), policy);
+    queue("mattermost", () => postToMattermost(settings, webhook, message));
   }
   if (discord && organisation.chat_token_discord) {
     const token = organisation.chat_token_discord;
     const message = render(person.locale, "discord", parts);
-    chatDeliveries.push("discord", () => postToDiscord(settings, token, discord, message), policy);
+    queue("discord", () => postToDiscord(settings, token, discord, message));
   }
 }
