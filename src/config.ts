@@ -38,6 +38,14 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** ADMIN_TOKEN: enables `GET /admin/config/check` for `Authorization: Bearer <ADMIN_TOKEN>` (empty: route absent). */
   adminToken: string;
+  /** SLACK_API_URL / DISCORD_API_URL: chat services' API bases (Mattermost uses the organisation's webhook). */
+  slackApiUrl: string;
+  discordApiUrl: string;
+  /** CHAT_SEND_TIMEOUT_MS: time limit of one chat HTTP call. */
+  chatSendTimeoutMs: number;
+  /** CHAT_RETRIES / CHAT_RETRY_DELAY_MS: retries of a failed chat send, first delay (doubled each time). */
+  chatRetries: number;
+  chatRetryDelayMs: number;
   version: string;
 }
 
@@ -106,6 +114,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     eventRetentionDays: envNumber(env.EVENT_RETENTION_DAYS, 90),
     shutdownGraceSeconds: envNumber(env.SHUTDOWN_GRACE_SECONDS, 10),
     adminToken: env.ADMIN_TOKEN ?? "",
+    slackApiUrl: env.SLACK_API_URL || "https://slack.com/api",
+    discordApiUrl: env.DISCORD_API_URL || "https://discord.com/api/v10",
+    chatSendTimeoutMs: envNumber(env.CHAT_SEND_TIMEOUT_MS, 10_000),
+    chatRetries: envNumber(env.CHAT_RETRIES, 3),
+    chatRetryDelayMs: envNumber(env.CHAT_RETRY_DELAY_MS, 2_000),
     version: VERSION,
   };
 }

@@ -15,6 +15,7 @@ import { newId, preciseNow, utcNow } from "../lib/ids";
 import { notFound } from "../lib/errors";
 import { mailConfigured, sendMail } from "../lib/mail";
 import { ascNullsLast } from "../db/order";
+import { queueChatNotification } from "./chat-notifications";
 
 export type TaskRow = Selectable<TaskTable>;
 export type CommentRow = Selectable<CommentTable>;
@@ -116,6 +117,7 @@ export async function createNotification(c: AppContext, input: NewNotification):
     userId: c.get("user")?.id ?? null,
   });
   await mailNotification(c, input);
+  await queueChatNotification(c, input);
   return inserted;
 }
 
