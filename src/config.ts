@@ -36,6 +36,13 @@ export interface Config {
   eventRetentionDays: number;
   /** SHUTDOWN_GRACE_SECONDS: on SIGTERM/SIGINT, how long in-flight requests may take to finish. */
   shutdownGraceSeconds: number;
+  /** LOGIN_RATE_LIMIT login attempts per client address per LOGIN_RATE_WINDOW seconds (0: no limit). */
+  loginRateLimit: number;
+  loginRateWindow: number;
+  /** TRUSTED_PROXIES: addresses/CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed. */
+  trustedProxies: string;
+  /** KITSU_DIST (or `serve --ui DIR`): a Kitsu build folder served at `/` (null: API only). */
+  uiDir: string | null;
   version: string;
 }
 
@@ -103,6 +110,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxJsonBodySize: envNumber(env.MAX_JSON_BODY_SIZE, 8 * 1024 * 1024),
     eventRetentionDays: envNumber(env.EVENT_RETENTION_DAYS, 90),
     shutdownGraceSeconds: envNumber(env.SHUTDOWN_GRACE_SECONDS, 10),
+    loginRateLimit: envNumber(env.LOGIN_RATE_LIMIT, 20),
+    loginRateWindow: envNumber(env.LOGIN_RATE_WINDOW, 60),
+    trustedProxies: env.TRUSTED_PROXIES ?? "",
+    uiDir: env.KITSU_DIST ? resolve(cwd, env.KITSU_DIST) : null,
     version: VERSION,
   };
 }
