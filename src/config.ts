@@ -131,5 +131,6 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     });
   }
   testFolders.push(folder);
-  return { ...base, bcryptCost: 4, previewFolder: folder + "/previews", tmpFolder: folder + "/tmp", ...overrides };
+  // No login rate limit unless a test asks for one: app.request() calls have no client address.
+  return { ...base, bcryptCost: 4, loginRateLimit: 0, previewFolder: folder + "/previews", tmpFolder: folder + "/tmp", ...overrides };
 }
