@@ -149,3 +149,15 @@ describe("the command line", () => {
     expect(stderr).toContain("SECRET_KEY is 9 characters long");
   }, 60_000);
 });
+
+describe("login logs", async () => {
+  const s = await makeServer({ trustedProxies: "10.0.0.0/8" });
+  test("X-Real-IP is believed from a trusted proxy only", async () => {
+    const body = JSON.stringify({ email: s.admin.email, password: s.admin.password });
+    const headers = { "Content-Type": "application/json", "X-Real-IP": "6.6.6.6" };
+    expect((await s.app.request("/api/auth/login", { method: "POST", headers, body }, peer("192.0.2.7"))).status).toBe(200);
+    expect((await s.app.request("/api/auth/login", { method: "POST", headers, body }, peer("10.0.0.2"))).status).toBe(200);
+    const logs = await s.db.selectFrom("login_log").select("ip_address").orderBy("created_at").execute();
+    expect(logs.map((log) => log.ip_address).sort()).toEqual(["192.0.2.7", "6.6.6.6"]);
+  });
+});

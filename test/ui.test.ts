@@ -83,3 +83,36 @@ describe("without a UI folder", async () => {
     expect(response.body.api).toBe("Zou");
   });
 });
+
+describe("serve --ui", () => {
+  test("one process serves Kitsu at /, the API under /api and socket.io", async () => {
+    const root = join(import.meta.dir, "..");
+    const folder = mkdtempSync(join(tmpdir(), "zou-bun-ui-serve-"));
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const proc = Bun.spawn([join(root, "node_modules/.bin/bun"), "run", join(root, "src/cli.ts"), "serve", "--host", "127.0.0.1", "--port", String(port), "--ui", dist], {
+      cwd: folder,
+      env: { PATH: process.env.PATH ?? "", ZOU_ADMIN_PASSWORD: "admin-password" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      for (let i = 0; ; i++) {
+        if (i > 600) throw new Error("the server did not start");
+        if (await fetch(`${base}/api`).then((r) => r.ok, () => false)) break;
+        await Bun.sleep(50);
+      }
+      const page = await fetch(`${base}/productions/abc/shots`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("<title>Kitsu</title>");
+      expect(((await (await fetch(`${base}/api`)).json()) as any).api).toBe("Zou");
+      const handshake = await fetch(`${base}/socket.io/?EIO=4&transport=polling`);
+      expect(handshake.status).toBe(200);
+      expect(await handshake.text()).toStartWith("0{");
+    } finally {
+      proc.kill("SIGTERM");
+      await proc.exited;
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
