@@ -9,6 +9,8 @@ import { EventBus } from "./lib/events";
 import { rejectPrototypeQueryKeys } from "./lib/validation";
 import { describeError, newRequestId } from "./lib/log";
 import { bodyLimit } from "./lib/body-limit";
+import { cameOverHttps, clientAddress, parseTrustedProxies, RateLimiter } from "./lib/rate-limit";
+import { staticUi } from "./lib/static-ui";
 import { authMiddleware, isPublicPath } from "./services/auth";
 import { registerRoutes } from "./routes/index";
 
@@ -59,6 +61,8 @@ function routePattern(path: string): RegExp {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const events = deps.events ?? new EventBus();
   const app = new Hono<AppEnv>({ getPath: normalizePath });
+  const proxies = parseTrustedProxies(deps.config.trustedProxies);
+  const loginLimiter = new RateLimiter(deps.config.loginRateLimit, deps.config.loginRateWindow);
 
   app.use("*", async (c, next) => {
     c.set("db", deps.db);
@@ -67,6 +71,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
     // A stored file's stricter policy (lib/file-response.ts) is kept.
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!c.res.headers.has(name)) c.res.headers.set(name, value);
+    // HSTS only on an https answer: TLS here, or a trusted proxy's `X-Forwarded-Proto: https`.
+    if (deps.config.domainProtocol === "https" && cameOverHttps(c, proxies)) c.res.headers.set("Strict-Transport-Security", "max-age=31536000");
     const origin = c.req.header("origin");
     if (origin && deps.config.corsAllowedOrigins.includes(origin)) {
       c.res.headers.set("Access-Control-Allow-Origin", origin);
@@ -77,6 +83,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         c.res.headers.set("Access-Control-Allow-Headers", c.req.header("access-control-request-headers") ?? "Authorization, Content-Type");
       }
     }
+  });
+  if (deps.config.uiDir) app.use("*", staticUi(deps.config.uiDir));
+  // Login attempts per client address (on top of the per-account lockout); a success gives its
+  // attempt back, so only failures and refusals use up the allowance.
+  app.use("/auth/login", async (c, next) => {
+    if (c.req.method !== "POST") return next();
+    const key = clientAddress(c, proxies) ?? "unknown";
+    const retryAfter = loginLimiter.take(key);
+    if (retryAfter > 0) {
+      const message = `Too many login attempts from this address, try again in ${retryAfter} seconds.`;
+      return c.json({ error: true, login: false, message }, 429, { "Retry-After": String(retryAfter) });
+    }
+    await next();
+    if (c.res.status === 200) loginLimiter.release(key);
   });
   app.use("*", bodyLimit(() => deps.config.maxJsonBodySize, isPublicPath));
   let routeMatchers: { method: string; pattern: RegExp }[] | null = null;

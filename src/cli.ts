@@ -1,5 +1,7 @@
 #!/usr/bin/env bun
 /** The zou-bun command line: serve, database set-up, accounts, route listing. */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { loadConfig, VERSION, type Config } from "./config";
 import { closeDatabase, openDatabase, migrateToLatest, type Db } from "./db/database";
 import { createApp, listRoutes } from "./app";
@@ -17,14 +19,17 @@ const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 Usage: zou-bun <command> [options]
 
 Commands:
-  serve [--host H] [--port N]      start the server (default 0.0.0.0:8080); migrates the database
-                                   and creates a first admin on an empty one
+  serve [--host H] [--port N] [--ui DIR]
+                                   start the server (default 0.0.0.0:8080); migrates the database
+                                   and creates a first admin on an empty one; --ui (or KITSU_DIST)
+                                   serves a Kitsu build folder at /
   init-db                          create or upgrade the database schema
   init-data [--domain 3d|2d|vfx|games]
                                    add the default statuses, types and departments (idempotent)
   create-admin EMAIL --password PW create an admin account
   change-password EMAIL --password PW
-                                   set a person's password
+                                   set a person's password; "--password -" (or no --password
+                                   with a pipe on standard input) reads it from standard input
   routes                           print every served route, one "METHOD /api/path" per line
 ${CSV_HELP}
   --help, --version
@@ -46,6 +51,15 @@ async function openMigrated(config: Config): Promise<Db> {
   const db = openDatabase(config.databaseUrl);
   await migrateToLatest(db);
   return db;
+}
+
+/** --password PW; `--password -`, or none with stdin not a terminal: the first line of stdin. */
+async function passwordArgument(args: string[]): Promise<string | undefined> {
+  const given = option(args, "--password");
+  if (given !== undefined && given !== "-") return given;
+  if (given === undefined && process.stdin.isTTY) return undefined;
+  const text = await Bun.stdin.text();
+  return text.split(/\r?\n/)[0] || undefined;
 }
 
 function fail(message: string): never {
@@ -106,6 +120,12 @@ export async function main(argv: string[]): Promise<void> {
     case "serve": {
       const started = performance.now();
       const host = option(args, "--host") ?? config.host;
+      const ui = option(args, "--ui");
+      if (ui) config.uiDir = resolve(ui);
+      if (config.uiDir && !existsSync(join(config.uiDir, "index.html"))) fail(`${config.uiDir} is not a Kitsu build folder (no index.html)`);
+      if (config.secretKey.length < 32) {
+        console.warn(`Warning: SECRET_KEY is ${config.secretKey.length} characters long; use at least 32 random characters (tokens signed with a short key can be forged).`);
+      }
       const port = Number(option(args, "--port") ?? config.port);
       const partials = await cleanPartialUploads(config);
       if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
@@ -124,7 +144,7 @@ export async function main(argv: string[]): Promise<void> {
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
         idleTimeout: 120,
       });
-      console.log(`zou-bun ${VERSION} listening on http://${server.hostname}:${server.port}/api (ready in ${Math.round(performance.now() - started)} ms)`);
+      console.log(`zou-bun ${VERSION} listening on http://${server.hostname}:${server.port}/api${config.uiDir ? `, Kitsu from ${config.uiDir} at /` : ""} (ready in ${Math.round(performance.now() - started)} ms)`);
       const housekeeping = async () => {
         try {
           const pruned = await pruneExpiredData(db, config.eventRetentionDays);
@@ -157,8 +177,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     case "create-admin": {
       const email = args.find((a) => !a.startsWith("--") && a !== option(args, "--password"));
-      const password = option(args, "--password");
-      if (!email || !password) fail("usage: create-admin EMAIL --password PW");
+      const password = await passwordArgument(args);
+      if (!email || !password) fail("usage: create-admin EMAIL --password PW (or - to read it from standard input)");
       const db = await openMigrated(config);
       try {
         await createAdmin(db, config, email, password);
@@ -171,8 +191,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     case "change-password": {
       const email = args.find((a) => !a.startsWith("--") && a !== option(args, "--password"));
-      const password = option(args, "--password");
-      if (!email || !password) fail("usage: change-password EMAIL --password PW");
+      const password = await passwordArgument(args);
+      if (!email || !password) fail("usage: change-password EMAIL --password PW (or - to read it from standard input)");
       const db = await openMigrated(config);
       try {
         await changePassword(db, email, password);

@@ -46,6 +46,13 @@ export interface Config {
   /** CHAT_RETRIES / CHAT_RETRY_DELAY_MS: retries of a failed chat send, first delay (doubled each time). */
   chatRetries: number;
   chatRetryDelayMs: number;
+  /** LOGIN_RATE_LIMIT login attempts per client address per LOGIN_RATE_WINDOW seconds (0: no limit). */
+  loginRateLimit: number;
+  loginRateWindow: number;
+  /** TRUSTED_PROXIES: addresses/CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed. */
+  trustedProxies: string;
+  /** KITSU_DIST (or `serve --ui DIR`): a Kitsu build folder served at `/` (null: API only). */
+  uiDir: string | null;
   version: string;
 }
 
@@ -119,6 +126,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     chatSendTimeoutMs: envNumber(env.CHAT_SEND_TIMEOUT_MS, 10_000),
     chatRetries: envNumber(env.CHAT_RETRIES, 3),
     chatRetryDelayMs: envNumber(env.CHAT_RETRY_DELAY_MS, 2_000),
+    loginRateLimit: envNumber(env.LOGIN_RATE_LIMIT, 20),
+    loginRateWindow: envNumber(env.LOGIN_RATE_WINDOW, 60),
+    trustedProxies: env.TRUSTED_PROXIES ?? "",
+    uiDir: env.KITSU_DIST ? resolve(cwd, env.KITSU_DIST) : null,
     version: VERSION,
   };
 }
@@ -136,5 +147,6 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     });
   }
   testFolders.push(folder);
-  return { ...base, bcryptCost: 4, previewFolder: folder + "/previews", tmpFolder: folder + "/tmp", ...overrides };
+  // No login rate limit unless a test asks for one: app.request() calls have no client address.
+  return { ...base, bcryptCost: 4, loginRateLimit: 0, previewFolder: folder + "/previews", tmpFolder: folder + "/tmp", ...overrides };
 }

@@ -10,6 +10,7 @@ import type { AppContext, PersonRow } from "../context";
 import type { Config } from "../config";
 import type { Db } from "../db/database";
 import { newId, utcNow } from "../lib/ids";
+import { clientAddress, isTrusted, parseTrustedProxies, socketAddress } from "../lib/rate-limit";
 import { kvDelete, kvGet, kvSet } from "../lib/kv";
 import { hashPassword, verifyPassword } from "../lib/passwords";
 import { ACCESS_COOKIE, REFRESH_COOKIE, type TokenPair } from "./auth";
@@ -202,16 +203,18 @@ export function clearAuthCookies(c: AppContext): void {
   setCookie(c, REFRESH_COOKIE, "", { ...COOKIE_FLAGS, path: refreshCookiePath(c), expires });
 }
 
-/** The client's address: `X-Real-IP`, else the socket's remote address (when served by Bun). */
+/**
+ * The client's address for login logs: the socket peer (Bun's `requestIP`); from a TRUSTED_PROXIES
+ * peer, its `X-Real-IP` or `X-Forwarded-For` client. Without a socket (app.request in-process) the
+ * `X-Real-IP` header is all there is.
+ */
 export function requestIp(c: AppContext): string | null {
-  const header = c.req.header("x-real-ip");
-  if (header) return header.trim().slice(0, 50);
-  const server = c.env as { requestIP?: (request: Request) => { address: string } | null } | undefined;
-  try {
-    return server?.requestIP?.(c.req.raw)?.address ?? null;
-  } catch {
-    return null;
-  }
+  const header = c.req.header("x-real-ip")?.trim().slice(0, 50) || null;
+  const peer = socketAddress(c);
+  if (!peer) return header;
+  const proxies = parseTrustedProxies(c.get("config").trustedProxies);
+  if (!isTrusted(proxies, peer)) return peer;
+  return header ?? clientAddress(c, proxies);
 }
 
 export async function recordLoginLog(c: AppContext, personId: string, origin: "web" | "script"): Promise<void> {
