@@ -11,6 +11,7 @@ import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accoun
 import { serveWithLiveEvents } from "./services/live-events";
 import { startPreviewProcessing } from "./services/preview-processing";
 import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
+import { CLEAN_HELP, cleanFilesCommand } from "./cli-clean";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -27,12 +28,13 @@ Commands:
                                    set a person's password
   routes                           print every served route, one "METHOD /api/path" per line
 ${CSV_HELP}
+${CLEAN_HELP}
   --help, --version
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
 sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSWORD, ...`;
 
-const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes"]);
+const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files"]);
 const DAY_MS = 86_400_000;
 
 function option(args: string[], name: string): string | undefined {
@@ -201,6 +203,11 @@ export async function main(argv: string[]): Promise<void> {
       }
       await db.destroy();
       if (failure) fail(failure);
+      return;
+    }
+    case "clean-files": {
+      const db = await openMigrated(config);
+      await cleanFilesCommand(db, config, args).finally(() => db.destroy());
       return;
     }
     default:
