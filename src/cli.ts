@@ -13,6 +13,7 @@ import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accoun
 import { serveWithLiveEvents } from "./services/live-events";
 import { startPreviewProcessing } from "./services/preview-processing";
 import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
+import { CLEAN_HELP, cleanFilesCommand } from "./cli-clean";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -32,12 +33,13 @@ Commands:
                                    with a pipe on standard input) reads it from standard input
   routes                           print every served route, one "METHOD /api/path" per line
 ${CSV_HELP}
+${CLEAN_HELP}
   --help, --version
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
 sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSWORD, ...`;
 
-const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes"]);
+const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files"]);
 const DAY_MS = 86_400_000;
 
 function option(args: string[], name: string): string | undefined {
@@ -221,6 +223,11 @@ export async function main(argv: string[]): Promise<void> {
       }
       await db.destroy();
       if (failure) fail(failure);
+      return;
+    }
+    case "clean-files": {
+      const db = await openMigrated(config);
+      await cleanFilesCommand(db, config, args).finally(() => db.destroy());
       return;
     }
     default:

@@ -20,6 +20,7 @@ import { serialize, pickFields } from "../db/serialize";
 import { TABLES, type TableName } from "../db/tables.generated";
 import type { TableDef } from "../db/table-def";
 import { transact } from "../db/transaction";
+import { forgetStoredFiles } from "../services/stored-files";
 import { readJsonObject } from "../lib/body";
 import { ApiError, badRequest, databaseErrorToApiError, forbidden, notFound, WRONG_ID_FORMAT } from "../lib/errors";
 import { chunks } from "../lib/chunks";
@@ -535,6 +536,7 @@ export async function deleteRow(c: AppContext, model: CrudModel, row: Row): Prom
       await db.deleteFrom(relation.via as TableName).where(relation.sourceColumn as any, "=", row.id).execute();
     }
     await withDbErrors(db.deleteFrom(model.table).where("id" as any, "=", row.id).execute());
+    await forgetStoredFiles(c, model.table, [row.id]);
     await emitCrudEvent(c, model, row, "delete");
     if (model.afterDelete) await model.afterDelete(c, row);
   });

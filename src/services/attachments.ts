@@ -17,6 +17,7 @@ import { payloadTooLarge } from "../lib/body-limit";
 import { serialize } from "../db/serialize";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess } from "./permissions";
 import { newId, utcNow } from "../lib/ids";
+import { forgetStoredFiles } from "./stored-files";
 import { ensureStagingFolder, placeStoredFile, PRIVATE_FILE_MODE, stagingPath } from "../lib/uploads";
 
 export interface UploadedFile {
@@ -183,11 +184,10 @@ export async function storeAttachment(
   return presentAttachment(row);
 }
 
-/** Deletes an attachment row and its stored bytes. */
+/** Deletes an attachment row; its stored bytes go after commit when REMOVE_FILES is on. */
 export async function removeAttachmentFile(c: AppContext, attachmentId: string): Promise<void> {
   await c.get("db").deleteFrom("attachment_file").where("id", "=", attachmentId).execute();
-  await rm(attachmentPath(c.get("config"), attachmentId), { force: true }).catch(() => undefined);
-  await rm(storedFilePath(c.get("config").previewFolder, "pictures", "thumbnails", attachmentId), { force: true }).catch(() => undefined);
+  await forgetStoredFiles(c, "attachment_file", [attachmentId]);
 }
 
 /** Read access to an attachment: its comment's task, or its chat's entity; 403 when neither. */

@@ -4,6 +4,7 @@
  * use; creation, update, deletion (soft or forced) and the presentation with the kind's `type` name
  * live here, so the routes of every area (and the tasks and casting services) share one behaviour.
  */
+import { forgetStoredFiles, idsWhere } from "./stored-files";
 import { sql, type Selectable } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
@@ -792,6 +793,7 @@ async function hardDelete(c: AppContext, row: EntityRow, kind: EntityKind): Prom
   await db.deleteFrom("entity_link").where((eb) => eb.or([eb("entity_in_id", "=", row.id), eb("entity_out_id", "=", row.id)])).execute();
   await db.deleteFrom("entity_concept_link").where((eb) => eb.or([eb("entity_in_id", "=", row.id), eb("entity_out_id", "=", row.id)])).execute();
   await db.deleteFrom("asset_instance_link").where("entity_id", "=", row.id).execute();
+  await forgetStoredFiles(c, "working_file", await idsWhere(db, "working_file", "entity_id", [row.id]));
   await db.deleteFrom("working_file").where("entity_id", "=", row.id).execute();
   await db.deleteFrom("output_file").where((eb) => eb.or([eb("entity_id", "=", row.id), eb("temporal_entity_id", "=", row.id)])).execute();
   const instanceIds = (

@@ -6,7 +6,6 @@
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { crc32 } from "node:zlib";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import Busboy from "busboy";
@@ -40,6 +39,7 @@ import { checkEntityAccess, checkProjectAccess, checkTaskAccess, checkTaskAction
 import { isAssignedTo, type EntityRow, type TaskRow, type TaskTypeRow } from "./tasks";
 import { descNullsFirst } from "../db/order";
 import { entityTypeId } from "./projects";
+import { workingFileContentPath } from "./stored-files";
 
 export type { EntityRow, TaskRow, TaskTypeRow };
 export type AssetInstanceRow = Selectable<AssetInstanceTable>;
@@ -685,10 +685,7 @@ export async function entityWorkingFiles(
 // Working file content (stored under the preview folder)
 // ---------------------------------------------------------------------------------------------
 
-/** Where the content of a working file is stored: `<previewFolder>/working-files/<id[0:3]>/<id>`. */
-export function workingFileContentPath(config: Config, workingFileId: string): string {
-  return join(config.previewFolder, "working-files", workingFileId.slice(0, 3), workingFileId);
-}
+export { workingFileContentPath };
 
 /**
  * Streams the `field` part of a multipart request into the upload staging folder. Returns the

@@ -18,6 +18,7 @@ import { sharedJobQueue } from "../lib/job-queue";
 import { writeZip, type ZipInput } from "../lib/zip";
 import { mailConfigured, sendMail } from "../lib/mail";
 import { storedFilePath } from "./attachments";
+import { forgetStoredFiles } from "./stored-files";
 import { movieFile, originalFile } from "./preview-media";
 import type { PreviewRow } from "./preview-files";
 import { fullEntityNames } from "./entity-names";
@@ -249,7 +250,7 @@ async function endBuild(ctx: BuildContext, playlist: PlaylistRow, jobId: string,
 /** Removes a build job, its stored movie, and emits `build-job:delete`. */
 export async function removeBuildJob(c: AppContext, playlist: PlaylistRow, job: Row): Promise<void> {
   await c.get("db").deleteFrom("build_job").where("id", "=", job.id).execute();
-  await rm(buildMoviePath(c.get("config"), job.id), { force: true }).catch(() => undefined);
+  await forgetStoredFiles(c, "build_job", [job.id], { force: true });
   await emitEvent(c.get("db"), c.get("events"), "build-job:delete", { build_job_id: job.id, playlist_id: playlist.id }, {
     projectId: playlist.project_id,
     userId: c.get("user")?.id ?? null,

@@ -431,7 +431,7 @@ function incomingEdges(): Map<string, Edge[]> {
  * rows are collected transitively, nullable references between them are cleared, then tables are
  * emptied children first. Comments of its tasks and chats of its entities go too.
  */
-export async function removeProjectData(db: Db, projectId: string): Promise<void> {
+export async function removeProjectData(db: Db, projectId: string): Promise<Map<TableName, Set<string>>> {
   const edges = incomingEdges();
   const collected = new Map<TableName, Set<string>>([["project", new Set([projectId])]]);
   const queue: [TableName, string[]][] = [["project", [projectId]]];
@@ -510,6 +510,7 @@ export async function removeProjectData(db: Db, projectId: string): Promise<void
       remaining.delete(table);
     }
   }
+  return collected;
 }
 
 // Re-exports: the project services split by concern, reachable as before through this module.

@@ -27,9 +27,9 @@ import {
   type Role,
 } from "./permissions";
 import { deleteCommentNews, deleteCommentNotifications, isSubscribedToTask, notifyAssignation } from "./notifications";
-import { removeAttachmentFile, storedFilePath } from "./attachments";
+import { removeAttachmentFile } from "./attachments";
+import { forgetStoredFiles } from "./stored-files";
 import { presentPerson, presentPersonById } from "./persons";
-import { rm } from "node:fs/promises";
 import { descNullsFirst } from "../db/order";
 
 export { personTasks, tasksToCheck } from "./todo-lists";
@@ -429,21 +429,6 @@ export async function resetTaskData(c: AppContext, taskId: string): Promise<Task
 // ---------------------------------------------------------------------------------------------
 // Deletion
 
-/** Files of the preview buckets to remove for a preview (previews.md §7). */
-async function removeStoredPreviewFiles(c: AppContext, preview: { id: string; extension: string | null }): Promise<void> {
-  const root = c.get("config").previewFolder;
-  const paths: string[] = [];
-  if (preview.extension === "png") {
-    for (const prefix of ["original", "previews", "thumbnails", "thumbnails-square"]) paths.push(storedFilePath(root, "pictures", prefix, preview.id));
-  } else if (preview.extension === "mp4") {
-    for (const prefix of ["previews", "lowdef", "source"]) paths.push(storedFilePath(root, "movies", prefix, preview.id));
-    for (const prefix of ["thumbnails", "thumbnails-square", "previews", "tiles"]) paths.push(storedFilePath(root, "pictures", prefix, preview.id));
-  } else {
-    paths.push(storedFilePath(root, "files", "previews", preview.id));
-  }
-  for (const path of paths) await rm(path, { force: true }).catch(() => undefined);
-}
-
 /**
  * Deletes a preview file row: entity thumbnails and news pointing at it are cleared, its comment
  * links removed, the task's last preview moves to the newest remaining one; stored files are
@@ -470,7 +455,7 @@ export async function removePreviewFile(c: AppContext, previewId: string, force 
       .executeTakeFirst();
     await db.updateTable("task").set({ last_preview_file_id: next?.id ?? null }).where("id", "=", task.id).execute();
   }
-  if (force || c.get("config").removeFiles) await removeStoredPreviewFiles(c, preview);
+  await forgetStoredFiles(c, "preview_file", [previewId], { force });
   await emit(c, "preview-file:delete", { preview_file_id: previewId }, task?.project_id ?? null);
 }
 
@@ -505,6 +490,7 @@ export async function removeTask(c: AppContext, task: TaskRow, force: boolean): 
       await db.deleteFrom("output_file").where("source_file_id", "in", chunk).execute();
     }
     await db.deleteFrom("working_file").where("task_id", "=", task.id).execute();
+    await forgetStoredFiles(c, "working_file", workingFiles.map((w) => w.id));
     const comments = await db.selectFrom("comment").select(["id", "object_id"]).where("object_id", "=", task.id).execute();
     for (const comment of comments) await removeCommentRow(c, comment, task.project_id);
     await db.deleteFrom("subscription").where("task_id", "=", task.id).execute();

@@ -1,6 +1,7 @@
 /**
  * Crud rules of person and organisation (models.md §4.2, permissions.md §4.6, auth.md §1.5 and §3).
  */
+import { forgetStoredFiles, idsWhere } from "../../services/stored-files";
 import { sql } from "kysely";
 import type { AppContext, PersonRow } from "../../context";
 import type { Db } from "../../db/database";
@@ -240,7 +241,11 @@ const personRules: ModelRules = {
       throw badRequestPlain("Can't delete this person it's a protected account.");
     }
     const db = c.get("db");
-    if ((c.req.query("force") ?? "").toLowerCase() === "true") await detachPerson(db, row.id);
+    if ((c.req.query("force") ?? "").toLowerCase() === "true") {
+      const comments = (await db.selectFrom("comment").select("id").where("person_id", "=", row.id).execute()).map((comment) => comment.id);
+      await forgetStoredFiles(c, "attachment_file", await idsWhere(db, "attachment_file", "comment_id", comments));
+      await detachPerson(db, row.id);
+    }
     if (await isPersonReferenced(db, row.id)) throw badRequestPlain("Some data are still linked to given person.");
   },
 

@@ -4,14 +4,13 @@
  * creation by supervisors and managers, edits by managers or the supervisor who created it;
  * clients read only `for_client` playlists (issue 9).
  */
-import { rm } from "node:fs/promises";
 import { sql } from "kysely";
 import type { AppContext } from "../../context";
 import { badRequest } from "../../lib/errors";
 import { isUuid, normalizeId } from "../../lib/ids";
 import { blockVendor, checkSupervisorProjectAccess, isAdmin } from "../../services/permissions";
 import { buildJobIdsByPlaylist, checkPlaylistRead, checkPlaylistUpdateAccess } from "../../services/playlists";
-import { buildMoviePath } from "../../services/playlist-builds";
+import { forgetStoredFiles } from "../../services/stored-files";
 import type { AnySelect, Dict, Row } from "../engine";
 import type { RuleSet } from "./index";
 
@@ -107,7 +106,7 @@ export const playlistRules: RuleSet = {
       await db.deleteFrom("notification").where("playlist_id", "=", row.id).execute();
       const jobs = await db.selectFrom("build_job").select("id").where("playlist_id", "=", row.id).execute();
       await db.deleteFrom("build_job").where("playlist_id", "=", row.id).execute();
-      for (const job of jobs) await rm(buildMoviePath(c.get("config"), job.id), { force: true }).catch(() => undefined);
+      await forgetStoredFiles(c, "build_job", jobs.map((job) => job.id), { force: true });
       await db.deleteFrom("playlist_share_link").where("playlist_id", "=", row.id).execute();
     },
   },

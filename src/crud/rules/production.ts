@@ -1,4 +1,5 @@
 /** Crud rules of: project and its settings (milestones, schedule items, budgets, production schedule versions, metadata descriptors, task type/status links). */
+import { forgetStoredFilesOfRows } from "../../services/stored-files";
 import { sql } from "kysely";
 import type { AppContext } from "../../context";
 import { serialize } from "../../db/serialize";
@@ -119,7 +120,7 @@ export const productionRules: RuleSet = {
     },
     customDelete: async (c, row) => {
       if ((c.req.query("force") ?? "").toLowerCase() !== "true") return false;
-      await projects.removeProjectData(c.get("db"), row.id);
+      await forgetStoredFilesOfRows(c, await projects.removeProjectData(c.get("db"), row.id));
       await projects.emit(c, "project:delete", { project_id: row.id }, null);
       return true;
     },

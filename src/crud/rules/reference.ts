@@ -4,14 +4,12 @@
  * items, custom actions, status automations, preview background files, salary scales, project
  * templates, search filters (+ groups), plugins and the event log (api_event).
  */
-import { rm } from "node:fs/promises";
 import type { AppContext } from "../../context";
 import type { Db } from "../../db/database";
 import { transact } from "../../db/transaction";
 import { chunks } from "../../lib/chunks";
 import { ApiError, badRequest } from "../../lib/errors";
 import { newId, utcNow } from "../../lib/ids";
-import { storedFilePath } from "../../services/attachments";
 import { blockVendor, checkAdmin, checkManager } from "../../services/permissions";
 import type { Dict, Row } from "../engine";
 import type { ModelRules, RuleSet } from "./index";
@@ -165,14 +163,7 @@ const previewBackgroundFile: ModelRules = {
   afterCreate: async (c, row) => resetOtherDefaultBackgrounds(c, row),
   afterUpdate: async (c, row) => resetOtherDefaultBackgrounds(c, row),
   // Projects or templates still using the file make the delete fail (foreign keys, 400). The
-  // stored image and its thumbnail go only when REMOVE_FILES is on.
-  afterDelete: async (c, row) => {
-    const root = c.get("config").previewFolder;
-    if (!c.get("config").removeFiles) return;
-    for (const path of [storedFilePath(root, "pictures", "preview-backgrounds", row.id), storedFilePath(root, "pictures", "thumbnails", row.id)]) {
-      await rm(path, { force: true }).catch(() => undefined);
-    }
-  },
+  // stored image and its thumbnail go after commit when REMOVE_FILES is on (crud engine).
 };
 
 const POSITIONS = ["supervisor", "lead", "artist"];
