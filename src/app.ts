@@ -9,6 +9,7 @@ import { EventBus } from "./lib/events";
 import { rejectPrototypeQueryKeys } from "./lib/validation";
 import { describeError, newRequestId } from "./lib/log";
 import { bodyLimit } from "./lib/body-limit";
+import { accessLog } from "./lib/access-log";
 import { authMiddleware, isPublicPath } from "./services/auth";
 import { registerRoutes } from "./routes/index";
 
@@ -59,6 +60,7 @@ function routePattern(path: string): RegExp {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const events = deps.events ?? new EventBus();
   const app = new Hono<AppEnv>({ getPath: normalizePath });
+  app.use("*", accessLog(() => deps.config.logFormat));
 
   app.use("*", async (c, next) => {
     c.set("db", deps.db);

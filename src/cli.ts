@@ -11,6 +11,8 @@ import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accoun
 import { serveWithLiveEvents } from "./services/live-events";
 import { startPreviewProcessing } from "./services/preview-processing";
 import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
+import { BACKUP_COMMANDS, BACKUP_HELP, backupCommand } from "./cli-backup";
+import { startScheduledBackups } from "./services/backup";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -27,6 +29,7 @@ Commands:
                                    set a person's password
   routes                           print every served route, one "METHOD /api/path" per line
 ${CSV_HELP}
+${BACKUP_HELP}
   --help, --version
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
@@ -97,7 +100,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(VERSION);
     return;
   }
-  if (!COMMANDS.has(command)) fail(`unknown command "${command}" (see --help)`);
+  if (!COMMANDS.has(command) && !BACKUP_COMMANDS.includes(command)) fail(`unknown command "${command}" (see --help)`);
   // Everything the server writes (database, -wal/-shm, stored files, their folders, the secret
   // key) is for its owner only: files 0600, folders 0700.
   process.umask(0o077);
@@ -137,6 +140,7 @@ export async function main(argv: string[]): Promise<void> {
       };
       void housekeeping();
       const daily = setInterval(() => void housekeeping(), DAY_MS);
+      startScheduledBackups(db, config);
       stopGracefully(server, live, db, config, daily);
       return;
     }
@@ -203,6 +207,10 @@ export async function main(argv: string[]): Promise<void> {
       if (failure) fail(failure);
       return;
     }
+    case "backup":
+    case "restore":
+      await backupCommand(command, config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
+      return;
     default:
       fail(`unknown command "${command}" (see --help)`);
   }

@@ -36,6 +36,14 @@ export interface Config {
   eventRetentionDays: number;
   /** SHUTDOWN_GRACE_SECONDS: on SIGTERM/SIGINT, how long in-flight requests may take to finish. */
   shutdownGraceSeconds: number;
+  /** BACKUP_DIR: where `serve` writes scheduled backups ("" : none). */
+  backupDir: string;
+  /** BACKUP_INTERVAL: hours between scheduled backups (default 24). */
+  backupIntervalHours: number;
+  /** BACKUP_KEEP: scheduled backups kept, the newest (default 7; 0 keeps all). */
+  backupKeep: number;
+  /** LOG_FORMAT: access log lines, `plain` (default), `json` or `off`. */
+  logFormat: "plain" | "json" | "off";
   version: string;
 }
 
@@ -103,6 +111,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxJsonBodySize: envNumber(env.MAX_JSON_BODY_SIZE, 8 * 1024 * 1024),
     eventRetentionDays: envNumber(env.EVENT_RETENTION_DAYS, 90),
     shutdownGraceSeconds: envNumber(env.SHUTDOWN_GRACE_SECONDS, 10),
+    backupDir: env.BACKUP_DIR ? resolve(cwd, env.BACKUP_DIR) : "",
+    backupIntervalHours: envNumber(env.BACKUP_INTERVAL, 24),
+    backupKeep: envNumber(env.BACKUP_KEEP, 7),
+    logFormat: env.LOG_FORMAT === "json" || env.LOG_FORMAT === "off" ? env.LOG_FORMAT : "plain",
     version: VERSION,
   };
 }
@@ -112,7 +124,7 @@ const testFolders: string[] = [];
 
 /** A configuration for tests: in-memory database, temporary preview folder, fixed secret. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  const base = loadConfig({ SECRET_KEY: "test-secret-key-test-secret-key-0123456789", DATABASE_URL: "sqlite://:memory:" });
+  const base = loadConfig({ SECRET_KEY: "test-secret-key-test-secret-key-0123456789", DATABASE_URL: "sqlite://:memory:", LOG_FORMAT: "off" });
   const folder = resolve(require("node:os").tmpdir(), `zou-bun-test-${process.pid}-${Math.random().toString(36).slice(2)}`);
   if (testFolders.length === 0) {
     process.once("exit", () => {

@@ -10,6 +10,8 @@ import { streamOf } from "../lib/broadcast";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { enforce2fa } from "../services/login";
+import { storageStatus } from "../services/backup";
+import { sharedJobQueue } from "../lib/job-queue";
 
 const API_NAME = "Zou";
 
@@ -128,6 +130,10 @@ export function registerIndex(app: Hono<AppEnv>): void {
       "event-stream-connections": status.connections,
       "job-queue-up": status.jobQueue,
       "indexer-up": status.indexer,
+      // zou-bun's own keys: database size, stored files, job queue.
+      ...(await storageStatus(c.get("config"))),
+      "job-queue-running": sharedJobQueue().active,
+      "job-queue-waiting": sharedJobQueue().pending,
     });
   });
 
