@@ -113,7 +113,8 @@ export async function verifyBackup(dir: string): Promise<{ manifest: Manifest; p
   const problems: string[] = [];
   for (const entry of [manifest.database, ...manifest.files]) {
     const path = resolve(root, entry.path);
-    if (!path.startsWith(root + sep)) {
+    const folder = entry === manifest.database ? root : join(root, FILES_FOLDER);
+    if (!path.startsWith(folder + sep)) {
       problems.push(`${entry.path}: outside the backup folder`);
       continue;
     }
