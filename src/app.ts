@@ -11,6 +11,7 @@ import { describeError, newRequestId } from "./lib/log";
 import { bodyLimit } from "./lib/body-limit";
 import { cameOverHttps, clientAddress, parseTrustedProxies, RateLimiter } from "./lib/rate-limit";
 import { staticUi } from "./lib/static-ui";
+import { accessLog } from "./lib/access-log";
 import { authMiddleware, isPublicPath } from "./services/auth";
 import { registerRoutes } from "./routes/index";
 
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ getPath: normalizePath });
   const proxies = parseTrustedProxies(deps.config.trustedProxies);
   const loginLimiter = new RateLimiter(deps.config.loginRateLimit, deps.config.loginRateWindow);
+  app.use("*", accessLog(() => deps.config.logFormat));
 
   app.use("*", async (c, next) => {
     c.set("db", deps.db);

@@ -14,6 +14,8 @@ import { serveWithLiveEvents } from "./services/live-events";
 import { startPreviewProcessing } from "./services/preview-processing";
 import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
 import { CLEAN_HELP, cleanFilesCommand } from "./cli-clean";
+import { BACKUP_COMMANDS, BACKUP_HELP, backupCommand } from "./cli-backup";
+import { startScheduledBackups } from "./services/backup";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -34,12 +36,13 @@ Commands:
   routes                           print every served route, one "METHOD /api/path" per line
 ${CSV_HELP}
 ${CLEAN_HELP}
+${BACKUP_HELP}
   --help, --version
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
 sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSWORD, ...`;
 
-const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files"]);
+const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv"]);
 const DAY_MS = 86_400_000;
 
 function option(args: string[], name: string): string | undefined {
@@ -113,7 +116,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(VERSION);
     return;
   }
-  if (!COMMANDS.has(command)) fail(`unknown command "${command}" (see --help)`);
+  if (!COMMANDS.has(command) && !BACKUP_COMMANDS.includes(command)) fail(`unknown command "${command}" (see --help)`);
   // Everything the server writes (database, -wal/-shm, stored files, their folders, the secret
   // key) is for its owner only: files 0600, folders 0700.
   process.umask(0o077);
@@ -159,6 +162,7 @@ export async function main(argv: string[]): Promise<void> {
       };
       void housekeeping();
       const daily = setInterval(() => void housekeeping(), DAY_MS);
+      startScheduledBackups(db, config);
       stopGracefully(server, live, db, config, daily);
       return;
     }
@@ -230,6 +234,10 @@ export async function main(argv: string[]): Promise<void> {
       await cleanFilesCommand(db, config, args).finally(() => db.destroy());
       return;
     }
+    case "backup":
+    case "restore":
+      await backupCommand(command, config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
+      return;
     default:
       fail(`unknown command "${command}" (see --help)`);
   }

@@ -53,6 +53,14 @@ export interface Config {
   trustedProxies: string;
   /** KITSU_DIST (or `serve --ui DIR`): a Kitsu build folder served at `/` (null: API only). */
   uiDir: string | null;
+  /** BACKUP_DIR: where `serve` writes scheduled backups ("" : none). */
+  backupDir: string;
+  /** BACKUP_INTERVAL: hours between scheduled backups (default 24). */
+  backupIntervalHours: number;
+  /** BACKUP_KEEP: scheduled backups kept, the newest (default 7; 0 keeps all). */
+  backupKeep: number;
+  /** LOG_FORMAT: access log lines, `plain` (default), `json` or `off`. */
+  logFormat: "plain" | "json" | "off";
   version: string;
 }
 
@@ -130,6 +138,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginRateWindow: envNumber(env.LOGIN_RATE_WINDOW, 60),
     trustedProxies: env.TRUSTED_PROXIES ?? "",
     uiDir: env.KITSU_DIST ? resolve(cwd, env.KITSU_DIST) : null,
+    backupDir: env.BACKUP_DIR ? resolve(cwd, env.BACKUP_DIR) : "",
+    backupIntervalHours: envNumber(env.BACKUP_INTERVAL, 24),
+    backupKeep: envNumber(env.BACKUP_KEEP, 7),
+    logFormat: env.LOG_FORMAT === "json" || env.LOG_FORMAT === "off" ? env.LOG_FORMAT : "plain",
     version: VERSION,
   };
 }
@@ -139,7 +151,7 @@ const testFolders: string[] = [];
 
 /** A configuration for tests: in-memory database, temporary preview folder, fixed secret. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  const base = loadConfig({ SECRET_KEY: "test-secret-key-test-secret-key-0123456789", DATABASE_URL: "sqlite://:memory:" });
+  const base = loadConfig({ SECRET_KEY: "test-secret-key-test-secret-key-0123456789", DATABASE_URL: "sqlite://:memory:", LOG_FORMAT: "off" });
   const folder = resolve(require("node:os").tmpdir(), `zou-bun-test-${process.pid}-${Math.random().toString(36).slice(2)}`);
   if (testFolders.length === 0) {
     process.once("exit", () => {

@@ -46,7 +46,7 @@ describe("index routes", () => {
   test("GET /status reports the services", async () => {
     const { status, body } = await server.json("GET", "/api/status", { token: null });
     expect(status).toBe(200);
-    expect(body).toEqual({
+    expect(body).toMatchObject({ // zou-bun adds its own keys (test/access-log.test.ts)
       name: "Zou",
       version: "1.0.67",
       "database-up": true,

@@ -11,6 +11,8 @@ import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { enforce2fa } from "../services/login";
 import { searchIndexAvailable } from "../db/search-index";
+import { storageStatus } from "../services/backup";
+import { sharedJobQueue } from "../lib/job-queue";
 
 const API_NAME = "Zou";
 
@@ -130,6 +132,10 @@ export function registerIndex(app: Hono<AppEnv>): void {
       "event-stream-connections": status.connections,
       "job-queue-up": status.jobQueue,
       "indexer-up": status.indexer,
+      // zou-bun's own keys: database size, stored files, job queue.
+      ...(await storageStatus(c.get("config"))),
+      "job-queue-running": sharedJobQueue().active,
+      "job-queue-waiting": sharedJobQueue().pending,
     });
   });
 
