@@ -9,6 +9,7 @@ import { EventBus } from "./lib/events";
 import { rejectPrototypeQueryKeys } from "./lib/validation";
 import { describeError, newRequestId } from "./lib/log";
 import { bodyLimit } from "./lib/body-limit";
+import { compression } from "./lib/compression";
 import { authMiddleware, isPublicPath } from "./services/auth";
 import { registerRoutes } from "./routes/index";
 
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }
     }
   });
+  app.use("*", compression());
   app.use("*", bodyLimit(() => deps.config.maxJsonBodySize, isPublicPath));
   let routeMatchers: { method: string; pattern: RegExp }[] | null = null;
   /** Methods served for a path (for 405 and OPTIONS, as werkzeug answers). */
