@@ -8,14 +8,17 @@ import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accounts";
+import { isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
 Usage: zou-bun <command> [options]
 
 Commands:
-  serve [--host H] [--port N]      start the server (default 0.0.0.0:8080); migrates the database
-                                   and creates a first admin on an empty one
+  serve [--host H] [--port N] [--workers N]
+                                   start the server (default 0.0.0.0:8080, one process per core,
+                                   or WORKERS); migrates the database and creates a first admin on
+                                   an empty one
   init-db                          create or upgrade the database schema
   init-data [--domain 3d|2d|vfx|games]
                                    add the default statuses, types and departments (idempotent)
@@ -69,7 +72,7 @@ function stopGracefully(server: ReturnType<typeof Bun.serve>, db: Db, config: Co
     }
     let code = 0;
     try {
-      await cleanPartialUploads(config);
+      if (!isWorkerProcess()) await cleanPartialUploads(config);
       await closeDatabase(db);
     } catch (error) {
       console.error(`Shutdown: ${describeError(error)}`);
@@ -99,10 +102,12 @@ export async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   switch (command) {
     case "serve": {
+      if (await serveWithWorkers(args, config)) return;
       const started = performance.now();
       const host = option(args, "--host") ?? config.host;
       const port = Number(option(args, "--port") ?? config.port);
-      const partials = await cleanPartialUploads(config);
+      // Workers leave partial uploads to their supervisor (another worker may be receiving one).
+      const partials = isWorkerProcess() ? 0 : await cleanPartialUploads(config);
       if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
       const db = await openMigrated(config);
       await initData(db, "3d", { onlyIfEmpty: true });
@@ -119,8 +124,10 @@ export async function main(argv: string[]): Promise<void> {
         // far lower by MAX_JSON_BODY_SIZE (src/lib/body-limit.ts), before they are read.
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
         idleTimeout: 120,
+        reusePort: isWorkerProcess(),
       });
       console.log(`zou-bun ${VERSION} listening on http://${server.hostname}:${server.port}/api (ready in ${Math.round(performance.now() - started)} ms)`);
+      workerListening(server.port!);
       const housekeeping = async () => {
         try {
           const pruned = await pruneExpiredData(db, config.eventRetentionDays);
