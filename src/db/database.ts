@@ -6,7 +6,7 @@ import { BunSqliteDialect } from "kysely-bun-sqlite";
 import type { DB } from "./tables.generated";
 import { migrationProvider } from "../../db/migrations/index";
 import { writeTracker } from "./write-tracker";
-import { attachChangeSignal, sqliteChangeSignal } from "../lib/change-signal";
+import { attachChangeSignal, NO_OTHER_WRITERS, sqliteChangeSignal } from "../lib/change-signal";
 
 export type Db = Kysely<DB>;
 
@@ -69,7 +69,7 @@ export function openDatabase(url: string): Db {
   // writeTracker lets in-process caches (the session cache) notice writes to the tables they copy.
   const db = new Kysely<DB>({ dialect: new BunSqliteDialect({ database: cached }), plugins: [writeTracker] });
   // Commits by other processes on the same file (CLI, other workers): see src/lib/change-signal.ts.
-  attachChangeSignal(db, sqliteChangeSignal(database));
+  attachChangeSignal(db, path === ":memory:" ? NO_OTHER_WRITERS : sqliteChangeSignal(database));
   return db;
 }
 

@@ -37,7 +37,13 @@ interface SqliteConnection {
   query(sql: string): { get(): unknown };
 }
 
-/** The SQLite signal: `PRAGMA data_version` read on the connection the server queries through. */
+/** For a database no other connection can reach (SQLite in memory). */
+export const NO_OTHER_WRITERS: ChangeSignal = { version: () => 0 };
+
+/**
+ * The SQLite signal: `PRAGMA data_version` read on the connection the server queries through
+ * (one statement: a few µs, most of it the WAL read-lock system calls).
+ */
 export function sqliteChangeSignal(connection: SqliteConnection): ChangeSignal {
   const statement = connection.query("PRAGMA data_version");
   return {

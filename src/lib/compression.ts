@@ -29,9 +29,22 @@ const COMPRESSIBLE = /^\s*(?:text\/|application\/(?:json|x-ndjson|ndjson|javascr
 const NO_TRANSFORM = /(?:^|,)\s*no-transform\s*(?:,|$)/i;
 const hasZstd = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === "function";
 
+/** Choices per Accept-Encoding value: clients send the same few values again and again. */
+const chosen = new Map<string, Encoding | null>();
+
 /** The encoding to use for an Accept-Encoding header, or null (none acceptable, or none asked). */
 export function chooseEncoding(header: string | undefined): Encoding | null {
   if (!header) return null;
+  let encoding = chosen.get(header);
+  if (encoding === undefined) {
+    encoding = parseAcceptEncoding(header);
+    if (chosen.size >= 256) chosen.clear();
+    chosen.set(header, encoding);
+  }
+  return encoding;
+}
+
+function parseAcceptEncoding(header: string): Encoding | null {
   const q = new Map<string, number>();
   for (const part of header.split(",")) {
     const [name, ...params] = part.trim().toLowerCase().split(";");
@@ -164,6 +177,8 @@ export function compression(threshold = COMPRESSION_THRESHOLD): MiddlewareHandle
       for (;;) {
         const { done, value } = await reader.read();
         if (done) {
+          // Unset first: Hono would otherwise copy the answer and merge its (same) headers again.
+          c.res = undefined;
           c.res = new Response(concat(head, size), { status: res.status, statusText: res.statusText, headers });
           return;
         }
@@ -177,6 +192,7 @@ export function compression(threshold = COMPRESSION_THRESHOLD): MiddlewareHandle
     headers.set("Content-Encoding", encoding);
     const etag = headers.get("ETag");
     if (etag && !etag.startsWith("W/")) headers.set("ETag", `W/${etag}`);
+    c.res = undefined;
     c.res = new Response(body.pipeThrough(compressionStream(encoding)), { status: res.status, statusText: res.statusText, headers });
   };
 }
