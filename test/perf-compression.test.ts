@@ -101,7 +101,18 @@ describe("compression of large JSON answers", () => {
         expect(res.headers.get("content-encoding")).toBe("gzip");
         expect(decode("gzip", new Uint8Array(await res.arrayBuffer()))).toBe(plainText);
       }
+      // The cache keeps each encoding apart.
+      const zstd = await server.request("GET", path, { headers: { "Accept-Encoding": "zstd" } });
+      expect(zstd.headers.get("content-encoding")).toBe("zstd");
+      expect(decode("zstd", new Uint8Array(await zstd.arrayBuffer()))).toBe(plainText);
     }
+    // A write: the compressed copy kept by the answer cache is not served any more.
+    await createShot(server, project.id, sequence.id, "SH999");
+    const after = await server.request("GET", base, { headers: { "Accept-Encoding": "gzip" } });
+    expect(after.headers.get("content-encoding")).toBe("gzip");
+    const names = JSON.parse(decode("gzip", new Uint8Array(await after.arrayBuffer()))).map((shot: any) => shot.name);
+    expect(names).toContain("SH999");
+    expect(names.length).toBe(31);
   });
 });
 

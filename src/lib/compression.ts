@@ -22,7 +22,7 @@ import zlib from "node:zlib";
 
 export const COMPRESSION_THRESHOLD = 4 * 1024;
 
-type Encoding = "zstd" | "br" | "gzip";
+export type Encoding = "zstd" | "br" | "gzip";
 /** Server preference on equal q-values: zstd and gzip are fast at these levels, br is slower. */
 const PREFERENCE: Encoding[] = ["zstd", "gzip", "br"];
 const COMPRESSIBLE = /^\s*(?:text\/|application\/(?:json|x-ndjson|ndjson|javascript|xml|x-yaml|yaml|csv|[^;\s]*\+json|[^;\s]*\+xml)|image\/svg\+xml)/i;
@@ -81,6 +81,18 @@ function compressor(encoding: Encoding): zlib.Gzip | zlib.BrotliCompress {
     default:
       return zlib.createGzip({ level: 4 });
   }
+}
+
+/** `bytes` compressed whole, off the event loop (for answers kept compressed by a cache). */
+export function compressBytes(encoding: Encoding, bytes: ArrayBuffer): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const z = compressor(encoding);
+    const chunks: Buffer[] = [];
+    z.on("data", (chunk: Buffer) => chunks.push(chunk));
+    z.on("error", reject);
+    z.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
+    z.end(Buffer.from(bytes));
+  });
 }
 
 /** A web TransformStream over a node:zlib compressor (write callbacks give the backpressure). */

@@ -8,6 +8,7 @@
 import type { AppContext } from "../context";
 import { totalWriteGeneration } from "../db/write-tracker";
 import { externalVersion } from "./change-signal";
+import { chooseEncoding, compressBytes, COMPRESSION_THRESHOLD, type Encoding } from "./compression";
 
 const MAX_BYTES = 256 * 1024 * 1024;
 
@@ -15,6 +16,8 @@ interface Entry {
   bytes: ArrayBuffer;
   contentType: string;
   generation: number;
+  /** The same answer compressed, per encoding, made on the first hit that asked for it. */
+  encoded: Partial<Record<Encoding, Uint8Array>>;
 }
 
 interface Store {
@@ -37,6 +40,7 @@ function remove(store: Store, key: string): void {
   const entry = store.entries.get(key);
   if (!entry) return;
   store.bytes -= entry.bytes.byteLength;
+  for (const encoded of Object.values(entry.encoded)) store.bytes -= encoded.byteLength;
   store.entries.delete(key);
 }
 
@@ -67,6 +71,19 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
       // Most recently used last, so eviction drops the oldest.
       store.entries.delete(key);
       store.entries.set(key, hit);
+      const encoding = hit.bytes.byteLength >= COMPRESSION_THRESHOLD && c.req.header("Range") === undefined ? chooseEncoding(c.req.header("Accept-Encoding")) : null;
+      if (encoding) {
+        // Compressed once, then served as it is (the compression middleware leaves encoded answers alone).
+        let encoded = hit.encoded[encoding];
+        if (!encoded) {
+          encoded = await compressBytes(encoding, hit.bytes);
+          if (store.entries.get(key) === hit) {
+            hit.encoded[encoding] = encoded;
+            store.bytes += encoded.byteLength;
+          }
+        }
+        return new Response(encoded as Uint8Array<ArrayBuffer>, { status: 200, headers: { "Content-Type": hit.contentType, "Content-Encoding": encoding, Vary: "Accept-Encoding" } });
+      }
       return new Response(hit.bytes, { status: 200, headers: { "Content-Type": hit.contentType } });
     }
     remove(store, key);
@@ -75,7 +92,7 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   if (response.status !== 200 || !response.body) return response;
   const contentType = response.headers.get("content-type") ?? "application/json";
   const keep = (bytes: ArrayBuffer) => {
-    if (databaseGeneration(db) === generation) put(store, key, { bytes, contentType, generation });
+    if (databaseGeneration(db) === generation) put(store, key, { bytes, contentType, generation, encoded: {} });
   };
   if (!contentType.includes("ndjson")) {
     // A whole body: encode it once, send and keep the same bytes.
