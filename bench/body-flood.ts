@@ -109,7 +109,7 @@ function flood(port: number): Promise<FloodResult> {
 async function main(): Promise<void> {
   const folder = mkdtempSync(join(tmpdir(), "zou-bench-flood-"));
   const port = freePort();
-  const server = Bun.spawn([BUN, "run", join(ROOT, "src/cli.ts"), "serve", "--host", "127.0.0.1", "--port", String(port)], {
+  const server = Bun.spawn([BUN, "run", join(ROOT, "src/cli.ts"), "serve", "--workers", "1", "--host", "127.0.0.1", "--port", String(port)], {
     cwd: folder,
     env: {
       ...process.env,

@@ -145,7 +145,7 @@ async function spawnServer(databaseFile: string, port: number, binary: string | 
     TMP_DIR: join(databaseFile, "..", "tmp"),
   };
   const started = performance.now();
-  const command = binary ? [binary, "serve"] : [BUN, "run", "src/cli.ts", "serve"];
+  const command = binary ? [binary, "serve", "--workers", "1"] : [BUN, "run", "src/cli.ts", "serve", "--workers", "1"];
   const proc = Bun.spawn([...command, "--host", "127.0.0.1", "--port", String(port)], {
     cwd: ROOT,
     env,

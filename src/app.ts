@@ -12,6 +12,7 @@ import { bodyLimit } from "./lib/body-limit";
 import { cameOverHttps, clientAddress, parseTrustedProxies, RateLimiter } from "./lib/rate-limit";
 import { staticUi } from "./lib/static-ui";
 import { accessLog } from "./lib/access-log";
+import { compression } from "./lib/compression";
 import { authMiddleware, isPublicPath } from "./services/auth";
 import { registerRoutes } from "./routes/index";
 
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
     if (c.res.status === 200) loginLimiter.release(key);
   });
+  app.use("*", compression());
   app.use("*", bodyLimit(() => deps.config.maxJsonBodySize, isPublicPath));
   let routeMatchers: { method: string; pattern: RegExp }[] | null = null;
   /** Methods served for a path (for 405 and OPTIONS, as werkzeug answers). */

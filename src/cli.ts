@@ -16,16 +16,17 @@ import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
 import { CLEAN_HELP, cleanFilesCommand } from "./cli-clean";
 import { BACKUP_COMMANDS, BACKUP_HELP, backupCommand } from "./cli-backup";
 import { startScheduledBackups } from "./services/backup";
+import { isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
 Usage: zou-bun <command> [options]
 
 Commands:
-  serve [--host H] [--port N] [--ui DIR]
-                                   start the server (default 0.0.0.0:8080); migrates the database
-                                   and creates a first admin on an empty one; --ui (or KITSU_DIST)
-                                   serves a Kitsu build folder at /
+  serve [--host H] [--port N] [--ui DIR] [--workers N]
+                                   start the server (default 0.0.0.0:8080, one process, or
+                                   WORKERS); migrates the database and creates a first admin on
+                                   an empty one; --ui (or KITSU_DIST) serves a Kitsu build at /
   init-db                          create or upgrade the database schema
   init-data [--domain 3d|2d|vfx|games]
                                    add the default statuses, types and departments (idempotent)
@@ -93,7 +94,7 @@ function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db
     }
     let code = 0;
     try {
-      await cleanPartialUploads(config);
+      if (!isWorkerProcess()) await cleanPartialUploads(config);
       await closeDatabase(db);
     } catch (error) {
       console.error(`Shutdown: ${describeError(error)}`);
@@ -123,6 +124,7 @@ export async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   switch (command) {
     case "serve": {
+      if (await serveWithWorkers(args, config)) return;
       const started = performance.now();
       const host = option(args, "--host") ?? config.host;
       const ui = option(args, "--ui");
@@ -132,7 +134,8 @@ export async function main(argv: string[]): Promise<void> {
         console.warn(`Warning: SECRET_KEY is ${config.secretKey.length} characters long; use at least 32 random characters (tokens signed with a short key can be forged).`);
       }
       const port = Number(option(args, "--port") ?? config.port);
-      const partials = await cleanPartialUploads(config);
+      // Workers leave partial uploads to their supervisor (another worker may be receiving one).
+      const partials = isWorkerProcess() ? 0 : await cleanPartialUploads(config);
       if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
       const db = await openMigrated(config);
       await initData(db, "3d", { onlyIfEmpty: true });
@@ -148,8 +151,10 @@ export async function main(argv: string[]): Promise<void> {
         port,
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
         idleTimeout: 120,
+        reusePort: isWorkerProcess(),
       });
       console.log(`zou-bun ${VERSION} listening on http://${server.hostname}:${server.port}/api${config.uiDir ? `, Kitsu from ${config.uiDir} at /` : ""} (ready in ${Math.round(performance.now() - started)} ms)`);
+      workerListening(server.port!);
       const housekeeping = async () => {
         try {
           const pruned = await pruneExpiredData(db, config.eventRetentionDays);

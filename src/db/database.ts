@@ -6,6 +6,7 @@ import { BunSqliteDialect } from "kysely-bun-sqlite";
 import type { DB } from "./tables.generated";
 import { migrationProvider } from "../../db/migrations/index";
 import { writeTracker } from "./write-tracker";
+import { attachChangeSignal, NO_OTHER_WRITERS, sqliteChangeSignal } from "../lib/change-signal";
 
 export type Db = Kysely<DB>;
 
@@ -66,7 +67,10 @@ export function openDatabase(url: string): Db {
   };
   const cached = { prepare, close: () => database.close() } as unknown as SqliteDatabase;
   // writeTracker lets in-process caches (the session cache) notice writes to the tables they copy.
-  return new Kysely<DB>({ dialect: new BunSqliteDialect({ database: cached }), plugins: [writeTracker] });
+  const db = new Kysely<DB>({ dialect: new BunSqliteDialect({ database: cached }), plugins: [writeTracker] });
+  // Commits by other processes on the same file (CLI, other workers): see src/lib/change-signal.ts.
+  attachChangeSignal(db, path === ":memory:" ? NO_OTHER_WRITERS : sqliteChangeSignal(database));
+  return db;
 }
 
 export async function migrateToLatest(db: Db): Promise<void> {

@@ -1,21 +1,23 @@
 /**
  * In-process cache of large, expensive GET answers (the with-tasks lists Kitsu reloads on every
  * page), per caller and URL. An entry serves only while no write at all went through the database
- * since the answer was built (src/db/write-tracker.ts), and for at most TTL_MS (bounds what another
- * process writing the same database file could change). Permission checks run inside `build`: the
+ * since the answer was built (src/db/write-tracker.ts) and no other process committed to it
+ * (src/lib/change-signal.ts: the CLI, another worker). Permission checks run inside `build`: the
  * same caller on an unchanged database gets the same answer, and only 200s are kept.
  */
 import type { AppContext } from "../context";
 import { totalWriteGeneration } from "../db/write-tracker";
+import { externalVersion } from "./change-signal";
+import { chooseEncoding, compressBytes, COMPRESSION_THRESHOLD, type Encoding } from "./compression";
 
-const TTL_MS = 30_000;
 const MAX_BYTES = 256 * 1024 * 1024;
 
 interface Entry {
   bytes: ArrayBuffer;
   contentType: string;
   generation: number;
-  storedAt: number;
+  /** The same answer compressed, per encoding, made on the first hit that asked for it. */
+  encoded: Partial<Record<Encoding, Uint8Array>>;
 }
 
 interface Store {
@@ -38,6 +40,7 @@ function remove(store: Store, key: string): void {
   const entry = store.entries.get(key);
   if (!entry) return;
   store.bytes -= entry.bytes.byteLength;
+  for (const encoded of Object.values(entry.encoded)) store.bytes -= encoded.byteLength;
   store.entries.delete(key);
 }
 
@@ -51,18 +54,36 @@ function put(store: Store, key: string, entry: Entry): void {
   store.bytes += entry.bytes.byteLength;
 }
 
+/** Every write of this process plus the version of other processes' commits (both only grow). */
+function databaseGeneration(db: object): number {
+  return totalWriteGeneration() + externalVersion(db);
+}
+
 /** Serves `build()`'s answer from the cache when the database has not changed since it was built. */
 export async function cachedResponse(c: AppContext, build: () => Promise<Response>): Promise<Response> {
-  const store = storeOf(c.get("db"));
+  const db = c.get("db");
+  const store = storeOf(db);
   const key = `${c.get("user").id} ${c.req.url.slice(c.req.url.indexOf("/", 8))}`;
-  const now = Date.now();
-  const generation = totalWriteGeneration();
+  const generation = databaseGeneration(db);
   const hit = store.entries.get(key);
   if (hit) {
-    if (hit.generation === generation && now - hit.storedAt < TTL_MS) {
+    if (hit.generation === generation) {
       // Most recently used last, so eviction drops the oldest.
       store.entries.delete(key);
       store.entries.set(key, hit);
+      const encoding = hit.bytes.byteLength >= COMPRESSION_THRESHOLD && c.req.header("Range") === undefined ? chooseEncoding(c.req.header("Accept-Encoding")) : null;
+      if (encoding) {
+        // Compressed once, then served as it is (the compression middleware leaves encoded answers alone).
+        let encoded = hit.encoded[encoding];
+        if (!encoded) {
+          encoded = await compressBytes(encoding, hit.bytes);
+          if (store.entries.get(key) === hit) {
+            hit.encoded[encoding] = encoded;
+            store.bytes += encoded.byteLength;
+          }
+        }
+        return new Response(encoded as Uint8Array<ArrayBuffer>, { status: 200, headers: { "Content-Type": hit.contentType, "Content-Encoding": encoding, Vary: "Accept-Encoding" } });
+      }
       return new Response(hit.bytes, { status: 200, headers: { "Content-Type": hit.contentType } });
     }
     remove(store, key);
@@ -71,7 +92,7 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   if (response.status !== 200 || !response.body) return response;
   const contentType = response.headers.get("content-type") ?? "application/json";
   const keep = (bytes: ArrayBuffer) => {
-    if (totalWriteGeneration() === generation) put(store, key, { bytes, contentType, generation, storedAt: now });
+    if (databaseGeneration(db) === generation) put(store, key, { bytes, contentType, generation, encoded: {} });
   };
   if (!contentType.includes("ndjson")) {
     // A whole body: encode it once, send and keep the same bytes.

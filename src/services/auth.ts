@@ -55,7 +55,7 @@ export async function authenticate(c: AppContext, kind: "access" | "refresh" = "
   if (!token) throw new ApiError(401, { msg: MISSING_TOKEN });
   const cached = kind === "access" ? cachedSession(c.get("db"), token) : null;
   if (cached) return acceptSession(c, cached.claims, cached.user);
-  const generation = sessionGeneration();
+  const generation = sessionGeneration(c.get("db"));
   let claims: TokenClaims;
   try {
     claims = await verifyToken(c.get("config").secretKey, token);

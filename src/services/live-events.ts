@@ -124,7 +124,7 @@ export class LiveEvents {
   /** Deliveries waiting for a lookup, kept in emission order. */
   private tail: Promise<void> | null = null;
   private readonly revalidateTimer: ReturnType<typeof setInterval>;
-  private checkedGeneration = sessionGeneration();
+  private checkedGeneration = -1; // the first revalidation always checks
   private revalidating = false;
 
   constructor(deps: LiveDeps) {
@@ -190,7 +190,7 @@ export class LiveEvents {
    * connected client's token again and disconnects those no longer accepted.
    */
   async revalidate(): Promise<void> {
-    const generation = sessionGeneration();
+    const generation = sessionGeneration(this.db);
     if (this.revalidating || generation === this.checkedGeneration) return;
     this.revalidating = true;
     try {

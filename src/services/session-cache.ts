@@ -4,16 +4,15 @@
  *
  * Revocation semantics are kept: an entry is only used while no write touched the `person` or
  * `kv_store` tables since it was filled (logout/revocation writes kv_store; deactivation, role
- * changes and API-token renewal write person), never past the token's own expiry, and at most
- * SESSION_TTL_MS after it was checked (bounds the delay for writes made by another process on the
- * same database file, e.g. the CLI).
+ * changes and API-token renewal write person), while no other process committed to the database
+ * (src/lib/change-signal.ts: the CLI, another worker), and never past the token's own expiry.
  */
 import type { PersonRow } from "../context";
 import type { TokenClaims } from "../lib/jwt";
 import { writeGeneration } from "../db/write-tracker";
+import { externalVersion } from "../lib/change-signal";
 
 const SESSION_TABLES = ["person", "kv_store"] as const;
-export const SESSION_TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
 
 interface Entry {
@@ -33,9 +32,13 @@ function entriesOf(db: object): Map<string, Entry> {
   return entries;
 }
 
-/** The generation to read before loading what `rememberSession` will store. */
-export function sessionGeneration(): number {
-  return writeGeneration(SESSION_TABLES);
+/**
+ * The generation to read before loading what `rememberSession` will store: in-process writes to
+ * the session tables plus the version of other processes' commits (both only grow, so the sum
+ * moves whenever either does).
+ */
+export function sessionGeneration(db: object): number {
+  return writeGeneration(SESSION_TABLES) + externalVersion(db);
 }
 
 /** The cached claims and a copy of the person row of `token`, or null. */
@@ -43,7 +46,7 @@ export function cachedSession(db: object, token: string, now = Date.now()): { cl
   const entries = entriesOf(db);
   const entry = entries.get(token);
   if (!entry) return null;
-  if (entry.expiresAt <= now || entry.generation !== sessionGeneration()) {
+  if (entry.expiresAt <= now || entry.generation !== sessionGeneration(db)) {
     entries.delete(token);
     return null;
   }
@@ -52,9 +55,9 @@ export function cachedSession(db: object, token: string, now = Date.now()): { cl
 
 /** Stores a session checked from `generation` on (read before the revocation and person lookups). */
 export function rememberSession(db: object, token: string, claims: TokenClaims, user: PersonRow, generation: number, now = Date.now()): void {
-  if (generation !== sessionGeneration()) return;
+  if (generation !== sessionGeneration(db)) return;
   const entries = entriesOf(db);
-  const expiresAt = Math.min(now + SESSION_TTL_MS, typeof claims.exp === "number" ? claims.exp * 1000 : Infinity);
+  const expiresAt = typeof claims.exp === "number" ? claims.exp * 1000 : Infinity;
   if (entries.size >= MAX_ENTRIES) {
     for (const [key, entry] of entries) {
       if (entry.expiresAt <= now || entry.generation !== generation) entries.delete(key);

@@ -1,0 +1,55 @@
+/**
+ * Writes committed by OTHER processes on the same database (the CLI, another `serve` worker): a
+ * cheap number per database instance that changes whenever someone else committed. In-process
+ * caches compare it (next to the in-process write counters of src/db/write-tracker.ts) instead of
+ * expiring entries after a few seconds, so such writes are seen by the very next request.
+ *
+ * The database layer attaches the signal of its engine when it opens the database:
+ *  - SQLite: `PRAGMA data_version` of the server's own connection (a few µs; SQLite changes it
+ *    exactly when another connection committed, never for this connection's own writes);
+ *  - PostgreSQL (later): a counter moved by `LISTEN` notifications that writers send on commit,
+ *    through the same interface.
+ * A database without a signal (none attached) reports 0: caches then rely on the in-process
+ * counters only.
+ */
+
+/** Something that tells whether other connections committed since it was last read. */
+export interface ChangeSignal {
+  /** A value that never goes back and moves whenever another connection committed. */
+  version(): number;
+}
+
+const signals = new WeakMap<object, ChangeSignal>();
+
+/** Binds `signal` to a database instance (the object services receive as `db`). */
+export function attachChangeSignal(db: object, signal: ChangeSignal): void {
+  signals.set(db, signal);
+}
+
+/** The current version of `db`'s signal (0 when it has none). */
+export function externalVersion(db: object): number {
+  const signal = signals.get(db);
+  return signal ? signal.version() : 0;
+}
+
+/** Minimal shape of a SQLite connection able to run a prepared pragma (bun:sqlite's Database). */
+interface SqliteConnection {
+  query(sql: string): { get(): unknown };
+}
+
+/** For a database no other connection can reach (SQLite in memory). */
+export const NO_OTHER_WRITERS: ChangeSignal = { version: () => 0 };
+
+/**
+ * The SQLite signal: `PRAGMA data_version` read on the connection the server queries through
+ * (one statement: a few µs, most of it the WAL read-lock system calls).
+ */
+export function sqliteChangeSignal(connection: SqliteConnection): ChangeSignal {
+  const statement = connection.query("PRAGMA data_version");
+  return {
+    version() {
+      const row = statement.get() as { data_version: number } | null;
+      return row ? Number(row.data_version) : 0;
+    },
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * Compression of answers (Content-Encoding) for clients that accept it: zstd, br or gzip,
+ * whichever the client prefers (Accept-Encoding q-values; on a tie zstd, then gzip, then br).
+ *
+ * Only textual answers (JSON, NDJSON, text, XML, SVG...) of at least `threshold` bytes are
+ * compressed: never media (images, video, archives: already compressed), never partial answers
+ * (Range, 206, Content-Range, Accept-Ranges: byte offsets must stay those of the file), never
+ * event streams (each event must leave at once), never HEAD,
+ * 204/304, `Cache-Control: no-transform`, or answers already encoded.
+ *
+ * The body is streamed through the compressor: the answer's own chunks go in as they come and
+ * compressed chunks go out, so neither the whole answer nor the whole compressed answer is held a
+ * second time. When the answer's size is unknown (no Content-Length), the first chunks are read
+ * until the threshold is reached or the body ends (small answers are then sent as they are).
+ *
+ * hono/compress (4.13) does only gzip/deflate and compresses answers of unknown size whatever their
+ * size; CompressionStream("brotli") in Bun 1.4 runs at quality 11 (seconds per MB). Hence node:zlib
+ * with fast levels here.
+ */
+import type { MiddlewareHandler } from "hono";
+import zlib from "node:zlib";
+
+export const COMPRESSION_THRESHOLD = 4 * 1024;
+
+export type Encoding = "zstd" | "br" | "gzip";
+/** Server preference on equal q-values: zstd and gzip are fast at these levels, br is slower. */
+const PREFERENCE: Encoding[] = ["zstd", "gzip", "br"];
+const COMPRESSIBLE = /^\s*(?:text\/|application\/(?:json|x-ndjson|ndjson|javascript|xml|x-yaml|yaml|csv|[^;\s]*\+json|[^;\s]*\+xml)|image\/svg\+xml)/i;
+const NO_TRANSFORM = /(?:^|,)\s*no-transform\s*(?:,|$)/i;
+const hasZstd = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === "function";
+
+/** Choices per Accept-Encoding value: clients send the same few values again and again. */
+const chosen = new Map<string, Encoding | null>();
+
+/** The encoding to use for an Accept-Encoding header, or null (none acceptable, or none asked). */
+export function chooseEncoding(header: string | undefined): Encoding | null {
+  if (!header) return null;
+  let encoding = chosen.get(header);
+  if (encoding === undefined) {
+    encoding = parseAcceptEncoding(header);
+    if (chosen.size >= 256) chosen.clear();
+    chosen.set(header, encoding);
+  }
+  return encoding;
+}
+
+function parseAcceptEncoding(header: string): Encoding | null {
+  const q = new Map<string, number>();
+  for (const part of header.split(",")) {
+    const [name, ...params] = part.trim().toLowerCase().split(";");
+    if (!name) continue;
+    let weight = 1;
+    for (const param of params) {
+      const match = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(param);
+      if (match) weight = Number(match[1]);
+    }
+    if (Number.isFinite(weight)) q.set(name, weight);
+  }
+  let best: Encoding | null = null;
+  let bestQ = 0;
+  for (const encoding of PREFERENCE) {
+    if (encoding === "zstd" && !hasZstd) continue;
+    const weight = q.get(encoding) ?? q.get("*") ?? 0;
+    if (weight > bestQ) {
+      best = encoding;
+      bestQ = weight;
+    }
+  }
+  return best;
+}
+
+function compressor(encoding: Encoding): zlib.Gzip | zlib.BrotliCompress {
+  switch (encoding) {
+    case "zstd": {
+      const create = (zlib as unknown as { createZstdCompress(options: object): zlib.Gzip }).createZstdCompress;
+      const level = (zlib.constants as Record<string, number>).ZSTD_c_compressionLevel;
+      return create(level === undefined ? {} : { params: { [level]: 3 } });
+    }
+    case "br":
+      return zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT } });
+    default:
+      return zlib.createGzip({ level: 4 });
+  }
+}
+
+/** `bytes` compressed whole, off the event loop (for answers kept compressed by a cache). */
+export function compressBytes(encoding: Encoding, bytes: ArrayBuffer): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const z = compressor(encoding);
+    const chunks: Buffer[] = [];
+    z.on("data", (chunk: Buffer) => chunks.push(chunk));
+    z.on("error", reject);
+    z.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
+    z.end(Buffer.from(bytes));
+  });
+}
+
+/** A web TransformStream over a node:zlib compressor (write callbacks give the backpressure). */
+function compressionStream(encoding: Encoding): TransformStream<Uint8Array, Uint8Array> {
+  const z = compressor(encoding);
+  let failed: unknown = null;
+  return new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      z.on("data", (chunk: Buffer) => controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+      z.on("error", (error) => {
+        failed = error;
+        try {
+          controller.error(error);
+        } catch {
+          /* already closed */
+        }
+      });
+    },
+    transform(chunk) {
+      if (failed) throw failed;
+      return new Promise<void>((resolve, reject) => {
+        z.write(chunk, (error) => (error ? reject(error) : resolve()));
+      });
+    },
+    flush() {
+      if (failed) throw failed;
+      return new Promise<void>((resolve, reject) => {
+        z.once("end", resolve);
+        z.once("error", reject);
+        z.end();
+      });
+    },
+  });
+}
+
+/** A stream giving `head` then the rest of `reader`. */
+function rejoin(head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
+  let index = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (index < head.length) {
+        controller.enqueue(head[index]!);
+        head[index++] = new Uint8Array(0);
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
+  if (chunks.length === 1) return chunks[0] as Uint8Array<ArrayBuffer>;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** The compression middleware (see the file comment). */
+export function compression(threshold = COMPRESSION_THRESHOLD): MiddlewareHandler {
+  return async function compress(c, next) {
+    await next();
+    const res = c.res;
+    if (!res.body || c.req.method === "HEAD" || res.status === 204 || res.status === 206 || res.status === 304) return;
+    if (c.req.header("Range") !== undefined) return;
+    const headers = res.headers;
+    const type = headers.get("Content-Type");
+    if (!type || !COMPRESSIBLE.test(type) || type.includes("event-stream")) return;
+    if (headers.has("Content-Encoding") || headers.has("Content-Range") || headers.has("Accept-Ranges")) return;
+    const cacheControl = headers.get("Cache-Control");
+    if (cacheControl && NO_TRANSFORM.test(cacheControl)) return;
+    const length = headers.get("Content-Length");
+    if (length !== null && Number(length) < threshold) return;
+    const vary = headers.get("Vary");
+    if (!vary) headers.set("Vary", "Accept-Encoding");
+    else if (vary !== "*" && !/accept-encoding/i.test(vary)) headers.set("Vary", `${vary}, Accept-Encoding`);
+    const encoding = chooseEncoding(c.req.header("Accept-Encoding"));
+    if (!encoding) return;
+
+    let body: ReadableStream<Uint8Array> = res.body;
+    if (length === null) {
+      // Unknown size: read until the threshold is passed or the body ends.
+      const reader = body.getReader();
+      const head: Uint8Array[] = [];
+      let size = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          // Unset first: Hono would otherwise copy the answer and merge its (same) headers again.
+          c.res = undefined;
+          c.res = new Response(concat(head, size), { status: res.status, statusText: res.statusText, headers });
+          return;
+        }
+        head.push(value);
+        size += value.byteLength;
+        if (size >= threshold) break;
+      }
+      body = rejoin(head, reader);
+    }
+    headers.delete("Content-Length");
+    headers.set("Content-Encoding", encoding);
+    const etag = headers.get("ETag");
+    if (etag && !etag.startsWith("W/")) headers.set("ETag", `W/${etag}`);
+    c.res = undefined;
+    c.res = new Response(body.pipeThrough(compressionStream(encoding)), { status: res.status, statusText: res.statusText, headers });
+  };
+}

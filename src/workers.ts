@@ -1,0 +1,182 @@
+/**
+ * `serve --workers N`: N server processes on one port (Bun.serve `reusePort`: the kernel spreads
+ * connections over them), over one SQLite file in WAL mode. Caches stay correct across them because
+ * each process checks the database's change signal (src/lib/change-signal.ts) on every cached read.
+ *
+ * The first process is the supervisor: it prepares the database once (migrations, initial data,
+ * first admin), removes partial uploads left by an earlier run, starts the workers (the same
+ * executable and command, with ZOU_WORKER set), restarts a worker that dies, forwards SIGTERM/SIGINT
+ * to them and, once all stopped, removes partial uploads and writes the WAL back into the file.
+ *
+ * N comes from `--workers N`, else the WORKERS environment variable, else the number of cores; an
+ * in-memory database is always served by one process.
+ */
+import { VERSION, type Config } from "./config";
+import { closeDatabase, migrateToLatest, openDatabase, sqlitePathFromUrl } from "./db/database";
+import { describeError } from "./lib/log";
+import { cleanPartialUploads } from "./lib/uploads";
+import { ensureFirstAdmin } from "./services/accounts";
+import { initData } from "./services/init-data";
+
+const WORKER_ENV = "ZOU_WORKER";
+const MAX_WORKERS = 64;
+
+/** True in a worker started by the supervisor. */
+export function isWorkerProcess(): boolean {
+  return process.env[WORKER_ENV] !== undefined;
+}
+
+/**
+ * In a worker: tells the supervisor it listens, and stops (gracefully) when the supervisor is
+ * gone. Does nothing in a process serving alone.
+ */
+export function workerListening(port: number): void {
+  if (!isWorkerProcess() || !process.send) return;
+  process.send({ listening: port });
+  process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
+}
+
+function option(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  if (index !== -1) return args[index + 1];
+  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+function withoutOption(args: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    if (args[i] === name) i += 1;
+    else if (!args[i]!.startsWith(`${name}=`)) out.push(args[i]!);
+  }
+  return out;
+}
+
+/** The number of worker processes asked for (`--workers`, WORKERS, else the cores). */
+export function workerCount(args: string[], env = process.env): number {
+  const asked = option(args, "--workers") ?? env.WORKERS;
+  if (asked === undefined || asked === "") return 1; // one process unless asked: live events and review rooms are kept per process (see README)
+  const count = Number(asked);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
+    throw new Error(`--workers must be a whole number from 1 to ${MAX_WORKERS} (got "${asked}")`);
+  }
+  return count;
+}
+
+/** The command that runs this program again (the compiled binary, or bun with the entry script). */
+function selfCommand(): string[] {
+  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/");
+  return compiled ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+function freePort(hostname: string): number {
+  const probe = Bun.serve({ hostname, port: 0, fetch: () => new Response(null) });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+}
+
+/**
+ * Runs the supervisor when more than one worker is asked for (resolves to true once they listen;
+ * the process then lives as long as they do), or resolves to false when this process must serve
+ * by itself (one worker, a worker process, an in-memory database).
+ */
+export async function serveWithWorkers(args: string[], config: Config): Promise<boolean> {
+  if (isWorkerProcess()) return false;
+  let count: number;
+  try {
+    count = workerCount(args);
+  } catch (error) {
+    console.error(`zou-bun: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  }
+  const path = sqlitePathFromUrl(config.databaseUrl);
+  if (count <= 1 || path === ":memory:" || path.startsWith("file:")) return false;
+
+  const started = performance.now();
+  const host = option(args, "--host") ?? config.host;
+  let port = Number(option(args, "--port") ?? config.port);
+  if (port === 0) port = freePort(host);
+  const partials = await cleanPartialUploads(config);
+  if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
+  const db = openDatabase(config.databaseUrl);
+  try {
+    await migrateToLatest(db);
+    await initData(db, "3d", { onlyIfEmpty: true });
+    const admin = await ensureFirstAdmin(db, config);
+    if (admin) console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
+  } finally {
+    await db.destroy();
+  }
+
+  const workerArgs = ["serve", ...withoutOption(withoutOption(withoutOption(args.slice(args[0] === "serve" ? 1 : 0), "--workers"), "--port"), "--host"), "--host", host, "--port", String(port)];
+  const children = new Map<number, ReturnType<typeof Bun.spawn>>();
+  let stopping = false;
+  /** Consecutive deaths of workers that never listened: a server that cannot start at all. */
+  let failedStarts = 0;
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  const listening = new Set<number>();
+
+  const start = (index: number, restart: boolean) => {
+    const startedAt = Date.now();
+    const child = Bun.spawn([...selfCommand(), ...workerArgs], {
+      env: { ...process.env, [WORKER_ENV]: String(index) },
+      stdin: "ignore",
+      stdout: "inherit",
+      stderr: "inherit",
+      ipc(message) {
+        if (message && typeof message === "object" && "listening" in message) {
+          failedStarts = 0;
+          listening.add(index);
+          if (listening.size === count) resolveReady();
+        }
+      },
+      onExit(_proc, exitCode, signalCode) {
+        children.delete(index);
+        if (stopping) return;
+        if (!listening.has(index) && ++failedStarts >= 3 * count) {
+          console.error(`Workers die before listening (last: ${signalCode ?? `code ${exitCode}`}): giving up.`);
+          stopping = true;
+          for (const other of children.values()) other.kill("SIGKILL");
+          process.exit(1);
+        }
+        // A worker dying at once again and again (a broken database, a port taken) is retried slowly.
+        const delay = Date.now() - startedAt < 5_000 ? 1_000 : 50;
+        console.error(`Worker ${index} (pid ${child.pid}) exited (${signalCode ?? `code ${exitCode}`}): restarting it in ${delay} ms.`);
+        setTimeout(() => {
+          if (!stopping) start(index, true);
+        }, delay);
+      },
+    });
+    children.set(index, child);
+    console.log(`Worker ${index} ${restart ? "restarted" : "started"} (pid ${child.pid}).`);
+  };
+  for (let index = 0; index < count; index += 1) start(index, false);
+
+  const stop = async (signal: "SIGTERM" | "SIGINT") => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping ${children.size} worker(s).`);
+    const exits = [...children.values()].map((child) => {
+      child.kill(signal);
+      return child.exited;
+    });
+    const codes = await Promise.all(exits);
+    let code = codes.some((c) => c !== 0) ? 1 : 0;
+    try {
+      await cleanPartialUploads(config);
+      await closeDatabase(openDatabase(config.databaseUrl));
+    } catch (error) {
+      console.error(`Shutdown: ${describeError(error)}`);
+      code = 1;
+    }
+    console.log("Stopped.");
+    process.exit(code);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+
+  await ready;
+  console.log(`zou-bun ${VERSION} listening on http://${host}:${port}/api with ${count} workers (ready in ${Math.round(performance.now() - started)} ms)`);
+  return true;
+}
