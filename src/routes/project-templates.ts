@@ -11,6 +11,7 @@ import { checkAdmin, checkManager } from "../services/permissions";
 import { getProjectOr404 } from "../services/projects";
 import {
   addTemplateLink,
+  applyTemplateToProject,
   listTemplateLinks,
   loadTemplate,
   reorderTemplateLinks,
@@ -71,6 +72,14 @@ export function registerProjectTemplates(app: Hono<AppEnv>): void {
     if (typeof body.name !== "string" || body.name.trim() === "") throw new ApiError(400, { message: "name is required" });
     const description = typeof body.description === "string" ? body.description : null;
     return c.json(await transact(c, () => templateFromProject(c, project, body.name as string, description)), 201);
+  });
+  app.post("/data/projects/:project_id/apply-template/:project_template_id", async (c) => {
+    checkAdmin(c);
+    const project = await getProjectOr404(c, c.req.param("project_id")).catch(() => {
+      throw new ApiError(404, { message: "Project not found" });
+    });
+    const template = await loadTemplate(c, c.req.param("project_template_id"));
+    return c.json(await transact(c, () => applyTemplateToProject(c, project, template)));
   });
 
   for (const kind of ["task-types", "task-statuses"] as const) {
