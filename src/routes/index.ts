@@ -29,9 +29,11 @@ import { registerPlaylists } from "./playlists";
 import { registerShared } from "./shared";
 import { registerPreviews } from "./previews";
 import { registerCsv } from "./csv";
+import { registerDocs } from "./docs";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
+  registerDocs(app);
   registerAuth(app);
   registerPreviews(app);
   // Specialised routes first: a literal segment (/data/projects/all) must win over /data/projects/{id}.
