@@ -74,7 +74,7 @@ describe("OpenAPI documents", () => {
   });
 
   test("/openapi-raw.json is the same description without code samples", async () => {
-    const raw = await server.json("GET", "/api/openapi-raw.json", { token: null });
+    const raw = await server.json("GET", "/openapi-raw.json", { token: null });
     expect(raw.status).toBe(200);
     const ops = operations(raw.body);
     expect(ops.length).toBe(listRoutes(server.app).length);
@@ -99,5 +99,14 @@ describe("Swagger UI page", () => {
     expect((await server.request("GET", "/apidocs/init.js", { token: null })).headers.get("content-type")).toContain("javascript");
     expect((await server.request("GET", "/apidocs/../package.json", { token: null })).status).toBe(404);
     expect((await server.request("GET", "/apidocs/nothing.js", { token: null })).status).toBe(404);
+  });
+
+  test("the page and the raw spec are beside the API, not under /api (Zou's 404 there)", async () => {
+    for (const path of ["/api/apidocs", "/api/openapi-raw.json", "/api/apidocs/swagger-ui.css"]) {
+      const res = await server.json("GET", path);
+      expect(res.status).toBe(404);
+      expect(res.body.error).toBe(true);
+      expect(res.body.message).toContain("404 Not Found");
+    }
   });
 });

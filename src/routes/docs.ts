@@ -3,9 +3,10 @@
  * (/openapi.json with code samples, /openapi-raw.json without) and the Swagger UI page at
  * /apidocs, whose files (swagger-ui-dist) are embedded in the compiled binary. No token needed.
  */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type { AppEnv } from "../context";
 import { listRoutes } from "../app";
+import { NOT_FOUND_MESSAGE } from "../lib/errors";
 import { buildOpenApi } from "../services/openapi";
 // `type: "file"` embeds the files in `bun build --compile` (stack-notes.md, "Embedding").
 import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
@@ -47,7 +48,17 @@ const PAGE = `<!DOCTYPE html>
 </html>
 `;
 
+/**
+ * Zou serves the raw spec and the page beside its API, not under /api: there `/api/apidocs` and
+ * `/api/openapi-raw.json` are its generic 404 (recorded from Zou 1.0.67), so they are here too.
+ */
+function isUnderApiPrefix(url: string): boolean {
+  const path = new URL(url).pathname;
+  return path === "/api" || path.startsWith("/api/");
+}
+
 export function registerDocs(app: Hono<AppEnv>): void {
+  const notUnderApi = (c: Context<AppEnv>) => (isUnderApiPrefix(c.req.url) ? c.json({ error: true, message: NOT_FOUND_MESSAGE }, 404) : null);
   const documents = new Map<boolean, Record<string, unknown>>();
   const document = (codeSamples: boolean, version: string) => {
     let doc = documents.get(codeSamples);
@@ -55,10 +66,12 @@ export function registerDocs(app: Hono<AppEnv>): void {
     return doc;
   };
   app.get("/openapi.json", (c) => c.json(document(true, c.get("config").version)));
-  app.get("/openapi-raw.json", (c) => c.json(document(false, c.get("config").version)));
-  app.get("/apidocs", (c) => c.html(PAGE));
+  app.get("/openapi-raw.json", (c) => notUnderApi(c) ?? c.json(document(false, c.get("config").version)));
+  app.get("/apidocs", (c) => notUnderApi(c) ?? c.html(PAGE));
   // Assets: a wildcard route, left out of the route list (not an API route).
   app.get("/apidocs/*", async (c) => {
+    const outside = notUnderApi(c);
+    if (outside) return outside;
     const name = c.req.path.slice("/apidocs/".length);
     if (name === "init.js") return c.body(INIT_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8" });
     const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
