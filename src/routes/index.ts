@@ -31,9 +31,11 @@ import { registerPreviews } from "./previews";
 import { registerCsv } from "./csv";
 import { registerSearch } from "./search";
 import { registerAdmin } from "./admin";
+import { registerDocs } from "./docs";
 
 export function registerRoutes(app: Hono<AppEnv>): void {
   registerIndex(app);
+  registerDocs(app);
   registerAuth(app);
   registerPreviews(app);
   // Specialised routes first: a literal segment (/data/projects/all) must win over /data/projects/{id}.

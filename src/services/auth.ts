@@ -100,7 +100,7 @@ function acceptSession(c: AppContext, claims: TokenClaims, user: PersonRow): Per
 
 /** Paths served without a token (normalised: no /api prefix, no trailing slash). */
 const PUBLIC_PATHS = new Set(["/", "/config", "/status", "/status/influx", "/status/resources", "/status.txt", "/status/test-event", "/auth/login", "/auth/reset-password", "/auth/refresh-token", "/auth/email-otp", "/auth/fido", "/auth/saml/login", "/auth/saml/sso", "/auth/oidc/login", "/auth/oidc/callback", "/openapi.json", "/openapi-raw.json", "/apidocs", "/admin/config/check"]);
-const PUBLIC_PREFIXES = ["/shared/", "/socket.io"];
+const PUBLIC_PREFIXES = ["/shared/", "/socket.io", "/apidocs/"];
 
 export function isPublicPath(path: string): boolean {
   if (PUBLIC_PATHS.has(path)) return true;

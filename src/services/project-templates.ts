@@ -9,6 +9,7 @@ import { TABLES } from "../db/tables.generated";
 import { ApiError } from "../lib/errors";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { descriptorsOf } from "./metadata-descriptors";
+import { applyTemplate, presentProjectDetail } from "./projects";
 import { type Dict, type Row, emit, slugify } from "./project-base";
 
 /** Zou's answers on these routes: `{message}` without `error`. */
@@ -252,4 +253,20 @@ export async function templateFromProject(c: AppContext, project: Row, name: str
   }
   await emit(c, "project-template:new", { project_template_id: templateId }, null);
   return reloadTemplate(c, templateId);
+}
+
+/**
+ * Applies a template to an existing project (Zou's additive strategy): links and descriptors the
+ * project lacks are added, those it has are kept; the template's non-null settings are written,
+ * and its default preview background only when the project has none. Answers the project.
+ */
+export async function applyTemplateToProject(c: AppContext, project: Row, template: Row): Promise<Dict> {
+  const keep: Dict = {};
+  // `applyTemplate` leaves alone the fields present in `keep`: the template's empty settings and
+  // the project's chosen default background.
+  for (const [key, value] of Object.entries(template)) if (value === null || value === undefined) keep[key] = project[key] ?? true;
+  if (project.default_preview_background_file_id) keep.default_preview_background_file_id = project.default_preview_background_file_id;
+  await applyTemplate(c, project.id, template.id, keep);
+  const row = await c.get("db").selectFrom("project").selectAll().where("id", "=", project.id).executeTakeFirstOrThrow();
+  return presentProjectDetail(c, row as Row);
 }
