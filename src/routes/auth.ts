@@ -1,7 +1,7 @@
 /**
  * Routes of the `auth` area (auth.md §2): login, logout, session checks, token refresh, password
- * change and reset, and the TOTP / e-mail OTP / FIDO / recovery code management routes. SSO
- * (SAML, OIDC) is not served.
+ * change and reset, the TOTP / e-mail OTP / FIDO / recovery code management routes and OpenID
+ * Connect single sign-on. SAML is not served.
  */
 import type { Hono } from "hono";
 import * as v from "valibot";
@@ -46,6 +46,7 @@ import {
   verifyTotp,
   type TwoFactorMethod,
 } from "../services/two-factor";
+import { finishOidcLogin, startOidcLogin } from "../services/oidc";
 import { authenticationOptions, registrationOptions, verifyRegistration, withoutDevice } from "../services/fido";
 import { describeError } from "../lib/log";
 
@@ -440,6 +441,23 @@ export function registerAuth(app: Hono<AppEnv>): void {
       await disableMethod(c, person, "fido", "fido_credentials");
     }
     return c.json({ success: true });
+  });
+
+  // --- OpenID Connect single sign-on ------------------------------------------------------------
+  app.get("/auth/oidc/login", async (c) => {
+    return c.redirect(await startOidcLogin(c.get("db"), c.get("config")), 302);
+  });
+
+  app.get("/auth/oidc/callback", async (c) => {
+    const config = c.get("config");
+    const person = await finishOidcLogin(c, new URL(c.req.url).searchParams);
+    if (person.active) {
+      const restricted = !config.oidc?.skip2fa && requiresTwoFactorSetup(config, person);
+      const tokens = await issueTokenPair(c, person.id, restricted ? { requires_2fa_setup: true } : {});
+      setAuthCookies(c, tokens);
+      await transact(c, () => recordLoginLog(c, person.id, "web"));
+    }
+    return c.redirect(`${config.domainProtocol}://${config.domainName}`, 302);
   });
 
   // --- Recovery codes -------------------------------------------------------------------------
