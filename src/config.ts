@@ -3,6 +3,20 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 
+export interface OidcConfig {
+  idpName: string;
+  /** The issuer URL or its `/.well-known/openid-configuration` document. */
+  discoveryUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+  emailClaim: string;
+  givenNameClaim: string;
+  familyNameClaim: string;
+  requireEmailVerified: boolean;
+  skip2fa: boolean;
+}
+
 export interface Config {
   databaseUrl: string;
   secretKey: string;
@@ -20,6 +34,8 @@ export interface Config {
   smtp: { host: string; port: number; user: string; password: string; from: string; tls: boolean } | null;
   domainName: string;
   domainProtocol: string;
+  /** OpenID Connect single sign-on (OIDC_*); null when OIDC_ENABLED is off. */
+  oidc: OidcConfig | null;
   isSelfHosted: boolean;
   crispToken: string;
   sentryDsn: string;
@@ -117,6 +133,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : null,
     domainName: env.DOMAIN_NAME ?? "localhost:8080",
     domainProtocol: env.DOMAIN_PROTOCOL ?? "https",
+    oidc: envBool(env.OIDC_ENABLED, false)
+      ? {
+          idpName: env.OIDC_IDP_NAME ?? "",
+          discoveryUrl: env.OIDC_DISCOVERY_URL ?? "",
+          clientId: env.OIDC_CLIENT_ID ?? "",
+          clientSecret: env.OIDC_CLIENT_SECRET ?? "",
+          scopes: env.OIDC_SCOPES ?? "openid email profile",
+          emailClaim: env.OIDC_EMAIL_CLAIM ?? "email",
+          givenNameClaim: env.OIDC_GIVEN_NAME_CLAIM ?? "given_name",
+          familyNameClaim: env.OIDC_FAMILY_NAME_CLAIM ?? "family_name",
+          requireEmailVerified: envBool(env.OIDC_REQUIRE_EMAIL_VERIFIED, true),
+          skip2fa: envBool(env.OIDC_SKIP_2FA, false),
+        }
+      : null,
     isSelfHosted: envBool(env.IS_SELF_HOSTED, true),
     crispToken: env.CRISP_TOKEN ?? "",
     sentryDsn: env.SENTRY_KITSU_DSN ?? "",

@@ -1,7 +1,7 @@
 /**
  * Routes of the `auth` area (auth.md §2): login, logout, session checks, token refresh, password
- * change and reset, and the TOTP / e-mail OTP / recovery code management routes. FIDO and SSO
- * (SAML, OIDC) are not served.
+ * change and reset, the TOTP / e-mail OTP / FIDO / recovery code management routes and OpenID
+ * Connect single sign-on. SAML is not served.
  */
 import type { Hono } from "hono";
 import * as v from "valibot";
@@ -46,6 +46,8 @@ import {
   verifyTotp,
   type TwoFactorMethod,
 } from "../services/two-factor";
+import { finishOidcLogin, startOidcLogin } from "../services/oidc";
+import { authenticationOptions, registrationOptions, verifyRegistration, withoutDevice } from "../services/fido";
 import { describeError } from "../lib/log";
 
 const required = (field: string) => v.pipe(v.string(`${field} must be a string.`), v.minLength(1, `${field} is required.`));
@@ -77,6 +79,11 @@ const ResetBody = v.object({
   password2: required("password2"),
 });
 const ProofBody = v.object(proofEntries);
+const FidoRegisterBody = v.object({
+  registration_response: v.record(v.string(), v.unknown(), "registration_response must be an object."),
+  device_name: required("device_name"),
+});
+const FidoDeleteBody = v.object({ device_name: required("device_name") });
 const TotpBody = v.object({ totp: v.pipe(v.union([v.string(), v.number()], "totp must be a string."), v.transform(String)) });
 const EmailOtpBody = v.object({ email_otp: v.pipe(v.union([v.string(), v.number()], "email_otp must be a string."), v.transform(String)) });
 
@@ -131,7 +138,7 @@ async function mailQuietly(c: AppContext, message: Parameters<typeof sendMail>[1
  * Turns a method on and answers Zou's "registration response": recovery codes when the person had
  * none, and a fresh unrestricted token pair (cookies for browsers).
  */
-async function enableMethod(c: AppContext, person: PersonRow, method: TwoFactorMethod): Promise<Response> {
+async function enableMethod(c: AppContext, person: PersonRow, method: TwoFactorMethod, extra: Record<string, unknown> = {}): Promise<Response> {
   const config = c.get("config");
   const hadCodes = typeof person.otp_recovery_codes === "string" && person.otp_recovery_codes.length > 2;
   const recovery = hadCodes ? null : await newRecoveryCodes(config);
@@ -142,6 +149,7 @@ async function enableMethod(c: AppContext, person: PersonRow, method: TwoFactorM
         [`${method}_enabled`]: true,
         preferred_two_factor_authentication: person.preferred_two_factor_authentication ?? method,
         ...(recovery ? { otp_recovery_codes: recovery.stored } : {}),
+        ...extra,
         updated_at: utcNow(),
       } as any)
       .where("id", "=", person.id)
@@ -153,7 +161,7 @@ async function enableMethod(c: AppContext, person: PersonRow, method: TwoFactorM
 }
 
 /** Turns a method off (secret cleared); when none is left, the preference and recovery codes go too. */
-async function disableMethod(c: AppContext, person: PersonRow, method: TwoFactorMethod, secretColumn: "totp_secret" | "email_otp_secret"): Promise<void> {
+async function disableMethod(c: AppContext, person: PersonRow, method: TwoFactorMethod, secretColumn: "totp_secret" | "email_otp_secret" | "fido_credentials"): Promise<void> {
   const remaining = enabledMethods(person).filter((m) => m !== method);
   await transact(c, async (db) => {
     await db
@@ -170,9 +178,9 @@ async function disableMethod(c: AppContext, person: PersonRow, method: TwoFactor
   });
 }
 
-async function requireProof(c: AppContext, person: PersonRow): Promise<void> {
-  const proof = validate(ProofBody, await readLooseBody(c));
-  const result = await checkTwoFactorProof(c.get("db"), person, proof);
+async function requireProof(c: AppContext, person: PersonRow, body?: Record<string, unknown>): Promise<void> {
+  const proof = validate(ProofBody, body ?? (await readLooseBody(c)));
+  const result = await checkTwoFactorProof(c.get("db"), c.get("config"), person, proof);
   if (result !== "ok") throw new ApiError(400, { error: true, message: "OTP verification failed.", wrong_OTP: true });
 }
 
@@ -199,7 +207,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
       }
       const person = check.person;
       if (hasTwoFactor(person)) {
-        const proof = await checkTwoFactorProof(db, person, body);
+        const proof = await checkTwoFactorProof(db, config, person, body);
         if (proof === "missing") return c.json(missingOtpBody(person), 400);
         if (proof === "wrong") {
           await recordLoginFailure(db, person);
@@ -395,6 +403,61 @@ export function registerAuth(app: Hono<AppEnv>): void {
     await requireProof(c, person);
     await disableMethod(c, person, "email_otp", "email_otp_secret");
     return c.json({ success: true });
+  });
+
+  // --- FIDO / WebAuthn ------------------------------------------------------------------------
+  app.get("/auth/fido", async (c) => {
+    const identifier = c.req.query("email");
+    if (!identifier) throw badRequest("Missing required parameter: email");
+    const person = await findLoginPerson(c.get("db"), identifier);
+    if (!person || !person.active || !person.fido_enabled) throw badRequestPlain("FIDO not enabled.");
+    return c.json(await authenticationOptions(c.get("db"), c.get("config"), person));
+  });
+
+  app.put("/auth/fido", async (c) => {
+    const person = await currentPerson(c);
+    return c.json(await registrationOptions(c.get("db"), c.get("config"), person));
+  });
+
+  app.post("/auth/fido", async (c) => {
+    const person = await currentPerson(c);
+    const body = validate(FidoRegisterBody, await readLooseBody(c));
+    const credentials = await verifyRegistration(c.get("db"), c.get("config"), person, body.registration_response, body.device_name);
+    return enableMethod(c, person, "fido", { fido_credentials: JSON.stringify(credentials) });
+  });
+
+  app.delete("/auth/fido", async (c) => {
+    const person = await currentPerson(c);
+    const raw = await readLooseBody(c);
+    const body = validate(FidoDeleteBody, raw);
+    if (!person.fido_enabled) throw badRequestPlain("FIDO not enabled.");
+    await requireProof(c, person, raw);
+    const remaining = withoutDevice(person, body.device_name);
+    if (remaining.length > 0) {
+      await transact(c, async (db) => {
+        await db.updateTable("person").set({ fido_credentials: JSON.stringify(remaining), updated_at: utcNow() }).where("id", "=", person.id).execute();
+      });
+    } else {
+      await disableMethod(c, person, "fido", "fido_credentials");
+    }
+    return c.json({ success: true });
+  });
+
+  // --- OpenID Connect single sign-on ------------------------------------------------------------
+  app.get("/auth/oidc/login", async (c) => {
+    return c.redirect(await startOidcLogin(c.get("db"), c.get("config")), 302);
+  });
+
+  app.get("/auth/oidc/callback", async (c) => {
+    const config = c.get("config");
+    const person = await finishOidcLogin(c, new URL(c.req.url).searchParams);
+    if (person.active) {
+      const restricted = !config.oidc?.skip2fa && requiresTwoFactorSetup(config, person);
+      const tokens = await issueTokenPair(c, person.id, restricted ? { requires_2fa_setup: true } : {});
+      setAuthCookies(c, tokens);
+      await transact(c, () => recordLoginLog(c, person.id, "web"));
+    }
+    return c.redirect(`${config.domainProtocol}://${config.domainName}`, 302);
   });
 
   // --- Recovery codes -------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 /**
  * Second factors (auth.md §2.7): TOTP (RFC 6238: HMAC-SHA1, 6 digits, 30 s steps, ±1 step),
  * e-mail OTP (an RFC 4226 HOTP code at a random counter kept 5 minutes), recovery codes (16 codes
- * of 10 characters, stored bcrypt-hashed, single use). FIDO/WebAuthn is not supported: a FIDO
- * response never verifies (recovery codes still work for FIDO-only accounts).
+ * of 10 characters, stored bcrypt-hashed, single use). FIDO/WebAuthn responses are checked by
+ * `fido.ts`.
  */
 import { createHmac, randomBytes, randomInt } from "node:crypto";
 import type { AppContext } from "../context";
@@ -13,6 +13,7 @@ import { kvDelete, kvGet, kvSet } from "../lib/kv";
 import { sendMail } from "../lib/mail";
 import { hashPassword, verifyPassword } from "../lib/passwords";
 import { describeError } from "../lib/log";
+import { verifyAuthentication } from "./fido";
 
 type Row = Record<string, any>;
 
@@ -210,14 +211,16 @@ function given(value: unknown): boolean {
  * Checks the second factor of a proof with Zou's precedence: TOTP, e-mail OTP, FIDO, recovery
  * code. `missing` when no applicable factor was given, `wrong` when it did not verify.
  */
-export async function checkTwoFactorProof(db: Db, person: Row, proof: TwoFactorProof): Promise<"ok" | "missing" | "wrong"> {
+export async function checkTwoFactorProof(db: Db, config: Config, person: Row, proof: TwoFactorProof): Promise<"ok" | "missing" | "wrong"> {
   if (truthy(person.totp_enabled) && given(proof.totp)) {
     return verifyTotp(person.totp_secret, String(proof.totp)) ? "ok" : "wrong";
   }
   if (truthy(person.email_otp_enabled) && given(proof.email_otp)) {
     return (await verifyEmailOtp(db, person, String(proof.email_otp))) ? "ok" : "wrong";
   }
-  if (truthy(person.fido_enabled) && given(proof.fido_authentication_response)) return "wrong";
+  if (truthy(person.fido_enabled) && given(proof.fido_authentication_response)) {
+    return (await verifyAuthentication(db, config, person, proof.fido_authentication_response)) ? "ok" : "wrong";
+  }
   if (given(proof.recovery_code)) {
     return (await consumeRecoveryCode(db, person, String(proof.recovery_code))) ? "ok" : "wrong";
   }
