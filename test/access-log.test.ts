@@ -53,7 +53,7 @@ describe("GET /api/status", () => {
     const server = await makeServer();
     const { status, body } = await server.json("GET", "/api/status", { token: null });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ name: "Zou", version: "1.0.67", "database-up": true, "key-value-store-up": true, "job-queue-up": true, "indexer-up": false });
+    expect(body).toMatchObject({ name: "Zou", version: "1.0.67", "database-up": true, "key-value-store-up": true, "job-queue-up": true, "indexer-up": true });
     expect(body["database-bytes"]).toBeNull(); // in-memory database
     expect(body["stored-files-up"]).toBe(true);
     expect(body["stored-files-free-bytes"]).toBeGreaterThan(0);
