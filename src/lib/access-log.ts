@@ -13,10 +13,27 @@ import type { AppEnv } from "../context";
 
 export type LogFormat = "plain" | "json" | "off";
 
-/** Where lines go; tests replace `write` to capture them. */
+/** Lines waiting to be written: one write to standard output per batch, not per request. */
+let pending: string[] = [];
+let flushTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Writes the waiting lines now (also at exit, so none is lost). */
+export function flushAccessLog(): void {
+  if (flushTimer) clearTimeout(flushTimer);
+  flushTimer = null;
+  if (pending.length === 0) return;
+  const text = pending.join("\n") + "\n";
+  pending = [];
+  process.stdout.write(text);
+}
+process.once("exit", flushAccessLog);
+
+/** Where lines go; tests replace `write` to capture them. Lines are batched for 50 ms or 512 lines. */
 export const accessLogSink = {
   write(line: string): void {
-    process.stdout.write(line + "\n");
+    pending.push(line);
+    if (pending.length >= 512) flushAccessLog();
+    else flushTimer ??= setTimeout(flushAccessLog, 50);
   },
 };
 
