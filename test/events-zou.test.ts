@@ -51,3 +51,15 @@ describe("avatar uploads announce the model update", () => {
     expect(update?.project_id).toBe(w.project.id);
   });
 });
+
+describe("preview processing events carry the uploader", () => {
+  test("task:update after a preview is ready names the person who uploaded it", async () => {
+    const taskId = await w.newTask("SH_EV");
+    const previewId = await w.newSlot(taskId);
+    const uploaded = await w.upload(previewId, await fileOf(w.media.picture, "still.png"), { token: w.people.artist.token });
+    expect(uploaded.status).toBe(201);
+    const rows = await w.server.db.selectFrom("api_event").select(["name", "user_id", "data"]).where("name", "=", "task:update").where("data", "like", `%${taskId}%`).execute();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.user_id).toBe(w.people.artist.id);
+  });
+});
