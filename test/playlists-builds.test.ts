@@ -45,6 +45,10 @@ describe("movie builds", () => {
     expect(done.ended_at).toBeString();
     expect(events.map((e) => e.name)).toEqual(expect.arrayContaining(["build-job:new", "build-job:update"]));
     expect(events.find((e) => e.name === "build-job:update")!.data).toMatchObject({ build_job_id: jobId, playlist_id: pl.id, status: "succeeded" });
+    // As Zou records them: the build starts in the manager's request and ends in a worker, without a user.
+    const stored = await server.db.selectFrom("api_event").select(["name", "user_id"]).where("name", "in", ["build-job:new", "build-job:update"]).where("data", "like", `%${jobId}%`).execute();
+    expect(stored.find((e) => e.name === "build-job:new")?.user_id).toBe(w.manager.id);
+    expect(stored.find((e) => e.name === "build-job:update")?.user_id).toBeNull();
 
     const download = await server.request("GET", `/api/data/playlists/${pl.id}/jobs/${jobId}/build/mp4`);
     expect(download.status).toBe(200);

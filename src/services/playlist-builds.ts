@@ -238,7 +238,8 @@ async function endBuild(ctx: BuildContext, playlist: PlaylistRow, jobId: string,
   const now = utcNow();
   const updated = await ctx.db.updateTable("build_job").set({ status, ended_at: now, updated_at: now }).where("id", "=", jobId).returningAll().executeTakeFirst();
   if (!updated) return; // deleted meanwhile
-  await emitFor(ctx, "build-job:update", { build_job_id: jobId, playlist_id: playlist.id, status }, playlist.project_id);
+  // The build ends outside the request (a worker in Zou): the event has no user, as Zou records it.
+  await emitEvent(ctx.db, ctx.events, "build-job:update", { build_job_id: jobId, playlist_id: playlist.id, status }, { projectId: playlist.project_id, userId: null });
   if (success && ctx.email && mailConfigured(ctx.config)) {
     const url = `${ctx.config.domainProtocol}://${ctx.config.domainName}/api/data/playlists/${playlist.id}/jobs/${jobId}/build/mp4`;
     await sendMail(ctx.config, { to: ctx.email, subject: "CGWire playlist download", text: `Your playlist ${playlist.name} is available at:\n${url}\n` }).catch((error) =>

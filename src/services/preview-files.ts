@@ -23,13 +23,15 @@ export interface PreviewDeps {
   db: Db;
   config: Config;
   events: EventBus;
+  /** The person whose request started the work: Zou processes previews within the request, so its events carry them. */
+  userId?: string | null;
 }
 
 export function depsOf(c: AppContext): PreviewDeps {
-  return { db: c.get("db"), config: c.get("config"), events: c.get("events") };
+  return { db: c.get("db"), config: c.get("config"), events: c.get("events"), userId: c.get("user")?.id ?? null };
 }
 
-export async function emitPreviewEvent(deps: PreviewDeps, name: string, data: Dict, projectId: string | null, userId: string | null = null): Promise<void> {
+export async function emitPreviewEvent(deps: PreviewDeps, name: string, data: Dict, projectId: string | null, userId: string | null = deps.userId ?? null): Promise<void> {
   await emitEvent(deps.db, deps.events, name, data, { projectId, userId });
 }
 

@@ -157,7 +157,8 @@ export type AvatarModel = "person" | "project" | "organisation";
 
 /**
  * Stores an uploaded picture as the 400×400 avatar (`thumbnails-<id>`) of a person, project or
- * organisation, sets `has_avatar` and emits `<model>:set-thumbnail`. Returns Zou's answer.
+ * organisation, sets `has_avatar` and emits `<model>:update` then `<model>:set-thumbnail`. Returns
+ * Zou's answer.
  */
 export async function storeAvatar(c: AppContext, model: AvatarModel, id: string, upload: UploadedFile): Promise<Dict> {
   const config = c.get("config");
@@ -181,6 +182,9 @@ export async function storeAvatar(c: AppContext, model: AvatarModel, id: string,
   const db = c.get("db");
   await db.updateTable(model).set({ has_avatar: true, updated_at: utcNow() } as never).where("id", "=", id).execute();
   const projectId = model === "project" ? id : null;
+  // Zou sets `has_avatar` through the model's update service, which announces `<model>:update`
+  // before the upload resource announces `<model>:set-thumbnail`.
+  await emitPreviewEvent(depsOf(c), `${model}:update`, { [`${model}_id`]: id }, projectId, c.get("user").id);
   await emitPreviewEvent(depsOf(c), `${model}:set-thumbnail`, { [`${model}_id`]: id }, projectId, c.get("user").id);
   return { thumbnail_path: `/api/pictures/thumbnails/${model}s/${id}.png` };
 }
