@@ -8,8 +8,11 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-/** Calls equal to Zou's answer (status and JSON shape) on the last accepted run. */
-const EQUAL_CALLS_FLOOR = 2876;
+/**
+ * Calls equal to Zou's answer (status and JSON shape): the last runs gave 2873-2880 (which events
+ * fall in the event-log windows varies by a few calls from run to run), so the floor sits just below.
+ */
+const EQUAL_CALLS_FLOOR = 2870;
 
 const root = resolve(import.meta.dir, "..");
 const tool = resolve(root, "../shared/tools/zou-diff");
