@@ -460,6 +460,18 @@ export function registerAuth(app: Hono<AppEnv>): void {
     return c.redirect(`${config.domainProtocol}://${config.domainName}`, 302);
   });
 
+  // --- SAML single sign-on: not implemented ----------------------------------------------------
+  /** Disabled: Zou's 400. Enabled: a clear 501, so a studio that turned it on learns why it fails. */
+  const samlNotAvailable = (c: AppContext) => {
+    if (!c.get("config").samlEnabled) return c.json({ error: "SAML is not enabled." }, 400);
+    return c.json(
+      { error: true, message: "SAML single sign-on is not implemented in zou-bun; use OpenID Connect (OIDC_* settings) instead." },
+      501,
+    );
+  };
+  app.get("/auth/saml/login", samlNotAvailable);
+  app.post("/auth/saml/sso", samlNotAvailable);
+
   // --- Recovery codes -------------------------------------------------------------------------
   app.put("/auth/recovery-codes", async (c) => {
     const person = await currentPerson(c);
