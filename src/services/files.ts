@@ -383,20 +383,18 @@ export async function setOutputFilePath(c: AppContext, id: string, path: string)
     .executeTakeFirstOrThrow()) as OutputFileRow;
 }
 
-/** Updates a working file (event `working-file:update` with the task's project). */
+/**
+ * Updates a working file through its actions (comment, modified). As Zou, no event: only the
+ * crud update of a working file emits `working-file:update`.
+ */
 export async function updateWorkingFile(c: AppContext, workingFile: WorkingFileRow, values: { comment?: string }): Promise<WorkingFileRow> {
   return transact(c, async (db) => {
-    const row = (await db
+    return (await db
       .updateTable("working_file")
       .set({ ...values, updated_at: utcNow() })
       .where("id", "=", workingFile.id)
       .returningAll()
       .executeTakeFirstOrThrow()) as WorkingFileRow;
-    await emitEvent(db, c.get("events"), "working-file:update", { working_file_id: row.id }, {
-      projectId: await workingFileProjectId(c, row),
-      userId: c.get("user").id,
-    });
-    return row;
   });
 }
 
