@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadConfig, VERSION, type Config } from "./config";
-import { closeDatabase, openDatabase, migrateToLatest, type Db } from "./db/database";
+import { openDatabase, migrateToLatest, type Db } from "./db/database";
 import { createApp, listRoutes } from "./app";
 import { EventBus, pruneExpiredData } from "./lib/events";
 import { describeError } from "./lib/log";
@@ -16,7 +16,7 @@ import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
 import { CLEAN_HELP, cleanFilesCommand } from "./cli-clean";
 import { BACKUP_COMMANDS, BACKUP_HELP, backupCommand } from "./cli-backup";
 import { startScheduledBackups } from "./services/backup";
-import { isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
+import { finishShutdown, isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -92,16 +92,7 @@ function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db
       console.log("Grace period over: closing the remaining connections.");
       await server.stop(true);
     }
-    let code = 0;
-    try {
-      if (!isWorkerProcess()) await cleanPartialUploads(config);
-      await closeDatabase(db);
-    } catch (error) {
-      console.error(`Shutdown: ${describeError(error)}`);
-      code = 1;
-    }
-    console.log("Stopped.");
-    process.exit(code);
+    await finishShutdown(config, db, { cleanUploads: !isWorkerProcess(), code: 0 });
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));

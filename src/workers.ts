@@ -12,7 +12,7 @@
  * in-memory database is always served by one process.
  */
 import { VERSION, type Config } from "./config";
-import { closeDatabase, migrateToLatest, openDatabase, sqlitePathFromUrl } from "./db/database";
+import { closeDatabase, migrateToLatest, openDatabase, sqlitePathFromUrl, type Db } from "./db/database";
 import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { ensureFirstAdmin } from "./services/accounts";
@@ -22,6 +22,23 @@ const WORKER_ENV = "ZOU_WORKER";
 const MAX_WORKERS = 64;
 
 /** True in a worker started by the supervisor. */
+/**
+ * The end of a graceful stop (a single server or the workers' supervisor): partial uploads
+ * removed (unless a worker, whose supervisor does it), the WAL written back, exit.
+ */
+export async function finishShutdown(config: Config, db: Db, options: { cleanUploads: boolean; code: number }): Promise<never> {
+  let code = options.code;
+  try {
+    if (options.cleanUploads) await cleanPartialUploads(config);
+    await closeDatabase(db);
+  } catch (error) {
+    console.error(`Shutdown: ${describeError(error)}`);
+    code = 1;
+  }
+  console.log("Stopped.");
+  process.exit(code);
+}
+
 export function isWorkerProcess(): boolean {
   return process.env[WORKER_ENV] !== undefined;
 }
@@ -162,16 +179,7 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
       return child.exited;
     });
     const codes = await Promise.all(exits);
-    let code = codes.some((c) => c !== 0) ? 1 : 0;
-    try {
-      await cleanPartialUploads(config);
-      await closeDatabase(openDatabase(config.databaseUrl));
-    } catch (error) {
-      console.error(`Shutdown: ${describeError(error)}`);
-      code = 1;
-    }
-    console.log("Stopped.");
-    process.exit(code);
+    await finishShutdown(config, openDatabase(config.databaseUrl), { cleanUploads: true, code: codes.some((c) => c !== 0) ? 1 : 0 });
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
