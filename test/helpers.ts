@@ -7,6 +7,71 @@ import { signToken, ACCESS_TOKEN_SECONDS } from "../src/lib/jwt";
 import { hashPassword } from "../src/lib/passwords";
 import { newId, utcNow } from "../src/lib/ids";
 import { EventBus } from "../src/lib/events";
+import pg from "pg";
+
+/**
+ * The database tests run on: SQLite in memory by default; with TEST_DATABASE_URL=postgres://...
+ * each server gets a fresh PostgreSQL database, copied from a migrated template made once per run.
+ */
+export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? "";
+export const onPostgres = /^postgres(ql)?:\/\//.test(testDatabaseUrl);
+
+let postgresAdmin: Promise<pg.Client> | null = null;
+let templateReady: Promise<string> | null = null;
+let databaseCounter = 0;
+
+function databaseUrlNamed(name: string): string {
+  const url = new URL(testDatabaseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function adminClient(): Promise<pg.Client> {
+  postgresAdmin ??= (async () => {
+    const client = new pg.Client({ connectionString: testDatabaseUrl });
+    await client.connect();
+    return client;
+  })();
+  return postgresAdmin;
+}
+
+async function migratedTemplate(): Promise<string> {
+  templateReady ??= (async () => {
+    const client = await adminClient();
+    // Databases left by earlier runs whose process is gone.
+    const { rows } = await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'zoubun_%'");
+    for (const { datname } of rows as { datname: string }[]) {
+      const pid = Number(datname.split("_")[2]);
+      let alive = pid === process.pid;
+      try { if (!alive) { process.kill(pid, 0); alive = true; } } catch { alive = false; }
+      if (!alive) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+    }
+    const name = `zoubun_tpl_${process.pid}`;
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${name}"`);
+    const db = openDatabase(databaseUrlNamed(name), 1);
+    await migrateToLatest(db);
+    await db.destroy();
+    return name;
+  })();
+  return templateReady;
+}
+
+/** A fresh, migrated, empty database for one test server. */
+export async function freshTestDatabase(poolSize = 3): Promise<{ db: Db; url: string }> {
+  if (!onPostgres) {
+    const db = openDatabase("sqlite://:memory:");
+    await migrateToLatest(db);
+    return { db, url: "sqlite://:memory:" };
+  }
+  const template = await migratedTemplate();
+  const client = await adminClient();
+  databaseCounter += 1;
+  const name = `zoubun_t_${process.pid}_${databaseCounter}`;
+  await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+  const url = databaseUrlNamed(name);
+  return { db: openDatabase(url, poolSize), url };
+}
 
 export type Role = "admin" | "manager" | "supervisor" | "user" | "client" | "vendor";
 
@@ -43,9 +108,8 @@ export async function tokenFor(config: Config, personId: string): Promise<string
 }
 
 export async function makeServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const config = testConfig(overrides);
-  const db = openDatabase("sqlite://:memory:");
-  await migrateToLatest(db);
+  const { db, url } = await freshTestDatabase();
+  const config = testConfig({ databaseUrl: url, ...overrides });
   await initData(db, "3d");
   const events = new EventBus();
   const app = createApp({ db, config, events });

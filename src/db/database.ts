@@ -1,18 +1,27 @@
-/** The Kysely instance: embedded SQLite by default (PostgreSQL later, through the same queries). */
+/**
+ * The Kysely instance: embedded SQLite by default (`sqlite://PATH`), PostgreSQL for studios that run
+ * several instances (`postgres://user:pass@host:port/db`), through the same queries.
+ */
 import { Database as SqliteDatabase } from "bun:sqlite";
 import { chmodSync, existsSync } from "node:fs";
-import { Kysely, Migrator, ParseJSONResultsPlugin, sql } from "kysely";
+import { Kysely, Migrator, ParseJSONResultsPlugin, PostgresDialect, sql } from "kysely";
 import { BunSqliteDialect } from "kysely-bun-sqlite";
+import pg from "pg";
 import type { DB } from "./tables.generated";
 import { migrationProvider } from "../../db/migrations/index";
 import { writeTracker } from "./write-tracker";
+import { isPostgres } from "./dialect";
 import { attachChangeSignal, NO_OTHER_WRITERS, sqliteChangeSignal } from "../lib/change-signal";
 
 export type Db = Kysely<DB>;
 
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
 export function sqlitePathFromUrl(url: string): string {
   if (!url.startsWith("sqlite:")) {
-    throw new Error(`Unsupported DATABASE_URL "${url}": this build serves SQLite (sqlite://PATH or sqlite://:memory:).`);
+    throw new Error(`Unsupported DATABASE_URL "${redactUrl(url)}": use sqlite://PATH, sqlite://:memory: or postgres://user:pass@host:port/db.`);
   }
   const path = url.replace(/^sqlite:(\/\/)?/, "");
   return path === "" ? ":memory:" : path;
@@ -34,7 +43,33 @@ function restrictDatabaseFiles(path: string): void {
   }
 }
 
-export function openDatabase(url: string): Db {
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@");
+}
+
+/**
+ * PostgreSQL answers in the same string forms as SQLite rows hold: timestamps `YYYY-MM-DDTHH:MM:SS[.f]`
+ * (the form written by utcNow/utcNowPrecise), dates `YYYY-MM-DD`, JSON as its text (parsed where
+ * SQLite's text is parsed), 64-bit integers and numerics as numbers.
+ */
+const PG_TEXT_TYPES = new Set([1082 /* date */, 114 /* json */, 3802 /* jsonb */]);
+function pgTypeParser(oid: number, format?: string): (value: string) => unknown {
+  if (oid === 1114 || oid === 1184) return (value) => value.replace(" ", "T").replace(/\+00(:00)?$/, "");
+  if (PG_TEXT_TYPES.has(oid)) return (value) => value;
+  if (oid === 20 || oid === 1700) return (value) => Number(value);
+  return pg.types.getTypeParser(oid, format as "text");
+}
+
+export function openDatabase(url: string, poolSize = Number(process.env.DATABASE_POOL_SIZE) || 10): Db {
+  if (isPostgresUrl(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: poolSize, types: { getTypeParser: pgTypeParser as never } });
+    // An idle connection dropped by the server (restart, network) must not crash the process.
+    pool.on("error", (error) => console.error(`zou-bun: PostgreSQL connection error: ${error.message}`));
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [writeTracker] });
+    attachChangeSignal(db, NO_OTHER_WRITERS);
+    return db;
+  }
   const path = sqlitePathFromUrl(url);
   const database = new SqliteDatabase(path, { create: true, strict: false });
   restrictDatabaseFiles(path);
@@ -85,7 +120,7 @@ export async function migrateToLatest(db: Db): Promise<void> {
 /** Closes the database after writing the WAL back into the main file (a clean shutdown). */
 export async function closeDatabase(db: Db): Promise<void> {
   try {
-    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+    if (!isPostgres(db)) await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
   } finally {
     await db.destroy();
   }

@@ -8,11 +8,9 @@
  *   entity: name with its type and parents' names, description, metadata values) and
  *   `search_person` (full name), tokenized with `unicode61 remove_diacritics 2` so case and
  *   accents do not matter; AFTER INSERT/UPDATE/DELETE triggers on `entity` and `person` keep them.
- * - `postgres` (to add with the PostgreSQL dialect): the same two tables as plain tables with a
- *   `tsvector` column (`to_tsvector('simple', unaccent(...))`) and a GIN index, kept by plpgsql
- *   triggers, queried with `to_tsquery('simple', 'word:* & ...')`. `createSearchIndex` and the
- *   queries below throw for it until then; `searchIndexAvailable` reports false so `/config` does
- *   not announce an indexer.
+ * - `postgres`: the same two tables as plain tables with a `tsvector` document
+ *   (`to_tsvector('simple', unaccent(...))`, name weighted above description and metadata) and a
+ *   GIN index, kept by plpgsql triggers, queried with `to_tsquery('simple', 'word:* & ...')`.
  *
  * Changing the DDL means a new migration that calls `dropSearchIndex` then `createSearchIndex`
  * (the backfill rebuilds the index from the rows).
@@ -26,12 +24,8 @@ export function searchDialect(db: Kysely<any>): SearchDialect {
 }
 
 /** True when this database answers full-text searches (`indexer_configured`). */
-export function searchIndexAvailable(db: Kysely<any>): boolean {
-  return searchDialect(db) === "sqlite";
-}
-
-function unsupported(dialect: SearchDialect): Error {
-  return new Error(`Full-text search is not implemented for ${dialect} yet (see src/db/search-index.ts).`);
+export function searchIndexAvailable(_db: Kysely<any>): boolean {
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -50,6 +44,23 @@ function entityNameSql(row: string): string {
     || ' ' || coalesce((SELECT coalesce((SELECT g.name FROM entity g WHERE g.id = p.parent_id), '') || ' ' || p.name
                         FROM entity p WHERE p.id = ${row}.parent_id), '')
     || ' ' || coalesce(${row}.name, ''))`;
+}
+
+/** The metadata values of `row.data` (jsonb) as words, on PostgreSQL. */
+function entityMetadataPgSql(row: string): string {
+  return `coalesce(CASE WHEN jsonb_typeof(${row}.data) = 'object' THEN
+    (SELECT string_agg(j.value, ' ') FROM jsonb_each_text(${row}.data) j WHERE j.key NOT IN (${SKIPPED_DATA_KEYS})) END, '')`;
+}
+
+/** The weighted search document of entity `row` on PostgreSQL: name, then description, then metadata. */
+function entityDocumentPgSql(row: string): string {
+  return `setweight(to_tsvector('simple', unaccent(${entityNameSql(row)})), 'A')
+    || setweight(to_tsvector('simple', unaccent(coalesce(${row}.description, ''))), 'B')
+    || setweight(to_tsvector('simple', unaccent(${entityMetadataPgSql(row)})), 'C')`;
+}
+
+function personDocumentPgSql(row: string): string {
+  return `to_tsvector('simple', unaccent(trim(coalesce(${row}.first_name, '') || ' ' || coalesce(${row}.last_name, ''))))`;
 }
 
 /** The metadata values of `row.data` as words ('' when the column is not valid JSON: a write never fails on it). */
@@ -110,17 +121,58 @@ const SQLITE_DROP: string[] = [
   "DROP TABLE IF EXISTS search_person",
 ];
 
+// ---------------------------------------------------------------------------------------------
+// Schema (PostgreSQL tsvector)
+// ---------------------------------------------------------------------------------------------
+
+/** One plpgsql trigger function per indexed table: upsert the document, or remove it on delete. */
+function pgRefreshFunction(name: string, key: string, document: string): string {
+  return `CREATE OR REPLACE FUNCTION ${name}_refresh() RETURNS trigger LANGUAGE plpgsql AS $body$
+    BEGIN
+      IF TG_OP = 'DELETE' THEN
+        DELETE FROM ${name} WHERE ${key} = OLD.id;
+        RETURN OLD;
+      END IF;
+      INSERT INTO ${name} (${key}, document) VALUES (NEW.id, ${document})
+        ON CONFLICT (${key}) DO UPDATE SET document = EXCLUDED.document;
+      RETURN NEW;
+    END $body$`;
+}
+
+const POSTGRES_DDL: string[] = [
+  "CREATE EXTENSION IF NOT EXISTS unaccent",
+  "CREATE TABLE search_entity (entity_id uuid PRIMARY KEY, document tsvector NOT NULL)",
+  "CREATE INDEX search_entity_document ON search_entity USING gin (document)",
+  "CREATE TABLE search_person (person_id uuid PRIMARY KEY, document tsvector NOT NULL)",
+  "CREATE INDEX search_person_document ON search_person USING gin (document)",
+  pgRefreshFunction("search_entity", "entity_id", entityDocumentPgSql("NEW")),
+  pgRefreshFunction("search_person", "person_id", personDocumentPgSql("NEW")),
+  `CREATE TRIGGER search_entity_refresh AFTER INSERT OR DELETE OR UPDATE OF name, description, data, entity_type_id, parent_id
+     ON entity FOR EACH ROW EXECUTE FUNCTION search_entity_refresh()`,
+  `CREATE TRIGGER search_person_refresh AFTER INSERT OR DELETE OR UPDATE OF first_name, last_name
+     ON person FOR EACH ROW EXECUTE FUNCTION search_person_refresh()`,
+  `INSERT INTO search_entity (entity_id, document) SELECT e.id, ${entityDocumentPgSql("e")} FROM entity e`,
+  `INSERT INTO search_person (person_id, document) SELECT p.id, ${personDocumentPgSql("p")} FROM person p`,
+];
+
+const POSTGRES_DROP: string[] = [
+  "DROP TRIGGER IF EXISTS search_entity_refresh ON entity",
+  "DROP TRIGGER IF EXISTS search_person_refresh ON person",
+  "DROP FUNCTION IF EXISTS search_entity_refresh()",
+  "DROP FUNCTION IF EXISTS search_person_refresh()",
+  "DROP TABLE IF EXISTS search_entity",
+  "DROP TABLE IF EXISTS search_person",
+];
+
 /** Creates the search tables and their triggers and indexes the existing rows. */
 export async function createSearchIndex(db: Kysely<any>): Promise<void> {
-  const dialect = searchDialect(db);
-  if (dialect !== "sqlite") throw unsupported(dialect);
-  for (const statement of SQLITE_DDL) await sql.raw(statement).execute(db);
+  const statements = searchDialect(db) === "postgres" ? POSTGRES_DDL : SQLITE_DDL;
+  for (const statement of statements) await sql.raw(statement).execute(db);
 }
 
 export async function dropSearchIndex(db: Kysely<any>): Promise<void> {
-  const dialect = searchDialect(db);
-  if (dialect !== "sqlite") throw unsupported(dialect);
-  for (const statement of SQLITE_DROP) await sql.raw(statement).execute(db);
+  const statements = searchDialect(db) === "postgres" ? POSTGRES_DROP : SQLITE_DROP;
+  for (const statement of statements) await sql.raw(statement).execute(db);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,6 +186,11 @@ export async function dropSearchIndex(db: Kysely<any>): Promise<void> {
  */
 export function queryWords(text: string): string[] {
   return (text.normalize("NFC").match(/[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu) ?? []).slice(0, 16);
+}
+
+/** PostgreSQL tsquery text: each word as a quoted prefix term, all required (unaccented by the query). */
+function tsQuery(words: string[]): string {
+  return words.map((word) => `'${word.replace(/'/g, "")}':*`).join(" & ");
 }
 
 /** FTS5 match expression: each word as a quoted prefix term, all required, in the given columns. */
@@ -156,8 +213,6 @@ export interface EntitySearch {
  * rank of every match again (about three times slower when a word matches every row).
  */
 export async function searchEntityIds(db: Kysely<any>, search: EntitySearch): Promise<string[]> {
-  const dialect = searchDialect(db);
-  if (dialect !== "sqlite") throw unsupported(dialect);
   if (search.words.length === 0 || search.projectIds.length === 0) return [];
   const types = search.entityTypes;
   const typeFilter =
@@ -168,6 +223,18 @@ export async function searchEntityIds(db: Kysely<any>, search: EntitySearch): Pr
       : types.exclude.length === 0
         ? sql`1 = 1`
         : sql`e.entity_type_id NOT IN (${sql.join(types.exclude)})`;
+  if (searchDialect(db) === "postgres") {
+    const result = await sql<{ id: string }>`
+      SELECT e.id AS id
+      FROM search_entity s
+      JOIN entity e ON e.id = s.entity_id
+      WHERE s.document @@ to_tsquery('simple', unaccent(${tsQuery(search.words)}))
+        AND e.project_id IN (${sql.join(search.projectIds)})
+        AND ${typeFilter}
+      ORDER BY ts_rank(s.document, to_tsquery('simple', unaccent(${tsQuery(search.words)}))) DESC, e.name
+      LIMIT ${search.limit} OFFSET ${search.offset}`.execute(db);
+    return result.rows.map((row) => row.id);
+  }
   const result = await sql<{ id: string }>`
     SELECT e.id AS id
     FROM search_entity s
@@ -182,9 +249,18 @@ export async function searchEntityIds(db: Kysely<any>, search: EntitySearch): Pr
 
 /** Ids of the active persons whose full name matches every word, best first. */
 export async function searchPersonIds(db: Kysely<any>, words: string[], limit: number, offset: number): Promise<string[]> {
-  const dialect = searchDialect(db);
-  if (dialect !== "sqlite") throw unsupported(dialect);
   if (words.length === 0) return [];
+  if (searchDialect(db) === "postgres") {
+    const result = await sql<{ id: string }>`
+      SELECT p.id AS id
+      FROM search_person s
+      JOIN person p ON p.id = s.person_id
+      WHERE s.document @@ to_tsquery('simple', unaccent(${tsQuery(words)}))
+        AND p.active = ${true}
+      ORDER BY ts_rank(s.document, to_tsquery('simple', unaccent(${tsQuery(words)}))) DESC, p.first_name, p.last_name
+      LIMIT ${limit} OFFSET ${offset}`.execute(db);
+    return result.rows.map((row) => row.id);
+  }
   const result = await sql<{ id: string }>`
     SELECT p.id AS id
     FROM search_person s
