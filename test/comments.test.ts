@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { makeServer, type Person, type TestServer } from "./helpers";
 import { fixtures, type Fixtures } from "./tasks-fixtures";
@@ -46,7 +47,7 @@ const comment = (taskId: string, token: string, body: Record<string, unknown>) =
   server.json("POST", `/api/actions/tasks/${taskId}/comment`, { token, body });
 
 async function eventNames(filter: string): Promise<string[]> {
-  const rows = await server.db.selectFrom("api_event").select("name").where("data", "like", `%${filter}%`).orderBy("created_at").execute();
+  const rows = await server.db.selectFrom("api_event").select("name").where(sql`cast(data as text)`, "like", `%${filter}%`).orderBy("created_at").execute();
   return rows.map((row) => row.name);
 }
 

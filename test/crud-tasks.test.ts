@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { makeServer, type Person, type TestServer } from "./helpers";
 import { fixtures, type Fixtures } from "./tasks-fixtures";
@@ -101,7 +102,7 @@ describe("task crud", () => {
     expect((await server.json("PUT", `/api/data/tasks/${t}`, { token: lead.token, body: { priority: 1 } })).status).toBe(403);
     const bad = await server.json("PUT", `/api/data/tasks/${t}`, { token: manager.token, body: { due_date: "not a date" } });
     expect(bad.status).toBe(400);
-    const event = await server.db.selectFrom("api_event").select("name").where("name", "=", "task:update").where("data", "like", `%${t}%`).executeTakeFirst();
+    const event = await server.db.selectFrom("api_event").select("name").where("name", "=", "task:update").where(sql`cast(data as text)`, "like", `%${t}%`).executeTakeFirst();
     expect(event).toBeDefined();
   });
 
@@ -151,7 +152,7 @@ describe("preview file crud (vectors 45, 46)", () => {
     expect((await server.json("PUT", `/api/data/preview-files/${otherPreview}`, { token: manager.token, body: { validation_status: "great" } })).status).toBe(400);
     expect((await server.request("DELETE", `/api/data/preview-files/${otherPreview}`, { token: artist.token })).status).toBe(403);
     expect((await server.request("DELETE", `/api/data/preview-files/${otherPreview}`, { token: manager.token })).status).toBe(204);
-    const event = await server.db.selectFrom("api_event").select("name").where("name", "=", "preview-file:delete").where("data", "like", `%${otherPreview}%`).executeTakeFirst();
+    const event = await server.db.selectFrom("api_event").select("name").where("name", "=", "preview-file:delete").where(sql`cast(data as text)`, "like", `%${otherPreview}%`).executeTakeFirst();
     expect(event).toBeDefined();
   });
 });

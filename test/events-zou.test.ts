@@ -2,6 +2,7 @@
  * Events emitted as Zou emits them (issue 9): uploading an avatar goes through the model's update,
  * so `<model>:update` is announced before `<model>:set-thumbnail`.
  */
+import { sql } from "kysely";
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { fileOf, makePreviewWorld, type PreviewWorld } from "./previews-fixtures";
 
@@ -58,7 +59,7 @@ describe("preview processing events carry the uploader", () => {
     const previewId = await w.newSlot(taskId);
     const uploaded = await w.upload(previewId, await fileOf(w.media.picture, "still.png"), { token: w.people.artist.token });
     expect(uploaded.status).toBe(201);
-    const rows = await w.server.db.selectFrom("api_event").select(["name", "user_id", "data"]).where("name", "=", "task:update").where("data", "like", `%${taskId}%`).execute();
+    const rows = await w.server.db.selectFrom("api_event").select(["name", "user_id", "data"]).where("name", "=", "task:update").where(sql`cast(data as text)`, "like", `%${taskId}%`).execute();
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(row.user_id).toBe(w.people.artist.id);
   });

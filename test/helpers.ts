@@ -35,7 +35,7 @@ async function adminClient(): Promise<pg.Client> {
   return postgresAdmin;
 }
 
-async function migratedTemplate(): Promise<string> {
+export async function migratedTemplate(): Promise<string> {
   templateReady ??= (async () => {
     const client = await adminClient();
     // Databases left by earlier runs whose process is gone.

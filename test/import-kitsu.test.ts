@@ -4,7 +4,8 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "kysely";
-import { makeServer, type TestServer } from "./helpers";
+import { makeServer, onPostgres, type TestServer } from "./helpers";
+import type { Db } from "../src/db/database";
 import { addTask, createAsset, createSequence, createShot } from "./entities-fixtures";
 
 let source: TestServer;
@@ -19,13 +20,24 @@ let taskId: string;
  * own defaults are replaced by the source's rows, ids included.
  */
 async function copyReferenceRows(): Promise<void> {
-  await sql`PRAGMA foreign_keys = OFF`.execute(target.db);
-  for (const table of ["task_type_asset_type_link", "project_status", "department", "entity_type", "task_type", "task_status"] as const) {
-    await target.db.deleteFrom(table as any).execute();
-    const rows = (await source.db.selectFrom(table as any).selectAll().execute()) as any[];
-    if (rows.length) await target.db.insertInto(table as any).values(rows).execute();
+  const copy = async (db: Db) => {
+    for (const table of ["task_type_asset_type_link", "project_status", "department", "entity_type", "task_type", "task_status"] as const) {
+      await db.deleteFrom(table as any).execute();
+      const rows = (await source.db.selectFrom(table as any).selectAll().execute()) as any[];
+      if (rows.length) await db.insertInto(table as any).values(rows).execute();
+    }
+  };
+  if (onPostgres) {
+    // Foreign keys off for this transaction only (the target's defaults are replaced in place).
+    await target.db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL session_replication_role = replica`.execute(trx);
+      await copy(trx);
+    });
+  } else {
+    await sql`PRAGMA foreign_keys = OFF`.execute(target.db);
+    await copy(target.db);
+    await sql`PRAGMA foreign_keys = ON`.execute(target.db);
   }
-  await sql`PRAGMA foreign_keys = ON`.execute(target.db);
   for (const row of (await source.db.selectFrom("person").selectAll().execute()) as any[]) {
     await target.db.insertInto("person").values({ ...row, email: `copy-${row.email}` }).execute();
   }

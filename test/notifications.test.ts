@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { makeServer, type Person, type TestServer } from "./helpers";
 import { fixtures, type Fixtures } from "./tasks-fixtures";
@@ -162,7 +163,7 @@ describe("assignment notifications (events.md §6.3)", () => {
     expect(updated.status).toBe(200);
     expect(await server.db.selectFrom("notification").select("type").where("task_id", "=", taskId).where("person_id", "=", bystander.id).execute())
       .toEqual([{ type: "assignation" }]);
-    const assign = await server.db.selectFrom("api_event").select("data").where("name", "=", "task:assign").where("data", "like", `%${taskId}%`).execute();
+    const assign = await server.db.selectFrom("api_event").select("data").where("name", "=", "task:assign").where(sql`cast(data as text)`, "like", `%${taskId}%`).execute();
     expect(assign).toHaveLength(1);
   });
 });
@@ -176,7 +177,7 @@ describe("news (events.md §7)", () => {
     expect(news.author_id).toBe(artist.id);
     expect(news.task_id).toBe(taskId);
     expect(news.created_at!.slice(0, 19)).toBe(created.body.created_at);
-    const event = await server.db.selectFrom("api_event").select(["data", "project_id"]).where("name", "=", "news:new").where("data", "like", `%${news.id}%`).executeTakeFirstOrThrow();
+    const event = await server.db.selectFrom("api_event").select(["data", "project_id"]).where("name", "=", "news:new").where(sql`cast(data as text)`, "like", `%${news.id}%`).executeTakeFirstOrThrow();
     expect(JSON.parse(event.data as string)).toEqual({ news_id: news.id, task_status_id: wfa.id, task_type_id: animation.id, project_id: project.id });
 
     const concept = await fx.concept(project.id, "C1");

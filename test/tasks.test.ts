@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { makeServer, type Person, type TestServer } from "./helpers";
 import { fixtures, type Fixtures } from "./tasks-fixtures";
@@ -144,7 +145,7 @@ describe("assignment", () => {
     const notifications = await fx.notifications(newcomer);
     expect(notifications.map((n) => n.type)).toEqual(["assignation"]);
     expect(notifications[0]!.author_id).toBe(manager.id);
-    const names = (await server.db.selectFrom("api_event").select("name").where("data", "like", `%${taskId}%`).execute()).map((e) => e.name);
+    const names = (await server.db.selectFrom("api_event").select("name").where(sql`cast(data as text)`, "like", `%${taskId}%`).execute()).map((e) => e.name);
     expect(names).toContain("task:assign");
     expect(names).toContain("task:update");
   });
@@ -348,7 +349,7 @@ describe("deletion", () => {
     expect((await server.json("DELETE", `/api/data/tasks/${taskId}`, { token: artist.token })).status).toBe(403);
     expect((await server.json("DELETE", `/api/data/tasks/${taskId}`, { token: manager.token })).status).toBe(400);
     expect((await server.request("DELETE", `/api/data/tasks/${taskId}?force=true`, { token: manager.token })).status).toBe(204);
-    const event = await server.db.selectFrom("api_event").select("data").where("name", "=", "task:delete").where("data", "like", `%${taskId}%`).executeTakeFirst();
+    const event = await server.db.selectFrom("api_event").select("data").where("name", "=", "task:delete").where(sql`cast(data as text)`, "like", `%${taskId}%`).executeTakeFirst();
     expect(JSON.parse(event!.data as string)).toMatchObject({ task_id: taskId, entity_id: shotId, task_type_id: animation.id, project_id: project.id });
   });
 

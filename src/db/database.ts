@@ -53,9 +53,15 @@ export function redactUrl(url: string): string {
  * (the form written by utcNow/utcNowPrecise), dates `YYYY-MM-DD`, JSON as its text (parsed where
  * SQLite's text is parsed), 64-bit integers and numerics as numbers.
  */
+/** `2026-01-02 03:04:05.12` → `2026-01-02T03:04:05.120000` (PostgreSQL drops trailing zeros of the fraction). */
+function pgTimestamp(value: string): string {
+  const text = value.replace(" ", "T").replace(/\+00(:00)?$/, "");
+  const dot = text.indexOf(".", 19);
+  return dot === -1 ? text : text.slice(0, dot + 1) + text.slice(dot + 1).padEnd(6, "0");
+}
 const PG_TEXT_TYPES = new Set([1082 /* date */, 114 /* json */, 3802 /* jsonb */]);
 function pgTypeParser(oid: number, format?: string): (value: string) => unknown {
-  if (oid === 1114 || oid === 1184) return (value) => value.replace(" ", "T").replace(/\+00(:00)?$/, "");
+  if (oid === 1114 || oid === 1184) return pgTimestamp;
   if (PG_TEXT_TYPES.has(oid)) return (value) => value;
   if (oid === 20 || oid === 1700) return (value) => Number(value);
   return pg.types.getTypeParser(oid, format as "text");

@@ -1,12 +1,14 @@
 /**
- * The one emit function of the server (events.md §1): publish to in-process listeners (the realtime
- * layer), then persist an api_event row. Call it inside the write's transaction so the event lands
- * with the change, or not at all.
+ * The one emit function of the server (events.md §1): persist an api_event row and publish to
+ * in-process listeners (the realtime layer). Call it inside the write's transaction so the event
+ * lands with the change, or not at all: listeners hear it once the transaction has committed (so
+ * what they read, on any connection, already holds the change) and never for a rollback.
  */
 import type { Kysely } from "kysely";
 import type { DB } from "../db/tables.generated";
 import { newId, preciseNow, utcNow } from "./ids";
 import { describeError } from "./log";
+import { afterCommit } from "../db/transaction";
 
 export interface EmittedEvent {
   name: string;
@@ -56,7 +58,7 @@ export async function emitEvent(
   const projectId = options.projectId ?? null;
   const payload = projectId ? { ...data, project_id: projectId } : { ...data };
   const event: EmittedEvent = { name: eventName, data: payload, projectId, userId: options.userId ?? null };
-  bus?.publish(event);
+  if (bus) await afterCommit(db as never, async () => bus.publish(event));
   if (options.persist === false || NOT_PERSISTED.has(eventName)) return;
   // Microseconds kept so that the events of one second keep their order in `/data/events/last`.
   const now = preciseNow();
