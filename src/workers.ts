@@ -12,7 +12,7 @@
  * in-memory database is always served by one process.
  */
 import { VERSION, type Config } from "./config";
-import { closeDatabase, migrateToLatest, openDatabase, sqlitePathFromUrl, type Db } from "./db/database";
+import { closeDatabase, isPostgresUrl, migrateToLatest, openDatabase, sqlitePathFromUrl, type Db } from "./db/database";
 import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { ensureFirstAdmin } from "./services/accounts";
@@ -106,8 +106,11 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
     console.error(`zou-bun: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(2);
   }
-  const path = sqlitePathFromUrl(config.databaseUrl);
-  if (count <= 1 || path === ":memory:" || path.startsWith("file:")) return false;
+  if (count <= 1) return false;
+  if (!isPostgresUrl(config.databaseUrl)) {
+    const path = sqlitePathFromUrl(config.databaseUrl);
+    if (path === ":memory:" || path.startsWith("file:")) return false;
+  }
 
   const started = performance.now();
   const host = option(args, "--host") ?? config.host;
