@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type ColumnDataType, type Expression } from "kysely";
 import snapshot from "./0001_initial.schema.json";
+import { isPostgres } from "../../src/db/dialect";
 
 interface SnapshotColumn {
   type: string;
@@ -51,7 +52,7 @@ function literalDefault(column: SnapshotColumn): unknown {
 }
 
 export async function up(db: Kysely<any>): Promise<void> {
-  const postgres = db.getExecutor().adapter.constructor.name.toLowerCase().includes("postgres");
+  const postgres = isPostgres(db);
   for (const [name, table] of Object.entries(tables)) {
     let builder = db.schema.createTable(name);
     const primaryKey = table.primaryKey.includes("id") ? ["id"] : table.primaryKey;
