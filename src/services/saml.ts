@@ -11,7 +11,7 @@
  * `first_name, last_name, phone, departments, studio_id, country` are copied onto the person.
  * Each assertion is accepted once (its id is kept in the kv store until it expires).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { SAML, ValidateInResponseTo, type Profile } from "@node-saml/node-saml";
 import { DOMParser } from "@xmldom/xmldom";
 import type { AppContext } from "../context";
@@ -210,7 +210,8 @@ async function checkNotReplayed(c: AppContext, profile: Profile): Promise<void> 
   const attributes = assertion?.Assertion?.$ as Record<string, string> | undefined;
   const id = attributes?.ID;
   if (!id) return;
-  const key = `saml-assertion-${profile.issuer}-${id}`;
+  // Hashed: issuer and id are free-length text, kv keys are at most 255 characters.
+  const key = `saml-assertion-${createHash("sha256").update(`${profile.issuer}\n${id}`).digest("hex")}`;
   const db = c.get("db");
   if ((await kvGet(db, key)) !== null) throw fail(400, "SAML response refused: this assertion was already used.");
   const conditions = assertion?.Assertion?.Conditions?.[0]?.$ as Record<string, string> | undefined;
@@ -234,6 +235,9 @@ export async function finishSamlLogin(c: AppContext, samlResponse: string): Prom
   const email = (profile.nameID ?? "").trim().toLowerCase();
   if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw fail(400, "SAML response refused: the NameID is not an e-mail address.");
   const { columns, departments } = personAttributes(profile);
+  // bcrypt is slow on purpose: a new person's password is hashed before the transaction opens.
+  const known = await c.get("db").selectFrom("person").select("id").where("email", "=", email).where("is_bot", "=", false).executeTakeFirst();
+  const newPassword = known ? null : await hashPassword(randomBytes(48).toString("base64url"), config.bcryptCost);
 
   return transact(c, async (db) => {
     await checkNotReplayed(c, profile);
@@ -241,7 +245,7 @@ export async function finishSamlLogin(c: AppContext, samlResponse: string): Prom
     const now = utcNow();
     if (!existing) {
       const id = newId();
-      const password = await hashPassword(randomBytes(48).toString("base64url"), config.bcryptCost);
+      const password = newPassword ?? (await hashPassword(randomBytes(48).toString("base64url"), config.bcryptCost));
       await db
         .insertInto("person")
         .values({
