@@ -195,10 +195,11 @@ describe("SAML single sign-on", () => {
 
   test("an existing person is matched by e-mail and their fields follow the assertion", async () => {
     const artist = await server.person("user", { email: "artist.saml@example.com" });
-    const response = await post(server, fromIdp({ email: "ARTIST.SAML@example.com", attributes: { first_name: "Ada", last_name: "Lovelace" } }));
+    const unknownStudio = "0b4f7c52-3e5d-4a8e-9c1a-2f3b4c5d6e7f";
+    const response = await post(server, fromIdp({ email: "ARTIST.SAML@example.com", attributes: { first_name: "Ada", last_name: "Lovelace", studio_id: unknownStudio, country: "nowhere" } }));
     expect(response.status).toBe(302);
     const check = await server.json("GET", "/api/auth/authenticated", { token: accessCookie(response) });
-    expect(check.body.user).toMatchObject({ id: artist.id, first_name: "Ada", last_name: "Lovelace", role: "user" });
+    expect(check.body.user).toMatchObject({ id: artist.id, first_name: "Ada", last_name: "Lovelace", role: "user", studio_id: null, country: null });
     const count = await server.db.selectFrom("person").select((eb) => eb.fn.countAll<number>().as("n")).where("email", "=", "artist.saml@example.com").executeTakeFirst();
     expect(Number(count?.n)).toBe(1);
   });

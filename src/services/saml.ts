@@ -241,6 +241,9 @@ export async function finishSamlLogin(c: AppContext, samlResponse: string): Prom
 
   return transact(c, async (db) => {
     await checkNotReplayed(c, profile);
+    if (columns.studio_id && !(await db.selectFrom("studio").select("id").where("id", "=", columns.studio_id).executeTakeFirst())) {
+      delete columns.studio_id; // an unknown studio is ignored, as unknown departments are
+    }
     const existing = (await db.selectFrom("person").selectAll().where("email", "=", email).where("is_bot", "=", false).executeTakeFirst()) as Row | undefined;
     const now = utcNow();
     if (!existing) {
