@@ -17,6 +17,15 @@ export interface OidcConfig {
   skip2fa: boolean;
 }
 
+export interface SamlConfig {
+  /** SAML_IDP_NAME: the name of the login button Kitsu shows. */
+  idpName: string;
+  /** SAML_METADATA_URL: where the identity provider publishes its metadata (SSO URL, signing certificates). */
+  metadataUrl: string;
+  /** SAML_SKIP_2FA: SAML logins are not restricted by ENFORCE_2FA (the identity provider handles MFA). */
+  skip2fa: boolean;
+}
+
 export interface Config {
   databaseUrl: string;
   secretKey: string;
@@ -36,8 +45,8 @@ export interface Config {
   domainProtocol: string;
   /** OpenID Connect single sign-on (OIDC_*); null when OIDC_ENABLED is off. */
   oidc: OidcConfig | null;
-  /** SAML_ENABLED: asked for, but SAML is not implemented (the SAML routes answer 501). */
-  samlEnabled: boolean;
+  /** SAML single sign-on (SAML_*); null when SAML_ENABLED is off. */
+  saml: SamlConfig | null;
   isSelfHosted: boolean;
   crispToken: string;
   sentryDsn: string;
@@ -135,7 +144,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : null,
     domainName: env.DOMAIN_NAME ?? "localhost:8080",
     domainProtocol: env.DOMAIN_PROTOCOL ?? "https",
-    samlEnabled: envBool(env.SAML_ENABLED, false),
+    saml: envBool(env.SAML_ENABLED, false)
+      ? { idpName: env.SAML_IDP_NAME ?? "", metadataUrl: env.SAML_METADATA_URL ?? "", skip2fa: envBool(env.SAML_SKIP_2FA, false) }
+      : null,
     oidc: envBool(env.OIDC_ENABLED, false)
       ? {
           idpName: env.OIDC_IDP_NAME ?? "",

@@ -1,7 +1,7 @@
 /**
  * Routes of the `auth` area (auth.md §2): login, logout, session checks, token refresh, password
  * change and reset, the TOTP / e-mail OTP / FIDO / recovery code management routes and OpenID
- * Connect single sign-on. SAML is not served.
+ * Connect and SAML single sign-on.
  */
 import type { Hono } from "hono";
 import * as v from "valibot";
@@ -47,6 +47,7 @@ import {
   type TwoFactorMethod,
 } from "../services/two-factor";
 import { finishOidcLogin, startOidcLogin } from "../services/oidc";
+import { finishSamlLogin, requireSaml, startSamlLogin } from "../services/saml";
 import { authenticationOptions, registrationOptions, verifyRegistration, withoutDevice } from "../services/fido";
 import { describeError } from "../lib/log";
 
@@ -185,6 +186,24 @@ async function requireProof(c: AppContext, person: PersonRow, body?: Record<stri
 }
 
 // ---------------------------------------------------------------------------------------------
+
+const SamlSsoBody = v.object({ SAMLResponse: required("SAMLResponse") });
+
+/**
+ * The end of a single sign-on (OIDC callback, SAML assertion consumer): an active person gets a
+ * token pair as cookies (restricted under ENFORCE_2FA unless the provider's SKIP_2FA setting) and
+ * a "web" login log; everyone is sent back to the web UI.
+ */
+async function ssoSignIn(c: AppContext, person: Record<string, any>, skip2fa: boolean): Promise<Response> {
+  const config = c.get("config");
+  if (person.active) {
+    const restricted = !skip2fa && requiresTwoFactorSetup(config, person);
+    const tokens = await issueTokenPair(c, person.id, restricted ? { requires_2fa_setup: true } : {});
+    setAuthCookies(c, tokens);
+    await transact(c, () => recordLoginLog(c, person.id, "web"));
+  }
+  return c.redirect(`${config.domainProtocol}://${config.domainName}`, 302);
+}
 
 export function registerAuth(app: Hono<AppEnv>): void {
   app.post("/auth/login", async (c) => {
@@ -449,28 +468,21 @@ export function registerAuth(app: Hono<AppEnv>): void {
   });
 
   app.get("/auth/oidc/callback", async (c) => {
-    const config = c.get("config");
     const person = await finishOidcLogin(c, new URL(c.req.url).searchParams);
-    if (person.active) {
-      const restricted = !config.oidc?.skip2fa && requiresTwoFactorSetup(config, person);
-      const tokens = await issueTokenPair(c, person.id, restricted ? { requires_2fa_setup: true } : {});
-      setAuthCookies(c, tokens);
-      await transact(c, () => recordLoginLog(c, person.id, "web"));
-    }
-    return c.redirect(`${config.domainProtocol}://${config.domainName}`, 302);
+    return ssoSignIn(c, person, Boolean(c.get("config").oidc?.skip2fa));
   });
 
-  // --- SAML single sign-on: not implemented ----------------------------------------------------
-  /** Disabled: Zou's 400. Enabled: a clear 501, so a studio that turned it on learns why it fails. */
-  const samlNotAvailable = (c: AppContext) => {
-    if (!c.get("config").samlEnabled) return c.json({ error: "SAML is not enabled." }, 400);
-    return c.json(
-      { error: true, message: "SAML single sign-on is not implemented in zou-bun; use OpenID Connect (OIDC_* settings) instead." },
-      501,
-    );
-  };
-  app.get("/auth/saml/login", samlNotAvailable);
-  app.post("/auth/saml/sso", samlNotAvailable);
+  // --- SAML single sign-on --------------------------------------------------------------------
+  app.get("/auth/saml/login", async (c) => {
+    return c.redirect(await startSamlLogin(c.get("config")), 302);
+  });
+
+  app.post("/auth/saml/sso", async (c) => {
+    requireSaml(c.get("config"));
+    const body = validate(SamlSsoBody, await readLooseBody(c));
+    const person = await finishSamlLogin(c, body.SAMLResponse);
+    return ssoSignIn(c, person, Boolean(c.get("config").saml?.skip2fa));
+  });
 
   // --- Recovery codes -------------------------------------------------------------------------
   app.put("/auth/recovery-codes", async (c) => {
