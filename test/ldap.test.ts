@@ -4,7 +4,7 @@
  * `dc=example,dc=org` suffix filled with slapadd). Skipped when slapd is not installed (`.ci/run`
  * installs it).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -15,6 +15,9 @@ import { syncLdapCommand } from "../src/cli-ldap";
 import { bindName, escapeDnValue } from "../src/services/ldap";
 import { formatGuid } from "../src/services/ldap-sync";
 import { makeServer, type TestServer } from "./helpers";
+
+// slapd, ffmpeg and the CLI are separate processes: slow on a loaded machine.
+setDefaultTimeout(60_000);
 
 const SLAPD = "/usr/sbin/slapd";
 const SLAPADD = "/usr/sbin/slapadd";
@@ -30,9 +33,11 @@ function person(login: string, fields: Record<string, string | undefined>): stri
   return lines.join("\n");
 }
 
-const DIRECTORY = [
+const hasFfmpeg = Bun.which("ffmpeg") !== null && Bun.which("ffprobe") !== null;
+
+const directory = (photo: string | null) => [
   [`dn: ${SUFFIX}`, "objectClass: dcObject", "objectClass: organization", "o: Example", "dc: example"].join("\n"),
-  person("alice", { cn: "Alice Liddell", givenName: "Alice", sn: "Liddell", mail: "alice@example.org", userPassword: "alice-pw", organizationalStatus: "active", uniqueIdentifier: "1001" }),
+  person("alice", { cn: "Alice Liddell", givenName: "Alice", sn: "Liddell", mail: "alice@example.org", userPassword: "alice-pw", organizationalStatus: "active", uniqueIdentifier: "1001" }) + (photo ? `\njpegPhoto:< file://${photo}` : ""),
   person("bob", { cn: "Bob Marley", givenName: "Bob", sn: "Marley", mail: "bob@example.org", userPassword: "bob-pw", organizationalStatus: "Active" }),
   // Not in the group: never synced.
   person("carol", { cn: "Carol Ann", givenName: "Carol", sn: "Ann", mail: "carol@example.org", userPassword: "carol-pw", organizationalStatus: "active" }),
@@ -72,7 +77,14 @@ async function startSlapd(): Promise<void> {
     `directory ${join(folder, "data")}`,
     "",
   ].join("\n"));
-  writeFileSync(join(folder, "data.ldif"), DIRECTORY);
+  // A small JPEG as Alice's directory photo (when ffmpeg is there to make it and read it back).
+  let photo: string | null = null;
+  if (hasFfmpeg) {
+    photo = join(folder, "alice.jpg");
+    const made = Bun.spawnSync(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=64x48", "-frames:v", "1", photo], { stdout: "ignore", stderr: "pipe" });
+    if (made.exitCode !== 0) photo = null;
+  }
+  writeFileSync(join(folder, "data.ldif"), directory(photo));
   const added = Bun.spawnSync([SLAPADD, "-f", conf, "-l", join(folder, "data.ldif")], { stdout: "pipe", stderr: "pipe" });
   if (added.exitCode !== 0) throw new Error(`slapadd failed: ${added.stderr.toString()}`);
   port = freePort();
@@ -175,7 +187,15 @@ describe.skipIf(!hasSlapd)("LDAP directory (slapd)", () => {
       first_name: "Alice", last_name: "Liddell", email: "alice@example.org", active: true, role: "user",
       is_generated_from_ldap: true, ldap_uid: "1001",
     });
-    expect(await personByLogin("bob")).toMatchObject({ email: "bob@example.org", ldap_uid: null, is_generated_from_ldap: true });
+    expect(await personByLogin("bob")).toMatchObject({ email: "bob@example.org", ldap_uid: null, is_generated_from_ldap: true, has_avatar: false });
+    if (hasFfmpeg) {
+      // The directory photo became Alice's avatar.
+      expect(alice.has_avatar).toBe(true);
+      expect(lines).toContain("User alice photo imported.");
+      const avatar = await server.request("GET", `/api/pictures/thumbnails/persons/${alice.id}.png`);
+      expect(avatar.status).toBe(200);
+      expect(avatar.headers.get("content-type")).toContain("image/png");
+    }
     expect(await personByLogin("eve")).toMatchObject({ first_name: "Eve", last_name: "Adams", email: "eve@studio.test", ldap_uid: "1005" });
     expect(await personByLogin("carol")).toBeUndefined(); // not in the group
     expect(await personByLogin("dave")).toBeUndefined(); // inactive in the directory

@@ -11,15 +11,21 @@
  *   `organizationalStatus` equal to "active" (an entry without it is inactive, so never created);
  * - e-mail: the first `mail` value, preferring the one equal to the login, then one in
  *   EMAIL_DOMAIN; `<login>@<EMAIL_DOMAIN>` without `mail`;
- * - names: `givenName` (else `cn`) and `sn`.
+ * - names: `givenName` (else `cn`) and `sn`;
+ * - photo: `jpegPhoto` (`thumbnailPhoto` on AD), made the avatar of a person that has none yet
+ *   (when ffmpeg is there; Zou re-imports it on every run).
  */
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { escapeFilter, InvalidCredentialsError, type Entry } from "ldapts";
 import type { Config, LdapConfig } from "../config";
 import type { Db } from "../db/database";
 import { emitEvent, type EventBus } from "../lib/events";
+import { ffmpegAvailable, fitPicture, probe } from "../lib/ffmpeg";
+import { sharedJobQueue } from "../lib/job-queue";
 import { newId, utcNow } from "../lib/ids";
 import { escapeDnValue, isConnectionError, ldapClient, LdapUnavailableError } from "./ldap";
 import { isUserLimitReached } from "./persons";
+import { pendingFolder, storeFile, workPath } from "./preview-storage";
 
 export interface DirectoryUser {
   first_name: string;
@@ -30,6 +36,8 @@ export interface DirectoryUser {
   desktop_login: string;
   active: boolean;
   ldap_uid: string | null;
+  /** The directory photo (JPEG bytes), null when none. */
+  photo: Buffer | null;
 }
 
 export interface SyncReport {
@@ -94,6 +102,7 @@ export function directoryUser(config: LdapConfig, entry: Entry): DirectoryUser |
   } else {
     ldapUid = text(entry, "uniqueIdentifier") || null;
   }
+  const photo = values(entry, ad ? "thumbnailPhoto" : "jpegPhoto")[0];
   let emails = values(entry, "mail").map((mail) => (Buffer.isBuffer(mail) ? mail.toString("utf8") : String(mail)).trim()).filter(Boolean);
   if (emails.length === 0) {
     emails = [`${login}@${config.emailDomain}`];
@@ -116,6 +125,7 @@ export function directoryUser(config: LdapConfig, entry: Entry): DirectoryUser |
     desktop_login: login,
     active,
     ldap_uid: ldapUid,
+    photo: Buffer.isBuffer(photo) && photo.length > 0 ? photo : null,
   };
 }
 
@@ -135,8 +145,8 @@ export async function fetchDirectoryUsers(config: LdapConfig): Promise<Directory
       throw error;
     }
     const attributes = ["givenName", "sn", "mail", "cn"];
-    if (ad) attributes.push(config.isAdSimple ? "cn" : "sAMAccountName", "userAccountControl", "objectGUID");
-    else attributes.push("uid", "uniqueIdentifier", "organizationalStatus");
+    if (ad) attributes.push(config.isAdSimple ? "cn" : "sAMAccountName", "userAccountControl", "objectGUID", "thumbnailPhoto");
+    else attributes.push("uid", "uniqueIdentifier", "organizationalStatus", "jpegPhoto");
     let filter = ad ? "(&(objectClass=person)(!(objectClass=computer)))" : "(objectClass=person)";
     let members: Set<string> | null = null;
     if (config.group) {
@@ -157,7 +167,7 @@ export async function fetchDirectoryUsers(config: LdapConfig): Promise<Directory
       scope: "sub",
       filter,
       attributes,
-      explicitBufferAttributes: ["objectGUID"],
+      explicitBufferAttributes: ["objectGUID", "thumbnailPhoto", "jpegPhoto"],
       paged: true,
     });
     const users: DirectoryUser[] = [];
@@ -194,6 +204,35 @@ async function emailTakenByAnother(db: Db, email: string, personId: string | nul
   let query = db.selectFrom("person").select("id").where("email", "=", email).where("is_bot", "=", false);
   if (personId) query = query.where("id", "!=", personId);
   return Boolean(await query.executeTakeFirst());
+}
+
+/**
+ * Makes a directory photo the 400×400 avatar of a person (as an avatar upload does), sets
+ * `has_avatar` and emits `person:update`. False when the photo cannot be read.
+ */
+async function storeDirectoryPhoto(db: Db, config: Config, personId: string, photo: Buffer, events?: EventBus): Promise<boolean> {
+  await mkdir(pendingFolder(config), { recursive: true });
+  const input = workPath(config, personId, `ldap-photo-${newId()}.jpg`);
+  const output = workPath(config, personId, `ldap-avatar-${newId()}.png`);
+  try {
+    await writeFile(input, photo);
+    await sharedJobQueue().run(`ldap photo ${personId}`, async () => {
+      const info = await probe(input);
+      if (!info.hasVideo) throw new Error("not a picture");
+      await fitPicture(input, output, 400, 400, info);
+    });
+    await storeFile(output, config, "pictures", "thumbnails", personId);
+  } catch {
+    return false;
+  } finally {
+    await rm(input, { force: true });
+    await rm(output, { force: true });
+  }
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable("person").set({ has_avatar: true, updated_at: utcNow() }).where("id", "=", personId).execute();
+    await emitEvent(trx, events, "person:update", { person_id: personId });
+  });
+  return true;
 }
 
 const SYNCED_KEYS = ["email", "first_name", "last_name", "desktop_login", "active", "ldap_uid"] as const;
@@ -255,8 +294,15 @@ export async function syncPersonsWithDirectory(
     print(`User ${person.desktop_login} disabled (not found in LDAP).`);
   }
 
+  const importPhoto = async (personId: string, user: DirectoryUser) => {
+    if (!user.photo || !ffmpegAvailable()) return;
+    if (await storeDirectoryPhoto(db, config, personId, user.photo, options.events)) print(`User ${user.desktop_login} photo imported.`);
+    else print(`User ${user.desktop_login} photo could not be read.`);
+  };
+
   for (const { person, user } of toUpdate) {
     const login = user.desktop_login;
+    if (!person.has_avatar) await importPhoto(person.id, user);
     if (!differs(person, user)) continue;
     if (!person.active && user.active && (await isUserLimitReached(db, config))) {
       report.failed.push(login);
@@ -304,6 +350,7 @@ export async function syncPersonsWithDirectory(
     }, "person:new", true);
     report.created.push(login);
     print(`User ${login} created.`);
+    await importPhoto(id, user);
   }
   return report;
 }
