@@ -33,6 +33,8 @@ export interface LdapConfig {
   isAdSimple: boolean;
   /** LDAP_SSL: ldaps:// instead of ldap://. */
   ssl: boolean;
+  /** LDAP_SSL_VERIFY: check the server certificate of ldaps:// (system CAs, NODE_EXTRA_CA_CERTS). */
+  sslVerify: boolean;
   /** LDAP_USER / LDAP_PASSWORD: the account the sync binds with (a login or a full DN). */
   user: string;
   password: string;
@@ -163,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       isAd: envBool(env.LDAP_IS_AD, false),
       isAdSimple: envBool(env.LDAP_IS_AD_SIMPLE, false),
       ssl: envBool(env.LDAP_SSL, false),
+      sslVerify: envBool(env.LDAP_SSL_VERIFY, true),
       user: env.LDAP_USER ?? "",
       password: env.LDAP_PASSWORD ?? "password",
       emailDomain: env.EMAIL_DOMAIN || "studio.local",

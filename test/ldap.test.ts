@@ -51,6 +51,8 @@ const directory = (photo: string | null) => [
 let folder = "";
 let slapd: ReturnType<typeof Bun.spawn> | null = null;
 let port = 0;
+/** The ldaps:// port (0 when openssl could not make a certificate). */
+let sslPort = 0;
 
 function freePort(): number {
   const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -63,7 +65,14 @@ async function startSlapd(): Promise<void> {
   folder = mkdtempSync(join(tmpdir(), "zou-bun-ldap-"));
   mkdirSync(join(folder, "data"));
   const conf = join(folder, "slapd.conf");
+  // A self-signed certificate for the ldaps:// listener.
+  const cert = join(folder, "cert.pem");
+  const key = join(folder, "key.pem");
+  const madeCert = Bun.which("openssl")
+    ? Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdout: "ignore", stderr: "ignore" }).exitCode === 0
+    : false;
   writeFileSync(conf, [
+    ...(madeCert ? [`TLSCertificateFile ${cert}`, `TLSCertificateKeyFile ${key}`] : []),
     "include /etc/ldap/schema/core.schema",
     "include /etc/ldap/schema/cosine.schema",
     "include /etc/ldap/schema/inetorgperson.schema",
@@ -88,8 +97,10 @@ async function startSlapd(): Promise<void> {
   const added = Bun.spawnSync([SLAPADD, "-f", conf, "-l", join(folder, "data.ldif")], { stdout: "pipe", stderr: "pipe" });
   if (added.exitCode !== 0) throw new Error(`slapadd failed: ${added.stderr.toString()}`);
   port = freePort();
+  sslPort = madeCert ? freePort() : 0;
+  const urls = `ldap://127.0.0.1:${port}/` + (sslPort ? ` ldaps://127.0.0.1:${sslPort}/` : "");
   // -d keeps slapd in the foreground (a child we can kill); it runs as the current user.
-  slapd = Bun.spawn([SLAPD, "-f", conf, "-h", `ldap://127.0.0.1:${port}/`, "-d", "0"], { stdout: "ignore", stderr: "pipe" });
+  slapd = Bun.spawn([SLAPD, "-f", conf, "-h", urls, "-d", "0"], { stdout: "ignore", stderr: "pipe" });
   for (let attempt = 0; ; attempt++) {
     const client = new Client({ url: `ldap://127.0.0.1:${port}`, connectTimeout: 500, timeout: 1000 });
     try {
@@ -267,6 +278,18 @@ describe.skipIf(!hasSlapd)("LDAP directory (slapd)", () => {
     expect(answer.body).toMatchObject({ error: true, login: false });
     const row = await down.db.selectFrom("person").select("login_failed_attemps").where("id", "=", id).executeTakeFirstOrThrow();
     expect(Number(row.login_failed_attemps ?? 0)).toBe(0);
+  });
+
+  test("LDAP_SSL: sync and login over ldaps://; an untrusted certificate is refused unless LDAP_SSL_VERIFY is off", async () => {
+    if (!sslPort) return; // no openssl to make the certificate
+    const secure = await makeServer({ authStrategy: "auth_remote_ldap", ldap: ldapSettings({ port: sslPort, ssl: true, sslVerify: false }) });
+    const report = await syncLdapCommand(secure.db, secure.config, () => undefined);
+    expect(report.created).toContain("bob");
+    const answer = await secure.json("POST", "/api/auth/login", { token: null, body: { email: "bob", password: "bob-pw" } });
+    expect(answer.status).toBe(200);
+    secure.config.ldap = { ...secure.config.ldap, sslVerify: true };
+    const refused = await secure.json("POST", "/api/auth/login", { token: null, body: { email: "bob", password: "bob-pw" } });
+    expect(refused.status).toBe(500);
   });
 
   test("the zou-bun sync-ldap command reads the LDAP_* settings", async () => {

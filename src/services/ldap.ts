@@ -43,7 +43,13 @@ export function bindName(config: LdapConfig, login: string): string {
 
 export function ldapClient(config: LdapConfig): Client {
   const timeout = Math.max(1, config.timeoutSeconds) * 1000;
-  return new Client({ url: ldapUrl(config), timeout, connectTimeout: timeout, strictDN: false });
+  return new Client({
+    url: ldapUrl(config),
+    timeout,
+    connectTimeout: timeout,
+    strictDN: false,
+    tlsOptions: config.ssl ? { rejectUnauthorized: config.sslVerify } : undefined,
+  });
 }
 
 /**
