@@ -13,7 +13,7 @@ import { Attribute, Change, Client } from "ldapts";
 import { testConfig, type LdapConfig } from "../src/config";
 import { syncLdapCommand } from "../src/cli-ldap";
 import { bindName, escapeDnValue } from "../src/services/ldap";
-import { formatGuid } from "../src/services/ldap-sync";
+import { formatGuid, syncPersonsWithDirectory, type DirectoryUser } from "../src/services/ldap-sync";
 import { makeServer, type TestServer } from "./helpers";
 
 // slapd, ffmpeg and the CLI are separate processes: slow on a loaded machine.
@@ -166,6 +166,35 @@ describe("LDAP bind names", () => {
   test("objectGUID bytes read as the Microsoft GUID string", () => {
     const bytes = Buffer.from("00112233445566778899aabbccddeeff", "hex");
     expect(formatGuid(bytes)).toBe("{33221100-5544-7766-8899-aabbccddeeff}");
+  });
+});
+
+describe("person sync rules (no directory)", () => {
+  const user = (login: string, fields: Partial<DirectoryUser> = {}): DirectoryUser => ({
+    first_name: login, last_name: "Doe", email: `${login}@example.org`, emails: [`${login}@example.org`], desktop_login: login,
+    active: true, ldap_uid: null, photo: null, ...fields,
+  });
+
+  test("invalid or taken e-mails and the user limit skip an entry with a reason; inactive entries are not created", async () => {
+    const server = await makeServer({ userLimit: 4 });
+    await server.person("user", { email: "taken@example.org" });
+    const lines: string[] = [];
+    const report = await syncPersonsWithDirectory(server.db, server.config, [
+      user("ann"),
+      user("bad", { email: "not-an-address", emails: ["not-an-address"] }),
+      user("dup", { email: "taken@example.org", emails: ["taken@example.org"] }),
+      user("gone", { active: false }),
+      user("zed"),
+      user("zoe"),
+    ], { print: (line) => lines.push(line) });
+    expect(report.created).toEqual(["ann", "zed"]);
+    expect(report.failed.sort()).toEqual(["bad", "zoe"]);
+    expect(report.updated).toEqual(["dup"]); // matched by e-mail: the local person becomes a directory person
+    expect(lines).toContain("User bad creation failed (not-an-address is not a valid email address).");
+    expect(lines).toContain("User zoe creation failed (limit reached, limit 4).");
+    const { body } = await server.json("GET", "/api/data/persons");
+    const logins = (body as any[]).map((p) => p.desktop_login).filter(Boolean).sort();
+    expect(logins).toEqual(["ann", "dup", "zed"]);
   });
 });
 

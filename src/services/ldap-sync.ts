@@ -24,7 +24,7 @@ import { ffmpegAvailable, fitPicture, probe } from "../lib/ffmpeg";
 import { sharedJobQueue } from "../lib/job-queue";
 import { newId, utcNow } from "../lib/ids";
 import { escapeDnValue, isConnectionError, ldapClient, LdapUnavailableError } from "./ldap";
-import { isUserLimitReached } from "./persons";
+import { isUserLimitReached, normalizeEmail } from "./persons";
 import { pendingFolder, storeFile, workPath } from "./preview-storage";
 
 export interface DirectoryUser {
@@ -200,6 +200,15 @@ async function matchingPerson(db: Db, user: DirectoryUser): Promise<PersonRow | 
   return undefined;
 }
 
+function isValidEmail(email: string): boolean {
+  try {
+    normalizeEmail(email);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function emailTakenByAnother(db: Db, email: string, personId: string | null): Promise<boolean> {
   let query = db.selectFrom("person").select("id").where("email", "=", email).where("is_bot", "=", false);
   if (personId) query = query.where("id", "!=", personId);
@@ -309,6 +318,11 @@ export async function syncPersonsWithDirectory(
       print(`User ${login} update failed (limit reached, limit ${config.userLimit}).`);
       continue;
     }
+    if (!isValidEmail(user.email)) {
+      report.failed.push(login);
+      print(`User ${login} update failed (${user.email} is not a valid email address).`);
+      continue;
+    }
     if (await emailTakenByAnother(db, user.email, person.id)) {
       report.failed.push(login);
       print(`User ${login} update failed (email ${user.email} already used by another person).`);
@@ -333,6 +347,11 @@ export async function syncPersonsWithDirectory(
     if (await isUserLimitReached(db, config)) {
       report.failed.push(login);
       print(`User ${login} creation failed (limit reached, limit ${config.userLimit}).`);
+      continue;
+    }
+    if (!isValidEmail(user.email)) {
+      report.failed.push(login);
+      print(`User ${login} creation failed (${user.email} is not a valid email address).`);
       continue;
     }
     if (await emailTakenByAnother(db, user.email, null)) {
