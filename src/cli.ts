@@ -15,6 +15,8 @@ import { startPreviewProcessing } from "./services/preview-processing";
 import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
 import { CLEAN_HELP, cleanFilesCommand } from "./cli-clean";
 import { BACKUP_COMMANDS, BACKUP_HELP, backupCommand } from "./cli-backup";
+import { LDAP_HELP, syncLdapCommand } from "./cli-ldap";
+import { startScheduledLdapSync } from "./services/ldap-sync";
 import { startScheduledBackups } from "./services/backup";
 import { finishShutdown, isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
 
@@ -38,12 +40,13 @@ Commands:
 ${CSV_HELP}
 ${CLEAN_HELP}
 ${BACKUP_HELP}
+${LDAP_HELP}
   --help, --version
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
 sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSWORD, ...`;
 
-const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv"]);
+const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv", "sync-ldap"]);
 const DAY_MS = 86_400_000;
 
 function option(args: string[], name: string): string | undefined {
@@ -159,6 +162,8 @@ export async function main(argv: string[]): Promise<void> {
       void housekeeping();
       const daily = setInterval(() => void housekeeping(), DAY_MS);
       startScheduledBackups(db, config);
+      // One process syncs the directory: the single server, or the first worker.
+      if (!isWorkerProcess() || process.env.ZOU_WORKER === "0") startScheduledLdapSync(db, config, events);
       stopGracefully(server, live, db, config, daily);
       return;
     }
@@ -228,6 +233,18 @@ export async function main(argv: string[]): Promise<void> {
     case "clean-files": {
       const db = await openMigrated(config);
       await cleanFilesCommand(db, config, args).finally(() => db.destroy());
+      return;
+    }
+    case "sync-ldap": {
+      const db = await openMigrated(config);
+      let failure: string | null = null;
+      try {
+        await syncLdapCommand(db, config);
+      } catch (error) {
+        failure = error instanceof Error ? error.message : String(error);
+      }
+      await db.destroy();
+      if (failure) fail(failure);
       return;
     }
     case "backup":

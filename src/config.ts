@@ -26,6 +26,37 @@ export interface SamlConfig {
   skip2fa: boolean;
 }
 
+/** LDAP / Active Directory (AUTH_STRATEGY=auth_remote_ldap, `zou-bun sync-ldap`). */
+export interface LdapConfig {
+  host: string;
+  port: number;
+  /** LDAP_BASE_DN: where persons are bound (`uid=<login>,<base>`) and searched. */
+  baseDn: string;
+  /** LDAP_GROUP: only members of this group are synced ("" : everyone). */
+  group: string;
+  /** LDAP_DOMAIN: the `DOMAIN\login` bind name of LDAP_IS_AD. */
+  domain: string;
+  /** LDAP_FALLBACK: persons not generated from LDAP log in with their local password. */
+  fallback: boolean;
+  isAd: boolean;
+  isAdSimple: boolean;
+  /** LDAP_SSL: ldaps:// instead of ldap://. */
+  ssl: boolean;
+  /** LDAP_SSL_VERIFY: check the server certificate of ldaps:// (system CAs, NODE_EXTRA_CA_CERTS). */
+  sslVerify: boolean;
+  /** LDAP_USER / LDAP_PASSWORD: the account the sync binds with (a login or a full DN). */
+  user: string;
+  password: string;
+  /** EMAIL_DOMAIN: e-mail of directory users without `mail` (`<login>@<domain>`). */
+  emailDomain: string;
+  /** LDAP_EXCLUDED_ACCOUNTS: comma-separated logins the sync leaves alone. */
+  excludedAccounts: string[];
+  /** LDAP_SYNC_INTERVAL: seconds between directory syncs run by `serve` (0: none). */
+  syncIntervalSeconds: number;
+  /** LDAP_TIMEOUT: seconds a connection or an operation may take. */
+  timeoutSeconds: number;
+}
+
 export interface Config {
   databaseUrl: string;
   secretKey: string;
@@ -40,6 +71,7 @@ export interface Config {
   defaultLocale: string;
   defaultTimezone: string;
   authStrategy: string;
+  ldap: LdapConfig;
   smtp: { host: string; port: number; user: string; password: string; from: string; tls: boolean } | null;
   domainName: string;
   domainProtocol: string;
@@ -132,6 +164,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultLocale: env.DEFAULT_LOCALE ?? "en_US",
     defaultTimezone: env.DEFAULT_TIMEZONE ?? "Europe/Paris",
     authStrategy: env.AUTH_STRATEGY ?? "auth_local_classic",
+    ldap: {
+      host: env.LDAP_HOST || "127.0.0.1",
+      port: Number(env.LDAP_PORT || 389),
+      baseDn: env.LDAP_BASE_DN ?? "cn=Users,dc=zou,dc=local",
+      group: env.LDAP_GROUP ?? "",
+      domain: env.LDAP_DOMAIN ?? "zou.local",
+      fallback: envBool(env.LDAP_FALLBACK, false),
+      isAd: envBool(env.LDAP_IS_AD, false),
+      isAdSimple: envBool(env.LDAP_IS_AD_SIMPLE, false),
+      ssl: envBool(env.LDAP_SSL, false),
+      sslVerify: envBool(env.LDAP_SSL_VERIFY, true),
+      user: env.LDAP_USER ?? "",
+      password: env.LDAP_PASSWORD ?? "password",
+      emailDomain: env.EMAIL_DOMAIN || "studio.local",
+      excludedAccounts: (env.LDAP_EXCLUDED_ACCOUNTS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+      syncIntervalSeconds: envNumber(env.LDAP_SYNC_INTERVAL, 0),
+      timeoutSeconds: envNumber(env.LDAP_TIMEOUT, 10),
+    },
     smtp: smtpHost
       ? {
           host: smtpHost,

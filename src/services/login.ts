@@ -15,6 +15,7 @@ import { kvDelete, kvGet, kvSet } from "../lib/kv";
 import { hashPassword, verifyPassword } from "../lib/passwords";
 import { ACCESS_COOKIE, REFRESH_COOKIE, type TokenPair } from "./auth";
 import { hasTwoFactor } from "./two-factor";
+import { ldapPasswordMatches } from "./ldap";
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_SECONDS = 60;
@@ -129,7 +130,10 @@ async function passwordMatches(config: Config, person: PersonRow, password: stri
     case "auth_local_no_password":
       return true;
     case "auth_remote_ldap":
-      // No LDAP client in this build: LDAP accounts cannot bind, other accounts have no fallback.
+      // Directory persons bind as themselves; the others use their local password only with
+      // LDAP_FALLBACK (Zou refuses them otherwise, with the wrong-password answer).
+      if (person.is_generated_from_ldap) return ldapPasswordMatches(config.ldap, person.desktop_login, password);
+      if (config.ldap.fallback) return passwordMatches({ ...config, authStrategy: "auth_local_classic" }, person, password);
       return dummyPasswordCheck(config, password);
     default:
       return null;
@@ -152,7 +156,14 @@ export async function checkCredentials(c: AppContext, identifier: string, passwo
     return { ok: false, reason: "unknown_strategy", person };
   }
   if (!(await reserveLoginAttempt(db, person.id))) return { ok: false, reason: "too_many_failures", person };
-  const matches = await passwordMatches(config, person, password);
+  let matches: boolean | null;
+  try {
+    matches = await passwordMatches(config, person, password);
+  } catch (error) {
+    // The directory could not answer: not the person's failure.
+    await releaseLoginAttempt(db, person.id);
+    throw error;
+  }
   if (!matches) return { ok: false, reason: "wrong_password", person };
   await releaseLoginAttempt(db, person.id);
   if (!person.active) return { ok: false, reason: "inactive", person };
