@@ -26,6 +26,7 @@ import { openDatabase, migrateToLatest } from "../src/db/database";
 import { initData } from "../src/services/init-data";
 import { ensureFirstAdmin } from "../src/services/accounts";
 import { signToken } from "../src/lib/jwt";
+import { accessLogSink } from "../src/lib/access-log";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -209,6 +210,8 @@ try {
   await initData(db, "3d");
   await ensureFirstAdmin(db, config, { ZOU_ADMIN_EMAIL: "admin@example.com", ZOU_ADMIN_PASSWORD: "bench-password" });
   const app = createApp({ db, config });
+  // Access log lines are formatted as in production but dropped, not printed by the hundred thousand.
+  accessLogSink.write = () => {};
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
   const bare = new Hono();
   bare.get("/bare", (c) => c.json({ ok: true }));

@@ -17,6 +17,7 @@ import { openDatabase, migrateToLatest } from "../src/db/database";
 import { initData } from "../src/services/init-data";
 import { ensureFirstAdmin } from "../src/services/accounts";
 import { signToken } from "../src/lib/jwt";
+import { accessLogSink } from "../src/lib/access-log";
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(name);
@@ -36,6 +37,8 @@ try {
   const admin = await db.selectFrom("person").select("id").where("role", "=", "admin").executeTakeFirstOrThrow();
   const { token } = await signToken(SECRET, admin.id, { type: "access", identityType: "person", lifetime: 3600 });
   const app = createApp({ db, config });
+  // Access log lines are formatted as in production but dropped, not printed.
+  accessLogSink.write = () => {};
   const bare = new Hono();
   bare.get("/bare", (c) => c.json({ ok: true }));
 

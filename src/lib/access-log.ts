@@ -51,12 +51,27 @@ export function formatAccessLine(entry: AccessLogEntry, format: Exclude<LogForma
   return `${entry.time} ${entry.method} ${entry.path} ${entry.status} ${entry.duration_ms}ms person=${entry.person_id ?? "-"}`;
 }
 
+/** Control characters and white space, which would let a client forge lines. */
+const UNSAFE = /[\u0000-\u001f\u007f\s]/;
+const UNSAFE_ALL = /[\u0000-\u001f\u007f\s]/g;
+
 function rawPath(url: string): string {
   const start = url.indexOf("/", url.indexOf("://") + 3);
   const end = url.indexOf("?", start);
   const path = start === -1 ? "/" : end === -1 ? url.slice(start) : url.slice(start, end);
-  // Control characters would let a client forge lines.
-  return path.replace(/[\u0000-\u001f\u007f\s]/g, (ch) => encodeURIComponent(ch));
+  return UNSAFE.test(path) ? path.replace(UNSAFE_ALL, (ch) => encodeURIComponent(ch)) : path;
+}
+
+/** The current time in ISO 8601, formatted once per millisecond (many requests share one). */
+let isoMs = 0;
+let isoText = "";
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
 }
 
 /** The middleware; `format` is read per request so that a configuration change applies. */
@@ -70,7 +85,7 @@ export function accessLog(format: () => LogFormat): MiddlewareHandler<AppEnv> {
     } finally {
       const user = c.get("user") as { id?: string } | undefined;
       const entry: AccessLogEntry = {
-        time: new Date().toISOString(),
+        time: isoNow(),
         method: c.req.method,
         path: rawPath(c.req.url),
         status: c.res?.status ?? 500,

@@ -17,7 +17,7 @@
  * size; CompressionStream("brotli") in Bun 1.4 runs at quality 11 (seconds per MB). Hence node:zlib
  * with fast levels here.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import zlib from "node:zlib";
 
 export const COMPRESSION_THRESHOLD = 4 * 1024;
@@ -159,29 +159,80 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** Whether a Content-Type is textual (memoised: answers carry a handful of distinct values). */
+const compressibleTypes = new Map<string, boolean>();
+function isCompressibleType(type: string): boolean {
+  let compressible = compressibleTypes.get(type);
+  if (compressible === undefined) {
+    compressible = COMPRESSIBLE.test(type) && !type.includes("event-stream");
+    if (compressibleTypes.size >= 256) compressibleTypes.clear();
+    compressibleTypes.set(type, compressible);
+  }
+  return compressible;
+}
+
+/**
+ * Answers made by `c.json()` / `c.body(text)`, with whether their text is below the threshold:
+ * their size is then known without reading their body as a stream (what an answer of unknown
+ * size otherwise needs: a few µs, even for 300 bytes).
+ */
+const textAnswers = new WeakMap<Response, boolean>();
+
+/** Whether `text` takes fewer than `threshold` bytes in UTF-8 (1 to 3 bytes per UTF-16 unit). */
+function isSmallText(text: string, threshold: number): boolean {
+  if (text.length >= threshold) return false;
+  if (text.length * 3 < threshold) return true;
+  return Buffer.byteLength(text) < threshold;
+}
+
+/** Lets `c.json()` and `c.body(string)` record the size class of the answers they make. */
+function recordTextAnswers(c: Context, threshold: number): void {
+  const body = c.body;
+  const record = (res: Response, text: string): Response => {
+    if (text.length > 0) textAnswers.set(res, isSmallText(text, threshold));
+    return res;
+  };
+  c.body = ((data: unknown, ...rest: unknown[]) => {
+    const res = (body as (...args: unknown[]) => Response)(data, ...rest);
+    return typeof data === "string" ? record(res, data) : res;
+  }) as typeof c.body;
+  // Hono's own c.json: the same answer as c.body(JSON text) with a default JSON Content-Type.
+  c.json = ((object: unknown, arg?: unknown, headers?: Record<string, string | string[]>) => {
+    const text = JSON.stringify(object);
+    const res = (body as (...args: unknown[]) => Response)(text, arg, { "Content-Type": "application/json", ...headers });
+    return typeof text === "string" ? record(res, text) : res;
+  }) as typeof c.json;
+}
+
 /** The compression middleware (see the file comment). */
 export function compression(threshold = COMPRESSION_THRESHOLD): MiddlewareHandler {
   return async function compress(c, next) {
+    recordTextAnswers(c, threshold);
     await next();
     const res = c.res;
-    if (!res.body || c.req.method === "HEAD" || res.status === 204 || res.status === 206 || res.status === 304) return;
-    if (c.req.header("Range") !== undefined) return;
+    const status = res.status;
+    if (status === 204 || status === 206 || status === 304 || c.req.method === "HEAD") return;
     const headers = res.headers;
     const type = headers.get("Content-Type");
-    if (!type || !COMPRESSIBLE.test(type) || type.includes("event-stream")) return;
+    if (!type || !isCompressibleType(type)) return;
     if (headers.has("Content-Encoding") || headers.has("Content-Range") || headers.has("Accept-Ranges")) return;
+    if (c.req.header("Range") !== undefined) return;
     const cacheControl = headers.get("Cache-Control");
     if (cacheControl && NO_TRANSFORM.test(cacheControl)) return;
     const length = headers.get("Content-Length");
     if (length !== null && Number(length) < threshold) return;
+    const small = textAnswers.get(res);
+    if (small === undefined && !res.body) return;
     const vary = headers.get("Vary");
     if (!vary) headers.set("Vary", "Accept-Encoding");
     else if (vary !== "*" && !/accept-encoding/i.test(vary)) headers.set("Vary", `${vary}, Accept-Encoding`);
+    if (small === true) return;
     const encoding = chooseEncoding(c.req.header("Accept-Encoding"));
     if (!encoding) return;
 
+    if (!res.body) return;
     let body: ReadableStream<Uint8Array> = res.body;
-    if (length === null) {
+    if (length === null && small === undefined) {
       // Unknown size: read until the threshold is passed or the body ends.
       const reader = body.getReader();
       const head: Uint8Array[] = [];

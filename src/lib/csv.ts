@@ -7,7 +7,6 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { pipeline, Transform } from "node:stream";
-import { parse } from "csv-parse";
 import { stringify } from "csv-stringify/sync";
 
 export class CsvFormatError extends Error {
@@ -208,6 +207,8 @@ export async function* readCsvRows(path: string, options: CsvReadOptions = {}): 
       options.onBytes!(bytes);
     });
   }
+  // Loaded on first use (imports are rare; csv-parse weighs on the start-up).
+  const { parse } = await import("csv-parse");
   const parser = parse({
     bom: true,
     delimiter: dialect.delimiter,

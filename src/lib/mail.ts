@@ -1,5 +1,4 @@
 /** Outgoing e-mail through the SMTP settings (MAIL_* variables), with nodemailer. */
-import nodemailer from "nodemailer";
 import type { Config } from "../config";
 import { badRequest } from "./errors";
 
@@ -30,6 +29,8 @@ export async function sendMail(config: Config, message: MailMessage): Promise<vo
     outbox.push(message);
     return;
   }
+  // Loaded on first use: nodemailer weighs on the start-up and most servers never send mail.
+  const { default: nodemailer } = await import("nodemailer");
   const transport = nodemailer.createTransport({
     host: config.smtp.host,
     port: config.smtp.port,

@@ -64,8 +64,9 @@ export function clientAddress(c: Context<any>, proxies: BlockList): string | nul
 
 /** True when the request reached us over https: directly, or through a trusted proxy saying so. */
 export function cameOverHttps(c: Context<any>, proxies: BlockList): boolean {
-  if (new URL(c.req.url).protocol === "https:") return true;
-  if (!isTrusted(proxies, socketAddress(c))) return false;
+  if (c.req.url.startsWith("https:")) return true;
+  // Without trusted proxies the peer needs no look-up (asked on every answer for HSTS).
+  if (proxies.rules.length === 0 || !isTrusted(proxies, socketAddress(c))) return false;
   const proto = (c.req.header("x-forwarded-proto") ?? "").split(",")[0]!.trim().toLowerCase();
   return proto === "https";
 }

@@ -13,9 +13,14 @@ import type { Config } from "../config";
 import type { Db } from "../db/database";
 import { onRollback } from "../db/transaction";
 import { newId } from "./ids";
+import type Busboy from "busboy";
 
 export const PRIVATE_FOLDER_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
+
+/** The multipart parser (busboy), loaded by the first upload: it weighs on the start-up. */
+let busboy: Promise<typeof Busboy> | undefined;
+export const loadBusboy = (): Promise<typeof Busboy> => (busboy ??= import("busboy").then((module) => module.default));
 
 export function uploadStagingFolder(config: Config): string {
   return join(config.previewFolder, ".uploads");

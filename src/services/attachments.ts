@@ -4,7 +4,7 @@
  * under `PREVIEW_FOLDER`
  * (previews.md §7 layout: `files/attachments/<id[0:3]>/<id[3:6]>/<id>`), rows and removal.
  */
-import Busboy from "busboy";
+import type Busboy from "busboy";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,7 +18,7 @@ import { serialize } from "../db/serialize";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess } from "./permissions";
 import { newId, utcNow } from "../lib/ids";
 import { forgetStoredFiles } from "./stored-files";
-import { ensureStagingFolder, placeStoredFile, PRIVATE_FILE_MODE, stagingPath } from "../lib/uploads";
+import { ensureStagingFolder, loadBusboy, placeStoredFile, PRIVATE_FILE_MODE, stagingPath } from "../lib/uploads";
 
 export interface UploadedFile {
   /** Form field name (`file-0`, `file-1`...). */
@@ -50,9 +50,10 @@ export async function readMultipart(c: AppContext, acceptFile: (field: string) =
   const fields: Record<string, string> = {};
   const files: UploadedFile[] = [];
   if (!body) return { fields, files };
+  const createParser = await loadBusboy();
   let parser: ReturnType<typeof Busboy>;
   try {
-    parser = Busboy({ headers: { "content-type": contentType }, defParamCharset: "utf8" });
+    parser = createParser({ headers: { "content-type": contentType }, defParamCharset: "utf8" });
   } catch {
     throw badRequest("Malformed multipart body.");
   }

@@ -10,14 +10,7 @@
  * `{device_name, aaguid, credential_id (base64url), public_key (base64url COSE key), counter, transports}`.
  * Entries in Zou's own integer encoding (imported databases) are kept but never match.
  */
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from "@simplewebauthn/server";
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import type { Config } from "../config";
 import type { Db } from "../db/database";
 import { badRequestPlain } from "../lib/errors";
@@ -26,7 +19,12 @@ import { kvDelete, kvGet, kvSet } from "../lib/kv";
 type Row = Record<string, any>;
 
 /** Transports as the option generators take them. */
-type Transport = NonNullable<NonNullable<Parameters<typeof generateRegistrationOptions>[0]["excludeCredentials"]>[number]["transports"]>[number];
+type WebAuthn = typeof import("@simplewebauthn/server");
+type Transport = NonNullable<NonNullable<Parameters<WebAuthn["generateRegistrationOptions"]>[0]["excludeCredentials"]>[number]["transports"]>[number];
+
+/** @simplewebauthn/server, loaded on first use: with its X.509/ASN.1 stack it was the heaviest import of the start-up. */
+let webauthn: Promise<WebAuthn> | undefined;
+const loadWebAuthn = (): Promise<WebAuthn> => (webauthn ??= import("@simplewebauthn/server"));
 
 const RP_NAME = "Kitsu";
 const STATE_SECONDS = 5 * 60;
@@ -100,7 +98,7 @@ function fullName(person: Row): string {
 
 /** Creation options for a new device (PUT /auth/fido); remembers the challenge. */
 export async function registrationOptions(db: Db, config: Config, person: Row): Promise<Record<string, unknown>> {
-  const options = await generateRegistrationOptions({
+  const options = await (await loadWebAuthn()).generateRegistrationOptions({
     rpName: RP_NAME,
     rpID: relyingPartyId(config),
     userID: new TextEncoder().encode(String(person.id)),
@@ -126,7 +124,7 @@ export async function verifyRegistration(db: Db, config: Config, person: Row, re
   let credential: FidoCredential;
   try {
     const registration = response as RegistrationResponseJSON;
-    const result = await verifyRegistrationResponse({
+    const result = await (await loadWebAuthn()).verifyRegistrationResponse({
       response: registration,
       expectedChallenge: challenge,
       expectedOrigin: expectedOrigin(config, registration?.response?.clientDataJSON),
@@ -151,7 +149,7 @@ export async function verifyRegistration(db: Db, config: Config, person: Row, re
 
 /** Request options for a login (GET /auth/fido); remembers the challenge. */
 export async function authenticationOptions(db: Db, config: Config, person: Row): Promise<Record<string, unknown>> {
-  const options = await generateAuthenticationOptions({
+  const options = await (await loadWebAuthn()).generateAuthenticationOptions({
     rpID: relyingPartyId(config),
     allowCredentials: usableCredentials(person).map((credential) => ({ id: credential.credential_id, transports: credential.transports })),
     userVerification: "preferred",
@@ -171,7 +169,7 @@ export async function verifyAuthentication(db: Db, config: Config, person: Row, 
   const credential = usableCredentials(person).find((entry) => entry.credential_id === assertion.id);
   if (!credential) return false;
   try {
-    const result = await verifyAuthenticationResponse({
+    const result = await (await loadWebAuthn()).verifyAuthenticationResponse({
       response: assertion,
       expectedChallenge: challenge,
       expectedOrigin: expectedOrigin(config, assertion.response?.clientDataJSON),

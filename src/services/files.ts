@@ -8,7 +8,7 @@ import { rm } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import Busboy from "busboy";
+import type Busboy from "busboy";
 import type { Selectable } from "kysely";
 import { sql } from "kysely";
 import type { AppContext } from "../context";
@@ -34,7 +34,7 @@ import {
   type FileTreeTaskType,
 } from "../lib/file-tree";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
-import { ensureStagingFolder, placeStoredFile, PRIVATE_FILE_MODE, stagingPath } from "../lib/uploads";
+import { ensureStagingFolder, loadBusboy, placeStoredFile, PRIVATE_FILE_MODE, stagingPath } from "../lib/uploads";
 import { checkEntityAccess, checkProjectAccess, checkTaskAccess, checkTaskActionAccess, effectiveRole, isAdmin } from "./permissions";
 import { isAssignedTo, type EntityRow, type TaskRow, type TaskTypeRow } from "./tasks";
 import { descNullsFirst } from "../db/order";
@@ -699,11 +699,12 @@ export async function receiveMultipartFile(
   if (!contentType.toLowerCase().startsWith("multipart/form-data") || !request.body) return null;
   const temporary = stagingPath(stagingFolder);
   const upload: { size: number; crc32: number; saving: Promise<void> | null } = { size: 0, crc32: 0, saving: null };
+  const createParser = await loadBusboy();
   try {
     await new Promise<void>((resolve, reject) => {
       let parser: Busboy.Busboy;
       try {
-        parser = Busboy({ headers: { "content-type": contentType } });
+        parser = createParser({ headers: { "content-type": contentType } });
       } catch {
         reject(badRequest("Malformed multipart body."));
         return;

@@ -6,7 +6,7 @@
  * fills in what the ID token lacks).
  */
 import { randomBytes } from "node:crypto";
-import * as client from "openid-client";
+import type * as OpenIdClient from "openid-client";
 import type { AppContext } from "../context";
 import type { Config, OidcConfig } from "../config";
 import type { Db } from "../db/database";
@@ -34,10 +34,15 @@ export function oidcRedirectUri(config: Config): string {
   return `${config.domainProtocol}://${config.domainName}/api/auth/oidc/callback`;
 }
 
-const discovered = new Map<string, client.Configuration>();
+/** openid-client, loaded on first use (single sign-on is rare; the module weighs on the start-up). */
+let openIdClient: Promise<typeof OpenIdClient> | undefined;
+const loadClient = (): Promise<typeof OpenIdClient> => (openIdClient ??= import("openid-client"));
+
+const discovered = new Map<string, OpenIdClient.Configuration>();
 
 /** The provider's configuration (discovered once per issuer, client id and secret). */
-async function providerConfiguration(oidc: OidcConfig): Promise<client.Configuration> {
+async function providerConfiguration(oidc: OidcConfig): Promise<OpenIdClient.Configuration> {
+  const client = await loadClient();
   const cacheKey = `${oidc.discoveryUrl}\n${oidc.clientId}\n${oidc.clientSecret}`;
   const cached = discovered.get(cacheKey);
   if (cached) return cached;
@@ -63,6 +68,7 @@ function stateKey(state: string): string {
 
 /** The provider's authorization URL for a new login; remembers its verifier and nonce. */
 export async function startOidcLogin(db: Db, config: Config): Promise<string> {
+  const client = await loadClient();
   const oidc = requireOidc(config);
   const configuration = await providerConfiguration(oidc);
   const verifier = client.randomPKCECodeVerifier();
@@ -90,6 +96,7 @@ function claimText(claims: Row, name: string): string | null {
  * 400 for an unknown state, a failed exchange, a missing or unverified e-mail.
  */
 export async function finishOidcLogin(c: AppContext, query: URLSearchParams): Promise<Row> {
+  const client = await loadClient();
   const config = c.get("config");
   const oidc = requireOidc(config);
   const db = c.get("db");
