@@ -52,6 +52,44 @@ function executableFormat(path: string): string {
   return "unknown";
 }
 
+/**
+ * Why macOS would refuse to start a Mach-O (Apple silicon runs only signed code), or null: the
+ * ad-hoc code signature must sit at the end of the file and its SHA-256 page hashes must cover
+ * everything before it, including the embedded application.
+ */
+async function machoSignatureProblem(path: string): Promise<string | null> {
+  const file = Buffer.from(await Bun.file(path).arrayBuffer());
+  const commands = file.readUInt32LE(16);
+  let at = 32; // after the 64-bit Mach-O header
+  let signature: { offset: number; size: number } | undefined;
+  for (let i = 0; i < commands; i++) {
+    if (file.readUInt32LE(at) === 0x1d) signature = { offset: file.readUInt32LE(at + 8), size: file.readUInt32LE(at + 12) };
+    at += file.readUInt32LE(at + 4);
+  }
+  if (!signature) return "no LC_CODE_SIGNATURE";
+  if (signature.offset + signature.size !== file.length) return "the signature is not at the end of the file";
+  const blob = file.subarray(signature.offset, signature.offset + signature.size); // big-endian SuperBlob
+  if (blob.readUInt32BE(0) !== 0xfade0cc0) return "no signature SuperBlob";
+  for (let i = 0; i < blob.readUInt32BE(8); i++) {
+    const directory = blob.subarray(blob.readUInt32BE(16 + 8 * i));
+    if (directory.readUInt32BE(0) !== 0xfade0c02) continue; // not the CodeDirectory
+    const hashOffset = directory.readUInt32BE(16);
+    const pages = directory.readUInt32BE(28);
+    const codeLimit = directory.readUInt32BE(32);
+    const [hashSize, hashType, pageShift] = [directory[36]!, directory[37]!, directory[39]!];
+    if (codeLimit !== signature.offset) return `the signature covers ${codeLimit} bytes of ${signature.offset}`;
+    if (hashType !== 2 || hashSize !== 32) return `hash type ${hashType}, not SHA-256`;
+    const pageSize = 2 ** pageShift;
+    for (let page = 0; page < pages; page++) {
+      const content = file.subarray(page * pageSize, Math.min((page + 1) * pageSize, codeLimit));
+      const expected = directory.subarray(hashOffset + page * 32, hashOffset + (page + 1) * 32);
+      if (!new Bun.CryptoHasher("sha256").update(content).digest().equals(expected)) return `page ${page} does not match its hash`;
+    }
+    return null;
+  }
+  return "no CodeDirectory";
+}
+
 describe.skipIf(!enabled)("build.ts --all (ZOU_BUN_TEST_RELEASE=1 or CI=true)", () => {
   test(
     "builds five binaries and a SHA256SUMS that verifies",
@@ -64,6 +102,8 @@ describe.skipIf(!enabled)("build.ts --all (ZOU_BUN_TEST_RELEASE=1 or CI=true)", 
 
       expect(readdirSync(outdir).sort()).toEqual([...Object.keys(EXPECTED), "SHA256SUMS"].sort());
       for (const [file, format] of Object.entries(EXPECTED)) expect(`${file}: ${executableFormat(join(outdir, file))}`).toBe(`${file}: ${format}`);
+
+      expect(await machoSignatureProblem(join(outdir, "zou-bun-darwin-arm64"))).toBeNull();
 
       // sha256sum's format: 64 hex digits, two spaces, the file name relative to the folder.
       const lines = readFileSync(join(outdir, "SHA256SUMS"), "utf8").split("\n").filter(Boolean);
