@@ -67,7 +67,8 @@ async function checksumLines(dir: string, files: string[]): Promise<string> {
   for (const file of files) {
     const hasher = new Bun.CryptoHasher("sha256");
     // Streamed: a binary is about 100 MB.
-    for await (const chunk of Bun.file(join(dir, file)).stream()) hasher.update(chunk);
+    const reader = Bun.file(join(dir, file)).stream().getReader();
+    for (let part = await reader.read(); !part.done; part = await reader.read()) hasher.update(part.value);
     lines.push(`${hasher.digest("hex")}  ${file}\n`);
   }
   return lines.join("");

@@ -42,7 +42,7 @@ async function run(cmd: string[], cwd: string, env: Record<string, string> = {})
 
 async function sha256(path: string): Promise<string> {
   const hasher = new Bun.CryptoHasher("sha256");
-  for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
+  hasher.update(await Bun.file(path).arrayBuffer());
   return hasher.digest("hex");
 }
 
@@ -106,7 +106,8 @@ describe("the single binary", () => {
     let output = "";
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       const decoder = new TextDecoder();
-      for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+      const reader = stream.getReader();
+      for (let part = await reader.read(); !part.done; part = await reader.read()) output += decoder.decode(part.value, { stream: true });
     };
     void pump(server.stdout as ReadableStream<Uint8Array>);
     void pump(server.stderr as ReadableStream<Uint8Array>);
