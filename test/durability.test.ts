@@ -97,9 +97,9 @@ interface Outcome {
 }
 
 /**
- * Starts a server, prepares a project with an asset and a task, runs `concurrency` writers (asset
- * creations and comments on the task) until `acknowledgedBeforeKill` writes are answered, then
- * SIGKILLs `victims()` (the whole server) with requests still in flight.
+ * Starts a server (`workers` processes), prepares a project with an asset and a task, runs eight
+ * concurrent writers (asset creations and comments on the task) until 60 writes are answered,
+ * then SIGKILLs `victims()` (the whole server) with requests still in flight.
  */
 async function crashUnderLoad(workers: number, victims: (server: Server) => number[]): Promise<Outcome> {
   const folder = mkdtempSync(join(tmpdir(), "zou-bun-durability-"));
@@ -148,8 +148,9 @@ async function crashUnderLoad(workers: number, victims: (server: Server) => numb
         const body = (await response.json()) as { id: string; message?: string };
         if (response.status !== 201) {
           // Not acknowledged, so it must leave nothing (checked after the restart). The one refusal
-          // seen here: two workers' deferred transactions colliding on SQLite's write lock
-          // ("database is locked", a 500); anything else is a failure of the test's own requests.
+          // seen here: two workers' deferred transactions (`begin`) colliding on SQLite's write
+          // lock ("database is locked", a 500, gone with `begin immediate`); anything else is a
+          // failure of the test's own requests.
           if (!(response.status === 500 && workers > 1)) throw new Error(`${label}: ${response.status} ${JSON.stringify(body)}\n${server.output()}`);
           refused.add(label);
           continue;
@@ -166,10 +167,19 @@ async function crashUnderLoad(workers: number, victims: (server: Server) => numb
     }
   };
   const load = Array.from({ length: 8 }, writer);
-  const loadFailed = Promise.all(load).then(() => {
-    throw new Error("the load ended before the kill");
-  });
-  await Promise.race([target, loadFailed, Bun.sleep(40_000).then(() => Promise.reject(new Error("the load was too slow")))]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      target,
+      Promise.all(load).then(() => Promise.reject(new Error("the load ended before the kill"))),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("the load was too slow")), 40_000))),
+    ]);
+  } catch (error) {
+    killed = true; // the other writers stop too
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 
   // Everything at once, in one tick: workers first (so the supervisor restarts none of them).
   inFlightAtKill = inFlight;
