@@ -97,7 +97,9 @@ export function openDatabase(url: string, poolSize = Number(process.env.DATABASE
   const prepare = (sqlText: string) => {
     let statement = statements.get(sqlText);
     if (!statement) {
-      const stmt = database.query(sqlText);
+      // Transactions take the write lock when they begin: two processes on one file (workers, the
+      // CLI) then wait for each other (busy_timeout) instead of failing to upgrade a read lock.
+      const stmt = database.query(sqlText === "begin" ? "begin immediate" : sqlText);
       statement = {
         columnNames: stmt.columnNames,
         all: (parameters: never) => stmt.all(parameters),
