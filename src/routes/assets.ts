@@ -12,7 +12,7 @@ import { badRequest, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { emitEvent } from "../lib/events";
 import { newId, normalizeId, serviceId, utcNow } from "../lib/ids";
-import { loadRelations, type AnySelect } from "../crud/engine";
+import { loadRelations, type AnySelect } from "../db/rows";
 import { checkManagerProjectAccess, checkProjectAccess, isAdmin } from "../services/permissions";
 import {
   applyCriteria,

@@ -5,7 +5,7 @@ import type { AppContext, AppEnv } from "../context";
 import { parseBody } from "../lib/body";
 import { entityDataSchema } from "../lib/validation";
 import { forbidden, notFound } from "../lib/errors";
-import { loadRelations } from "../crud/engine";
+import { loadRelations } from "../db/rows";
 import { checkProjectAccess, effectiveRole } from "../services/permissions";
 import {
   listEntitiesWithProjectName,

@@ -10,7 +10,7 @@ import { entityDataSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, queryId, serviceId } from "../lib/ids";
 import { emitEvent } from "../lib/events";
-import { loadRelations, type AnySelect } from "../crud/engine";
+import { loadRelations, type AnySelect } from "../db/rows";
 import { checkManagerProjectAccess, checkProjectAccess, effectiveRole, isAdmin } from "../services/permissions";
 import {
   applyCriteria,

@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow } from "../db/rows";
 import { badRequest } from "../lib/errors";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { chunks } from "../lib/chunks";

@@ -14,7 +14,7 @@ import { TABLES, type EntityTable, type TableName } from "../db/tables.generated
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { emitEvent } from "../lib/events";
 import { formatDateTime, isUuid, newId, normalizeId, queryId, serviceId, utcNow } from "../lib/ids";
-import { loadRelations, type AnySelect } from "../crud/engine";
+import { loadRelations, type AnySelect } from "../db/rows";
 import { refreshShotCastingStats } from "./casting";
 import { createTasksForEntities, removeTask, type TaskRow, type TaskTypeRow } from "./tasks";
 import { chunks, selectIn } from "../lib/chunks";

@@ -7,7 +7,7 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { transact } from "../db/transaction";
 import { serialize } from "../db/serialize";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow } from "../db/rows";
 import { emitEvent } from "../lib/events";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";

@@ -29,7 +29,8 @@ import {
   openMemberProjectIds,
   userDepartmentIds,
 } from "../../services/permissions";
-import { loadRelations, type AnySelect, type Dict, type Row } from "../engine";
+import { loadRelations, type AnySelect, type Row } from "../../db/rows";
+import type { Dict } from "../engine";
 import type { RuleSet } from "./index";
 
 const ENTITY_PROTECTED = ["instance_casting", "entities_in", "entities_out", "type", "shotgun_id", "created_by"];
