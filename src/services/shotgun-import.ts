@@ -18,7 +18,8 @@ import { ApiError, badRequest, databaseErrorToApiError, notFound } from "../lib/
 import { readJson } from "../lib/body";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import { checkAdmin, checkManager, checkManagerProjectAccess } from "./permissions";
-import { requestTypeIds, removeEntity, kindOfTypeId, type EntityRow } from "./entities";
+import { requestTypeIds, kindOfTypeId, type EntityRow } from "./entities";
+import { removeEntity } from "./entity-writes";
 import { removeCommentRow, removePreviewFile, removeTask, type TaskRow } from "./tasks";
 import type { EntityKind } from "../lib/entity-kinds";
 
