@@ -119,54 +119,54 @@ export async function createAsset(
   });
 }
 
-/** Get-or-create of an episode by name. Emits `episode:new` when created. */
-export async function createEpisode(
+type ChildKind = "Episode" | "Sequence" | "Shot" | "Scene" | "Edit";
+
+/**
+ * The get-or-create Zou does for episodes, sequences, shots, scenes and edits: the project must
+ * exist, the parent (when given) must be of its kind in that project (404 otherwise); the entity
+ * of that (type, parent, name) is answered as it is, else inserted with `values` and announced by
+ * `<kind>:new` with `eventData(row, parent)`.
+ */
+async function getOrCreateEntity(
   c: AppContext,
   projectId: string,
-  fields: { name: string; status?: string | null; description?: string | null; data?: Dict | null },
+  kind: ChildKind,
+  name: string,
+  parent: { id: string | null | undefined; kind: EntityKind } | null,
+  values: Omit<NewEntity, "projectId" | "entityTypeId" | "parentId" | "name" | "createdBy">,
+  eventData: (row: EntityRow, parent: EntityRow | null) => Dict = () => ({}),
 ): Promise<EntityRow> {
   return transact(c, async (db) => {
     await projectExists(db, projectId);
     const types = await requestTypeIds(c);
-    const existing = await findEntity(db, { projectId, entityTypeId: types.Episode, name: fields.name });
+    const parentRow = parent?.id ? await parentOfKind(c, parent.id, parent.kind, projectId) : null;
+    const lookup = { projectId, entityTypeId: types[kind], parentId: parent?.id ?? null, name };
+    const existing = await findEntity(db, lookup);
     if (existing) return existing;
-    const status = fields.status && ENTITY_STATUSES.includes(fields.status) ? fields.status : "running";
-    const row = await insertEntity(db, {
-      projectId,
-      entityTypeId: types.Episode,
-      name: fields.name,
-      status,
-      description: fields.description ?? "",
-      data: fields.data ?? {},
-      createdBy: currentUserId(c),
-    });
-    await emitEntityEvent(c, "Episode", "new", row);
+    const row = await insertEntity(db, { ...lookup, ...values, createdBy: currentUserId(c) });
+    await emitEntityEvent(c, kind, "new", row, eventData(row, parentRow));
     return row;
   });
 }
 
+/** Get-or-create of an episode by name. Emits `episode:new` when created. */
+export function createEpisode(
+  c: AppContext,
+  projectId: string,
+  fields: { name: string; status?: string | null; description?: string | null; data?: Dict | null },
+): Promise<EntityRow> {
+  const status = fields.status && ENTITY_STATUSES.includes(fields.status) ? fields.status : "running";
+  return getOrCreateEntity(c, projectId, "Episode", fields.name, null, { status, description: fields.description ?? "", data: fields.data ?? {} });
+}
+
 /** Get-or-create of a sequence (optionally under an episode of the project). Emits `sequence:new`. */
-export async function createSequence(
+export function createSequence(
   c: AppContext,
   projectId: string,
   fields: { name: string; episodeId?: string | null; description?: string | null; data?: Dict | null },
 ): Promise<EntityRow> {
-  return transact(c, async (db) => {
-    await projectExists(db, projectId);
-    const types = await requestTypeIds(c);
-    if (fields.episodeId) await parentOfKind(c, fields.episodeId, "Episode", projectId);
-    const lookup = { projectId, entityTypeId: types.Sequence, parentId: fields.episodeId ?? null, name: fields.name };
-    const existing = await findEntity(db, lookup);
-    if (existing) return existing;
-    const row = await insertEntity(db, {
-      ...lookup,
-      description: fields.description ?? "",
-      data: fields.data ?? {},
-      createdBy: currentUserId(c),
-    });
-    await emitEntityEvent(c, "Sequence", "new", row);
-    return row;
-  });
+  const parent = { id: fields.episodeId, kind: "Episode" as const };
+  return getOrCreateEntity(c, projectId, "Sequence", fields.name, parent, { description: fields.description ?? "", data: fields.data ?? {} });
 }
 
 /**
@@ -174,67 +174,30 @@ export async function createSequence(
  * and fps live in `data` (frame_in, frame_out, fps), the length in `nb_frames`. Emits `shot:new`
  * with the episode of the sequence.
  */
-export async function createShot(
+export function createShot(
   c: AppContext,
   projectId: string,
   fields: { name: string; sequenceId?: string | null; data?: Dict | null; nbFrames?: number | null; description?: string | null },
 ): Promise<EntityRow> {
-  return transact(c, async (db) => {
-    await projectExists(db, projectId);
-    const types = await requestTypeIds(c);
-    const sequence = fields.sequenceId ? await parentOfKind(c, fields.sequenceId, "Sequence", projectId) : null;
-    const lookup = { projectId, entityTypeId: types.Shot, parentId: fields.sequenceId ?? null, name: fields.name };
-    const existing = await findEntity(db, lookup);
-    if (existing) return existing;
-    const row = await insertEntity(db, {
-      ...lookup,
-      data: fields.data ?? {},
-      nbFrames: fields.nbFrames ?? null,
-      description: fields.description ?? null,
-      createdBy: currentUserId(c),
-    });
-    await emitEntityEvent(c, "Shot", "new", row, { episode_id: sequence?.parent_id ?? null });
-    return row;
-  });
+  const parent = { id: fields.sequenceId, kind: "Sequence" as const };
+  const values = { data: fields.data ?? {}, nbFrames: fields.nbFrames ?? null, description: fields.description ?? null };
+  return getOrCreateEntity(c, projectId, "Shot", fields.name, parent, values, (_row, sequence) => ({ episode_id: sequence?.parent_id ?? null }));
 }
 
 /** Get-or-create of a scene under a sequence of the project. Emits `scene:new`. */
-export async function createScene(c: AppContext, projectId: string, fields: { name: string; sequenceId?: string | null }): Promise<EntityRow> {
-  return transact(c, async (db) => {
-    await projectExists(db, projectId);
-    const types = await requestTypeIds(c);
-    if (fields.sequenceId) await parentOfKind(c, fields.sequenceId, "Sequence", projectId);
-    const lookup = { projectId, entityTypeId: types.Scene, parentId: fields.sequenceId ?? null, name: fields.name };
-    const existing = await findEntity(db, lookup);
-    if (existing) return existing;
-    const row = await insertEntity(db, { ...lookup, data: {}, createdBy: currentUserId(c) });
-    await emitEntityEvent(c, "Scene", "new", row);
-    return row;
-  });
+export function createScene(c: AppContext, projectId: string, fields: { name: string; sequenceId?: string | null }): Promise<EntityRow> {
+  return getOrCreateEntity(c, projectId, "Scene", fields.name, { id: fields.sequenceId, kind: "Sequence" }, { data: {} });
 }
 
 /** Get-or-create of an edit (optionally under an episode). Emits `edit:new` with `parent_id`. */
-export async function createEdit(
+export function createEdit(
   c: AppContext,
   projectId: string,
   fields: { name: string; data?: Dict | null; description?: string | null; episodeId?: string | null },
 ): Promise<EntityRow> {
-  return transact(c, async (db) => {
-    await projectExists(db, projectId);
-    const types = await requestTypeIds(c);
-    if (fields.episodeId) await parentOfKind(c, fields.episodeId, "Episode", projectId);
-    const lookup = { projectId, entityTypeId: types.Edit, parentId: fields.episodeId ?? null, name: fields.name };
-    const existing = await findEntity(db, lookup);
-    if (existing) return existing;
-    const row = await insertEntity(db, {
-      ...lookup,
-      data: fields.data ?? {},
-      description: fields.description ?? "",
-      createdBy: currentUserId(c),
-    });
-    await emitEntityEvent(c, "Edit", "new", row, { parent_id: row.parent_id });
-    return row;
-  });
+  const parent = { id: fields.episodeId, kind: "Episode" as const };
+  const values = { data: fields.data ?? {}, description: fields.description ?? "" };
+  return getOrCreateEntity(c, projectId, "Edit", fields.name, parent, values, (row) => ({ parent_id: row.parent_id }));
 }
 
 /** Keeps the ids (or `{id}` objects) of existing entities; malformed ids are a 400. */
