@@ -147,6 +147,8 @@ describe("casting of sequences and episodes", () => {
     events.clear();
     await server.json("PUT", `${url}/entities/${s1}/casting`, { body: [{ asset_id: prop, nb_occurences: 2 }, { asset_id: chair, nb_occurences: 1 }] });
     expect(events.data("asset:update").map((d: any) => d.asset_id).sort()).toEqual([prop, chair].sort());
+    // The episode links are announced by asset:update only, as in Zou: entity-link:new for the shot's links.
+    expect(events.data("entity-link:new").map((d: any) => d.entity_in_id)).toEqual([s1, s1]);
     const episodes = await server.json("GET", `${url}/episodes/casting`, { token: show.artist.token });
     expect(episodes.status).toBe(200);
     expect(episodes.body[ep].map((c: any) => [c.asset_id, c.nb_occurences])).toEqual([[chair, 1], [prop, 1]]);

@@ -199,8 +199,13 @@ describe("attachments", () => {
 
     const add = new FormData();
     add.append("file-0", new File(["more"], "more.txt", { type: "text/plain" }));
+    const heard: string[] = [];
+    const stopListening = server.events.subscribe((event) => heard.push(event.name));
     const added = await server.request("POST", `/api/actions/tasks/${taskId}/comments/${created.id}/add-attachment`, { token: artist.token, body: add });
+    stopListening();
     expect(added.status).toBe(201);
+    // Zou's route announces nothing: no comment:update in the event log for it.
+    expect(heard).toEqual([]);
     const addedBody = await added.json();
     expect(addedBody.map((a: any) => a.name)).toEqual(["more.txt"]);
     const refused = new FormData();

@@ -37,8 +37,14 @@ describe("picture previews", () => {
     expect(status).toBe(201);
     expect(body).toMatchObject({ id: previewId, status: "ready", extension: "png", original_name: "layout shot", width: 320, height: 240, revision: 1, position: 1 });
     expect(body.file_size).toBeGreaterThan(0);
-    expect(events).toContain("preview-file:add-file");
-    expect(events).toContain("comment:update");
+    // As Zou's upload route: the row update is announced, then the comment and the file.
+    expect(events.filter((name) => name.startsWith("preview-file:") || name === "comment:update")).toEqual([
+      "preview-file:update",
+      "comment:update",
+      "preview-file:add-file",
+    ]);
+    const logged = await w.server.db.selectFrom("api_event").select(["data", "project_id"]).where("name", "=", "preview-file:update").execute();
+    expect(logged.map((event) => JSON.parse(String(event.data)).preview_file_id)).toContain(previewId);
     const root = w.server.config.previewFolder;
     expect(existsSync(`${root}/pictures/thumbnails/${previewId.slice(0, 3)}/${previewId.slice(3, 6)}/${previewId}`)).toBe(true);
     expect(existsSync(`${root}/pictures/thumbnails/squ/are/square-${previewId}`)).toBe(true);

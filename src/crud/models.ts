@@ -4,7 +4,9 @@
  * and are merged here.
  */
 import { TABLES, type TableName } from "../db/tables.generated";
-import type { CrudModel } from "./engine";
+import type { AppContext } from "../context";
+import type { Row } from "../db/rows";
+import { deleteRow, type CrudModel } from "./engine";
 import { modelRules } from "./rules/index";
 
 /** Routes whose tables Zou exposes, with the methods the spec lists. */
@@ -22,4 +24,11 @@ export function crudModels(): CrudModel[] {
     const rules = modelRules[model.table];
     return rules ? { ...model, ...rules } : model;
   });
+}
+
+/** Deletes a row as `DELETE /data/<plural>/<id>` does (its links, its event), without the route's checks. */
+export async function deleteAsCrudRoute(c: AppContext, table: TableName, row: Row): Promise<void> {
+  const model = crudModels().find((candidate) => candidate.table === table);
+  if (!model) throw new Error(`no crud model for ${table}`);
+  await deleteRow(c, model, row);
 }

@@ -12,25 +12,10 @@ import { badRequest, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { emitEvent } from "../lib/events";
 import { newId, normalizeId, serviceId, utcNow } from "../lib/ids";
-import { loadRelations, type AnySelect } from "../crud/engine";
+import { loadRelations, type AnySelect } from "../db/rows";
 import { checkManagerProjectAccess, checkProjectAccess, isAdmin } from "../services/permissions";
-import {
-  applyCriteria,
-  criteriaProjectId,
-  castAssets,
-  castIn,
-  checkEntityRead,
-  createAsset,
-  loadEntity,
-  maskMetadataForVendor,
-  presentEntity,
-  requestTypeIds,
-  reservedIdList,
-  vendorScope,
-  whereAssigned,
-  type Dict,
-  type EntityRow,
-} from "../services/entities";
+import { applyCriteria, criteriaProjectId, castAssets, castIn, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntity, requestTypeIds, reservedIdList, vendorScope, whereAssigned, type Dict, type EntityRow } from "../services/entities";
+import { createAsset } from "../services/entity-writes";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { assetsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
 import { assetInstanceName, getCasting, nextAssetInstanceNumber, updateCasting } from "../services/casting";

@@ -6,7 +6,7 @@
 import type { Hono } from "hono";
 import type { AppContext, AppEnv } from "../context";
 import type { Db } from "../db/database";
-import { loadRelations, loadServiceRow } from "../crud/engine";
+import { loadRelations, loadServiceRow } from "../db/rows";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { readLooseBody } from "../lib/body";

@@ -254,7 +254,7 @@ export function registerComments(app: Hono<AppEnv>): void {
             reply.id === replyId ? { ...reply, attachment_files: [...(reply.attachment_files ?? []), ...stored] } : reply);
           await c.get("db").updateTable("comment").set({ replies: JSON.stringify(replies) }).where("id", "=", comment.id).execute();
         }
-          await emit(c, "comment:update", { comment_id: comment.id }, task.project_id);
+        // No event: Zou's route announces nothing (the attachments are in its answer).
         return stored;
       });
       return c.json(attachments, 201);

@@ -5,20 +5,10 @@ import type { AppContext, AppEnv } from "../context";
 import { parseBody } from "../lib/body";
 import { entityDataSchema } from "../lib/validation";
 import { forbidden, notFound } from "../lib/errors";
-import { loadRelations } from "../crud/engine";
+import { loadRelations } from "../db/rows";
 import { checkProjectAccess, effectiveRole } from "../services/permissions";
-import {
-  listEntitiesWithProjectName,
-  projectEntities,
-  criteriaProjectId,
-  blockVendorOrClient,
-  checkEntityRead,
-  createConcept,
-  loadEntity,
-  presentEntities,
-  presentEntity,
-  type EntityRow,
-} from "../services/entities";
+import { listEntitiesWithProjectName, projectEntities, criteriaProjectId, blockVendorOrClient, checkEntityRead, loadEntity, presentEntities, presentEntity, type EntityRow } from "../services/entities";
+import { createConcept } from "../services/entity-writes";
 import { getProject } from "../services/tasks";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { conceptsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";

@@ -7,23 +7,8 @@ import { entityDataSchema } from "../lib/validation";
 import { notFound } from "../lib/errors";
 import { normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess } from "../services/permissions";
-import {
-  listEntitiesWithProjectName,
-  projectEntities,
-  criteriaProjectId,
-  blockVendorOrClient,
-  checkEntityRead,
-  createEdit,
-  loadEntity,
-  maskMetadataForVendor,
-  presentEntities,
-  presentEntity,
-  queryFlag,
-  requestTypeIds,
-  vendorScope,
-  type Dict,
-  type EntityRow,
-} from "../services/entities";
+import { listEntitiesWithProjectName, projectEntities, criteriaProjectId, blockVendorOrClient, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntities, presentEntity, queryFlag, requestTypeIds, vendorScope, type Dict, type EntityRow } from "../services/entities";
+import { createEdit } from "../services/entity-writes";
 import { taskDicts, getProject } from "../services/tasks";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { editsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";

@@ -7,20 +7,8 @@ import { readBodyValue, parseBody } from "../lib/body";
 import { badRequest, forbidden } from "../lib/errors";
 import { isUuid, normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, effectiveRole } from "../services/permissions";
-import {
-  checkEntityRead,
-  conceptLinks,
-  createTasksForEntity,
-  entityData,
-  getEntityRow,
-  kindOfTypeId,
-  loadEntity,
-  queryFlag,
-  removeEntity,
-  requestTypeIds,
-  type Dict,
-  type EntityRow,
-} from "../services/entities";
+import { checkEntityRead, conceptLinks, entityData, getEntityRow, kindOfTypeId, loadEntity, queryFlag, requestTypeIds, type Dict, type EntityRow } from "../services/entities";
+import { createTasksForEntity, removeEntity } from "../services/entity-writes";
 import { taskDicts, getProject } from "../services/tasks";
 import { newsPage } from "../services/news";
 import { ascNullsLast, descNullsFirst } from "../db/order";

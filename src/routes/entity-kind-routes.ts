@@ -6,16 +6,8 @@
 import type { Hono } from "hono";
 import type { AppContext, AppEnv } from "../context";
 import { entityPreviewFiles } from "../services/playlists";
-import {
-  checkEntityDelete,
-  entityVersions,
-  loadEntity,
-  queryFlag,
-  removeEntity,
-  taskTypesOf,
-  type EntityKind,
-  type EntityRow,
-} from "../services/entities";
+import { checkEntityDelete, entityVersions, loadEntity, queryFlag, taskTypesOf, type EntityKind, type EntityRow } from "../services/entities";
+import { removeEntity } from "../services/entity-writes";
 import { taskDicts } from "../services/tasks";
 
 export interface EntityKindRoutes {

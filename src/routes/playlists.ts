@@ -11,7 +11,7 @@ import { readJsonObject, readLooseBody } from "../lib/body";
 import { badRequest, notFound } from "../lib/errors";
 import { isUuid, normalizeId, queryId } from "../lib/ids";
 import { sendStoredFile } from "../lib/file-response";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow } from "../db/rows";
 import {
   addEntities,
   allProjectPlaylists,

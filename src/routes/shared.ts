@@ -33,7 +33,7 @@ import { movieFile, originalFile, previewDownloadName } from "../services/previe
 import { firstStored } from "../services/preview-storage";
 import { FILE_EXTENSIONS, PICTURE_EXTENSIONS } from "../services/preview-processing";
 import { updateAnnotations, type PreviewRow } from "../services/preview-files";
-import type { Row } from "../crud/engine";
+import type { Row } from "../db/rows";
 import type { Dict } from "../services/tasks";
 
 interface Shared {

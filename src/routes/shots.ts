@@ -10,38 +10,10 @@ import { entityDataSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, queryId, serviceId } from "../lib/ids";
 import { emitEvent } from "../lib/events";
-import { loadRelations, type AnySelect } from "../crud/engine";
+import { loadRelations, type AnySelect } from "../db/rows";
 import { checkManagerProjectAccess, checkProjectAccess, effectiveRole, isAdmin } from "../services/permissions";
-import {
-  applyCriteria,
-  projectEntities,
-  criteriaProjectId,
-  castAssets,
-  checkEntityRead,
-  createEpisode,
-  createScene,
-  createSequence,
-  createShot,
-  entityValuesFromBody,
-  loadEntity,
-  maskMetadataForVendor,
-  presentEntities,
-  presentEntity,
-  PROTECTED_ENTITY_KEYS,
-  queryFlag,
-  removeEntity,
-  requestTypeIds,
-  taskTypesOf,
-  vendorScope,
-  whereAssigned,
-  writeEntity,
-  checkEntityDelete,
-  blockVendorOrClient,
-  parseFps,
-  type Dict,
-  type EntityKind,
-  type EntityRow,
-} from "../services/entities";
+import { applyCriteria, projectEntities, criteriaProjectId, castAssets, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntities, presentEntity, queryFlag, requestTypeIds, taskTypesOf, vendorScope, whereAssigned, checkEntityDelete, blockVendorOrClient, parseFps, type Dict, type EntityKind, type EntityRow } from "../services/entities";
+import { createEpisode, createScene, createSequence, createShot, entityValuesFromBody, PROTECTED_ENTITY_KEYS, removeEntity, writeEntity } from "../services/entity-writes";
 import { taskDicts, getProject } from "../services/tasks";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { entitiesWithTasks, readWithTasksQuery, rowsToDicts, shotsWithTasks, withTasksResponse } from "../services/with-tasks";

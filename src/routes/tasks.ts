@@ -13,7 +13,7 @@ import { parseBody, readBodyValue, validate } from "../lib/body";
 import { boolWordSchema, idSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, parseDateInput, queryId, serviceId, utcNow } from "../lib/ids";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow } from "../db/rows";
 import { chunks } from "../lib/chunks";
 import { buildFilePath, FileTreeError, getProjectTree } from "../lib/file-tree";
 import {

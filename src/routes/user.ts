@@ -13,7 +13,7 @@ import { badRequest, notFound } from "../lib/errors";
 import { RESERVED_ENTITY_TYPES, type EntityKind } from "../lib/entity-kinds";
 import { isUuid, newId, normalizeId, parseDateTimeInput, queryId, serviceId, utcNow } from "../lib/ids";
 import { parseBoolWord } from "../crud/values";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow } from "../db/rows";
 import { requirePerson } from "../services/auth";
 import {
   getNotification,

@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow } from "../db/rows";
 import { badRequest } from "../lib/errors";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
 import { chunks } from "../lib/chunks";
@@ -214,18 +214,25 @@ function withMicroseconds(value: unknown): string | null {
   return text;
 }
 
-async function createLink(c: AppContext, entityInId: string, entityOutId: string, nbOccurences: number, label: string, projectId: string): Promise<void> {
+async function insertLink(db: Db, entityInId: string, entityOutId: string, nbOccurences: number, label: string): Promise<string> {
   const now = linkTimestamp();
   const id = newId();
-  await c
-    .get("db")
+  await db
     .insertInto("entity_link")
     .values({ id, created_at: now, updated_at: now.slice(0, 19), entity_in_id: entityInId, entity_out_id: entityOutId, nb_occurences: nbOccurences, label })
     .execute();
+  return id;
+}
+
+async function createLink(c: AppContext, entityInId: string, entityOutId: string, nbOccurences: number, label: string, projectId: string): Promise<void> {
+  const id = await insertLink(c.get("db"), entityInId, entityOutId, nbOccurences, label);
   await emit(c, "entity-link:new", { entity_link_id: id, entity_in_id: entityInId, entity_out_id: entityOutId, nb_occurences: nbOccurences }, projectId);
 }
 
-/** When an asset is cast in a shot of a tv show, it is cast in the shot's episode too. */
+/**
+ * When an asset is cast in a shot of a tv show, it is cast in the shot's episode too; as in Zou,
+ * that link is announced by `asset:update` only (no `entity-link:new`).
+ */
 async function castInEpisode(c: AppContext, shot: Row, assetId: string, label: string): Promise<void> {
   if (!shot.parent_id) return;
   const db = c.get("db");
@@ -238,7 +245,7 @@ async function castInEpisode(c: AppContext, shot: Row, assetId: string, label: s
     .where("entity_out_id", "=", assetId)
     .executeTakeFirst();
   if (link) return;
-  await createLink(c, sequence.parent_id, assetId, 1, label, shot.project_id);
+  await insertLink(db, sequence.parent_id, assetId, 1, label);
   await recountEntitiesOut(db, sequence.parent_id);
   await emit(c, "asset:update", { asset_id: assetId }, shot.project_id);
 }

@@ -8,7 +8,7 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { CommentTable } from "../db/tables.generated";
 import { isTrue, serialize, parseJson } from "../db/serialize";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow } from "../db/rows";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { newId, parseDateTimeInput, preciseNow, serviceId, utcNow } from "../lib/ids";

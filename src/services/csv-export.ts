@@ -13,6 +13,7 @@ import { parseJson } from "../db/serialize";
 import { requestTypeIds, type EntityKind } from "./entities";
 import { fullEntityNames } from "./entity-names";
 import { slugify } from "./projects";
+import { timeSpentsWithEntities } from "./time-spents";
 
 type Row = Record<string, any>;
 type Batches = AsyncGenerator<CsvCell[][]>;
@@ -381,14 +382,9 @@ export async function* exportTimeSpents(c: AppContext): Batches {
   yield [["Project", "Person", "Entity Type Name", "Entity", "Task Type", "Date", "Time spent"]];
   const projectIds = await projectIdsWithStatus(db, ["Active", "open", "Open"]);
   if (projectIds.length === 0) return;
-  const rows = db
-    .selectFrom("time_spent")
-    .innerJoin("task", "task.id", "time_spent.task_id")
-    .innerJoin("project", "project.id", "task.project_id")
+  const rows = timeSpentsWithEntities(db)
     .innerJoin("person", "person.id", "time_spent.person_id")
     .innerJoin("task_type", "task_type.id", "task.task_type_id")
-    .innerJoin("entity", "entity.id", "task.entity_id")
-    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
     .select([
       "project.name as project_name", "person.first_name", "person.last_name", "entity_type.name as entity_type_name", "entity.id as entity_id",
       "entity.name as entity_name", "task_type.name as task_type_name", "time_spent.date", "time_spent.duration",

@@ -8,15 +8,8 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { CsvRow } from "../lib/csv";
 import { createComment } from "./comments";
-import {
-  emitEntityEvent,
-  entityData,
-  insertEntity,
-  presentEntity,
-  requestTypeIds,
-  type EntityKind,
-  type EntityRow,
-} from "./entities";
+import { emitEntityEvent, entityData, presentEntity, requestTypeIds, type EntityKind, type EntityRow } from "./entities";
+import { insertEntity } from "./entity-writes";
 import { entityTypeId } from "./projects";
 import { newId, utcNow } from "../lib/ids";
 import { assignTask, createTasksForEntities, defaultTaskStatus, emit as emitTaskEvent, type TaskRow, type TaskStatusRow, type TaskTypeRow } from "./tasks";

@@ -12,7 +12,7 @@ import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { TABLES, type TableName } from "../db/tables.generated";
 import { transact } from "../db/transaction";
-import { setRelation } from "../crud/engine";
+import { setRelation } from "../db/rows";
 import { toStoredValue } from "../crud/values";
 import { ApiError, badRequest, databaseErrorToApiError } from "../lib/errors";
 import { readJson } from "../lib/body";

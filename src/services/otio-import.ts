@@ -15,7 +15,8 @@ import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { badRequestPlain } from "../lib/errors";
 import { utcNow } from "../lib/ids";
-import { createSequence, createShot, emitEntityEvent, entityData, findEntity, parseFps, requestTypeIds, type EntityRow } from "./entities";
+import { emitEntityEvent, entityData, parseFps, requestTypeIds, type EntityRow } from "./entities";
+import { createSequence, createShot, findEntity } from "./entity-writes";
 import { createTasksForEntities, type TaskTypeRow } from "./tasks";
 
 export interface TimelineClip {

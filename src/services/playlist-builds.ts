@@ -24,7 +24,7 @@ import type { PreviewRow } from "./preview-files";
 import { fullEntityNames } from "./entity-names";
 import { slugify } from "./projects";
 import { playlistShots, type PlaylistRow } from "./playlists";
-import type { Row } from "../crud/engine";
+import type { Row } from "../db/rows";
 import type { Dict } from "./tasks";
 
 /** Where a build's movie is stored: movies bucket, key `playlists-<job id>`. */

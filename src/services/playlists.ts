@@ -7,7 +7,7 @@
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { isTrue, parseJson, serialize } from "../db/serialize";
-import { loadServiceRow, type Row } from "../crud/engine";
+import { loadServiceRow, type Row } from "../db/rows";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { isUuid, normalizeId, utcNow } from "../lib/ids";

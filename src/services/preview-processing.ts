@@ -349,7 +349,12 @@ export async function processUpload(
   }
 
   const row = await db.selectFrom("preview_file").selectAll().where("id", "=", preview.id).executeTakeFirstOrThrow();
-  await emitAddFile(c, row);
+  // Zou's upload route updates the row through its service, which announces the change (a movie
+  // gets this one as well as the one its processing sends when done).
+  const task = row.task_id ? await db.selectFrom("task").select("project_id").where("id", "=", row.task_id).executeTakeFirst() : undefined;
+  const projectId = task?.project_id ?? null;
+  await emitPreviewEvent(deps, "preview-file:update", { preview_file_id: row.id }, projectId, c.get("user").id);
+  await emitAddFile(c, row, projectId);
   return presentPreview(row);
 }
 
@@ -363,17 +368,15 @@ async function storeFileAt(from: string, to: string): Promise<void> {
 }
 
 /** `comment:update` and `preview-file:add-file` when a comment carries the preview. */
-async function emitAddFile(c: AppContext, row: PreviewRow): Promise<void> {
-  const db = c.get("db");
-  const link = await db.selectFrom("comment_preview_link").select("comment").where("preview_file", "=", row.id).executeTakeFirst();
+async function emitAddFile(c: AppContext, row: PreviewRow, projectId: string | null): Promise<void> {
+  const link = await c.get("db").selectFrom("comment_preview_link").select("comment").where("preview_file", "=", row.id).executeTakeFirst();
   if (!link) return;
-  const task = row.task_id ? await db.selectFrom("task").select("project_id").where("id", "=", row.task_id).executeTakeFirst() : undefined;
   const deps = depsOf(c);
   const userId = c.get("user").id;
-  await emitPreviewEvent(deps, "comment:update", { comment_id: link.comment }, task?.project_id ?? null, userId);
+  await emitPreviewEvent(deps, "comment:update", { comment_id: link.comment }, projectId, userId);
   await emitPreviewEvent(deps, "preview-file:add-file", {
     comment_id: link.comment, task_id: row.task_id, preview_file_id: row.id, revision: row.revision, extension: row.extension, status: row.status,
-  }, task?.project_id ?? null, userId);
+  }, projectId, userId);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow } from "../db/rows";
 import { emitEvent } from "../lib/events";
 import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { newId, utcNow } from "../lib/ids";

@@ -10,7 +10,7 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { TABLES, type TableName } from "../db/tables.generated";
-import { loadRelations } from "../crud/engine";
+import { loadRelations } from "../db/rows";
 import { badRequest, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";

@@ -2,7 +2,7 @@
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
-import { loadRelations, loadServiceRow } from "../crud/engine";
+import { loadRelations, loadServiceRow } from "../db/rows";
 import { badRequest } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { newId, utcNow } from "../lib/ids";

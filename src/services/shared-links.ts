@@ -12,7 +12,7 @@ import { ApiError, badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, newId, normalizeId, parseDateTimeInput, utcNow } from "../lib/ids";
 import { hashPassword, verifyPassword } from "../lib/passwords";
 import { sendMail } from "../lib/mail";
-import type { Row } from "../crud/engine";
+import type { Row } from "../db/rows";
 import { emit, type Dict } from "./tasks";
 import { playlistShots, type PlaylistRow } from "./playlists";
 

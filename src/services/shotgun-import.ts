@@ -13,13 +13,13 @@ import { serialize } from "../db/serialize";
 import { TABLES, type TableName } from "../db/tables.generated";
 import { transact } from "../db/transaction";
 import { toStoredValue } from "../crud/values";
-import { deleteRow } from "../crud/engine";
-import { crudModels } from "../crud/models";
+import { deleteAsCrudRoute } from "../crud/models";
 import { ApiError, badRequest, databaseErrorToApiError, notFound } from "../lib/errors";
 import { readJson } from "../lib/body";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import { checkAdmin, checkManager, checkManagerProjectAccess } from "./permissions";
-import { requestTypeIds, removeEntity, kindOfTypeId, type EntityRow } from "./entities";
+import { requestTypeIds, kindOfTypeId, type EntityRow } from "./entities";
+import { removeEntity } from "./entity-writes";
 import { removeCommentRow, removePreviewFile, removeTask, type TaskRow } from "./tasks";
 import type { EntityKind } from "../lib/entity-kinds";
 
@@ -241,13 +241,6 @@ interface Remover {
   remove: (c: AppContext, row: Row) => Promise<void>;
 }
 
-/** Deletes a row as `DELETE /data/<plural>/<id>` does (its links, its event), without the route's checks. */
-async function deleteById(c: AppContext, table: TableName, row: Row): Promise<void> {
-  const model = crudModels().find((candidate) => candidate.table === table);
-  if (!model) throw new Error(`no crud model for ${table}`);
-  await deleteRow(c, model, row);
-}
-
 /** Asset: canceled when one of its tasks has working files, else removed with its tasks (Zou). */
 async function removeAsset(c: AppContext, row: Row): Promise<void> {
   const db = c.get("db");
@@ -282,15 +275,15 @@ const projectConnectionRemover: Remover = {
 };
 
 export const SHOTGUN_REMOVERS: Record<string, Remover> = {
-  project: { table: "project", projectOf: (row) => row.id, remove: (c, row) => deleteById(c, "project", row) },
-  person: { table: "person", projectOf: () => null, remove: (c, row) => deleteById(c, "person", row) },
+  project: { table: "project", projectOf: (row) => row.id, remove: (c, row) => deleteAsCrudRoute(c, "project", row) },
+  person: { table: "person", projectOf: () => null, remove: (c, row) => deleteAsCrudRoute(c, "person", row) },
   shot: entityRemover("Shot"),
   scene: entityRemover("Scene"),
   episode: entityRemover("Episode"),
   sequence: entityRemover("Sequence"),
   asset: { table: "entity", kind: "Asset", projectOf: (row) => row.project_id, remove: removeAsset },
-  step: { table: "task_type", projectOf: () => null, remove: (c, row) => deleteById(c, "task_type", row) },
-  status: { table: "task_status", projectOf: () => null, remove: (c, row) => deleteById(c, "task_status", row) },
+  step: { table: "task_type", projectOf: () => null, remove: (c, row) => deleteAsCrudRoute(c, "task_type", row) },
+  status: { table: "task_status", projectOf: () => null, remove: (c, row) => deleteAsCrudRoute(c, "task_status", row) },
   task: { table: "task", projectOf: (row) => row.project_id, remove: (c, row) => removeTask(c, row as TaskRow, true) },
   note: {
     table: "comment",

@@ -4,7 +4,7 @@
  * The runner (shotgun-import.ts) owns the transaction, skipping and error handling.
  */
 import type { Db } from "../db/database";
-import { setRelation } from "../crud/engine";
+import { setRelation } from "../db/rows";
 import { reservedTypeIds, type ReservedTypeIds } from "./entities";
 import { defaultTaskStatus } from "./tasks";
 import { entityTypeId } from "./projects";

@@ -9,7 +9,7 @@ import { sql } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { EntityTable, ProjectTable, TaskStatusTable, TaskTable, TaskTypeTable } from "../db/tables.generated";
-import { loadServiceRow, type AnySelect } from "../crud/engine";
+import { loadServiceRow, type AnySelect } from "../db/rows";
 import { isTrue, serialize, parseJson } from "../db/serialize";
 import { emitEvent } from "../lib/events";
 import { badRequest, forbidden } from "../lib/errors";

@@ -7,7 +7,7 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { transact } from "../db/transaction";
 import { serialize } from "../db/serialize";
-import { loadServiceRow } from "../crud/engine";
+import { loadServiceRow } from "../db/rows";
 import { emitEvent } from "../lib/events";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
@@ -432,17 +432,22 @@ export function timeSpentTable(rows: Row[], level: TableLevel): Record<string, R
   return result;
 }
 
+/** Time spents with their task, its project, its entity and the entity's type (time tables, CSV export). */
+export function timeSpentsWithEntities(db: Db) {
+  return db
+    .selectFrom("time_spent")
+    .innerJoin("task", "task.id", "time_spent.task_id")
+    .innerJoin("project", "project.id", "task.project_id")
+    .innerJoin("entity", "entity.id", "task.entity_id")
+    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id");
+}
+
 /**
  * Time spent of a person in a period summed per task (`build_results`): task, type, project and
  * entity names with the sequence and episode.
  */
 export async function personTimeSpentsByTask(db: Db, personId: string, period: Period, scope: TimeSpentScope): Promise<Dict[]> {
-  let query = db
-    .selectFrom("time_spent")
-    .innerJoin("task", "task.id", "time_spent.task_id")
-    .innerJoin("project", "project.id", "task.project_id")
-    .innerJoin("entity", "entity.id", "task.entity_id")
-    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
+  let query = timeSpentsWithEntities(db)
     .leftJoin("entity as sequence", "sequence.id", "entity.parent_id")
     .leftJoin("entity as episode", "episode.id", "sequence.parent_id")
     .select((eb) => [

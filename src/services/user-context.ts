@@ -5,7 +5,7 @@
  */
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
-import { loadRelations } from "../crud/engine";
+import { loadRelations } from "../db/rows";
 import { serialize } from "../db/serialize";
 import type { TableName } from "../db/tables.generated";
 import { selectIn } from "../lib/chunks";

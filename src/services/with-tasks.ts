@@ -12,7 +12,7 @@
 import { sql } from "kysely";
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
-import type { AnySelect } from "../crud/engine";
+import type { AnySelect } from "../db/rows";
 import { isTrue } from "../db/serialize";
 import {
   conceptLinks,

@@ -7,21 +7,8 @@ import { sql } from "kysely";
 import type { AppContext } from "../../context";
 import { WRONG_ID_FORMAT, forbidden } from "../../lib/errors";
 import { isUuid, normalizeId } from "../../lib/ids";
-import {
-  checkEntityDelete,
-  checkEntityRead,
-  checkEntityUnique,
-  emitEntityEvent,
-  entityData,
-  entityKind,
-  existingEntityIds,
-  kindOfTypeId,
-  refreshAssetCastingStats,
-  requestTypeIds,
-  saveShotVersionIfNeeded,
-  whereAssigned,
-  type EntityRow,
-} from "../../services/entities";
+import { checkEntityDelete, checkEntityRead, emitEntityEvent, entityData, entityKind, kindOfTypeId, requestTypeIds, whereAssigned, type EntityRow } from "../../services/entities";
+import { checkEntityUnique, existingEntityIds, refreshAssetCastingStats, saveShotVersionIfNeeded } from "../../services/entity-writes";
 import {
   checkManagerProjectAccess,
   checkProjectAccess,
@@ -29,7 +16,8 @@ import {
   openMemberProjectIds,
   userDepartmentIds,
 } from "../../services/permissions";
-import { loadRelations, type AnySelect, type Dict, type Row } from "../engine";
+import { loadRelations, type AnySelect, type Row } from "../../db/rows";
+import type { Dict } from "../engine";
 import type { RuleSet } from "./index";
 
 const ENTITY_PROTECTED = ["instance_casting", "entities_in", "entities_out", "type", "shotgun_id", "created_by"];
