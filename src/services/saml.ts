@@ -16,7 +16,7 @@ import { SAML, ValidateInResponseTo, type Profile } from "@node-saml/node-saml";
 import { DOMParser } from "@xmldom/xmldom";
 import type { AppContext } from "../context";
 import type { Config, SamlConfig } from "../config";
-import { setRelation } from "../crud/engine";
+import { setRelation } from "../db/rows";
 import { transact } from "../db/transaction";
 import { ApiError } from "../lib/errors";
 import { emitEvent } from "../lib/events";
