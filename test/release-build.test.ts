@@ -11,7 +11,8 @@ import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
 const bun = join(root, "node_modules/.bin/bun");
-const enabled = process.env.ZOU_BUN_TEST_RELEASE === "1" || process.env.CI === "true";
+// Builds do not depend on the database: the PostgreSQL run of .ci/run (TEST_DATABASE_URL) skips them.
+const enabled = (process.env.ZOU_BUN_TEST_RELEASE === "1" || process.env.CI === "true") && !process.env.TEST_DATABASE_URL;
 const outdir = enabled ? mkdtempSync(join(tmpdir(), "zou-bun-release-")) : "";
 afterAll(() => {
   if (outdir) rmSync(outdir, { recursive: true, force: true });
