@@ -66,7 +66,12 @@ async function startInstance(): Promise<Instance> {
   const decoder = new TextDecoder();
   for (const stream of [proc.stdout, proc.stderr] as ReadableStream<Uint8Array>[]) {
     void (async () => {
-      for await (const chunk of stream) text += decoder.decode(chunk);
+      const reader = stream.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value);
+      }
     })();
   }
   const instance: Instance = { proc, base: `http://127.0.0.1:${port}/api`, url: `http://127.0.0.1:${port}`, output: () => text };
