@@ -18,7 +18,9 @@ import { openDatabase } from "../src/db/database";
 import { prepareDatabase } from "../src/services/database-setup";
 import { loadConfig } from "../src/config";
 import { startPostgresInstance, type PostgresInstance } from "../src/lib/postgres-instance";
-import { claimJob } from "../src/lib/job-queue";
+import { attachJobClaimer, claimJob } from "../src/lib/job-queue";
+import { PostgresChangeSignal } from "../src/lib/change-signal-postgres";
+import { advisoryLockClaimer, PostgresLink } from "../src/lib/postgres-link";
 
 const root = resolve(import.meta.dir, "..");
 const bun = join(root, "node_modules/.bin/bun");
@@ -339,5 +341,43 @@ describe.skipIf(!onPostgres)("the PostgreSQL broadcaster and job claims, in one 
     await dbs[0]!.updateTable("person").set({ phone: "123" }).execute();
     await refreshChangeSignal(dbs[1]!);
     expect(externalVersion(dbs[1]!)).toBeGreaterThan(before);
+  });
+});
+
+describe("the pieces that need no database", () => {
+  test("a refresh asked while a read runs waits for a read started after it (a commit in between is seen)", async () => {
+    const reads: ((value: number) => void)[] = [];
+    const signal = new PostgresChangeSignal(() => new Promise<number>((resolve) => reads.push(resolve)));
+    const first = signal.refresh();
+    const second = signal.refresh();
+    const third = signal.refresh();
+    expect(reads.length).toBe(1);
+    reads[0]!(5);
+    await first;
+    expect(signal.version()).toBe(5);
+    await Bun.sleep(0);
+    expect(reads.length).toBe(2); // one read shared by the two callers that arrived meanwhile
+    reads[1]!(7);
+    await Promise.all([second, third]);
+    expect(signal.version()).toBe(7);
+    signal.moved();
+    expect(signal.version()).toBe(8);
+  });
+
+  test("a failed read moves the version (caches miss rather than serve what may be stale)", async () => {
+    const signal = new PostgresChangeSignal(() => Promise.reject(new Error("down")));
+    const before = signal.version();
+    await signal.refresh();
+    expect(signal.version()).toBeGreaterThan(before);
+  });
+
+  test("with the link down a job is still claimed, in this process only", async () => {
+    const db = {};
+    attachJobClaimer(db, advisoryLockClaimer(new PostgresLink("postgres://nobody@127.0.0.1:1/none")));
+    const claim = await claimJob(db, "preview offline");
+    expect(claim).not.toBeNull();
+    expect(await claimJob(db, "preview offline")).toBeNull();
+    await claim!.release();
+    expect(await claimJob(db, "preview offline")).not.toBeNull();
   });
 });

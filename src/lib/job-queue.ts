@@ -130,7 +130,9 @@ export function detachJobClaimer(db: object): void {
 
 /**
  * Claims the job `name` for this process, or answers null when this process or (on PostgreSQL)
- * another instance already holds it. Without a claimer, claims are this process's only.
+ * another instance already holds it. Without a claimer, claims are this process's only; when the
+ * claimer cannot answer (the database link is down), the claim is this process's only too, so an
+ * upload is still processed (logged).
  */
 export async function claimJob(db: object, name: string): Promise<JobClaim | null> {
   let held = heldClaims.get(db);
@@ -140,15 +142,15 @@ export async function claimJob(db: object, name: string): Promise<JobClaim | nul
   }
   if (held.has(name)) return null;
   held.add(name);
-  const claimer = claimers.get(db);
+  let claimer = claimers.get(db);
   try {
     if (claimer && !(await claimer.tryClaim(name))) {
       held.delete(name);
       return null;
     }
   } catch (error) {
-    held.delete(name);
-    throw error;
+    console.error(`job ${name}: claimed in this process only (${error instanceof Error ? error.message : String(error)})`);
+    claimer = undefined;
   }
   let released = false;
   const owner = held;

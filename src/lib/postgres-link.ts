@@ -133,14 +133,32 @@ export function advisoryKey(name: string): string {
   return BigInt.asIntN(64, BigInt(Bun.hash.wyhash(`zou-bun job ${name}`))).toString();
 }
 
-/** Job claims held as session advisory locks on the link's connection. */
+/**
+ * Job claims held as session advisory locks on the link's connection. The locks go with the
+ * connection: when it comes back, the claims still held are taken again (a claim another instance
+ * took meanwhile is reported, its job runs on here).
+ */
 export function advisoryLockClaimer(link: PostgresLink): JobClaimer {
+  const held = new Set<string>();
+  const tryLock = async (name: string) => {
+    const { rows } = await link.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [advisoryKey(name)]);
+    return rows[0]?.locked === true;
+  };
+  link.onReconnect(() => {
+    void (async () => {
+      for (const name of held) {
+        if (!(await tryLock(name).catch(() => false))) console.error(`job ${name}: its claim was lost while the PostgreSQL link was down.`);
+      }
+    })();
+  });
   return {
     async tryClaim(name: string): Promise<boolean> {
-      const { rows } = await link.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS locked", [advisoryKey(name)]);
-      return rows[0]?.locked === true;
+      const locked = await tryLock(name);
+      if (locked) held.add(name);
+      return locked;
     },
     async release(name: string): Promise<void> {
+      held.delete(name);
       if (!link.connected) return; // the locks went with the connection
       await link.query("SELECT pg_advisory_unlock($1::bigint)", [advisoryKey(name)]);
     },
