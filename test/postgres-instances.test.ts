@@ -7,7 +7,7 @@
  * of events above NOTIFY's 8000 bytes. Skipped unless TEST_DATABASE_URL is a postgres:// URL.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
@@ -19,6 +19,7 @@ import { prepareDatabase } from "../src/services/database-setup";
 import { loadConfig } from "../src/config";
 import { startPostgresInstance, type PostgresInstance } from "../src/lib/postgres-instance";
 import { attachJobClaimer, claimJob } from "../src/lib/job-queue";
+import { cleanPartialUploads } from "../src/lib/uploads";
 import { PostgresChangeSignal } from "../src/lib/change-signal-postgres";
 import { advisoryLockClaimer, PostgresLink } from "../src/lib/postgres-link";
 
@@ -379,5 +380,24 @@ describe("the pieces that need no database", () => {
     expect(await claimJob(db, "preview offline")).toBeNull();
     await claim!.release();
     expect(await claimJob(db, "preview offline")).not.toBeNull();
+  });
+});
+
+describe("partial uploads with a shared PREVIEW_FOLDER", () => {
+  test("on PostgreSQL an instance starting or stopping removes only staged files untouched for 15 minutes", async () => {
+    const previews = mkdtempSync(join(tmpdir(), "zou-bun-staging-"));
+    try {
+      const config = { ...loadConfig({ SECRET_KEY: "x".repeat(40) }), databaseUrl: "postgres://u@127.0.0.1/db", previewFolder: previews, tmpFolder: join(previews, "tmp") };
+      const staging = join(previews, ".uploads");
+      mkdirSync(staging, { recursive: true });
+      writeFileSync(join(staging, "in-flight"), "x");
+      writeFileSync(join(staging, "left-by-a-crash"), "x");
+      const old = new Date(Date.now() - 3600_000);
+      utimesSync(join(staging, "left-by-a-crash"), old, old);
+      expect(await cleanPartialUploads(config)).toBe(1);
+      expect(readdirSync(staging)).toEqual(["in-flight"]);
+    } finally {
+      rmSync(previews, { recursive: true, force: true });
+    }
   });
 });
