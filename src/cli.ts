@@ -9,8 +9,11 @@ import { EventBus, pruneExpiredData } from "./lib/events";
 import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { initData } from "./services/init-data";
-import { createAdmin, changePassword, ensureFirstAdmin } from "./services/accounts";
+import { createAdmin, changePassword } from "./services/accounts";
 import { serveWithLiveEvents } from "./services/live-events";
+import { prepareDatabase } from "./services/database-setup";
+import { isPostgres } from "./db/dialect";
+import { startPostgresInstance } from "./lib/postgres-instance";
 import { startPreviewProcessing } from "./services/preview-processing";
 import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
 import { CLEAN_HELP, cleanFilesCommand } from "./cli-clean";
@@ -131,16 +134,17 @@ export async function main(argv: string[]): Promise<void> {
       // Workers leave partial uploads to their supervisor (another worker may be receiving one).
       const partials = isWorkerProcess() ? 0 : await cleanPartialUploads(config);
       if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
-      const db = await openMigrated(config);
-      await initData(db, "3d", { onlyIfEmpty: true });
-      const admin = await ensureFirstAdmin(db, config);
+      const db = openDatabase(config.databaseUrl);
+      const admin = await prepareDatabase(db, config);
       if (admin) {
         console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
       }
       const events = new EventBus();
+      // PostgreSQL: other instances' commits, events and job claims (README, several instances).
+      const instance = isPostgres(db) ? await startPostgresInstance(db, config.databaseUrl, events) : null;
       const app = createApp({ db, config, events });
       await startPreviewProcessing({ db, config, events });
-      const { server, live } = serveWithLiveEvents(app, { db, config, events }, {
+      const { server, live } = serveWithLiveEvents(app, { db, config, events, broadcaster: instance?.broadcaster }, {
         hostname: host,
         port,
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,

@@ -12,11 +12,10 @@
  * in-memory database is always served by one process.
  */
 import { VERSION, type Config } from "./config";
-import { closeDatabase, isPostgresUrl, migrateToLatest, openDatabase, sqlitePathFromUrl, type Db } from "./db/database";
+import { closeDatabase, isPostgresUrl, openDatabase, sqlitePathFromUrl, type Db } from "./db/database";
 import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
-import { ensureFirstAdmin } from "./services/accounts";
-import { initData } from "./services/init-data";
+import { prepareDatabase } from "./services/database-setup";
 
 const WORKER_ENV = "ZOU_WORKER";
 const MAX_WORKERS = 64;
@@ -120,9 +119,7 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
   if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
   const db = openDatabase(config.databaseUrl);
   try {
-    await migrateToLatest(db);
-    await initData(db, "3d", { onlyIfEmpty: true });
-    const admin = await ensureFirstAdmin(db, config);
+    const admin = await prepareDatabase(db, config);
     if (admin) console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
   } finally {
     await db.destroy();

@@ -14,6 +14,7 @@ import { migrationProvider, migrations } from "../../db/migrations/index";
 import { writeTracker } from "./write-tracker";
 import { isPostgres } from "./dialect";
 import { attachChangeSignal, NO_OTHER_WRITERS, sqliteChangeSignal } from "../lib/change-signal";
+import { postgresChangeSignal } from "../lib/change-signal-postgres";
 
 export type Db = Kysely<DB>;
 
@@ -77,7 +78,8 @@ export function openDatabase(url: string, poolSize = Number(process.env.DATABASE
     // An idle connection dropped by the server (restart, network) must not crash the process.
     pool.on("error", (error) => console.error(`zou-bun: PostgreSQL connection error: ${error.message}`));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [writeTracker] });
-    attachChangeSignal(db, NO_OTHER_WRITERS);
+    // Commits of other instances: a trigger-moved sequence and notifications (see that file).
+    attachChangeSignal(db, postgresChangeSignal(db));
     return db;
   }
   const path = sqlitePathFromUrl(url);

@@ -7,8 +7,9 @@
  * The database layer attaches the signal of its engine when it opens the database:
  *  - SQLite: `PRAGMA data_version` of the server's own connection (a few µs; SQLite changes it
  *    exactly when another connection committed, never for this connection's own writes);
- *  - PostgreSQL (later): a counter moved by `LISTEN` notifications that writers send on commit,
- *    through the same interface.
+ *  - PostgreSQL: a sequence moved by a trigger on every write plus the notifications sent on
+ *    commit (./change-signal-postgres.ts); its `refresh` reads the sequence, awaited by the
+ *    authentication step before any cache is trusted.
  * A database without a signal (none attached) reports 0: caches then rely on the in-process
  * counters only.
  */
@@ -17,6 +18,8 @@
 export interface ChangeSignal {
   /** A value that never goes back and moves whenever another connection committed. */
   version(): number;
+  /** Brings `version` up to date when reading it costs a round trip (PostgreSQL). */
+  refresh?(): Promise<void>;
 }
 
 const signals = new WeakMap<object, ChangeSignal>();
@@ -30,6 +33,14 @@ export function attachChangeSignal(db: object, signal: ChangeSignal): void {
 export function externalVersion(db: object): number {
   const signal = signals.get(db);
   return signal ? signal.version() : 0;
+}
+
+/**
+ * Brings `db`'s signal up to date; undefined (nothing to await) when its version is always current
+ * (SQLite, no signal), so the common path costs no promise.
+ */
+export function refreshChangeSignal(db: object): Promise<void> | undefined {
+  return signals.get(db)?.refresh?.();
 }
 
 /** Minimal shape of a SQLite connection able to run a prepared pragma (bun:sqlite's Database). */

@@ -97,3 +97,77 @@ export function sharedJobQueue(): JobQueue {
   shared ??= new JobQueue();
   return shared;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Claims: a job that outlives its request (a movie preview, a playlist build) is claimed before it
+// is queued, so that it runs once even when several instances share the database: the instance
+// that receives the upload claims it, and the start-up pass of another instance that finds the
+// preview still `processing` skips it while the claim is held.
+
+/** Where claims live beyond this process (PostgreSQL: advisory locks, see ./postgres-link.ts). */
+export interface JobClaimer {
+  /** True when `name` was free and is now held by this process. */
+  tryClaim(name: string): Promise<boolean>;
+  release(name: string): Promise<void>;
+}
+
+/** A held claim; `release` is idempotent. */
+export interface JobClaim {
+  release(): Promise<void>;
+}
+
+const claimers = new WeakMap<object, JobClaimer>();
+const heldClaims = new WeakMap<object, Set<string>>();
+
+/** Makes the claims on `db` visible to the other instances (set by `serve` on PostgreSQL). */
+export function attachJobClaimer(db: object, claimer: JobClaimer): void {
+  claimers.set(db, claimer);
+}
+
+export function detachJobClaimer(db: object): void {
+  claimers.delete(db);
+}
+
+/**
+ * Claims the job `name` for this process, or answers null when this process or (on PostgreSQL)
+ * another instance already holds it. Without a claimer, claims are this process's only; when the
+ * claimer cannot answer (the database link is down), the claim is this process's only too, so an
+ * upload is still processed (logged).
+ */
+export async function claimJob(db: object, name: string): Promise<JobClaim | null> {
+  let held = heldClaims.get(db);
+  if (!held) {
+    held = new Set();
+    heldClaims.set(db, held);
+  }
+  if (held.has(name)) return null;
+  held.add(name);
+  let claimer = claimers.get(db);
+  try {
+    if (claimer && !(await claimer.tryClaim(name))) {
+      held.delete(name);
+      return null;
+    }
+  } catch (error) {
+    console.error(`job ${name}: claimed in this process only (${error instanceof Error ? error.message : String(error)})`);
+    claimer = undefined;
+  }
+  let released = false;
+  const owner = held;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      owner.delete(name);
+      if (claimer) await claimer.release(name).catch((error) => console.error(`job ${name}: releasing its claim failed:`, error));
+    },
+  };
+}
+
+/** True when `name` is claimed by this process or another instance (checked without keeping it). */
+export async function isJobClaimed(db: object, name: string): Promise<boolean> {
+  const claim = await claimJob(db, name);
+  if (!claim) return true;
+  await claim.release();
+  return false;
+}

@@ -7,10 +7,10 @@
  * the transaction then fails, it is removed again (`onRollback`). Partial uploads left by a crash
  * or a shutdown are removed at start-up and at shutdown (`cleanPartialUploads`).
  */
-import { copyFile, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Config } from "../config";
-import type { Db } from "../db/database";
+import { isPostgresUrl, type Db } from "../db/database";
 import { onRollback } from "../db/transaction";
 import { newId } from "./ids";
 import type Busboy from "busboy";
@@ -54,13 +54,24 @@ export async function placeStoredFile(db: Db, from: string, to: string): Promise
   if (db.isTransaction) onRollback(db, () => rm(to, { force: true }).then(() => undefined));
 }
 
+/**
+ * Untouched this long, a staged file is no upload in progress (the server's idle timeout is 120 s):
+ * on PostgreSQL, where other instances may share PREVIEW_FOLDER, only such files are removed.
+ */
+const SHARED_STAGING_MIN_AGE_MS = 15 * 60 * 1000;
+
 /** Removes partial uploads: the staging folder's files, and those older builds left in TMP_DIR. */
 export async function cleanPartialUploads(config: Config): Promise<number> {
   let removed = 0;
+  const shared = isPostgresUrl(config.databaseUrl);
   const sweep = async (folder: string, matches: (name: string) => boolean) => {
     const names = await readdir(folder).catch(() => [] as string[]);
     for (const name of names) {
       if (!matches(name)) continue;
+      if (shared) {
+        const modified = await stat(join(folder, name)).then((info) => info.mtimeMs, () => 0);
+        if (Date.now() - modified < SHARED_STAGING_MIN_AGE_MS) continue;
+      }
       await rm(join(folder, name), { force: true, recursive: true }).catch(() => undefined);
       removed += 1;
     }

@@ -8,6 +8,7 @@ import type { AppContext, AppEnv, IdentityType, PersonRow } from "../context";
 import { ApiError, forbidden } from "../lib/errors";
 import { ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS, signToken, TokenError, verifyToken, type TokenClaims } from "../lib/jwt";
 import { kvGet, kvSet } from "../lib/kv";
+import { refreshChangeSignal } from "../lib/change-signal";
 import { cachedSession, rememberSession, sessionGeneration } from "./session-cache";
 
 export const ACCESS_COOKIE = "access_token_cookie";
@@ -53,6 +54,8 @@ export async function revokeSession(c: AppContext, claims: TokenClaims): Promise
 export async function authenticate(c: AppContext, kind: "access" | "refresh" = "access"): Promise<PersonRow> {
   const token = findToken(c, kind);
   if (!token) throw new ApiError(401, { msg: MISSING_TOKEN });
+  const refreshing = refreshChangeSignal(c.get("db")); // PostgreSQL: other instances' commits
+  if (refreshing) await refreshing;
   const cached = kind === "access" ? cachedSession(c.get("db"), token) : null;
   if (cached) return acceptSession(c, cached.claims, cached.user);
   const generation = sessionGeneration(c.get("db"));

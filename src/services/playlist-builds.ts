@@ -14,7 +14,7 @@ import { isTrue, serialize } from "../db/serialize";
 import { ApiError, badRequest, notFound } from "../lib/errors";
 import { isUuid, newId, utcNow } from "../lib/ids";
 import { concatMovies, ffmpegAvailable } from "../lib/ffmpeg";
-import { sharedJobQueue } from "../lib/job-queue";
+import { claimJob, isJobClaimed, sharedJobQueue } from "../lib/job-queue";
 import { writeZip, type ZipInput } from "../lib/zip";
 import { mailConfigured, sendMail } from "../lib/mail";
 import { storedFilePath } from "./attachments";
@@ -149,16 +149,17 @@ async function emitFor(ctx: BuildContext, name: string, data: Dict, projectId: s
   await emitEvent(ctx.db, ctx.events, name, data, { projectId, userId: ctx.userId });
 }
 
-/** Build jobs queued or running in this process (a `running` row not in it was left by a stopped server). */
-const activeBuilds = new Set<string>();
+/** The claim name of a build job (src/lib/job-queue.ts): held while it is queued or running. */
+const buildJobName = (jobId: string) => `playlist-build ${jobId}`;
 
 /**
- * 409 when a build of this playlist is still running. A `running` row that no build of this
- * process owns (the server stopped mid-build) is marked failed instead of blocking forever.
+ * 409 when a build of this playlist is still running. A `running` row whose claim no process
+ * holds (the server that ran it stopped mid-build) is marked failed instead of blocking forever.
  */
 async function checkNoRunningBuild(db: Db, playlistId: string): Promise<void> {
   const running = await db.selectFrom("build_job").select("id").where("playlist_id", "=", playlistId).where("status", "=", "running").execute();
-  const stale = running.filter((job) => !activeBuilds.has(job.id)).map((job) => job.id);
+  const stale: string[] = [];
+  for (const job of running) if (!(await isJobClaimed(db, buildJobName(job.id)))) stale.push(job.id);
   if (stale.length > 0) {
     const now = utcNow();
     await db.updateTable("build_job").set({ status: "failed", ended_at: now, updated_at: now }).where("id", "in", stale).execute();
@@ -175,20 +176,22 @@ export async function startPlaylistBuild(c: AppContext, playlist: PlaylistRow, f
   if (!ffmpegAvailable()) throw badRequest("ffmpeg is not available on the server: playlist movies cannot be built (install ffmpeg or set FFMPEG_PATH).");
   await checkNoRunningBuild(db, playlist.id);
   const now = utcNow();
+  // Claimed before the row exists, so that no other instance takes the new row for a stale one.
+  const jobId = newId();
+  const claim = await claimJob(db, buildJobName(jobId));
   const job = await db
     .insertInto("build_job")
-    .values({ id: newId(), created_at: now, updated_at: now, status: "running", job_type: "movie", playlist_id: playlist.id })
+    .values({ id: jobId, created_at: now, updated_at: now, status: "running", job_type: "movie", playlist_id: playlist.id })
     .returningAll()
     .executeTakeFirstOrThrow();
   const user = c.get("user");
   const ctx: BuildContext = { db, events: c.get("events"), config: c.get("config"), userId: user?.id ?? null, email: user?.email ?? null };
   await emitFor(ctx, "build-job:new", { build_job_id: job.id, playlist_id: playlist.id, created_at: serialize("build_job", job).created_at }, playlist.project_id);
-  activeBuilds.add(job.id);
   sharedJobQueue().push(`playlist-build-${job.id}`, async () => {
     try {
       await runBuild(ctx, playlist, job.id, full);
     } finally {
-      activeBuilds.delete(job.id);
+      await claim?.release();
     }
   });
   return serialize("build_job", job);

@@ -23,7 +23,7 @@ import {
   normalizeMovie,
   probe,
 } from "../lib/ffmpeg";
-import { sharedJobQueue } from "../lib/job-queue";
+import { claimJob, sharedJobQueue, type JobClaim } from "../lib/job-queue";
 import { utcNow } from "../lib/ids";
 import { type UploadedFile } from "./attachments";
 import { removePreviewFile } from "./tasks";
@@ -257,11 +257,25 @@ export async function processMovie(deps: PreviewDeps, id: string, uploadPath: st
   }
 }
 
-/** Queues the movie job; with `wait`, resolves once it is done. */
-export async function queueMovie(deps: PreviewDeps, id: string, uploadPath: string, normalize: boolean, wait: boolean): Promise<void> {
-  const job = () => processMovie(deps, id, uploadPath, normalize);
-  if (wait) await sharedJobQueue().run(`preview ${id}`, job);
-  else sharedJobQueue().push(`preview ${id}`, job);
+/** The claim name of a preview's movie job (src/lib/job-queue.ts). */
+const movieJobName = (id: string) => `preview ${id}`;
+
+/**
+ * Queues the movie job under its claim (taken here unless given); with `wait`, resolves once it
+ * is done. Nothing is queued when another instance holds the claim: that one processes it.
+ */
+export async function queueMovie(deps: PreviewDeps, id: string, uploadPath: string, normalize: boolean, wait: boolean, held?: JobClaim): Promise<void> {
+  const claim = held ?? (await claimJob(deps.db, movieJobName(id)));
+  if (!claim) return;
+  const job = async () => {
+    try {
+      await processMovie(deps, id, uploadPath, normalize);
+    } finally {
+      await claim.release();
+    }
+  };
+  if (wait) await sharedJobQueue().run(movieJobName(id), job);
+  else sharedJobQueue().push(movieJobName(id), job);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -399,13 +413,22 @@ export async function resumePreviewProcessing(deps: PreviewDeps): Promise<{ requ
   let requeued = 0;
   let broken = 0;
   for (const row of rows) {
+    // Another instance sharing the database may be processing it: its claim is then held.
+    const claim = await claimJob(deps.db, movieJobName(row.id));
+    if (!claim) continue;
+    const current = await deps.db.selectFrom("preview_file").select("status").where("id", "=", row.id).executeTakeFirst();
+    if (current?.status !== "processing") {
+      await claim.release(); // finished meanwhile
+      continue;
+    }
     await removeWorkFiles(deps.config, row.id);
     const upload = names.find((name) => name.startsWith(`${row.id}.n.`) || name.startsWith(`${row.id}.r.`));
     if (upload && ffmpegAvailable()) {
-      await queueMovie(deps, row.id, join(pendingFolder(deps.config), upload), upload.startsWith(`${row.id}.n.`), false);
+      await queueMovie(deps, row.id, join(pendingFolder(deps.config), upload), upload.startsWith(`${row.id}.n.`), false, claim);
       requeued += 1;
       continue;
     }
+    await claim.release();
     const data = { ...((parseJson(row.data) as Dict) ?? {}), processing_error: upload ? FFMPEG_MISSING : "The upload was lost before its processing ended." };
     await deps.db.updateTable("preview_file").set({ status: "broken", data: JSON.stringify(data), updated_at: utcNow() }).where("id", "=", row.id).execute();
     broken += 1;

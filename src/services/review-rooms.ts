@@ -7,6 +7,7 @@
 import type { Namespace, Socket } from "socket.io";
 import type { Db } from "../db/database";
 import { writeGeneration } from "../db/write-tracker";
+import { externalVersion } from "../lib/change-signal";
 import type { LiveSession } from "./live-events";
 
 /** Room state keys a client may set (events.md §5). */
@@ -143,7 +144,7 @@ export class ReviewRooms {
 
   /** The person of the socket when its token is still good and it may see the playlist. */
   private async authorize(socket: Socket, playlistId: string): Promise<string | null> {
-    const generation = writeGeneration(ACCESS_TABLES);
+    const generation = writeGeneration(ACCESS_TABLES) + externalVersion(this.db); // other processes too
     let decisions = this.decisions.get(socket.id);
     const known = decisions?.get(playlistId);
     if (known && known.generation === generation && known.until > Date.now()) return known.personId;
