@@ -16,6 +16,8 @@ import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
 import { CLEAN_HELP, cleanFilesCommand } from "./cli-clean";
 import { BACKUP_COMMANDS, BACKUP_HELP, backupCommand } from "./cli-backup";
 import { startScheduledBackups } from "./services/backup";
+import { COPY_HELP, copyDbCommand } from "./cli-copy";
+import { IMPORT_ZOU_HELP, importZouCommand } from "./cli-import-zou";
 import { finishShutdown, isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
@@ -38,12 +40,14 @@ Commands:
 ${CSV_HELP}
 ${CLEAN_HELP}
 ${BACKUP_HELP}
+${COPY_HELP}
+${IMPORT_ZOU_HELP}
   --help, --version
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
 sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSWORD, ...`;
 
-const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv"]);
+const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv", "copy-db", "import-zou"]);
 const DAY_MS = 86_400_000;
 
 function option(args: string[], name: string): string | undefined {
@@ -233,6 +237,12 @@ export async function main(argv: string[]): Promise<void> {
     case "backup":
     case "restore":
       await backupCommand(command, config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
+      return;
+    case "copy-db":
+      await copyDbCommand(args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
+      return;
+    case "import-zou":
+      await importZouCommand(config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
       return;
     default:
       fail(`unknown command "${command}" (see --help)`);
