@@ -44,10 +44,11 @@ async function snapshot(db: any): Promise<Record<string, Record<string, unknown>
   return out;
 }
 
-/** Lists of rows sorted by id: the API leaves the order of rows with equal sort keys to the database. */
+/** Lists of rows sorted by id, lists of ids sorted: the API leaves the order of rows with equal sort keys to the database. */
 function sortedById(value: unknown): unknown {
   if (Array.isArray(value)) {
     const items = value.map(sortedById);
+    if (items.every((i) => typeof i === "string")) return items.sort();
     return items.every((i) => i && typeof i === "object" && "id" in (i as object)) ? items.sort((a: any, b: any) => String(a.id).localeCompare(String(b.id))) : items;
   }
   if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, sortedById(v)]));
