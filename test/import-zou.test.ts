@@ -21,6 +21,7 @@ import { onPostgres, testDatabaseUrl, tokenFor } from "./helpers";
 const root = resolve(import.meta.dir, "..");
 const name = `copydb_zou_${process.pid}`;
 const folder = mkdtempSync(join(tmpdir(), "zou-bun-import-zou-"));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 function zouUrl(): string {
   const url = new URL(testDatabaseUrl);
@@ -113,7 +114,6 @@ describe.skipIf(!onPostgres)("import-zou", () => {
 
   afterAll(async () => {
     await withClient(testDatabaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-    rmSync(folder, { recursive: true, force: true });
   });
 
   async function importZou(): Promise<{ code: number; stdout: string; stderr: string }> {

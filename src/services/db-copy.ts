@@ -373,10 +373,16 @@ export async function copyBetween(fromUrl: string, toUrl: string, options: CopyO
   }
 }
 
-/** Closes a target; a SQLite file is checkpointed and left in rollback-journal mode, one self-contained file. */
+/**
+ * Closes a target; a SQLite file is checkpointed and left in rollback-journal mode: one
+ * self-contained file (a backup's copy opens read-only; a server turns WAL on again).
+ */
 export async function closeTarget(target: AnyDb): Promise<void> {
   try {
-    if (!isPostgres(target)) await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(target);
+    if (!isPostgres(target)) {
+      await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(target);
+      await sql`PRAGMA journal_mode = DELETE`.execute(target);
+    }
   } finally {
     await target.destroy();
   }
