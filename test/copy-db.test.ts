@@ -14,8 +14,9 @@ import pg from "pg";
 import { createApp } from "../src/app";
 import { testConfig } from "../src/config";
 import { isPostgres } from "../src/db/dialect";
+import { TABLES } from "../src/db/tables.generated";
 import { newId, utcNow } from "../src/lib/ids";
-import { closeTarget, convertValue, copyDatabase, copyPlan, CopyError, openSource, openTarget } from "../src/services/db-copy";
+import { closeTarget, convertValue, copyDatabase, copyPlan, CopyError, openSource, openTarget, summaryLines, terminalProgress } from "../src/services/db-copy";
 import { makeServer, onPostgres, testDatabaseUrl, tokenFor, type TestServer } from "./helpers";
 import { buildStudio, type Studio } from "./seed-fixtures";
 
@@ -82,7 +83,7 @@ describe("copy-db", () => {
     expect(plan.find((t) => t.name === "project")!.deferred).toEqual(["from_schedule_version_id"]);
     expect(plan.find((t) => t.name === "task")!.deferred).toEqual([]);
     for (const table of plan) {
-      for (const [column, def] of Object.entries((require("../src/db/tables.generated").TABLES as any)[table.name]?.columns ?? {})) {
+      for (const [column, def] of Object.entries((TABLES as Record<string, { columns: object }>)[table.name]?.columns ?? {})) {
         const fk = (def as any).fk as string | undefined;
         if (!fk || table.deferred.includes(column)) continue;
         expect(position.get(fk.split(".")[0]!)!).toBeLessThan(position.get(table.name)!);
@@ -195,7 +196,21 @@ describe("copy-db", () => {
     const forced = await run("copy-db", "--from", `sqlite://${source}`, "--to", `sqlite://${join(folder, "cli.db")}`, "--force");
     expect(forced.code).toBe(0);
     expect(() => openSource(`sqlite://${join(folder, "nothing.db")}`)).toThrow(/no such database file/);
-  }, 60_000);
+  }, 150_000);
+
+  test("a progress bar is drawn on a terminal only, and ends its line after the last table", () => {
+    expect(terminalProgress({ isTTY: false, write: () => true } as any)).toBeUndefined();
+    let drawn = "";
+    const draw = terminalProgress({ isTTY: true, write: (text: string) => ((drawn += text), true) } as any)!;
+    draw({ table: "entity", index: 1, tables: 2, done: 5, total: 10 });
+    draw({ table: "kv_store", index: 2, tables: 2, done: 3, total: 3 });
+    expect(drawn).toContain("[" + "#".repeat(30) + "] 2/2 kv_store 3/3\n");
+    expect(summaryLines([{ table: "entity", rows: 3 }, { table: "task", rows: 0 }, { table: "kv_store", rows: 0, absent: true }])).toEqual([
+      "  entity  3",
+      "  total   3 row(s) in 1 table(s)",
+      "  not in the source (left as they were): kv_store",
+    ]);
+  });
 });
 
 describe.skipIf(!onPostgres)("copy-db with PostgreSQL", () => {
