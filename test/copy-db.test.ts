@@ -71,6 +71,13 @@ beforeAll(async () => {
     task_id: studio.tasks.animSh010.id, person_id: studio.artist.id, status: "ready", annotations: JSON.stringify([{ time: 0, drawing: { objects: [] } }]),
   } as any).execute();
   await server.db.updateTable("entity").set({ preview_file_id: previewId } as any).where("id", "=", studio.shots.sh010.id).execute();
+  // A shot whose id sorts before its sequence's (it waits for its parent, whose name the search
+  // index takes), and two assets pointing at each other (a cycle of rows, set after they exist).
+  const sequence = { id: "ffffffff-0000-4000-8000-000000000001", name: "Zzparent", project_id: studio.project.id, entity_type_id: studio.sequence.entity_type_id, created_at: now, updated_at: now };
+  await server.db.insertInto("entity").values(sequence as any).execute();
+  await server.db.insertInto("entity").values({ ...sequence, id: "00000000-0000-4000-8000-000000000002", name: "Early", entity_type_id: studio.shots.sh010.entity_type_id, parent_id: sequence.id } as any).execute();
+  await server.db.updateTable("entity").set({ source_id: studio.assets.tree.id } as any).where("id", "=", studio.assets.rabbit.id).execute();
+  await server.db.updateTable("entity").set({ source_id: studio.assets.rabbit.id } as any).where("id", "=", studio.assets.tree.id).execute();
   await server.db.insertInto("kv_store").values({ key: "blocked-jti-test", value: "1", expires_at: Date.now() + 3_600_000 } as any).execute();
 }, 60_000);
 
@@ -137,6 +144,11 @@ describe("copy-db", () => {
         body: JSON.stringify({ query: studio.assets.rabbit.name }),
       });
       expect(JSON.stringify(await search.json())).toContain(studio.assets.rabbit.id);
+      const byParent = await app.request("/api/data/search", {
+        method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ query: "zzparent early" }),
+      });
+      expect(JSON.stringify(await byParent.json())).toContain("00000000-0000-4000-8000-000000000002");
 
     } finally {
       await closeTarget(target);

@@ -8,9 +8,10 @@
  *   consistent picture of it even while a server keeps writing.
  * - The target is migrated to the latest schema first, then written in one transaction: all of it
  *   or nothing. Rows are upserted by primary key, so a copy can run again.
- * - Tables go in foreign-key order; the few references that run backwards (a table's own parent,
- *   and the cycles project ↔ production_schedule_version and entity → preview_file → task →
- *   entity) are written NULL first and set once every row exists.
+ * - Tables go in foreign-key order; the few references that run backwards (the cycles project ↔
+ *   production_schedule_version and entity → preview_file → task → entity) are written NULL
+ *   first and set once every row exists; a row whose parent row (same table) is not written yet
+ *   waits until it is.
  * - Values are converted by column kind (tables.generated.ts): booleans 0/1 ↔ true/false, JSON
  *   text ↔ jsonb (and Zou's native arrays ↔ JSON arrays), bytea (Zou's password hashes) → text.
  * - Only columns both sides have are copied: a source column the target lacks is ignored, a target
@@ -39,6 +40,8 @@ export interface CopyTable {
   columns: Record<string, ColumnKind>;
   /** Foreign-key columns written NULL with the rows, then set once every table is copied. */
   deferred: string[];
+  /** Foreign-key columns to the table itself (among `deferred`). */
+  selfReferences: string[];
 }
 
 export interface TableCount {
@@ -66,7 +69,7 @@ export interface CopyOptions {
 }
 
 /** The key/value store (token blocklist, reset tokens) is zou-bun's own table, outside Zou's model. */
-const KV_STORE: CopyTable = { name: "kv_store", primaryKey: ["key"], columns: { key: "string", value: "text", expires_at: "bigint" }, deferred: [] };
+const KV_STORE: CopyTable = { name: "kv_store", primaryKey: ["key"], columns: { key: "string", value: "text", expires_at: "bigint" }, deferred: [], selfReferences: [] };
 
 let plan: CopyTable[] | null = null;
 
@@ -113,7 +116,8 @@ export function copyPlan(): CopyTable[] {
     const primaryKey = def.primaryKey.includes("id") ? ["id"] : def.primaryKey;
     const late = deferred.get(name)!;
     if (late.length > 0 && primaryKey.join() !== "id") throw new CopyError(`${name} has backward references but no id to set them by`);
-    return { name, primaryKey, columns: Object.fromEntries(Object.entries(def.columns).map(([c, col]) => [c, col.type])), deferred: late };
+    const selfReferences = Object.entries(def.columns).filter(([, col]) => col.fk && targetOf(col.fk) === name).map(([c]) => c);
+    return { name, primaryKey, columns: Object.fromEntries(Object.entries(def.columns).map(([c, col]) => [c, col.type])), deferred: late, selfReferences };
   });
   plan.push(KV_STORE);
   return plan;
@@ -266,6 +270,77 @@ async function writeBatch(target: AnyDb, work: TableWork, rows: Row[]): Promise<
   }
 }
 
+interface LateReference {
+  table: CopyTable;
+  column: string;
+  /** Ids of the rows to set, by the value to set. */
+  values: Map<unknown, unknown[]>;
+}
+
+/**
+ * Copies one table in batches. Backward references to other tables are written NULL and noted in
+ * `late`. A table's references to itself (an entity's parent) are kept: a row whose parent is not
+ * written yet waits in memory until it is, so rows arrive parent first and the search index
+ * triggers see the parent's name; only a cycle of rows (none in Zou's data) falls back to `late`.
+ */
+async function copyTable(
+  reader: AnyDb,
+  trx: AnyDb,
+  entry: TableWork,
+  context: { toPostgres: boolean; late: LateReference[]; report: (done: number) => void; batchRows: number },
+): Promise<void> {
+  const { table } = entry;
+  const deferred = table.deferred.filter((c) => entry.columns.includes(c));
+  const own = deferred.filter((c) => table.selfReferences.includes(c));
+  const others = deferred.filter((c) => !own.includes(c)).map((column) => ({ table, column, values: new Map<unknown, unknown[]>() }));
+  context.late.push(...others);
+  const note = (reference: LateReference, row: Row) => {
+    const value = row[reference.column];
+    if (value === null) return;
+    const ids = reference.values.get(value);
+    if (ids) ids.push(row.id);
+    else reference.values.set(value, [row.id]);
+    row[reference.column] = null;
+  };
+  const size = Math.max(1, Math.min(context.batchRows, Math.floor(16000 / entry.columns.length)));
+  const written = new Set<unknown>();
+  const ready = (row: Row) => own.every((c) => row[c] === null || row[c] === row.id || written.has(row[c]));
+  let waiting: Row[] = [];
+  let done = 0;
+  const write = async (rows: Row[]) => {
+    for (let i = 0; i < rows.length; i += size) {
+      const batch = rows.slice(i, i + size);
+      await writeBatch(trx, entry, batch);
+      if (own.length > 0) for (const row of batch) written.add(row.id);
+      done += batch.length;
+      context.report(done);
+    }
+  };
+  context.report(0);
+  for await (const rows of readBatches(reader, entry, size)) {
+    const now: Row[] = [];
+    for (const row of rows) {
+      const out: Row = {};
+      for (const column of entry.columns) out[column] = convertValue(table.columns[column]!, row[column], context.toPostgres);
+      for (const reference of others) note(reference, out);
+      (ready(out) ? now : waiting).push(out);
+    }
+    await write(now);
+  }
+  while (waiting.length > 0) {
+    const now = waiting.filter(ready);
+    if (now.length === 0) break;
+    waiting = waiting.filter((row) => !ready(row));
+    await write(now);
+  }
+  if (waiting.length > 0) {
+    const cycle = own.map((column) => ({ table, column, values: new Map<unknown, unknown[]>() }));
+    context.late.push(...cycle);
+    for (const row of waiting) for (const reference of cycle) note(reference, row);
+    await write(waiting);
+  }
+}
+
 /**
  * Copies every table of `source` into `target` (both open; the target migrated). Returns the rows
  * copied per table, in copy order.
@@ -302,32 +377,10 @@ export async function copyDatabase(source: AnyDb, target: AnyDb, options: CopyOp
         }
         if (filled.length > 0) await emptyTables(trx);
       }
-      const late: { table: CopyTable; column: string; values: Map<unknown, unknown[]> }[] = [];
+      const late: LateReference[] = [];
       for (const [position, entry] of work.entries()) {
-        const deferred = entry.table.deferred.filter((c) => entry.columns.includes(c));
-        const pending = deferred.map((column) => ({ table: entry.table, column, values: new Map<unknown, unknown[]>() }));
-        late.push(...pending);
-        const size = Math.max(1, Math.min(options.batchRows ?? 1000, Math.floor(16000 / entry.columns.length)));
-        let done = 0;
-        options.onProgress?.({ table: entry.table.name, index: position + 1, tables: work.length, done, total: entry.total });
-        for await (const rows of readBatches(reader, entry, size)) {
-          const converted = rows.map((row) => {
-            const out: Row = {};
-            for (const column of entry.columns) out[column] = convertValue(entry.table.columns[column]!, row[column], toPostgres);
-            for (const { column, values } of pending) {
-              const value = out[column];
-              if (value === null) continue;
-              const ids = values.get(value);
-              if (ids) ids.push(out.id);
-              else values.set(value, [out.id]);
-              out[column] = null;
-            }
-            return out;
-          });
-          await writeBatch(trx, entry, converted);
-          done += rows.length;
-          options.onProgress?.({ table: entry.table.name, index: position + 1, tables: work.length, done, total: entry.total });
-        }
+        const report = (done: number) => options.onProgress?.({ table: entry.table.name, index: position + 1, tables: work.length, done, total: entry.total });
+        await copyTable(reader, trx, entry, { toPostgres, late, report, batchRows: options.batchRows ?? 1000 });
       }
       // The backward references, now that every row they point at exists: one UPDATE per value
       // (the shots of one sequence share their parent), ids in bounded lists.
