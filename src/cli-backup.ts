@@ -3,10 +3,12 @@ import type { Config } from "./config";
 import { openDatabase, migrateToLatest } from "./db/database";
 import { createBackup, restoreBackup } from "./services/backup";
 
-export const BACKUP_HELP = `  backup DIR                       copy the database (consistent, also while the server runs),
-                                   the stored files and a manifest with their SHA-256 into DIR
+export const BACKUP_HELP = `  backup DIR                       copy the database (consistent, also while the server runs;
+                                   a SQLite file, also from PostgreSQL), the stored files and a
+                                   manifest with their SHA-256 into DIR
   restore DIR [--force]            verify DIR's manifest, then put the database and stored files
-                                   back; --force replaces an existing database (stop the server first)`;
+                                   back (into SQLite or PostgreSQL); --force replaces an existing
+                                   database, or a PostgreSQL one's rows (stop the server first)`;
 
 export const BACKUP_COMMANDS = ["backup", "restore"];
 

@@ -21,6 +21,8 @@ import { BACKUP_COMMANDS, BACKUP_HELP, backupCommand } from "./cli-backup";
 import { LDAP_HELP, syncLdapCommand } from "./cli-ldap";
 import { startScheduledLdapSync } from "./services/ldap-sync";
 import { startScheduledBackups } from "./services/backup";
+import { COPY_HELP, copyDbCommand } from "./cli-copy";
+import { IMPORT_ZOU_HELP, importZouCommand } from "./cli-import-zou";
 import { finishShutdown, isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
@@ -44,12 +46,14 @@ ${CSV_HELP}
 ${CLEAN_HELP}
 ${BACKUP_HELP}
 ${LDAP_HELP}
+${COPY_HELP}
+${IMPORT_ZOU_HELP}
   --help, --version
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
 sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSWORD, ...`;
 
-const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv", "sync-ldap"]);
+const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv", "sync-ldap", "copy-db", "import-zou"]);
 const DAY_MS = 86_400_000;
 
 function option(args: string[], name: string): string | undefined {
@@ -254,6 +258,12 @@ export async function main(argv: string[]): Promise<void> {
     case "backup":
     case "restore":
       await backupCommand(command, config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
+      return;
+    case "copy-db":
+      await copyDbCommand(args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
+      return;
+    case "import-zou":
+      await importZouCommand(config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
       return;
     default:
       fail(`unknown command "${command}" (see --help)`);

@@ -4,9 +4,12 @@
  * verifies that manifest before putting anything back. `startScheduledBackups` makes one every
  * BACKUP_INTERVAL hours into BACKUP_DIR and keeps the BACKUP_KEEP newest.
  *
- * The database copy is the only dialect-specific part (`snapshotDatabase`): SQLite writes a
- * transactionally consistent copy with `VACUUM INTO` while other connections keep writing; a
- * PostgreSQL variant (rows read in one repeatable-read transaction) joins here later.
+ * The database copy is the only dialect-specific part (`snapshotDatabase`, `restoreDatabase`):
+ * the copy is always a SQLite file. SQLite writes a transactionally consistent copy with
+ * `VACUUM INTO` while other connections keep writing; PostgreSQL is copied into a new SQLite
+ * file by the generic copier (src/services/db-copy.ts), its rows read in one repeatable-read
+ * transaction, and a restore into PostgreSQL copies that file's rows back in one transaction.
+ * So a backup of either restores into either.
  */
 import { createHash } from "node:crypto";
 import { constants, createReadStream, existsSync } from "node:fs";
@@ -15,7 +18,8 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { sql } from "kysely";
 import type { Config } from "../config";
 import { VERSION } from "../config";
-import { sqlitePathFromUrl, type Db } from "../db/database";
+import { isPostgresUrl, sqlitePathFromUrl, type Db } from "../db/database";
+import { closeTarget, copyDatabase, openSource, openTarget } from "./db-copy";
 import { describeError } from "../lib/log";
 
 export const MANIFEST_FILE = "manifest.json";
@@ -35,7 +39,10 @@ export interface Manifest {
   format: "zou-bun-backup";
   version: string;
   created_at: string;
+  /** The format of the database copy (always a SQLite file). */
   dialect: "sqlite";
+  /** The database the backup was taken from. */
+  source?: "sqlite" | "postgres";
   database: ManifestEntry;
   files: ManifestEntry[];
 }
@@ -44,8 +51,38 @@ export class BackupError extends Error {}
 
 /** Writes a consistent copy of the live database to `target` (which must not exist). */
 export async function snapshotDatabase(db: Db, databaseUrl: string, target: string): Promise<void> {
-  if (!databaseUrl.startsWith("sqlite:")) throw new BackupError("backups of this database kind are not supported yet (SQLite only).");
-  await sql`VACUUM INTO ${target}`.execute(db);
+  if (!isPostgresUrl(databaseUrl)) {
+    await sql`VACUUM INTO ${target}`.execute(db);
+    return;
+  }
+  const copy = await openTarget(`sqlite://${target}`);
+  try {
+    await copyDatabase(db, copy);
+  } finally {
+    await closeTarget(copy);
+  }
+}
+
+/**
+ * Copies the rows of a backup's SQLite file into the PostgreSQL database of DATABASE_URL (migrated
+ * first), in one transaction. A database that holds rows is refused unless `force`, which empties
+ * it in the same transaction first: afterwards it holds exactly the backup's rows.
+ */
+async function restoreIntoPostgres(file: string, databaseUrl: string, force: boolean): Promise<void> {
+  const source = openSource(`sqlite://${file}`);
+  try {
+    const target = await openTarget(databaseUrl);
+    try {
+      await copyDatabase(source, target, { existing: force ? "replace" : "refuse" });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new BackupError(/not empty/.test(message) ? "the PostgreSQL database of DATABASE_URL holds rows: use --force to replace them (stop the servers first)." : message);
+    } finally {
+      await target.destroy();
+    }
+  } finally {
+    await source.destroy();
+  }
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -92,7 +129,7 @@ export async function createBackup(db: Db, config: Config, dir: string): Promise
     }
     files.push(await entryOf(root, target));
   }
-  const manifest: Manifest = { format: "zou-bun-backup", version: VERSION, created_at: new Date().toISOString(), dialect: "sqlite", database, files };
+  const manifest: Manifest = { format: "zou-bun-backup", version: VERSION, created_at: new Date().toISOString(), dialect: "sqlite", source: isPostgresUrl(config.databaseUrl) ? "postgres" : "sqlite", database, files };
   // The manifest is written last: a folder without one is an unfinished backup.
   await writeFile(join(root, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
   return manifest;
@@ -131,13 +168,19 @@ export async function verifyBackup(dir: string): Promise<{ manifest: Manifest; p
 
 /**
  * Puts a verified backup back: the database file (replacing the configured one only with
- * `force`) and the stored files (copied over PREVIEW_FOLDER; files absent from the backup are
+ * `force`; on PostgreSQL its rows, see `restoreIntoPostgres`) and the stored files (copied over PREVIEW_FOLDER; files absent from the backup are
  * left). A database whose `-shm` file exists is open in a server (or one was killed): refused
  * without `force`; stop the server before restoring.
  */
 export async function restoreBackup(config: Config, dir: string, options: { force: boolean }): Promise<Manifest> {
   const { manifest, problems } = await verifyBackup(dir);
   if (problems.length > 0) throw new BackupError(`the backup does not match its manifest:\n  ${problems.join("\n  ")}`);
+  const root = resolve(dir);
+  if (isPostgresUrl(config.databaseUrl)) {
+    await restoreIntoPostgres(resolve(root, manifest.database.path), config.databaseUrl, options.force);
+    await restoreFiles(config, root, manifest);
+    return manifest;
+  }
   const databasePath = sqlitePathFromUrl(config.databaseUrl);
   if (databasePath === ":memory:") throw new BackupError("DATABASE_URL is an in-memory database: nothing to restore into.");
   const target = resolve(databasePath);
@@ -147,18 +190,22 @@ export async function restoreBackup(config: Config, dir: string, options: { forc
     }
     if (existsSync(target)) throw new BackupError(`${target} exists: use --force to replace it.`);
   }
-  const root = resolve(dir);
   await mkdir(dirname(target), { recursive: true });
   const partial = `${target}.restoring`;
   await copyFile(resolve(root, manifest.database.path), partial);
   for (const suffix of ["-wal", "-shm"]) await rm(`${target}${suffix}`, { force: true });
   await rename(partial, target);
+  await restoreFiles(config, root, manifest);
+  return manifest;
+}
+
+/** Copies the backup's stored files over PREVIEW_FOLDER. */
+async function restoreFiles(config: Config, root: string, manifest: Manifest): Promise<void> {
   for (const entry of manifest.files) {
     const destination = join(config.previewFolder, relative(join(root, FILES_FOLDER), resolve(root, entry.path)));
     await mkdir(dirname(destination), { recursive: true });
     await copyFile(resolve(root, entry.path), destination);
   }
-  return manifest;
 }
 
 /** A folder name per scheduled backup, sortable by time: `zou-backup-20260102T030405Z`. */
