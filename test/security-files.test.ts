@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { sql } from "kysely";
 import { insertWorkingFile, makeFilesWorld, type FilesWorld } from "./files-fixtures";
+import { onPostgres } from "./helpers";
 
 let w: FilesWorld;
 let wip: { id: string };
@@ -76,12 +77,19 @@ describe("stored files and transactions (issue 8, item 8)", () => {
   test("when the transaction fails after the file was stored, the file is removed again", async () => {
     const attachments = join(w.server.config.previewFolder, "files", "attachments");
     const before = filesUnder(attachments).length;
-    await sql`create trigger refuse_comment_new before insert on api_event when new.name = 'comment:new' begin select raise(abort, 'refused'); end`.execute(w.server.db);
+    // A trigger makes the comment's event insert fail, after the file was stored.
+    if (onPostgres) {
+      await sql.raw(`create function refuse_comment_new() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$`).execute(w.server.db);
+      await sql`create trigger refuse_comment_new before insert on api_event for each row when (new.name = 'comment:new') execute function refuse_comment_new()`.execute(w.server.db);
+    } else {
+      await sql`create trigger refuse_comment_new before insert on api_event when new.name = 'comment:new' begin select raise(abort, 'refused'); end`.execute(w.server.db);
+    }
     try {
       const answer = await commentWithFile(new Uint8Array([1, 2, 3]));
       expect(answer.status).toBeGreaterThanOrEqual(400);
     } finally {
-      await sql`drop trigger refuse_comment_new`.execute(w.server.db);
+      await sql.raw(onPostgres ? "drop trigger refuse_comment_new on api_event" : "drop trigger refuse_comment_new").execute(w.server.db);
+      if (onPostgres) await sql`drop function refuse_comment_new()`.execute(w.server.db);
     }
     expect(filesUnder(attachments).length).toBe(before);
     expect(filesUnder(join(w.server.config.previewFolder, ".uploads"))).toEqual([]);

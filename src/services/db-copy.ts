@@ -21,7 +21,7 @@
 import { Database as SqliteDatabase } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { Kysely, sql } from "kysely";
-import { BunSqliteDialect } from "kysely-bun-sqlite";
+import { BunSqliteDialect } from "kysely-bun-sqlite/dist/index.js";
 import { TABLES } from "../db/tables.generated";
 import type { ColumnKind, TableDef } from "../db/table-def";
 import { isPostgres } from "../db/dialect";
