@@ -41,12 +41,12 @@ export interface ListState {
   rows: Map<string, Row>;
   /** Per entity: what its fragment shows besides its row and tasks (castings, concept links). */
   extras: Map<string, string>;
-  fragments: Map<string, string>;
+  /** Per entity: its JSON text (UTF-8). */
+  fragments: Map<string, Uint8Array>;
   /** Fragments in answer order. */
-  list: string[];
-  /** Task id → entity id, and entity id → its task ids, for the listed tasks. */
+  list: Uint8Array[];
+  /** Task id → entity id for the listed tasks (and tasks listed before: it only grows). */
   taskEntity: Map<string, string>;
-  entityTasks: Map<string, string[]>;
   /** Ids of entities whose change may change a listed row: the listed ones and their parents. */
   related: Set<string>;
   bytes: number;

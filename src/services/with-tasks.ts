@@ -272,11 +272,11 @@ export interface WithTasksFormat {
 
 /**
  * A built list: its compact header and one JSON text per entity (an object, or a positional array
- * when compact), in answer order.
+ * when compact; UTF-8), in answer order.
  */
 export interface WithTasksRows {
   header: Record<string, unknown>;
-  fragments: string[];
+  fragments: Uint8Array[];
 }
 
 function commonFilter(criteria: WithTasksCriteria): EntityFilter {
@@ -392,8 +392,8 @@ function stateKey(spec: ListSpec, personId: string): string | null {
 }
 
 /** JSON text of each row (with its tasks) whose id is in `rows`, and the task ids of each. */
-async function buildFragments(c: AppContext, spec: ListSpec, rows: Row[], write: EntityWrite, partial: boolean): Promise<{ fragments: Map<string, string>; taskIds: Map<string, string[]> }> {
-  const fragments = new Map<string, string>();
+async function buildFragments(c: AppContext, spec: ListSpec, rows: Row[], write: EntityWrite, partial: boolean): Promise<{ fragments: Map<string, Uint8Array>; taskIds: Map<string, string[]> }> {
+  const fragments = new Map<string, Uint8Array>();
   if (rows.length === 0) return { fragments, taskIds: new Map() };
   const db = c.get("db");
   const { criteria } = spec;
@@ -402,7 +402,7 @@ async function buildFragments(c: AppContext, spec: ListSpec, rows: Row[], write:
   const only = partial ? rows.map((r) => r.id as string) : undefined;
   const tasks = await tasksByEntity(db, spec.filter, writeTask, ctx, criteria.vendor ?? null, criteria.projectId, only);
   const data = await dataGetter(db, spec.kind, spec.vendorForData === undefined ? criteria.vendor : spec.vendorForData, rows);
-  for (const row of rows) fragments.set(row.id, JSON.stringify(write(row, tasks.built.get(row.id) ?? [], data(row))));
+  for (const row of rows) fragments.set(row.id, Buffer.from(JSON.stringify(write(row, tasks.built.get(row.id) ?? [], data(row)))));
   return { fragments, taskIds: tasks.taskIds };
 }
 
@@ -421,9 +421,9 @@ function relatedIds(rows: Row[]): Set<string> {
   return related;
 }
 
-function fragmentBytes(fragments: Iterable<string>): number {
+function fragmentBytes(fragments: Iterable<Uint8Array>): number {
   let bytes = 0;
-  for (const fragment of fragments) bytes += fragment.length;
+  for (const fragment of fragments) bytes += fragment.byteLength;
   return bytes;
 }
 
@@ -448,7 +448,6 @@ async function freshState(c: AppContext, spec: ListSpec, key: string, position: 
     fragments: built.fragments,
     list,
     taskEntity,
-    entityTasks: built.taskIds,
     related: relatedIds(rows),
     bytes: fragmentBytes(list),
   };
@@ -478,25 +477,17 @@ async function updatedState(c: AppContext, spec: ListSpec, base: ListState, chan
   if (rebuild.size > Math.max(64, rows.length / 4)) return null;
   const built = await buildFragments(c, spec, rows.filter((r) => rebuild.has(r.id)), writer.write, true);
 
-  const fragments = new Map<string, string>();
-  const entityTasks = new Map<string, string[]>();
-  const taskEntity = new Map(base.taskEntity);
-  for (const row of rows) {
-    const id = row.id as string;
-    if (rebuild.has(id)) {
-      for (const taskId of base.entityTasks.get(id) ?? []) taskEntity.delete(taskId);
-      const ids = built.taskIds.get(id) ?? [];
-      for (const taskId of ids) taskEntity.set(taskId, id);
-      entityTasks.set(id, ids);
-      fragments.set(id, built.fragments.get(id)!);
-    } else {
-      entityTasks.set(id, base.entityTasks.get(id) ?? []);
-      fragments.set(id, base.fragments.get(id)!);
-    }
-  }
+  // The task index is shared by the successive states of a list and only grows: a task that
+  // moved or went away at most makes a later write on it rebuild one entity for nothing.
+  const taskEntity = base.taskEntity;
+  for (const [id, ids] of built.taskIds) for (const taskId of ids) taskEntity.set(taskId, id);
+  let fragments = base.fragments;
   if (changes.rows) {
-    // Tasks of entities no longer listed.
-    for (const [id, ids] of base.entityTasks) if (!listed.has(id)) for (const taskId of ids) taskEntity.delete(taskId);
+    fragments = new Map();
+    for (const row of rows) fragments.set(row.id, built.fragments.get(row.id) ?? base.fragments.get(row.id)!);
+  } else if (built.fragments.size > 0) {
+    fragments = new Map(base.fragments);
+    for (const [id, fragment] of built.fragments) fragments.set(id, fragment);
   }
   const order = changes.rows ? rows.map((r) => r.id as string) : base.order;
   const list = order.map((id) => fragments.get(id)!);
@@ -510,7 +501,6 @@ async function updatedState(c: AppContext, spec: ListSpec, base: ListState, chan
     fragments,
     list,
     taskEntity,
-    entityTasks,
     related: changes.rows ? relatedIds(rows) : base.related,
     bytes: fragmentBytes(list),
   };
@@ -520,7 +510,7 @@ async function updatedState(c: AppContext, spec: ListSpec, base: ListState, chan
  * The JSON text of each listed entity, in answer order: from the stored fragments when no write
  * since concerns the list, rebuilding only the entities the writes touched, or from scratch.
  */
-async function listFragments(c: AppContext, spec: ListSpec): Promise<string[]> {
+async function listFragments(c: AppContext, spec: ListSpec): Promise<Uint8Array[]> {
   const db = c.get("db");
   const key = stateKey(spec, c.get("user").id);
   if (!key) {
@@ -782,8 +772,25 @@ export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episo
 
 const CHUNK_SIZE = 1024 * 1024;
 
+const COMMA = Buffer.from(",");
+const NEWLINE = Buffer.from("\n");
+
+/** `parts` joined with `separator`, between `open` and `close`, as one buffer. */
+function joinBytes(open: string, parts: Uint8Array[], separator: Uint8Array, close: string): Uint8Array<ArrayBuffer> {
+  const pieces: Uint8Array[] = new Array(parts.length * 2 + 1);
+  pieces[0] = Buffer.from(open);
+  let n = 1;
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) pieces[n++] = separator;
+    pieces[n++] = parts[i]!;
+  }
+  pieces[n++] = Buffer.from(close);
+  pieces.length = n;
+  return Buffer.concat(pieces) as Uint8Array<ArrayBuffer>;
+}
+
 /** A byte stream of the rows as NDJSON lines (header first), written in chunks of about 1 MB. */
-function ndjsonStream(header: unknown, rows: string[]): ReadableStream<Uint8Array> {
+function ndjsonStream(header: unknown, rows: Uint8Array[]): ReadableStream<Uint8Array> {
   let index = -1;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -791,16 +798,15 @@ function ndjsonStream(header: unknown, rows: string[]): ReadableStream<Uint8Arra
         controller.close();
         return;
       }
-      let chunk = "";
+      let open = "";
       if (index === -1) {
-        chunk = JSON.stringify(header) + "\n";
+        open = JSON.stringify(header) + "\n";
         index = 0;
       }
       const from = index;
-      let size = chunk.length;
-      while (index < rows.length && size < CHUNK_SIZE) size += rows[index++]!.length + 1;
-      chunk += rows.slice(from, index).join("\n") + "\n";
-      controller.enqueue(Buffer.from(chunk));
+      let size = open.length;
+      while (index < rows.length && size < CHUNK_SIZE) size += rows[index++]!.byteLength + 1;
+      controller.enqueue(index > from ? joinBytes(open, rows.slice(from, index), NEWLINE, "\n") : Buffer.from(open));
     },
   });
 }
@@ -815,14 +821,15 @@ export function withTasksResponse(result: WithTasksRows, format: WithTasksFormat
     const header = format.compact ? result.header : { compact: false };
     return new Response(ndjsonStream(header, result.fragments), { status: 200, headers: { "Content-Type": "application/x-ndjson" } });
   }
-  const array = `[${result.fragments.join(",")}]`;
-  const body = format.compact ? `${JSON.stringify(result.header).slice(0, -1)},"rows":${array}}` : array;
+  const body = format.compact
+    ? joinBytes(`${JSON.stringify(result.header).slice(0, -1)},"rows":[`, result.fragments, COMMA, "]}")
+    : joinBytes("[", result.fragments, COMMA, "]");
   return new Response(body, { status: 200, headers: { "Content-Type": "application/json" } });
 }
 
 /** The rows of a non-compact list as dicts (single-entity reads). */
 export function rowsToDicts(result: WithTasksRows): Dict[] {
-  return result.fragments.map((fragment) => JSON.parse(fragment) as Dict);
+  return result.fragments.map((fragment) => JSON.parse(Buffer.from(fragment.buffer, fragment.byteOffset, fragment.byteLength).toString()) as Dict);
 }
 
 /**
