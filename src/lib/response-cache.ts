@@ -34,8 +34,23 @@ export function declareAnswerScope(c: AppContext, scope: AnswerScope): void {
   declared.set(c.req.raw, scope);
 }
 
+/** Answers whose body is known bytes: kept as they are, without reading the body again. */
+const knownBodies = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
+
+/** A 200 answer with `bytes` as its body (the cache keeps these very bytes, no copy). */
+export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, contentType: string): Response {
+  const response = new Response(bytes, { status: 200, headers: { "Content-Type": contentType } });
+  knownBodies.set(response, bytes);
+  return response;
+}
+
+/** The whole buffer of `bytes` (compression reads an ArrayBuffer). */
+function wholeBuffer(bytes: Uint8Array<ArrayBuffer>): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+}
+
 interface Entry {
-  bytes: ArrayBuffer;
+  bytes: Uint8Array<ArrayBuffer>;
   contentType: string;
   generation: number;
   scope: AnswerScope | undefined;
@@ -99,7 +114,7 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
         // Compressed once, then served as it is (the compression middleware leaves encoded answers alone).
         let encoded = hit.encoded[encoding];
         if (!encoded) {
-          encoded = await compressBytes(encoding, hit.bytes);
+          encoded = await compressBytes(encoding, wholeBuffer(hit.bytes));
           if (store.entries.get(key) === hit) {
             hit.encoded[encoding] = encoded;
             store.bytes += encoded.byteLength;
@@ -115,18 +130,19 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   if (response.status !== 200 || !response.body) return response;
   const contentType = response.headers.get("content-type") ?? "application/json";
   const scope = declared.get(c.req.raw);
-  const keep = (bytes: ArrayBuffer) => {
+  const keep = (bytes: Uint8Array<ArrayBuffer>) => {
     if (scope ? scope() : databaseGeneration(db) === generation) put(store, key, { bytes, contentType, generation, scope, encoded: {} });
   };
   if (!contentType.includes("ndjson")) {
     // A whole body: encode it once, send and keep the same bytes.
-    const bytes = await response.arrayBuffer();
+    const known = knownBodies.get(response);
+    const bytes = known ?? new Uint8Array(await response.arrayBuffer());
     keep(bytes);
-    return new Response(bytes, { status: 200, headers: response.headers });
+    return known ? response : new Response(bytes, { status: 200, headers: response.headers });
   }
   // A stream (NDJSON): the client reads lines as they come while a copy is gathered for the cache.
   const [toClient, toCache] = response.body.tee();
-  void new Response(toCache).arrayBuffer().then(keep, () => undefined);
+  void new Response(toCache).arrayBuffer().then((bytes) => keep(new Uint8Array(bytes)), () => undefined);
   return new Response(toClient, { status: 200, headers: response.headers });
 }
 

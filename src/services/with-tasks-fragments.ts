@@ -180,7 +180,8 @@ export function pendingChanges(db: Db, state: ListState): Changes | null {
 // Stored states, per database instance
 // ---------------------------------------------------------------------------------------------
 
-const MAX_BYTES = 256 * 1024 * 1024;
+/** Fragments kept per database, all lists together (a list of 50,000 shots x 10 tasks is ~300 MB). */
+const MAX_BYTES = 1024 * 1024 * 1024;
 
 interface Store {
   states: Map<string, ListState>;
@@ -218,7 +219,7 @@ export function storeState(db: Db, state: ListState, base: ListState | undefined
     store.bytes -= current.bytes;
     store.states.delete(state.key);
   }
-  if (state.bytes > MAX_BYTES / 4) return;
+  if (state.bytes > MAX_BYTES) return;
   while (store.bytes + state.bytes > MAX_BYTES && store.states.size > 0) {
     const oldest = store.states.values().next().value!;
     store.bytes -= oldest.bytes;

@@ -16,7 +16,7 @@ import type { AnySelect } from "../crud/engine";
 import { isTrue } from "../db/serialize";
 import { writeLogPosition } from "../db/write-tracker";
 import { externalVersion } from "../lib/change-signal";
-import { declareAnswerScope } from "../lib/response-cache";
+import { bytesResponse, declareAnswerScope } from "../lib/response-cache";
 import { isCurrent, pendingChanges, storedState, storeState, type Changes, type ListState } from "./with-tasks-fragments";
 import {
   conceptLinks,
@@ -824,7 +824,7 @@ export function withTasksResponse(result: WithTasksRows, format: WithTasksFormat
   const body = format.compact
     ? joinBytes(`${JSON.stringify(result.header).slice(0, -1)},"rows":[`, result.fragments, COMMA, "]}")
     : joinBytes("[", result.fragments, COMMA, "]");
-  return new Response(body, { status: 200, headers: { "Content-Type": "application/json" } });
+  return bytesResponse(body, "application/json");
 }
 
 /** The rows of a non-compact list as dicts (single-entity reads). */
