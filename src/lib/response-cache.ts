@@ -133,12 +133,16 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   const keep = (bytes: Uint8Array<ArrayBuffer>) => {
     if (scope ? scope() : databaseGeneration(db) === generation) put(store, key, { bytes, contentType, generation, scope, encoded: {} });
   };
+  const known = knownBodies.get(response);
+  if (known) {
+    keep(known);
+    return response;
+  }
   if (!contentType.includes("ndjson")) {
     // A whole body: encode it once, send and keep the same bytes.
-    const known = knownBodies.get(response);
-    const bytes = known ?? new Uint8Array(await response.arrayBuffer());
+    const bytes = new Uint8Array(await response.arrayBuffer());
     keep(bytes);
-    return known ? response : new Response(bytes, { status: 200, headers: response.headers });
+    return new Response(bytes, { status: 200, headers: response.headers });
   }
   // A stream (NDJSON): the client reads lines as they come while a copy is gathered for the cache.
   const [toClient, toCache] = response.body.tee();

@@ -20,9 +20,11 @@
  * concern it): a rebuild stores a new state, so answers built from an older state can tell they
  * are out of date (`isCurrent`).
  */
+import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { writeLogPosition, writesSince, type ColumnValues, type WriteRecord } from "../db/write-tracker";
 import { externalVersion } from "../lib/change-signal";
+import { declareAnswerScope } from "../lib/response-cache";
 
 type Row = Record<string, any>;
 
@@ -239,4 +241,157 @@ export function isCurrent(db: Db, state: ListState): boolean {
 /** Drops every stored list of `db` (tests compare with answers built from scratch). */
 export function forgetListStates(db: object): void {
   stores.delete(db);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building and updating a list
+// ---------------------------------------------------------------------------------------------
+
+/** Fragments built for some entities, and the ids of each one's tasks. */
+export interface BuiltFragments {
+  fragments: Map<string, Uint8Array>;
+  taskIds: Map<string, string[]>;
+}
+
+/** How a list reads its rows and builds fragments (src/services/with-tasks.ts). */
+export interface ListSource {
+  /** Key of its stored state, or null when it is not kept. */
+  key: string | null;
+  projectId: string | undefined;
+  personId: string;
+  /** The entity rows, in answer order. */
+  loadRows(): Promise<Row[]>;
+  /**
+   * For these rows: what the per-answer lookups (castings, concept links) add to a row, and the
+   * builder of the fragments of some of them (`partial`: only those, not the whole list).
+   */
+  loadBuilder(rows: Row[]): Promise<{ extra?: (row: Row) => string; build: (rows: Row[], partial: boolean) => Promise<BuiltFragments> }>;
+}
+
+function sameRow(a: Row, b: Row): boolean {
+  for (const key in b) if (a[key] !== b[key]) return false;
+  return true;
+}
+
+/** The listed ids and the entities a listed row shows (names of its sequence, episode...). */
+function relatedIds(rows: Row[]): Set<string> {
+  const related = new Set<string>();
+  for (const row of rows) {
+    related.add(row.id);
+    for (const key of ["parent_id", "source_id", "sequence_id", "episode_id"]) if (row[key]) related.add(row[key]);
+  }
+  return related;
+}
+
+function fragmentBytes(fragments: Iterable<Uint8Array>): number {
+  let bytes = 0;
+  for (const fragment of fragments) bytes += fragment.byteLength;
+  return bytes;
+}
+
+/** A state built from scratch. */
+async function freshState(source: ListSource, key: string, position: number, external: number): Promise<ListState> {
+  const rows = await source.loadRows();
+  const builder = await source.loadBuilder(rows);
+  const built = await builder.build(rows, false);
+  const taskEntity = new Map<string, string>();
+  for (const [entityId, ids] of built.taskIds) for (const id of ids) taskEntity.set(id, entityId);
+  const order = rows.map((r) => r.id as string);
+  const list = order.map((id) => built.fragments.get(id)!);
+  return {
+    key,
+    projectId: source.projectId,
+    personId: source.personId,
+    position,
+    external,
+    order,
+    rows: new Map(rows.map((r) => [r.id as string, r])),
+    extras: new Map(builder.extra ? rows.map((r) => [r.id as string, builder.extra!(r)]) : []),
+    fragments: built.fragments,
+    list,
+    taskEntity,
+    related: relatedIds(rows),
+    bytes: fragmentBytes(list),
+  };
+}
+
+/**
+ * `base` brought up to date with `changes`: rows read again when they may have changed, and the
+ * fragments of changed entities rebuilt; null when so much changed that a fresh build is cheaper.
+ */
+async function updatedState(source: ListSource, base: ListState, changes: Changes, position: number, external: number): Promise<ListState | null> {
+  const rebuild = new Set<string>();
+  let rows: Row[];
+  let builder: Awaited<ReturnType<ListSource["loadBuilder"]>>;
+  if (changes.rows) {
+    rows = await source.loadRows();
+    builder = await source.loadBuilder(rows);
+    for (const row of rows) {
+      const old = base.rows.get(row.id);
+      if (!old || !sameRow(old, row) || (builder.extra && builder.extra(row) !== base.extras.get(row.id))) rebuild.add(row.id);
+    }
+  } else {
+    rows = base.order.map((id) => base.rows.get(id)!);
+    builder = await source.loadBuilder(rows);
+  }
+  const listed = changes.rows ? new Set(rows.map((r) => r.id as string)) : base.rows;
+  for (const id of changes.entities) if (listed.has(id)) rebuild.add(id);
+  if (rebuild.size > Math.max(64, rows.length / 4)) return null;
+  const built = rebuild.size > 0 ? await builder.build(rows.filter((r) => rebuild.has(r.id)), true) : { fragments: new Map(), taskIds: new Map() };
+
+  // The task index is shared by the successive states of a list and only grows: a task that
+  // moved or went away at most makes a later write on it rebuild one entity for nothing.
+  const taskEntity = base.taskEntity;
+  for (const [id, ids] of built.taskIds) for (const taskId of ids) taskEntity.set(taskId, id);
+  let fragments = base.fragments;
+  if (changes.rows) {
+    fragments = new Map();
+    for (const row of rows) fragments.set(row.id, built.fragments.get(row.id) ?? base.fragments.get(row.id)!);
+  } else if (built.fragments.size > 0) {
+    fragments = new Map(base.fragments);
+    for (const [id, fragment] of built.fragments) fragments.set(id, fragment);
+  }
+  const order = changes.rows ? rows.map((r) => r.id as string) : base.order;
+  const list = order.map((id) => fragments.get(id)!);
+  return {
+    ...base,
+    position,
+    external,
+    order,
+    rows: changes.rows ? new Map(rows.map((r) => [r.id as string, r])) : base.rows,
+    extras: changes.rows && builder.extra ? new Map(rows.map((r) => [r.id as string, builder.extra!(r)])) : base.extras,
+    fragments,
+    list,
+    taskEntity,
+    related: changes.rows ? relatedIds(rows) : base.related,
+    bytes: fragmentBytes(list),
+  };
+}
+
+/**
+ * The fragments of a list, in answer order: the stored ones when no write since concerns the
+ * list, rebuilding only the entities the writes touched, or built from scratch. Declares the
+ * answer's scope to the answer cache (src/lib/response-cache.ts).
+ */
+export async function currentFragments(c: AppContext, source: ListSource): Promise<Uint8Array[]> {
+  const db = c.get("db");
+  if (!source.key) {
+    const rows = await source.loadRows();
+    const built = await (await source.loadBuilder(rows)).build(rows, false);
+    return rows.map((r) => built.fragments.get(r.id)!);
+  }
+  const position = writeLogPosition();
+  const external = externalVersion(db);
+  const base = storedState(db, source.key);
+  const changes = base ? pendingChanges(db, base) : null;
+  let state: ListState | null = null;
+  if (base && changes) {
+    if (!changes.rows && changes.entities.size === 0) state = base;
+    else state = await updatedState(source, base, changes, position, external);
+  }
+  if (!state) state = await freshState(source, source.key, position, external);
+  if (state !== base) storeState(db, state, base);
+  const kept = state;
+  declareAnswerScope(c, () => isCurrent(db, kept));
+  return state.list;
 }

@@ -14,10 +14,8 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { AnySelect } from "../crud/engine";
 import { isTrue } from "../db/serialize";
-import { writeLogPosition } from "../db/write-tracker";
-import { externalVersion } from "../lib/change-signal";
-import { bytesResponse, declareAnswerScope } from "../lib/response-cache";
-import { isCurrent, pendingChanges, storedState, storeState, type Changes, type ListState } from "./with-tasks-fragments";
+import { bytesResponse } from "../lib/response-cache";
+import { currentFragments, type BuiltFragments, type ListSource } from "./with-tasks-fragments";
 import {
   conceptLinks,
   criterionId,
@@ -392,7 +390,7 @@ function stateKey(spec: ListSpec, personId: string): string | null {
 }
 
 /** JSON text of each row (with its tasks) whose id is in `rows`, and the task ids of each. */
-async function buildFragments(c: AppContext, spec: ListSpec, rows: Row[], write: EntityWrite, partial: boolean): Promise<{ fragments: Map<string, Uint8Array>; taskIds: Map<string, string[]> }> {
+async function buildFragments(c: AppContext, spec: ListSpec, rows: Row[], write: EntityWrite, partial: boolean): Promise<BuiltFragments> {
   const fragments = new Map<string, Uint8Array>();
   if (rows.length === 0) return { fragments, taskIds: new Map() };
   const db = c.get("db");
@@ -406,133 +404,23 @@ async function buildFragments(c: AppContext, spec: ListSpec, rows: Row[], write:
   return { fragments, taskIds: tasks.taskIds };
 }
 
-function sameRow(a: Row, b: Row): boolean {
-  for (const key in b) if (a[key] !== b[key]) return false;
-  return true;
-}
-
-/** Parents and siblings a listed row shows (names of its sequence, episode...). */
-function relatedIds(rows: Row[]): Set<string> {
-  const related = new Set<string>();
-  for (const row of rows) {
-    related.add(row.id);
-    for (const key of ["parent_id", "source_id", "sequence_id", "episode_id"]) if (row[key]) related.add(row[key]);
-  }
-  return related;
-}
-
-function fragmentBytes(fragments: Iterable<Uint8Array>): number {
-  let bytes = 0;
-  for (const fragment of fragments) bytes += fragment.byteLength;
-  return bytes;
-}
-
-/** A state built from scratch. */
-async function freshState(c: AppContext, spec: ListSpec, key: string, position: number, external: number): Promise<ListState> {
-  const rows = await spec.loadRows();
-  const writer = await spec.loadWriter(rows);
-  const built = await buildFragments(c, spec, rows, writer.write, false);
-  const taskEntity = new Map<string, string>();
-  for (const [entityId, ids] of built.taskIds) for (const id of ids) taskEntity.set(id, entityId);
-  const order = rows.map((r) => r.id as string);
-  const list = order.map((id) => built.fragments.get(id)!);
-  return {
-    key,
-    projectId: spec.criteria.projectId,
-    personId: c.get("user").id,
-    position,
-    external,
-    order,
-    rows: new Map(rows.map((r) => [r.id as string, r])),
-    extras: new Map(writer.extra ? rows.map((r) => [r.id as string, writer.extra!(r)]) : []),
-    fragments: built.fragments,
-    list,
-    taskEntity,
-    related: relatedIds(rows),
-    bytes: fragmentBytes(list),
-  };
-}
-
-/**
- * `base` brought up to date with `changes`: rows read again when they may have changed, and the
- * fragments of changed entities rebuilt; null when so much changed that a fresh build is cheaper.
- */
-async function updatedState(c: AppContext, spec: ListSpec, base: ListState, changes: Changes, position: number, external: number): Promise<ListState | null> {
-  const rebuild = new Set<string>();
-  let rows: Row[];
-  let writer: Awaited<ReturnType<ListSpec["loadWriter"]>>;
-  if (changes.rows) {
-    rows = await spec.loadRows();
-    writer = await spec.loadWriter(rows);
-    for (const row of rows) {
-      const old = base.rows.get(row.id);
-      if (!old || !sameRow(old, row) || (writer.extra && writer.extra(row) !== base.extras.get(row.id))) rebuild.add(row.id);
-    }
-  } else {
-    rows = base.order.map((id) => base.rows.get(id)!);
-    writer = await spec.loadWriter(rows);
-  }
-  const listed = changes.rows ? new Set(rows.map((r) => r.id as string)) : base.rows;
-  for (const id of changes.entities) if (listed.has(id)) rebuild.add(id);
-  if (rebuild.size > Math.max(64, rows.length / 4)) return null;
-  const built = await buildFragments(c, spec, rows.filter((r) => rebuild.has(r.id)), writer.write, true);
-
-  // The task index is shared by the successive states of a list and only grows: a task that
-  // moved or went away at most makes a later write on it rebuild one entity for nothing.
-  const taskEntity = base.taskEntity;
-  for (const [id, ids] of built.taskIds) for (const taskId of ids) taskEntity.set(taskId, id);
-  let fragments = base.fragments;
-  if (changes.rows) {
-    fragments = new Map();
-    for (const row of rows) fragments.set(row.id, built.fragments.get(row.id) ?? base.fragments.get(row.id)!);
-  } else if (built.fragments.size > 0) {
-    fragments = new Map(base.fragments);
-    for (const [id, fragment] of built.fragments) fragments.set(id, fragment);
-  }
-  const order = changes.rows ? rows.map((r) => r.id as string) : base.order;
-  const list = order.map((id) => fragments.get(id)!);
-  return {
-    ...base,
-    position,
-    external,
-    order,
-    rows: changes.rows ? new Map(rows.map((r) => [r.id as string, r])) : base.rows,
-    extras: changes.rows && writer.extra ? new Map(rows.map((r) => [r.id as string, writer.extra!(r)])) : base.extras,
-    fragments,
-    list,
-    taskEntity,
-    related: changes.rows ? relatedIds(rows) : base.related,
-    bytes: fragmentBytes(list),
-  };
-}
-
 /**
  * The JSON text of each listed entity, in answer order: from the stored fragments when no write
  * since concerns the list, rebuilding only the entities the writes touched, or from scratch.
  */
 async function listFragments(c: AppContext, spec: ListSpec): Promise<Uint8Array[]> {
-  const db = c.get("db");
-  const key = stateKey(spec, c.get("user").id);
-  if (!key) {
-    const rows = await spec.loadRows();
-    const writer = await spec.loadWriter(rows);
-    const built = await buildFragments(c, spec, rows, writer.write, false);
-    return rows.map((r) => built.fragments.get(r.id)!);
-  }
-  const position = writeLogPosition();
-  const external = externalVersion(db);
-  const base = storedState(db, key);
-  const changes = base ? pendingChanges(db, base) : null;
-  let state: ListState | null = null;
-  if (base && changes) {
-    if (!changes.rows && changes.entities.size === 0) state = base;
-    else state = await updatedState(c, spec, base, changes, position, external);
-  }
-  if (!state) state = await freshState(c, spec, key, position, external);
-  if (state !== base) storeState(db, state, base);
-  const kept = state;
-  declareAnswerScope(c, () => isCurrent(db, kept));
-  return state.list;
+  const personId = c.get("user").id;
+  const source: ListSource = {
+    key: stateKey(spec, personId),
+    projectId: spec.criteria.projectId,
+    personId,
+    loadRows: spec.loadRows,
+    async loadBuilder(rows) {
+      const writer = await spec.loadWriter(rows);
+      return { extra: writer.extra, build: (listed, partial) => buildFragments(c, spec, listed, writer.write, partial) };
+    },
+  };
+  return currentFragments(c, source);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -770,8 +658,6 @@ export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episo
 // Responses
 // ---------------------------------------------------------------------------------------------
 
-const CHUNK_SIZE = 1024 * 1024;
-
 const COMMA = Buffer.from(",");
 const NEWLINE = Buffer.from("\n");
 
@@ -789,37 +675,16 @@ function joinBytes(open: string, parts: Uint8Array[], separator: Uint8Array, clo
   return Buffer.concat(pieces) as Uint8Array<ArrayBuffer>;
 }
 
-/** A byte stream of the rows as NDJSON lines (header first), written in chunks of about 1 MB. */
-function ndjsonStream(header: unknown, rows: Uint8Array[]): ReadableStream<Uint8Array> {
-  let index = -1;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (index >= rows.length) {
-        controller.close();
-        return;
-      }
-      let open = "";
-      if (index === -1) {
-        open = JSON.stringify(header) + "\n";
-        index = 0;
-      }
-      const from = index;
-      let size = open.length;
-      while (index < rows.length && size < CHUNK_SIZE) size += rows[index++]!.byteLength + 1;
-      controller.enqueue(index > from ? joinBytes(open, rows.slice(from, index), NEWLINE, "\n") : Buffer.from(open));
-    },
-  });
-}
-
 /**
  * The HTTP answer of a with-tasks list: plain JSON array; compact JSON object with `rows`; or,
- * with `stream=true`, NDJSON (`application/x-ndjson`: the header line, then one row per line)
- * streamed in chunks, so the client parses lines as they come.
+ * with `stream=true`, NDJSON (`application/x-ndjson`: the header line, then one row per line; the
+ * client parses lines as they arrive). Each is one buffer joined from the entities' fragments.
  */
 export function withTasksResponse(result: WithTasksRows, format: WithTasksFormat): Response {
   if (format.stream) {
     const header = format.compact ? result.header : { compact: false };
-    return new Response(ndjsonStream(header, result.fragments), { status: 200, headers: { "Content-Type": "application/x-ndjson" } });
+    const lines = result.fragments.length > 0 ? joinBytes(`${JSON.stringify(header)}\n`, result.fragments, NEWLINE, "\n") : Buffer.from(`${JSON.stringify(header)}\n`);
+    return bytesResponse(lines as Uint8Array<ArrayBuffer>, "application/x-ndjson");
   }
   const body = format.compact
     ? joinBytes(`${JSON.stringify(result.header).slice(0, -1)},"rows":[`, result.fragments, COMMA, "]}")
