@@ -1,9 +1,17 @@
 /**
  * In-process cache of large, expensive GET answers (the with-tasks lists Kitsu reloads on every
- * page), per caller and URL. An entry serves only while no write at all went through the database
- * since the answer was built (src/db/write-tracker.ts) and no other process committed to it
- * (src/lib/change-signal.ts: the CLI, another worker). Permission checks run inside `build`: the
- * same caller on an unchanged database gets the same answer, and only 200s are kept.
+ * page), per caller and URL. Permission checks run inside `build`: the same caller on an unchanged
+ * database gets the same answer, and only 200s are kept.
+ *
+ * How long an entry serves:
+ *  - when `build` declared a scope (`declareAnswerScope`: the with-tasks lists, which know which
+ *    writes concern them), while that scope says the answer is current; a write in another
+ *    project, a comment or a notification leaves it alone;
+ *  - otherwise, while no write at all went through the database since the answer was built
+ *    (src/db/write-tracker.ts) and no other process committed to it (src/lib/change-signal.ts:
+ *    the CLI, another worker).
+ * A scope must itself drop the answer on a commit by another process and on any write to a table
+ * the answer or its permission checks read.
  */
 import type { AppContext } from "../context";
 import { totalWriteGeneration } from "../db/write-tracker";
@@ -12,10 +20,40 @@ import { chooseEncoding, compressBytes, COMPRESSION_THRESHOLD, type Encoding } f
 
 const MAX_BYTES = 256 * 1024 * 1024;
 
+/** Tells whether an answer is still current (see `declareAnswerScope`). */
+export type AnswerScope = () => boolean;
+
+/** The scope declared by the build of a request's answer. */
+const declared = new WeakMap<Request, AnswerScope>();
+
+/**
+ * Called by the code that builds an answer: the answer stays current while `scope()` is true
+ * (instead of until the next write of any kind).
+ */
+export function declareAnswerScope(c: AppContext, scope: AnswerScope): void {
+  declared.set(c.req.raw, scope);
+}
+
+/** Answers whose body is known bytes: kept as they are, without reading the body again. */
+const knownBodies = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
+
+/** A 200 answer with `bytes` as its body (the cache keeps these very bytes, no copy). */
+export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, contentType: string): Response {
+  const response = new Response(bytes, { status: 200, headers: { "Content-Type": contentType } });
+  knownBodies.set(response, bytes);
+  return response;
+}
+
+/** The whole buffer of `bytes` (compression reads an ArrayBuffer). */
+function wholeBuffer(bytes: Uint8Array<ArrayBuffer>): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+}
+
 interface Entry {
-  bytes: ArrayBuffer;
+  bytes: Uint8Array<ArrayBuffer>;
   contentType: string;
   generation: number;
+  scope: AnswerScope | undefined;
   /** The same answer compressed, per encoding, made on the first hit that asked for it. */
   encoded: Partial<Record<Encoding, Uint8Array>>;
 }
@@ -67,7 +105,7 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   const generation = databaseGeneration(db);
   const hit = store.entries.get(key);
   if (hit) {
-    if (hit.generation === generation) {
+    if (hit.scope ? hit.scope() : hit.generation === generation) {
       // Most recently used last, so eviction drops the oldest.
       store.entries.delete(key);
       store.entries.set(key, hit);
@@ -76,7 +114,7 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
         // Compressed once, then served as it is (the compression middleware leaves encoded answers alone).
         let encoded = hit.encoded[encoding];
         if (!encoded) {
-          encoded = await compressBytes(encoding, hit.bytes);
+          encoded = await compressBytes(encoding, wholeBuffer(hit.bytes));
           if (store.entries.get(key) === hit) {
             hit.encoded[encoding] = encoded;
             store.bytes += encoded.byteLength;
@@ -91,17 +129,28 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   const response = await build();
   if (response.status !== 200 || !response.body) return response;
   const contentType = response.headers.get("content-type") ?? "application/json";
-  const keep = (bytes: ArrayBuffer) => {
-    if (databaseGeneration(db) === generation) put(store, key, { bytes, contentType, generation, encoded: {} });
+  const scope = declared.get(c.req.raw);
+  const keep = (bytes: Uint8Array<ArrayBuffer>) => {
+    if (scope ? scope() : databaseGeneration(db) === generation) put(store, key, { bytes, contentType, generation, scope, encoded: {} });
   };
+  const known = knownBodies.get(response);
+  if (known) {
+    keep(known);
+    return response;
+  }
   if (!contentType.includes("ndjson")) {
     // A whole body: encode it once, send and keep the same bytes.
-    const bytes = await response.arrayBuffer();
+    const bytes = new Uint8Array(await response.arrayBuffer());
     keep(bytes);
     return new Response(bytes, { status: 200, headers: response.headers });
   }
   // A stream (NDJSON): the client reads lines as they come while a copy is gathered for the cache.
   const [toClient, toCache] = response.body.tee();
-  void new Response(toCache).arrayBuffer().then(keep, () => undefined);
+  void new Response(toCache).arrayBuffer().then((bytes) => keep(new Uint8Array(bytes)), () => undefined);
   return new Response(toClient, { status: 200, headers: response.headers });
+}
+
+/** Drops every answer kept for `db` (tests compare with answers built from scratch). */
+export function forgetCachedAnswers(db: object): void {
+  stores.delete(db);
 }

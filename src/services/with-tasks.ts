@@ -14,6 +14,8 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { AnySelect } from "../db/rows";
 import { isTrue } from "../db/serialize";
+import { bytesResponse } from "../lib/response-cache";
+import { currentFragments, type BuiltFragments, type ListSource } from "./with-tasks-fragments";
 import {
   conceptLinks,
   criterionId,
@@ -186,8 +188,9 @@ async function tasksByEntity(
   write: (row: Row, ctx: TaskContext) => unknown,
   ctx: TaskContext,
   vendor: VendorScope | null,
-  projectId?: string,
-): Promise<Map<string, unknown[]>> {
+  projectId: string | undefined,
+  only: string[] | undefined,
+): Promise<{ built: Map<string, unknown[]>; taskIds: Map<string, string[]> }> {
   const restrict = (q: AnySelect): AnySelect => {
     if (!vendor) return q;
     return q.where((eb: any) => {
@@ -203,26 +206,36 @@ async function tasksByEntity(
   };
   // Assignee links: with a project, the links of its tasks (one join; links of tasks that are not
   // listed are never read); without, the links of the listed tasks.
-  const linkQuery = projectId
-    ? (db.selectFrom("task_person_link").innerJoin("task", "task.id", "task_person_link.task_id").where("task.project_id", "=", projectId) as AnySelect)
-    : restrict(filter(db.selectFrom("task_person_link").innerJoin("task", "task.id", "task_person_link.task_id").innerJoin("entity", "entity.id", "task.entity_id") as AnySelect));
+  // With `only` (some entities rebuilt after a write), the links of their tasks.
+  const links = db.selectFrom("task_person_link").innerJoin("task", "task.id", "task_person_link.task_id");
+  const linkQuery = only
+    ? (links.where("task.entity_id", "in", only) as AnySelect)
+    : projectId
+      ? (links.where("task.project_id", "=", projectId) as AnySelect)
+      : restrict(filter(links.innerJoin("entity", "entity.id", "task.entity_id") as AnySelect));
   const linkRows = (await linkQuery.select(["task_person_link.task_id", "task_person_link.person_id"]).execute()) as Row[];
   for (const link of linkRows) {
     const list = ctx.assignees.get(link.task_id);
     if (list) list.push(link.person_id);
     else ctx.assignees.set(link.task_id, [link.person_id]);
   }
-  const taskRows = (await restrict(filter(db.selectFrom("task").innerJoin("entity", "entity.id", "task.entity_id") as AnySelect))
-    .select(TASK_COLUMNS as any)
-    .execute()) as Row[];
-  const grouped = new Map<string, unknown[]>();
+  let taskQuery = restrict(filter(db.selectFrom("task").innerJoin("entity", "entity.id", "task.entity_id") as AnySelect));
+  if (only) taskQuery = taskQuery.where("entity.id", "in", only);
+  const taskRows = (await taskQuery.select(TASK_COLUMNS as any).execute()) as Row[];
+  const built = new Map<string, unknown[]>();
+  const taskIds = new Map<string, string[]>();
   for (const task of taskRows) {
     const value = write(task, ctx);
-    const list = grouped.get(task.entity_id);
-    if (list) list.push(value);
-    else grouped.set(task.entity_id, [value]);
+    const list = built.get(task.entity_id);
+    if (list) {
+      list.push(value);
+      taskIds.get(task.entity_id)!.push(task.id);
+    } else {
+      built.set(task.entity_id, [value]);
+      taskIds.set(task.entity_id, [task.id]);
+    }
   }
-  return grouped;
+  return { built, taskIds };
 }
 
 /** Ids of the tasks the person subscribed to (in the project when given). */
@@ -255,10 +268,13 @@ export interface WithTasksFormat {
   stream: boolean;
 }
 
-/** The built rows of a list (objects, or positional arrays when compact) and its compact header. */
+/**
+ * A built list: its compact header and one JSON text per entity (an object, or a positional array
+ * when compact; UTF-8), in answer order.
+ */
 export interface WithTasksRows {
   header: Record<string, unknown>;
-  rows: unknown[];
+  fragments: Uint8Array[];
 }
 
 function commonFilter(criteria: WithTasksCriteria): EntityFilter {
@@ -344,30 +360,67 @@ const ENTITY_GETTERS: Record<string, EntityGetter> = {
   tasks: (_r, tasks) => tasks,
 };
 
-/** Common machinery: entity rows + grouped tasks → built rows. */
-async function buildRows(
-  c: AppContext,
-  kind: EntityKind,
-  criteria: WithTasksCriteria,
-  compact: boolean,
-  entityRows: Row[],
-  filter: EntityFilter,
-  taskFields: string[],
-  taskOverrides: Record<string, TaskGetter>,
-  writeEntity: (row: Row, tasks: unknown[], data: Record<string, unknown>) => unknown,
-  vendorForData: VendorScope | null | undefined = criteria.vendor,
-): Promise<unknown[]> {
+type EntityWrite = (row: Row, tasks: unknown[], data: Record<string, unknown>) => unknown;
+
+/** How one kind of list reads its entities and writes each of them. */
+interface ListSpec {
+  kind: EntityKind;
+  /** The criteria the tasks are read with (vendor narrowing included). */
+  criteria: WithTasksCriteria;
+  compact: boolean;
+  filter: EntityFilter;
+  taskFields: string[];
+  taskOverrides?: Record<string, TaskGetter>;
+  /** Vendor whose hidden metadata is masked in `data` (defaults to the criteria's). */
+  vendorForData?: VendorScope | null;
+  /** The entity rows, in answer order. */
+  loadRows(): Promise<Row[]>;
+  /**
+   * The entity writer for these rows, with the per-answer lookups it needs (castings, concept
+   * links), and what those lookups add to a row (compared after a write to tell changed rows).
+   */
+  loadWriter(rows: Row[]): Promise<{ write: EntityWrite; extra?: (row: Row) => string }>;
+}
+
+/** Key of a list's stored fragments, or null when it is not kept (single entity, vendor views). */
+function stateKey(spec: ListSpec, personId: string): string | null {
+  const { criteria } = spec;
+  if (criteria.id || criteria.vendor || spec.vendorForData || criteria.entityIds) return null;
+  return [personId, spec.kind, spec.compact ? "compact" : "dict", criteria.projectId ?? "", criteria.episodeId ?? "", criteria.memberOf ?? ""].join(" ");
+}
+
+/** JSON text of each row (with its tasks) whose id is in `rows`, and the task ids of each. */
+async function buildFragments(c: AppContext, spec: ListSpec, rows: Row[], write: EntityWrite, partial: boolean): Promise<BuiltFragments> {
+  const fragments = new Map<string, Uint8Array>();
+  if (rows.length === 0) return { fragments, taskIds: new Map() };
   const db = c.get("db");
-  if (entityRows.length === 0) return [];
+  const { criteria } = spec;
   const ctx: TaskContext = { subscribed: await subscribedTasks(db, c.get("user").id, criteria.projectId), assignees: new Map() };
-  const tasks = await tasksByEntity(db, filter, taskWriter(taskFields, compact, taskOverrides), ctx, criteria.vendor ?? null, criteria.projectId);
-  const data = await dataGetter(db, kind, vendorForData, entityRows);
-  const out = new Array<unknown>(entityRows.length);
-  for (let i = 0; i < entityRows.length; i++) {
-    const row = entityRows[i]!;
-    out[i] = writeEntity(row, tasks.get(row.id) ?? [], data(row));
-  }
-  return out;
+  const writeTask = taskWriter(spec.taskFields, spec.compact, spec.taskOverrides);
+  const only = partial ? rows.map((r) => r.id as string) : undefined;
+  const tasks = await tasksByEntity(db, spec.filter, writeTask, ctx, criteria.vendor ?? null, criteria.projectId, only);
+  const data = await dataGetter(db, spec.kind, spec.vendorForData === undefined ? criteria.vendor : spec.vendorForData, rows);
+  for (const row of rows) fragments.set(row.id, Buffer.from(JSON.stringify(write(row, tasks.built.get(row.id) ?? [], data(row)))));
+  return { fragments, taskIds: tasks.taskIds };
+}
+
+/**
+ * The JSON text of each listed entity, in answer order: from the stored fragments when no write
+ * since concerns the list, rebuilding only the entities the writes touched, or from scratch.
+ */
+async function listFragments(c: AppContext, spec: ListSpec): Promise<Uint8Array[]> {
+  const personId = c.get("user").id;
+  const source: ListSource = {
+    key: stateKey(spec, personId),
+    projectId: spec.criteria.projectId,
+    personId,
+    loadRows: spec.loadRows,
+    async loadBuilder(rows) {
+      const writer = await spec.loadWriter(rows);
+      return { extra: writer.extra, build: (listed, partial) => buildFragments(c, spec, listed, writer.write, partial) };
+    },
+  };
+  return currentFragments(c, source);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,7 +477,7 @@ export async function assetsWithTasks(c: AppContext, criteria: WithTasksCriteria
   const db = c.get("db");
   const types = await requestTypeIds(c);
   const filter = assetFilter(criteria, types);
-  const rows = (await filter(db.selectFrom("entity").innerJoin("entity_type", "entity_type.id", "entity.entity_type_id") as AnySelect)
+  const loadRows = async () => (await filter(db.selectFrom("entity").innerJoin("entity_type", "entity_type.id", "entity.entity_type_id") as AnySelect)
     .select([
       "entity.id", "entity.name", "entity.description", "entity.data", "entity.preview_file_id", "entity.entity_type_id",
       "entity.canceled", "entity.ready_for", "entity.source_id", "entity.is_casting_standby", "entity.is_shared",
@@ -433,8 +486,9 @@ export async function assetsWithTasks(c: AppContext, criteria: WithTasksCriteria
     .orderBy("entity_type.name")
     .orderBy("entity.name")
     .execute()) as Row[];
-  const episodes = await castingEpisodeIds(db, criteria, types);
-  const getters: Record<string, EntityGetter> = {
+  const loadWriter = async () => {
+    const episodes = await castingEpisodeIds(db, criteria, types);
+    const getters: Record<string, EntityGetter> = {
     ...ENTITY_GETTERS,
     preview_file_id: (r) => r.preview_file_id ?? "",
     asset_type_name: (r) => r.asset_type_name,
@@ -444,9 +498,11 @@ export async function assetsWithTasks(c: AppContext, criteria: WithTasksCriteria
     episode_id: (r) => r.source_id ?? "",
     casting_episode_ids: (r) => episodes.get(r.id) ?? [],
     is_shared: (r) => bool(r.is_shared),
+    };
+    return { write: entityWriter(ASSET_FIELDS, getters, compact), extra: (r: Row) => (episodes.get(r.id) ?? []).join(",") };
   };
-  const built = await buildRows(c, "Asset", criteria, compact, rows, filter, ASSET_TASK_FIELDS, ASSET_TASK_OVERRIDES, entityWriter(ASSET_FIELDS, getters, compact));
-  return { header: { compact, asset_fields: ASSET_FIELDS, task_fields: ASSET_TASK_FIELDS }, rows: built };
+  const fragments = await listFragments(c, { kind: "Asset", criteria, compact, filter, taskFields: ASSET_TASK_FIELDS, taskOverrides: ASSET_TASK_OVERRIDES, loadRows, loadWriter });
+  return { header: { compact, asset_fields: ASSET_FIELDS, task_fields: ASSET_TASK_FIELDS }, fragments };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,7 +525,7 @@ export async function shotsWithTasks(c: AppContext, criteria: WithTasksCriteria,
   const db = c.get("db");
   const types = await requestTypeIds(c);
   const filter = shotFilter(criteria, types);
-  const rows = (await filter(db.selectFrom("entity") as AnySelect)
+  const loadRows = async () => (await filter(db.selectFrom("entity") as AnySelect)
     .innerJoin("project", "project.id", "entity.project_id")
     .leftJoin("entity as episode", "episode.id", "sequence.parent_id")
     .select([
@@ -490,8 +546,8 @@ export async function shotsWithTasks(c: AppContext, criteria: WithTasksCriteria,
     type: () => "Shot",
   };
   const write = entityWriter(compact ? SHOT_FIELDS : SHOT_DICT_FIELDS, getters, compact);
-  const built = await buildRows(c, "Shot", criteria, compact, rows, filter, SHOT_TASK_FIELDS, {}, write);
-  return { header: { compact, shot_fields: SHOT_FIELDS, task_fields: SHOT_TASK_FIELDS }, rows: built };
+  const fragments = await listFragments(c, { kind: "Shot", criteria, compact, filter, taskFields: SHOT_TASK_FIELDS, loadRows, loadWriter: async () => ({ write }) });
+  return { header: { compact, shot_fields: SHOT_FIELDS, task_fields: SHOT_TASK_FIELDS }, fragments };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -509,7 +565,7 @@ export async function editsWithTasks(c: AppContext, criteria: WithTasksCriteria)
     }
     return q;
   };
-  const rows = (await filter(
+  const loadRows = async () => (await filter(
     db
       .selectFrom("entity")
       .innerJoin("project", "project.id", "entity.project_id")
@@ -528,8 +584,9 @@ export async function editsWithTasks(c: AppContext, criteria: WithTasksCriteria)
     episode_name: (r) => r.episode_name ?? "",
     type: () => "Edit",
   };
-  const built = await buildRows(c, "Edit", criteria, false, rows, filter, EDIT_TASK_FIELDS, {}, entityWriter(EDIT_FIELDS, getters, false));
-  return { header: { compact: false }, rows: built };
+  const write = entityWriter(EDIT_FIELDS, getters, false);
+  const fragments = await listFragments(c, { kind: "Edit", criteria, compact: false, filter, taskFields: EDIT_TASK_FIELDS, loadRows, loadWriter: async () => ({ write }) });
+  return { header: { compact: false }, fragments };
 }
 
 export async function conceptsWithTasks(c: AppContext, criteria: WithTasksCriteria): Promise<WithTasksRows> {
@@ -537,7 +594,7 @@ export async function conceptsWithTasks(c: AppContext, criteria: WithTasksCriter
   const types = await requestTypeIds(c);
   const common = commonFilter(criteria);
   const filter: EntityFilter = (q) => common(q.where("entity.entity_type_id", "=", types.Concept));
-  const rows = (await filter(db.selectFrom("entity").innerJoin("project", "project.id", "entity.project_id") as AnySelect)
+  const loadRows = async () => (await filter(db.selectFrom("entity").innerJoin("project", "project.id", "entity.project_id") as AnySelect)
     .select([
       "entity.id", "entity.name", "entity.description", "entity.data", "entity.canceled", "entity.entity_type_id", "entity.parent_id",
       "entity.preview_file_id", "entity.source_id", "entity.nb_frames", "entity.nb_entities_out", "entity.is_casting_standby",
@@ -545,17 +602,20 @@ export async function conceptsWithTasks(c: AppContext, criteria: WithTasksCriter
     ])
     .orderBy("entity.name")
     .execute()) as Row[];
-  const links = await conceptLinks(db, rows.map((r) => r.id as string));
-  const getters: Record<string, EntityGetter> = {
-    ...ENTITY_GETTERS,
-    entity_concept_links: (r) => links.get(r.id) ?? [],
-    type: () => "Concept",
-    updated_at: (r) => date(r.updated_at),
-    created_at: (r) => date(r.created_at),
-    created_by: (r) => r.created_by ?? null,
+  const loadWriter = async (rows: Row[]) => {
+    const links = await conceptLinks(db, rows.map((r) => r.id as string));
+    const getters: Record<string, EntityGetter> = {
+      ...ENTITY_GETTERS,
+      entity_concept_links: (r) => links.get(r.id) ?? [],
+      type: () => "Concept",
+      updated_at: (r) => date(r.updated_at),
+      created_at: (r) => date(r.created_at),
+      created_by: (r) => r.created_by ?? null,
+    };
+    return { write: entityWriter(CONCEPT_FIELDS, getters, false), extra: (r: Row) => JSON.stringify(links.get(r.id) ?? []) };
   };
-  const built = await buildRows(c, "Concept", criteria, false, rows, filter, CONCEPT_TASK_FIELDS, {}, entityWriter(CONCEPT_FIELDS, getters, false));
-  return { header: { compact: false }, rows: built };
+  const fragments = await listFragments(c, { kind: "Concept", criteria, compact: false, filter, taskFields: CONCEPT_TASK_FIELDS, loadRows, loadWriter });
+  return { header: { compact: false }, fragments };
 }
 
 /** Sequences, episodes and scenes with their own tasks (Zou's get_entities_and_tasks). */
@@ -570,7 +630,7 @@ export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episo
     }
     return q;
   };
-  const rows = (await filter(db.selectFrom("entity") as AnySelect)
+  const loadRows = async () => (await filter(db.selectFrom("entity") as AnySelect)
     .select([
       "entity.id", "entity.name", "entity.status", "entity.parent_id", "entity.description", "entity.data", "entity.preview_file_id",
       "entity.canceled", "entity.project_id",
@@ -587,53 +647,54 @@ export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episo
   // Vendors see only their own tasks there (Zou's assignee filter, no department widening).
   const vendor = criteria.vendor ?? null;
   const vendorTasks = vendor ? { personId: vendor.personId, departmentIds: [] } : null;
-  const built = await buildRows(c, kind, { ...criteria, vendor: vendorTasks }, false, rows, filter, ENTITY_TASK_FIELDS, {}, entityWriter(ENTITY_FIELDS, getters, false), vendor);
-  return { header: { compact: false }, rows: built };
+  const write = entityWriter(ENTITY_FIELDS, getters, false);
+  const fragments = await listFragments(c, {
+    kind, criteria: { ...criteria, vendor: vendorTasks }, compact: false, filter, taskFields: ENTITY_TASK_FIELDS, vendorForData: vendor, loadRows, loadWriter: async () => ({ write }),
+  });
+  return { header: { compact: false }, fragments };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------------
 
-const CHUNK_SIZE = 1024 * 1024;
+const COMMA = Buffer.from(",");
+const NEWLINE = Buffer.from("\n");
 
-/** A byte stream of the rows as NDJSON lines (header first), written in chunks of about 1 MB. */
-function ndjsonStream(header: unknown, rows: unknown[]): ReadableStream<Uint8Array> {
-  let index = -1;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (index >= rows.length) {
-        controller.close();
-        return;
-      }
-      let chunk = "";
-      if (index === -1) {
-        chunk = JSON.stringify(header) + "\n";
-        index = 0;
-      }
-      while (index < rows.length && chunk.length < CHUNK_SIZE) chunk += JSON.stringify(rows[index++]) + "\n";
-      controller.enqueue(Buffer.from(chunk));
-    },
-  });
+/** `parts` joined with `separator`, between `open` and `close`, as one buffer. */
+function joinBytes(open: string, parts: Uint8Array[], separator: Uint8Array, close: string): Uint8Array<ArrayBuffer> {
+  const pieces: Uint8Array[] = new Array(parts.length * 2 + 1);
+  pieces[0] = Buffer.from(open);
+  let n = 1;
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) pieces[n++] = separator;
+    pieces[n++] = parts[i]!;
+  }
+  pieces[n++] = Buffer.from(close);
+  pieces.length = n;
+  return Buffer.concat(pieces) as Uint8Array<ArrayBuffer>;
 }
 
 /**
  * The HTTP answer of a with-tasks list: plain JSON array; compact JSON object with `rows`; or,
- * with `stream=true`, NDJSON (`application/x-ndjson`: the header line, then one row per line)
- * streamed in chunks, so the client parses lines as they come.
+ * with `stream=true`, NDJSON (`application/x-ndjson`: the header line, then one row per line; the
+ * client parses lines as they arrive). Each is one buffer joined from the entities' fragments.
  */
 export function withTasksResponse(result: WithTasksRows, format: WithTasksFormat): Response {
   if (format.stream) {
     const header = format.compact ? result.header : { compact: false };
-    return new Response(ndjsonStream(header, result.rows), { status: 200, headers: { "Content-Type": "application/x-ndjson" } });
+    const lines = result.fragments.length > 0 ? joinBytes(`${JSON.stringify(header)}\n`, result.fragments, NEWLINE, "\n") : Buffer.from(`${JSON.stringify(header)}\n`);
+    return bytesResponse(lines as Uint8Array<ArrayBuffer>, "application/x-ndjson");
   }
-  const body = format.compact ? JSON.stringify({ ...result.header, rows: result.rows }) : JSON.stringify(result.rows);
-  return new Response(body, { status: 200, headers: { "Content-Type": "application/json" } });
+  const body = format.compact
+    ? joinBytes(`${JSON.stringify(result.header).slice(0, -1)},"rows":[`, result.fragments, COMMA, "]}")
+    : joinBytes("[", result.fragments, COMMA, "]");
+  return bytesResponse(body, "application/json");
 }
 
 /** The rows of a non-compact list as dicts (single-entity reads). */
 export function rowsToDicts(result: WithTasksRows): Dict[] {
-  return result.rows as Dict[];
+  return result.fragments.map((fragment) => JSON.parse(Buffer.from(fragment.buffer, fragment.byteOffset, fragment.byteLength).toString()) as Dict);
 }
 
 /**
