@@ -8,7 +8,7 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "kysely";
-import { makeServer, type Person, type TestServer } from "./helpers";
+import { makeServer, onPostgres, type Person, type TestServer } from "./helpers";
 import { addTask, createAsset, createEpisode, createSequence, createShot, ndjson, production, typeId, type Production } from "./entities-fixtures";
 import { forgetCachedAnswers } from "../src/lib/response-cache";
 import { forgetListStates } from "../src/services/with-tasks-fragments";
@@ -197,7 +197,10 @@ describe("with-tasks answers after each kind of write", () => {
   });
 });
 
-describe("what a write does not touch is not rebuilt", () => {
+// On PostgreSQL every commit, this process's own included, moves the shared change sequence that
+// all instances read (src/lib/change-signal-postgres.ts), so a write no cache saw is not hidden
+// there: it drops every list, which is what the SQLite-only checks below rule out.
+describe.skipIf(onPostgres)("what a write does not touch is not rebuilt", () => {
   const hidden = () => server.db.withoutPlugins();
 
   test("a write in another project leaves this project's answers as they were", async () => {
