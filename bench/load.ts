@@ -18,6 +18,10 @@
  *    for gzip/br/zstd). Prints one JSON line per N and a Markdown table.
  *
  *      bun bench/load.ts --mixed [--workers 1,2] [--seconds 20] [--connections 32] [--shots 2000] [--compressed]
+ *                        [--database-url postgres://user@127.0.0.1:PORT/EMPTY_DB]
+ *
+ *    With --database-url, the production is copied (copy-db) into that empty PostgreSQL database
+ *    and the servers run on it (`--workers 2` is then two instances on one PostgreSQL database).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -91,6 +95,11 @@ async function mixed(): Promise<void> {
     const shotIds = (sqlite.query("select id from entity where project_id = ? and entity_type_id = ?").all(production.projectId, production.shotTypeId) as { id: string }[]).map((r) => r.id);
     const personIds = (sqlite.query("select id from person").all() as { id: string }[]).map((r) => r.id);
     sqlite.close();
+    const databaseUrl = argument("--database-url");
+    if (databaseUrl) {
+      const { copyBetween } = await import("../src/services/db-copy");
+      await copyBetween(`sqlite://${file}`, databaseUrl);
+    }
     const { token } = await signToken(SECRET, production.adminId, { type: "access", identityType: "person", lifetime: 3600 });
     const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
     const p = production.projectId;
@@ -114,7 +123,7 @@ async function mixed(): Promise<void> {
       const port = 20000 + Math.floor(Math.random() * 20000);
       const proc = Bun.spawn([process.execPath, "run", "src/cli.ts", "serve", "--workers", String(workers), "--host", "127.0.0.1", "--port", String(port)], {
         cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: `sqlite://${file}`, SECRET_KEY: SECRET, PREVIEW_FOLDER: join(dir, "previews"), TMP_DIR: join(dir, "tmp") },
+        env: { ...process.env, DATABASE_URL: databaseUrl ?? `sqlite://${file}`, SECRET_KEY: SECRET, PREVIEW_FOLDER: join(dir, "previews"), TMP_DIR: join(dir, "tmp") },
         stdout: "ignore",
         stderr: "inherit",
       });
