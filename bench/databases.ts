@@ -21,11 +21,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Database } from "bun:sqlite";
 import pg from "pg";
-import { openDatabase, migrateToLatest } from "../src/db/database";
-import { initData } from "../src/services/init-data";
 import { copyBetween } from "../src/services/db-copy";
 import { signToken } from "../src/lib/jwt";
-import { buildProduction } from "./with-tasks-data";
+import { createBenchDatabase } from "./with-tasks-data";
 
 const ROOT = resolve(import.meta.dir, "..");
 const SECRET = "bench-secret-key-bench-secret-key-0123456789";
@@ -76,11 +74,7 @@ const admin = new pg.Client({ connectionString: postgresUrl });
 await admin.connect();
 const results: Record<string, unknown>[] = [];
 try {
-  const db = openDatabase(`sqlite://${file}`);
-  await migrateToLatest(db);
-  await initData(db, "3d");
-  await db.destroy();
-  const production = buildProduction(file, shots);
+  const production = await createBenchDatabase(file, shots);
   const sqlite = new Database(file, { readonly: true });
   const personId = (sqlite.query("select id from person where id = ?").get(production.adminId) as { id: string }).id;
   sqlite.close();

@@ -65,10 +65,8 @@ async function singleUrl(): Promise<void> {
 
 async function mixed(): Promise<void> {
   const { Database } = await import("bun:sqlite");
-  const { openDatabase, migrateToLatest } = await import("../src/db/database");
-  const { initData } = await import("../src/services/init-data");
   const { signToken } = await import("../src/lib/jwt");
-  const { buildProduction } = await import("./with-tasks-data");
+  const { createBenchDatabase } = await import("./with-tasks-data");
   const argument = (name: string) => {
     const i = process.argv.indexOf(name);
     return i === -1 ? undefined : process.argv[i + 1];
@@ -85,11 +83,7 @@ async function mixed(): Promise<void> {
   const file = join(dir, "bench.db");
   const rows: Record<string, unknown>[] = [];
   try {
-    const db = openDatabase(`sqlite://${file}`);
-    await migrateToLatest(db);
-    await initData(db, "3d");
-    await db.destroy();
-    const production = buildProduction(file, shots);
+    const production = await createBenchDatabase(file, shots);
     const sqlite = new Database(file, { readonly: true });
     const taskIds = (sqlite.query("select id from task where project_id = ?").all(production.projectId) as { id: string }[]).map((r) => r.id);
     const shotIds = (sqlite.query("select id from entity where project_id = ? and entity_type_id = ?").all(production.projectId, production.shotTypeId) as { id: string }[]).map((r) => r.id);

@@ -18,10 +18,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Database } from "bun:sqlite";
-import { openDatabase, migrateToLatest } from "../src/db/database";
-import { initData } from "../src/services/init-data";
 import { signToken } from "../src/lib/jwt";
-import { buildProduction, minimalShotsWithTasks, TASK_TYPES } from "./with-tasks-data";
+import { createBenchDatabase, minimalShotsWithTasks, TASK_TYPES } from "./with-tasks-data";
 
 const argument = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -83,11 +81,7 @@ async function measure(shots: number, port: number): Promise<SizeResult> {
   const file = join(dir, "bench.db");
   let proc: ReturnType<typeof Bun.spawn> | null = null;
   try {
-    const db = openDatabase(`sqlite://${file}`);
-    await migrateToLatest(db);
-    await initData(db, "3d");
-    await db.destroy();
-    const production = buildProduction(file, shots);
+    const production = await createBenchDatabase(file, shots);
     // Fold the write-ahead log into the file, so the server does not start by recovering it.
     const checkpoint = new Database(file);
     checkpoint.exec("PRAGMA wal_checkpoint(TRUNCATE)");

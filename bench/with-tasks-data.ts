@@ -3,6 +3,8 @@
  * floor they compare with: a minimal bun:sqlite + JSON.stringify script reading the same rows.
  */
 import { Database } from "bun:sqlite";
+import { migrateToLatest, openDatabase } from "../src/db/database";
+import { initData } from "../src/services/init-data";
 
 export const SHOTS_PER_SEQUENCE = 100;
 export const TASK_TYPES = 10;
@@ -20,6 +22,15 @@ export interface BenchProduction {
   otherTaskId: string;
   tasks: number;
   links: number;
+}
+
+/** A new SQLite file at `file`: migrated, Zou's initial data, then the production of `buildProduction`. */
+export async function createBenchDatabase(file: string, shots = 2000): Promise<BenchProduction> {
+  const db = openDatabase(`sqlite://${file}`);
+  await migrateToLatest(db);
+  await initData(db, "3d");
+  await db.destroy();
+  return buildProduction(file, shots);
 }
 
 /**

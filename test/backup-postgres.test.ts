@@ -11,37 +11,20 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import pg from "pg";
 import { testConfig } from "../src/config";
 import { openDatabase } from "../src/db/database";
 import { newId } from "../src/lib/ids";
 import { createBackup, restoreBackup, verifyBackup } from "../src/services/backup";
-import { makeServer, onPostgres, testDatabaseUrl } from "./helpers";
+import { emptyPostgresDatabase, makeServer, onPostgres } from "./helpers";
 
 const root = resolve(import.meta.dir, "..");
 const folder = mkdtempSync(join(tmpdir(), "zou-bun-backup-pg-"));
-const restoreName = `copydb_restore_${process.pid}`;
+let restoreDatabase: { url: string; drop(): Promise<void> } | null = null;
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
-
-function urlNamed(name: string): string {
-  const url = new URL(testDatabaseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: testDatabaseUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describe.skipIf(!onPostgres)("backup and restore on PostgreSQL", () => {
   afterAll(async () => {
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS "${restoreName}" WITH (FORCE)`));
+    await restoreDatabase?.drop();
   });
 
   test("a backup under write load holds every acknowledged write and restores into PostgreSQL and SQLite", async () => {
@@ -88,12 +71,10 @@ describe.skipIf(!onPostgres)("backup and restore on PostgreSQL", () => {
     await server.db.destroy();
 
     // Into a new PostgreSQL database: migrated, filled with exactly the backup's rows.
-    await admin(async (c) => {
-      await c.query(`DROP DATABASE IF EXISTS "${restoreName}" WITH (FORCE)`);
-      await c.query(`CREATE DATABASE "${restoreName}"`);
-    });
+    const restoreTarget = await emptyPostgresDatabase();
+    restoreDatabase = restoreTarget;
     const restoredPreviews = join(folder, "restored-previews");
-    const config = testConfig({ databaseUrl: urlNamed(restoreName), previewFolder: restoredPreviews });
+    const config = testConfig({ databaseUrl: restoreTarget.url, previewFolder: restoredPreviews });
     await restoreBackup(config, backupDir, { force: false });
     expect(readFileSync(join(restoredPreviews, "pictures/ab/cd/abcd-picture.png"), "utf8")).toBe("not really a png");
     const projectNames = async () => {

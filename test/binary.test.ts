@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freshTestDatabase, onPostgres } from "./helpers";
+import { emptyPostgresDatabase, onPostgres } from "./helpers";
 
 const root = resolve(import.meta.dir, "..");
 const bun = join(root, "node_modules/.bin/bun");
@@ -99,11 +99,7 @@ describe("the single binary", () => {
   test("serves on a free loopback port: login as the first admin, authenticated reads, a CRUD round trip", async () => {
     // On a PostgreSQL run the binary serves a fresh PostgreSQL database (its bundled pg driver).
     const database: Record<string, string> = {};
-    if (onPostgres) {
-      const fresh = await freshTestDatabase(1);
-      await fresh.db.destroy();
-      database.DATABASE_URL = fresh.url;
-    }
+    if (onPostgres) database.DATABASE_URL = (await emptyPostgresDatabase()).url;
     server = Bun.spawn([`./${binary}`, "serve", "--host", "127.0.0.1", "--port", "0"], {
       cwd: folder,
       env: { PATH: process.env.PATH ?? "", ...database, ZOU_ADMIN_EMAIL: "boss@studio.test", ZOU_ADMIN_PASSWORD: "a-long-password", BCRYPT_LOG_ROUNDS: "4", LOG_FORMAT: "off" },

@@ -17,7 +17,7 @@ import { isPostgres } from "../src/db/dialect";
 import { TABLES } from "../src/db/tables.generated";
 import { newId, utcNow } from "../src/lib/ids";
 import { closeTarget, convertValue, copyDatabase, copyPlan, CopyError, openSource, openTarget, summaryLines, terminalProgress } from "../src/services/db-copy";
-import { makeServer, onPostgres, testDatabaseUrl, tokenFor, type TestServer } from "./helpers";
+import { emptyPostgresDatabase, makeServer, onPostgres, tokenFor, type TestServer } from "./helpers";
 import { buildStudio, type Studio } from "./seed-fixtures";
 
 const root = resolve(import.meta.dir, "..");
@@ -226,26 +226,14 @@ describe("copy-db", () => {
 });
 
 describe.skipIf(!onPostgres)("copy-db with PostgreSQL", () => {
-  const admin = () => new pg.Client({ connectionString: testDatabaseUrl });
-  const name = `copydb_roundtrip_${process.pid}`;
-  const pgUrl = () => {
-    const url = new URL(testDatabaseUrl);
-    url.pathname = `/${name}`;
-    return url.toString();
-  };
+  let database: { url: string; drop(): Promise<void> } | null = null;
+  const pgUrl = () => database!.url;
   afterAll(async () => {
-    const client = admin();
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.end();
+    await database?.drop();
   });
 
   test("SQLite → PostgreSQL → SQLite gives back the same rows, with PostgreSQL's own types", async () => {
-    const client = admin();
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.query(`CREATE DATABASE "${name}"`);
-    await client.end();
+    database = await emptyPostgresDatabase();
     const sqliteSource = openSource(`sqlite://${join(folder, "copy.db")}`);
     const postgres = await openTarget(pgUrl());
     const back = await openTarget(`sqlite://${join(folder, "back.db")}`);

@@ -57,6 +57,23 @@ export async function migratedTemplate(): Promise<string> {
   return templateReady;
 }
 
+/**
+ * An empty PostgreSQL database of the test's own (not migrated: a spawned server or the code under
+ * test migrates it), and a `drop` for the end. Left-overs of dead runs are dropped by the next run.
+ */
+export async function emptyPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const client = await adminClient();
+  databaseCounter += 1;
+  const name = `zoubun_e_${process.pid}_${databaseCounter}`;
+  await client.query(`CREATE DATABASE "${name}"`);
+  return {
+    url: databaseUrlNamed(name),
+    drop: async () => {
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}
+
 /** A fresh, migrated, empty database for one test server. */
 export async function freshTestDatabase(poolSize = 3): Promise<{ db: Db; url: string }> {
   if (!onPostgres) {

@@ -16,17 +16,15 @@ import { testConfig } from "../src/config";
 import { openDatabase } from "../src/db/database";
 import { newId } from "../src/lib/ids";
 import { closeTarget, openTarget } from "../src/services/db-copy";
-import { onPostgres, testDatabaseUrl, tokenFor } from "./helpers";
+import { emptyPostgresDatabase, onPostgres, tokenFor } from "./helpers";
 
 const root = resolve(import.meta.dir, "..");
-const name = `copydb_zou_${process.pid}`;
+let zouDatabase: { url: string; drop(): Promise<void> } | null = null;
 const folder = mkdtempSync(join(tmpdir(), "zou-bun-import-zou-"));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 function zouUrl(): string {
-  const url = new URL(testDatabaseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return zouDatabase!.url;
 }
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -48,10 +46,7 @@ const PREVIEW_FILE = "pictures/previews/ab/cde/fgh/abcdefgh-1234";
 
 describe.skipIf(!onPostgres)("import-zou", () => {
   beforeAll(async () => {
-    await withClient(testDatabaseUrl, async (c) => {
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.query(`CREATE DATABASE "${name}"`);
-    });
+    zouDatabase = await emptyPostgresDatabase();
     const db = await openTarget(zouUrl());
     await db.destroy();
     const hash = await Bun.password.hash(ARTIST_PASSWORD, { algorithm: "bcrypt", cost: 4 });
@@ -113,7 +108,7 @@ describe.skipIf(!onPostgres)("import-zou", () => {
   }, 120_000);
 
   afterAll(async () => {
-    await withClient(testDatabaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    await zouDatabase?.drop();
   });
 
   async function importZou(): Promise<{ code: number; stdout: string; stderr: string }> {

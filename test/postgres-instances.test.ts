@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import { io, type Socket } from "socket.io-client";
-import { onPostgres, testDatabaseUrl } from "./helpers";
+import { emptyPostgresDatabase, onPostgres } from "./helpers";
 import { EventBus, type EmittedEvent } from "../src/lib/events";
 import { openDatabase } from "../src/db/database";
 import { prepareDatabase } from "../src/services/database-setup";
@@ -34,18 +34,11 @@ interface Instance {
   output: () => string;
 }
 
-let admin: pg.Client;
-let databaseName = "";
+let database: { url: string; drop(): Promise<void> } | null = null;
 let databaseUrl = "";
 let folder = "";
 const instances: Instance[] = [];
 const sockets: Socket[] = [];
-
-function urlOf(name: string): string {
-  const url = new URL(testDatabaseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 async function startInstance(): Promise<Instance> {
   const port = 20000 + Math.floor(Math.random() * 30000);
@@ -149,11 +142,8 @@ describe.skipIf(!onPostgres)("several instances on one PostgreSQL database", () 
   let statusId = "";
 
   beforeAll(async () => {
-    admin = new pg.Client({ connectionString: testDatabaseUrl });
-    await admin.connect();
-    databaseName = `pgmulti_${process.pid}_${Date.now()}`;
-    await admin.query(`CREATE DATABASE "${databaseName}"`);
-    databaseUrl = urlOf(databaseName);
+    database = await emptyPostgresDatabase();
+    databaseUrl = database.url;
     folder = mkdtempSync(join(tmpdir(), "zou-bun-instances-"));
     // Both start together on the empty database: migrations and the first admin must happen once.
     a = await startInstance();
@@ -165,8 +155,7 @@ describe.skipIf(!onPostgres)("several instances on one PostgreSQL database", () 
     for (const socket of sockets) socket.close();
     for (const instance of instances) instance.proc.kill("SIGKILL");
     await Promise.all(instances.map((instance) => instance.proc.exited));
-    await admin.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
-    await admin.end();
+    await database?.drop();
     if (folder) rmSync(folder, { recursive: true, force: true });
   });
 
@@ -280,17 +269,14 @@ describe.skipIf(!onPostgres)("several instances on one PostgreSQL database", () 
 });
 
 describe.skipIf(!onPostgres)("the PostgreSQL broadcaster and job claims, in one process", () => {
-  let name = "";
+  let url = "";
+  let unitDatabase: { url: string; drop(): Promise<void> } | null = null;
   const started: PostgresInstance[] = [];
   const dbs: ReturnType<typeof openDatabase>[] = [];
 
   beforeAll(async () => {
-    const client = new pg.Client({ connectionString: testDatabaseUrl });
-    await client.connect();
-    name = `pgmulti_unit_${process.pid}_${Date.now()}`;
-    await client.query(`CREATE DATABASE "${name}"`);
-    await client.end();
-    const url = urlOf(name);
+    unitDatabase = await emptyPostgresDatabase();
+    url = unitDatabase.url;
     for (let i = 0; i < 2; i++) dbs.push(openDatabase(url, 2));
     await prepareDatabase(dbs[0]!, loadConfig({ DATABASE_URL: url, SECRET_KEY: "x".repeat(40), ZOU_ADMIN_PASSWORD: "admin-password" }));
   }, 60_000);
@@ -298,14 +284,10 @@ describe.skipIf(!onPostgres)("the PostgreSQL broadcaster and job claims, in one 
   afterAll(async () => {
     for (const instance of started) await instance.close();
     for (const db of dbs) await db.destroy();
-    const client = new pg.Client({ connectionString: testDatabaseUrl });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.end();
+    await unitDatabase?.drop();
   });
 
   test("events above NOTIFY's limit travel through the relay table; small ones inline; none twice", async () => {
-    const url = urlOf(name);
     const buses = [new EventBus(), new EventBus()];
     const one = await startPostgresInstance(dbs[0]!, url, buses[0]!);
     const two = await startPostgresInstance(dbs[1]!, url, buses[1]!);

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freshTestDatabase, onPostgres } from "./helpers";
+import { emptyPostgresDatabase, onPostgres } from "./helpers";
 
 /**
  * Calls equal to Zou's answer (status and JSON shape): the last runs gave 2873-2880 (one CI run 2874) (which events
@@ -54,11 +54,7 @@ describe("zou-diff conformance", () => {
       const base = `http://127.0.0.1:${port}/api`;
       // On a PostgreSQL run the server gets a fresh PostgreSQL database, else a SQLite file.
       let databaseUrl = `sqlite://${join(folder, "zou.db")}`;
-      if (onPostgres) {
-        const fresh = await freshTestDatabase(1);
-        await fresh.db.destroy();
-        databaseUrl = fresh.url;
-      }
+      if (onPostgres) databaseUrl = (await emptyPostgresDatabase()).url;
       server = Bun.spawn([bun, "run", join(root, "src/cli.ts"), "serve", "--host", "127.0.0.1", "--port", String(port)], {
         cwd: folder,
         env: {

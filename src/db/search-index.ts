@@ -226,12 +226,12 @@ export async function searchEntityIds(db: Kysely<any>, search: EntitySearch): Pr
   if (searchDialect(db) === "postgres") {
     const result = await sql<{ id: string }>`
       SELECT e.id AS id
-      FROM search_entity s
+      FROM to_tsquery('simple', unaccent(${tsQuery(search.words)})) q
+      JOIN search_entity s ON s.document @@ q
       JOIN entity e ON e.id = s.entity_id
-      WHERE s.document @@ to_tsquery('simple', unaccent(${tsQuery(search.words)}))
-        AND e.project_id IN (${sql.join(search.projectIds)})
+      WHERE e.project_id IN (${sql.join(search.projectIds)})
         AND ${typeFilter}
-      ORDER BY ts_rank(s.document, to_tsquery('simple', unaccent(${tsQuery(search.words)}))) DESC, e.name
+      ORDER BY ts_rank(s.document, q) DESC, e.name
       LIMIT ${search.limit} OFFSET ${search.offset}`.execute(db);
     return result.rows.map((row) => row.id);
   }
@@ -253,11 +253,11 @@ export async function searchPersonIds(db: Kysely<any>, words: string[], limit: n
   if (searchDialect(db) === "postgres") {
     const result = await sql<{ id: string }>`
       SELECT p.id AS id
-      FROM search_person s
+      FROM to_tsquery('simple', unaccent(${tsQuery(words)})) q
+      JOIN search_person s ON s.document @@ q
       JOIN person p ON p.id = s.person_id
-      WHERE s.document @@ to_tsquery('simple', unaccent(${tsQuery(words)}))
-        AND p.active = ${true}
-      ORDER BY ts_rank(s.document, to_tsquery('simple', unaccent(${tsQuery(words)}))) DESC, p.first_name, p.last_name
+      WHERE p.active = ${true}
+      ORDER BY ts_rank(s.document, q) DESC, p.first_name, p.last_name
       LIMIT ${limit} OFFSET ${offset}`.execute(db);
     return result.rows.map((row) => row.id);
   }
