@@ -27,6 +27,8 @@ import { crudId, isUuid, newId, normalizeId, serviceId, utcNow } from "../lib/id
 import { emitEvent } from "../lib/events";
 import { PROTOTYPE_KEYS, prototypeKeyError } from "../lib/validation";
 import { checkAdmin } from "../services/permissions";
+import { declareAnswerReads, markWrites, type AnswerReads } from "../lib/answer-reads";
+import { cachedResponse } from "../lib/response-cache";
 import { toFilterValue, toStoredValue } from "./values";
 import { descNullsFirst } from "../db/order";
 import { getRowById, loadRelations, relationIds, runCompiled, setRelation, type AnySelect, type Row } from "../db/rows";
@@ -40,6 +42,11 @@ export interface CrudModel {
   /** Plural route under /data. */
   route: string;
   methods?: Method[];
+  /**
+   * What a list answer reads (src/lib/answer-reads.ts), called after the list is built: the answer
+   * is then kept while no write concerns it; null: not kept. Lists without it are never kept.
+   */
+  listReads?: (c: AppContext) => Promise<AnswerReads | null>;
   /** Read permission for lists; may return a scope narrowing the query (non-admins). Default: admin. */
   list?: (c: AppContext) => Promise<((q: AnySelect) => AnySelect) | void>;
   read?: (c: AppContext, row: Row) => Promise<void>;
@@ -259,6 +266,17 @@ function pageParam(raw: string | undefined): number {
   return Number.parseInt(raw, 10);
 }
 
+/** `listRows` kept by the answer cache while no write concerns what it read. */
+function keptListRows(c: AppContext, model: CrudModel, listReads: (c: AppContext) => Promise<AnswerReads | null>): Promise<Response> {
+  return cachedResponse(c, async () => {
+    const mark = markWrites(c);
+    const response = await listRows(c, model);
+    const reads = await listReads(c);
+    if (reads) declareAnswerReads(c, mark, reads);
+    return response;
+  });
+}
+
 export async function listRows(c: AppContext, model: CrudModel): Promise<Response> {
   const scope = await (model.list ?? adminOnly)(c);
   const db = c.get("db");
@@ -443,7 +461,7 @@ export function registerCrud(app: Hono<AppEnv>, models: CrudModel[]): void {
   for (const model of models) {
     const methods = new Set(model.methods ?? ["list", "create", "read", "update", "delete"]);
     const base = `/data/${model.route}`;
-    if (methods.has("list")) app.get(base, (c) => listRows(c, model));
+    if (methods.has("list")) app.get(base, model.listReads ? (c) => keptListRows(c, model, model.listReads!) : (c) => listRows(c, model));
     if (methods.has("create")) {
       app.post(base, async (c) => {
         const body = await readJsonObject(c);

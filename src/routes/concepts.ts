@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { parseBody } from "../lib/body";
+import { cachedResponse } from "../lib/response-cache";
 import { entityDataSchema } from "../lib/validation";
 import { forbidden, notFound } from "../lib/errors";
 import { loadRelations } from "../db/rows";
@@ -41,12 +42,12 @@ export function registerConcepts(app: Hono<AppEnv>): void {
     await conceptListAccess(c, projectId);
     return c.json(await listEntitiesWithProjectName(c, "Concept", params));
   });
-  app.get("/data/concepts/with-tasks", async (c) => {
+  app.get("/data/concepts/with-tasks", (c) => cachedResponse(c, async () => {
     const query = readWithTasksQuery(c);
     await conceptListAccess(c, query.projectId);
     const result = await conceptsWithTasks(c, { projectId: query.projectId, id: query.id });
     return withTasksResponse(result, { compact: false, stream: false });
-  });
+  }));
   app.get("/data/concepts/:concept_id", async (c) => {
     const row = await loadEntity(c, c.req.param("concept_id"), "Concept");
     const [listed] = rowsToDicts(await conceptsWithTasks(c, { id: row.id }));

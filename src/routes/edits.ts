@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { parseBody } from "../lib/body";
+import { cachedResponse } from "../lib/response-cache";
 import { entityDataSchema } from "../lib/validation";
 import { notFound } from "../lib/errors";
 import { normalizeId } from "../lib/ids";
@@ -37,13 +38,13 @@ export function registerEdits(app: Hono<AppEnv>): void {
 
   app.get("/data/edits", allEdits);
   app.get("/data/edits/all", allEdits);
-  app.get("/data/edits/with-tasks", async (c) => {
+  app.get("/data/edits/with-tasks", (c) => cachedResponse(c, async () => {
     const query = readWithTasksQuery(c);
     await checkProjectAccess(c, query.projectId ?? null);
     const vendor = await vendorScope(c, query.projectId);
     const result = await editsWithTasks(c, { projectId: query.projectId, id: query.id, episodeId: query.episodeId, vendor });
     return withTasksResponse(result, { compact: false, stream: false });
-  });
+  }));
   app.get("/data/edits/:edit_id", async (c) => {
     const row = await loadEntity(c, c.req.param("edit_id"), "Edit");
     const [edit] = rowsToDicts(await editsWithTasks(c, { id: row.id }));

@@ -278,13 +278,13 @@ export function registerShots(app: Hono<AppEnv>): void {
     await blockVendorOrClient(c, projectId);
     return c.json(await listWithSequence(c, "Scene", params));
   });
-  app.get("/data/scenes/with-tasks", async (c) => {
+  app.get("/data/scenes/with-tasks", (c) => cachedResponse(c, async () => {
     const query = readWithTasksQuery(c);
     await criterionProjectAccess(c, query.projectId);
     await blockVendorOrClient(c, query.projectId);
     const result = await entitiesWithTasks(c, "Scene", { projectId: query.projectId, id: query.id, episodeId: query.episodeId });
     return withTasksResponse(result, { compact: false, stream: false });
-  });
+  }));
   app.get("/data/scenes/:scene_id", async (c) => {
     const row = await loadEntity(c, c.req.param("scene_id"), "Scene");
     const scene = await fullScene(c, row);
@@ -336,14 +336,14 @@ export function registerShots(app: Hono<AppEnv>): void {
     }
     return c.json(await listOfKind(c, "Episode", params));
   });
-  app.get("/data/episodes/with-tasks", async (c) => {
+  app.get("/data/episodes/with-tasks", (c) => cachedResponse(c, async () => {
     const query = readWithTasksQuery(c);
     const projectId = await criterionProjectAccess(c, query.projectId);
     const vendor = await vendorScope(c, projectId);
     const entityIds = vendor && projectId ? (await assignedEpisodes(c, projectId)).map((e) => e.id as string) : vendor ? [] : undefined;
     const result = await entitiesWithTasks(c, "Episode", { projectId: query.projectId, id: query.id, episodeId: query.episodeId, vendor, entityIds });
     return withTasksResponse(result, { compact: false, stream: false });
-  });
+  }));
   app.get("/data/episodes/:episode_id", async (c) => {
     const row = await loadEntity(c, c.req.param("episode_id"), "Episode");
     const dict: Dict = { ...presentEntity(row, "Episode"), project_name: await projectName(c, row.project_id) };
@@ -427,7 +427,7 @@ export function registerShots(app: Hono<AppEnv>): void {
     }
     return c.json(await listOfKind(c, "Sequence", params));
   });
-  app.get("/data/sequences/with-tasks", async (c) => {
+  app.get("/data/sequences/with-tasks", (c) => cachedResponse(c, async () => {
     const query = readWithTasksQuery(c);
     const projectId = await criterionProjectAccess(c, query.projectId);
     const vendor = await vendorScope(c, projectId);
@@ -438,7 +438,7 @@ export function registerShots(app: Hono<AppEnv>): void {
     }
     const result = await entitiesWithTasks(c, "Sequence", { projectId: query.projectId, id: query.id, episodeId: query.episodeId, vendor, entityIds });
     return withTasksResponse(result, { compact: false, stream: false });
-  });
+  }));
   app.get("/data/sequences/:sequence_id", async (c) => {
     const row = await loadEntity(c, c.req.param("sequence_id"), "Sequence");
     const sequence = await fullSequence(c, row);

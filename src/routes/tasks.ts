@@ -66,6 +66,9 @@ import {
   serializeCommentsWithRelations,
 } from "../services/comments";
 import { presentPersonById } from "../services/persons";
+import { personTaskReads, projectTaskReads } from "../services/list-reads";
+import { declareAnswerReads, markWrites } from "../lib/answer-reads";
+import { cachedResponse } from "../lib/response-cache";
 import { projectSubscriptions } from "../services/notifications";
 import { openTasks, openTasksStats } from "../services/open-tasks";
 import { ascNullsLast, descNullsFirst } from "../db/order";
@@ -514,17 +517,19 @@ export function registerTasks(app: Hono<AppEnv>): void {
 
   // --- Person listings
 
-  app.get("/data/persons/:person_id/tasks", async (c) => {
-    const projects = await personListingProjects(c, c.req.param("person_id"));
+  /** A person's todo or done list, kept while no write concerns it. */
+  const personTaskList = (c: AppContext, done: boolean) => cachedResponse(c, async () => {
+    const mark = markWrites(c);
+    const param = c.req.param("person_id") ?? "";
+    const projects = await personListingProjects(c, param);
     if (!projects) return c.json([]);
-    return c.json(await personTasks(c.get("db"), serviceId(c.req.param("person_id")), projects, false));
+    const personId = serviceId(param);
+    const tasks = await personTasks(c.get("db"), personId, projects, done);
+    declareAnswerReads(c, mark, await personTaskReads(c.get("db"), personId));
+    return c.json(tasks);
   });
-
-  app.get("/data/persons/:person_id/done-tasks", async (c) => {
-    const projects = await personListingProjects(c, c.req.param("person_id"));
-    if (!projects) return c.json([]);
-    return c.json(await personTasks(c.get("db"), serviceId(c.req.param("person_id")), projects, true));
-  });
+  app.get("/data/persons/:person_id/tasks", (c) => personTaskList(c, false));
+  app.get("/data/persons/:person_id/done-tasks", (c) => personTaskList(c, true));
 
   app.get("/data/persons/:person_id/related-tasks/:task_type_id", async (c) => {
     // Zou looks at every open project here (not only the caller's), clients included.
@@ -566,7 +571,8 @@ export function registerTasks(app: Hono<AppEnv>): void {
 
   // --- Project dumps (sync)
 
-  app.get("/data/projects/:project_id/tasks", async (c) => {
+  app.get("/data/projects/:project_id/tasks", (c) => cachedResponse(c, async () => {
+    const mark = markWrites(c);
     const project = await getProject(c, c.req.param("project_id"));
     const role = await checkProjectAccess(c, project.id);
     const db = c.get("db");
@@ -589,7 +595,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
       }
       return query;
     };
-    return c.json(await paginate(
+    const answer = await paginate(
       c,
       async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
       async (limit, offset) => {
@@ -597,8 +603,10 @@ export function registerTasks(app: Hono<AppEnv>): void {
         if (limit !== null) query = query.limit(limit).offset(offset);
         return presentTasks(db, await query.execute());
       },
-    ));
-  });
+    );
+    declareAnswerReads(c, mark, await projectTaskReads(db, userId, project.id, episodeId !== undefined));
+    return c.json(answer);
+  }));
 
   app.get("/data/projects/:project_id/comments", async (c) => {
     const project = await getProject(c, c.req.param("project_id"));

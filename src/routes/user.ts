@@ -34,6 +34,9 @@ import { personTasks, tasksToCheck } from "../services/tasks";
 import { addDays, createDesktopLoginLog, dayOffOn, desktopLoginLogs, findTimeSpent, personTimeSpents, requireDate, strictDate, timeSpentRows } from "../services/time-spents";
 import { filterViewer, groupedFilters, openProjectIds, userContext } from "../services/user-context";
 import { loadEntityWithKind } from "../services/entities";
+import { personTaskReads, userContextReads } from "../services/list-reads";
+import { declareAnswerReads, markWrites } from "../lib/answer-reads";
+import { cachedResponse } from "../lib/response-cache";
 import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "./chats";
 import { clearAvatar } from "./persons";
 
@@ -339,7 +342,12 @@ export function registerUser(app: Hono<AppEnv>): void {
   app.use("/data/user/*", personOnly);
   app.use("/actions/user/*", personOnly);
 
-  app.get("/data/user/context", async (c) => c.json(await userContext(c)));
+  app.get("/data/user/context", (c) => cachedResponse(c, async () => {
+    const mark = markWrites(c);
+    const context = await userContext(c);
+    declareAnswerReads(c, mark, await userContextReads(c.get("db"), c.get("user").id));
+    return c.json(context);
+  }));
 
   // Tasks and task types of the caller on an entity.
   app.get("/data/user/assets/:asset_id/tasks", (c) => entityTasks(c, "Asset", "asset_id"));
@@ -385,14 +393,16 @@ export function registerUser(app: Hono<AppEnv>): void {
   });
 
   // Todo lists.
-  app.get("/data/user/tasks", async (c) => {
+  /** The caller's todo or done list, kept while no write concerns it. */
+  const ownTaskList = (c: AppContext, done: boolean) => cachedResponse(c, async () => {
+    const mark = markWrites(c);
     const user = c.get("user");
-    return c.json(await personTasks(c.get("db"), user.id, await openProjectIds(c.get("db"), user.id), false));
+    const tasks = await personTasks(c.get("db"), user.id, await openProjectIds(c.get("db"), user.id), done);
+    declareAnswerReads(c, mark, await personTaskReads(c.get("db"), user.id));
+    return c.json(tasks);
   });
-  app.get("/data/user/done-tasks", async (c) => {
-    const user = c.get("user");
-    return c.json(await personTasks(c.get("db"), user.id, await openProjectIds(c.get("db"), user.id), true));
-  });
+  app.get("/data/user/tasks", (c) => ownTaskList(c, false));
+  app.get("/data/user/done-tasks", (c) => ownTaskList(c, true));
   app.get("/data/user/tasks-to-check", async (c) => {
     const user = c.get("user");
     if (!["admin", "manager", "supervisor"].includes(user.role)) return c.json([]);

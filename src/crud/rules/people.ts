@@ -32,6 +32,7 @@ import {
   todayUtc,
 } from "../../services/persons";
 import type { Dict, Row } from "../engine";
+import { PERSON_LIST_READS } from "../../services/list-reads";
 import type { ModelRules, RuleSet } from "./index";
 
 /** Keys a non-admin editing their own person row cannot change (silently dropped). */
@@ -179,6 +180,7 @@ async function isPersonReferenced(db: Db, personId: string): Promise<boolean> {
 
 const personRules: ModelRules = {
   list: async () => {},
+  listReads: async () => PERSON_LIST_READS,
   read: async () => {},
   create: async (c) => checkAdmin(c),
   update: async (c, row, body) => {

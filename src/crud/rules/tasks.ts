@@ -40,6 +40,7 @@ import {
   presentComment,
   type CommentRow,
 } from "../../services/comments";
+import { projectTaskReads } from "../../services/list-reads";
 import { attachmentFileAccess, presentAttachmentRows, removeAttachmentFile } from "../../services/attachments";
 
 const PLANNING_FIELDS = new Set(["priority", "start_date", "due_date", "estimation", "difficulty", "data"]);
@@ -76,6 +77,12 @@ const assigneesBefore = new WeakMap<object, string[]>();
 export const taskRules: RuleSet = {
   task: {
     keepIdOnCreate: true,
+    // One project's tasks (`?project_id=`, Kitsu's and gazu's project task lists) are kept.
+    listReads: async (c) => {
+      const projectId = c.req.query("project_id");
+      if (!isUuid(projectId)) return null;
+      return projectTaskReads(c.get("db"), c.get("user").id, normalizeId(projectId), c.req.query("episode_id") !== undefined);
+    },
     list: async (c) => {
       const user = c.get("user");
       if (isAdmin(user)) return;
