@@ -13,6 +13,7 @@ import { makeServer, onPostgres, type Person, type TestServer } from "./helpers"
 import { addTask, createAsset, createEpisode, createSequence, createShot, production, typeId, type Production } from "./entities-fixtures";
 import { forgetCachedAnswers } from "../src/lib/response-cache";
 import { forgetListStates } from "../src/services/with-tasks-fragments";
+import * as projectTaskList from "../src/services/project-task-list";
 
 let server: TestServer;
 let prod: Production;
@@ -84,6 +85,7 @@ async function readAll(): Promise<unknown[]> {
 async function readFresh(): Promise<unknown[]> {
   forgetCachedAnswers(server.db);
   forgetListStates(server.db);
+  projectTaskList.forgetProjectTaskLists(server.db);
   return readAll();
 }
 
@@ -253,5 +255,28 @@ describe.skipIf(onPostgres)("what a write does not concern is not rebuilt", () =
     expect(JSON.stringify(await projectTasks())).not.toContain("unseen");
     expect(JSON.stringify((await read("/api/data/persons", null)).body)).toContain("0102");
     await readFresh();
+  });
+
+  test("the whole project task list: a task write rebuilds that task only, in its place; another project's, nothing", async () => {
+    await readAll();
+    const builds = projectTaskList.projectTaskListBuilds;
+    await hidden().updateTable("task").set({ data: JSON.stringify({ unseen: 3 }) }).where("id", "=", shotTasks[1]!).execute();
+    // Moves the task to the head of the list (newest update first).
+    await server.db.updateTable("task").set({ priority: 8, updated_at: "2099-01-01T00:00:00" }).where("id", "=", shotTasks[2]!).execute();
+    expect((await server.json("PUT", `/api/data/tasks/${otherTask}`, { body: { priority: 3 } })).status).toBe(200);
+    const list = await projectTasks();
+    expect(list[0].id).toBe(shotTasks[2]);
+    expect(list[0].priority).toBe(8);
+    expect(JSON.stringify(list)).not.toContain('"unseen":3');
+    let created = "";
+    created = await addTask(server, shots[0], "Compositing");
+    await server.db.deleteFrom("task_person_link").where("task_id", "=", shotTasks[0]!).execute();
+    const next = await projectTasks();
+    expect(next.map((t) => t.id)).toContain(created);
+    expect(next.find((t) => t.id === shotTasks[0]).assignees).toEqual([]);
+    expect(projectTaskList.projectTaskListBuilds).toBe(builds);
+    const fresh = (await readFresh())[0] as { body: any[] };
+    expect(JSON.stringify(fresh.body)).toContain('"unseen":3');
+    expect(fresh.body.map((t) => t.id)).toEqual(next.map((t) => t.id));
   });
 });

@@ -68,7 +68,8 @@ import {
 import { presentPersonById } from "../services/persons";
 import { personTaskReads, projectTaskReads } from "../services/list-reads";
 import { declareAnswerReads, markWrites } from "../lib/answer-reads";
-import { cachedResponse } from "../lib/response-cache";
+import { bytesResponse, cachedResponse } from "../lib/response-cache";
+import { projectTaskListBody } from "../services/project-task-list";
 import { projectSubscriptions } from "../services/notifications";
 import { openTasks, openTasksStats } from "../services/open-tasks";
 import { ascNullsLast, descNullsFirst } from "../db/order";
@@ -575,6 +576,8 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const mark = markWrites(c);
     const project = await getProject(c, c.req.param("project_id"));
     const role = await checkProjectAccess(c, project.id);
+    // The whole list (gazu's project tasks): kept per task, rebuilt in proportion to the writes.
+    if (role !== "vendor" && Object.keys(c.req.query()).length === 0) return bytesResponse(await projectTaskListBody(c, project.id, mark), "application/json");
     const db = c.get("db");
     const userId = c.get("user").id;
     const taskTypeId = optionalQueryId(c, "task_type_id");

@@ -24,8 +24,14 @@ const TASK_LIST_UNREAD = new Set([
  * (permissions) is read.
  */
 export async function projectTaskReads(db: Db, callerId: string, projectId: string, readsEntities: boolean): Promise<AnswerReads> {
-  const taskIds = new Set((await db.selectFrom("task").select("id").where("project_id", "=", projectId).execute()).map((r) => r.id));
+  const taskIds = new Set<unknown>((await db.selectFrom("task").select("id").where("project_id", "=", projectId).execute()).map((r) => r.id));
+  return projectTaskReadsOf(callerId, projectId, taskIds, readsEntities);
+}
+
+/** `projectTaskReads` when the ids of the project's tasks are known. */
+export function projectTaskReadsOf(callerId: string, projectId: string, taskIds: ReadonlySet<unknown>, readsEntities: boolean): AnswerReads {
   const project = new Set([projectId]);
+  const caller = new Set([callerId]);
   const unread = new Set(TASK_LIST_UNREAD);
   if (!readsEntities) unread.add("entity");
   return {
@@ -36,7 +42,7 @@ export async function projectTaskReads(db: Db, callerId: string, projectId: stri
       entity: (record) => outside(record, "project_id", project),
       project: (record) => outside(record, "id", project),
       project_person_link: (record) => outside(record, "project_id", project),
-      person: (record) => outside(record, "id", new Set([callerId])),
+      person: (record) => outside(record, "id", caller),
     },
   };
 }
