@@ -109,7 +109,9 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
       // Most recently used last, so eviction drops the oldest.
       store.entries.delete(key);
       store.entries.set(key, hit);
-      const encoding = hit.bytes.byteLength >= COMPRESSION_THRESHOLD && c.req.header("Range") === undefined ? chooseEncoding(c.req.header("Accept-Encoding")) : null;
+      // Encoded as the compression middleware would (never a HEAD answer nor a range).
+      const encodable = hit.bytes.byteLength >= COMPRESSION_THRESHOLD && c.req.method !== "HEAD" && c.req.header("Range") === undefined;
+      const encoding = encodable ? chooseEncoding(c.req.header("Accept-Encoding")) : null;
       if (encoding) {
         // Compressed once, then served as it is (the compression middleware leaves encoded answers alone).
         let encoded = hit.encoded[encoding];
