@@ -57,7 +57,11 @@ async function startOnce(databaseFile: string): Promise<number> {
     while (performance.now() < deadline) {
       try {
         const response = await fetch(`http://127.0.0.1:${port}/api`);
-        if (response.status === 200) return performance.now() - started;
+        if (response.status === 200) {
+          const ms = performance.now() - started;
+          if (process.env.ZOU_STARTUP_TRACE) console.log(`[bench] first 200 after ${ms.toFixed(1)} ms`);
+          return ms;
+        }
       } catch {
         /* not listening yet */
       }

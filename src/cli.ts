@@ -59,6 +59,8 @@ sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSW
 
 const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv", "sync-ldap", "backup", "restore", "copy-db", "import-zou"]);
 const DAY_MS = 86_400_000;
+/** When `serve` first prunes old events and expired keys (ms after listening). */
+const HOUSEKEEPING_DELAY_MS = 10_000;
 
 function option(args: string[], name: string): string | undefined {
   const index = args.indexOf(name);
@@ -173,7 +175,9 @@ export async function main(argv: string[]): Promise<void> {
           console.error(`Pruning old events failed: ${describeError(error)}`);
         }
       };
-      void housekeeping();
+      // The first pass a little after the start: on a large event log it would hold the first
+      // answers back.
+      setTimeout(() => void housekeeping(), HOUSEKEEPING_DELAY_MS).unref();
       const daily = setInterval(() => void housekeeping(), DAY_MS);
       if (config.backupDir && config.backupIntervalHours > 0) (await import("./services/backup")).startScheduledBackups(db, config);
       // One process syncs the directory: the single server, or the first worker.
