@@ -46,7 +46,11 @@ async function compile(outfile: string, target: Bun.Build.CompileTarget | undefi
     minify: true,
     sourcemap: "none",
     bytecode: true,
-    format: "esm",
+    // CommonJS: a module that is only imported when used (import(), require() in a function) loads
+    // its node: built-ins (net, tls, http, zlib...) when it is evaluated. An ES module bundle hoists
+    // every built-in import of the whole bundle to its top, loading them all at start-up
+    // (bench/startup.ts). Hence also no top-level await in the bundled sources.
+    format: "cjs",
     compile: {
       outfile,
       ...(target ? { target } : {}),

@@ -10,22 +10,25 @@ import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword } from "./services/accounts";
-import { serveWithLiveEvents } from "./services/live-events";
+import { serveWithDeferredLiveEvents, type DeferredLiveEvents } from "./services/live-events-deferred";
 import { prepareDatabase } from "./services/database-setup";
 import { isPostgres } from "./db/dialect";
-import { startPostgresInstance } from "./lib/postgres-instance";
 import { startPreviewProcessing } from "./services/preview-processing";
-import { CSV_HELP, exportCsvCommand, importCsvCommand } from "./cli-csv";
-import { CLEAN_HELP, cleanFilesCommand } from "./cli-clean";
-import { BACKUP_COMMANDS, BACKUP_HELP, backupCommand } from "./cli-backup";
-import { LDAP_HELP, syncLdapCommand } from "./cli-ldap";
-import { startScheduledLdapSync } from "./services/ldap-sync";
-import { startScheduledBackups } from "./services/backup";
-import { COPY_HELP, copyDbCommand } from "./cli-copy";
-import { IMPORT_ZOU_HELP, importZouCommand } from "./cli-import-zou";
 import { finishShutdown, isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
+// The other commands' modules (CSV, clean-files, backup, LDAP, copy-db, import-zou) and what only
+// PostgreSQL or LDAP need are imported when used: `serve` starts without loading them.
 
-const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
+/** The help text; the command modules give their own lines. */
+async function helpText(): Promise<string> {
+  const [csv, clean, backup, ldap, copy, importZou] = await Promise.all([
+    import("./cli-csv"),
+    import("./cli-clean"),
+    import("./cli-backup"),
+    import("./cli-ldap"),
+    import("./cli-copy"),
+    import("./cli-import-zou"),
+  ]);
+  return `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
 Usage: zou-bun <command> [options]
 
@@ -42,19 +45,22 @@ Commands:
                                    set a person's password; "--password -" (or no --password
                                    with a pipe on standard input) reads it from standard input
   routes                           print every served route, one "METHOD /api/path" per line
-${CSV_HELP}
-${CLEAN_HELP}
-${BACKUP_HELP}
-${LDAP_HELP}
-${COPY_HELP}
-${IMPORT_ZOU_HELP}
+${csv.CSV_HELP}
+${clean.CLEAN_HELP}
+${backup.BACKUP_HELP}
+${ldap.LDAP_HELP}
+${copy.COPY_HELP}
+${importZou.IMPORT_ZOU_HELP}
   --help, --version
 
 Configuration comes from environment variables (see README.md): DATABASE_URL (default
 sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSWORD, ...`;
+}
 
-const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv", "sync-ldap", "copy-db", "import-zou"]);
+const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv", "sync-ldap", "backup", "restore", "copy-db", "import-zou"]);
 const DAY_MS = 86_400_000;
+/** When `serve` first prunes old events and expired keys (ms after listening). */
+const HOUSEKEEPING_DELAY_MS = 10_000;
 
 function option(args: string[], name: string): string | undefined {
   const index = args.indexOf(name);
@@ -88,7 +94,7 @@ function fail(message: string): never {
  * SHUTDOWN_GRACE_SECONDS, then cut the rest, remove partial uploads, write the WAL back into the
  * database file, and exit 0.
  */
-function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db, config: Config, daily: ReturnType<typeof setInterval>): void {
+function stopGracefully(server: Bun.Server<any>, live: DeferredLiveEvents, db: Db, config: Config, daily: ReturnType<typeof setInterval>): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -111,14 +117,14 @@ function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db
 export async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   if (!command || command === "--help" || command === "-h" || command === "help") {
-    console.log(HELP);
+    console.log(await helpText());
     return;
   }
   if (command === "--version" || command === "-v" || command === "version") {
     console.log(VERSION);
     return;
   }
-  if (!COMMANDS.has(command) && !BACKUP_COMMANDS.includes(command)) fail(`unknown command "${command}" (see --help)`);
+  if (!COMMANDS.has(command)) fail(`unknown command "${command}" (see --help)`);
   // Everything the server writes (database, -wal/-shm, stored files, their folders, the secret
   // key) is for its owner only: files 0600, folders 0700.
   process.umask(0o077);
@@ -145,10 +151,9 @@ export async function main(argv: string[]): Promise<void> {
       }
       const events = new EventBus();
       // PostgreSQL: other instances' commits, events and job claims (README, several instances).
-      const instance = isPostgres(db) ? await startPostgresInstance(db, config.databaseUrl, events) : null;
+      const instance = isPostgres(db) ? await (await import("./lib/postgres-instance")).startPostgresInstance(db, config.databaseUrl, events) : null;
       const app = createApp({ db, config, events });
-      await startPreviewProcessing({ db, config, events });
-      const { server, live } = serveWithLiveEvents(app, { db, config, events, broadcaster: instance?.broadcaster }, {
+      const { server, live } = serveWithDeferredLiveEvents(app, { db, config, events, broadcaster: instance?.broadcaster }, {
         hostname: host,
         port,
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
@@ -157,6 +162,9 @@ export async function main(argv: string[]): Promise<void> {
       });
       console.log(`zou-bun ${VERSION} listening on http://${server.hostname}:${server.port}/api${config.uiDir ? `, Kitsu from ${config.uiDir} at /` : ""} (ready in ${Math.round(performance.now() - started)} ms)`);
       workerListening(server.port!);
+      // After listening: the ffmpeg check and the previews a stop left processing (re-queued or
+      // marked broken) do not hold the first answers back.
+      await startPreviewProcessing({ db, config, events });
       const housekeeping = async () => {
         try {
           const pruned = await pruneExpiredData(db, config.eventRetentionDays);
@@ -167,11 +175,15 @@ export async function main(argv: string[]): Promise<void> {
           console.error(`Pruning old events failed: ${describeError(error)}`);
         }
       };
-      void housekeeping();
+      // The first pass a little after the start: on a large event log it would hold the first
+      // answers back.
+      setTimeout(() => void housekeeping(), HOUSEKEEPING_DELAY_MS).unref();
       const daily = setInterval(() => void housekeeping(), DAY_MS);
-      startScheduledBackups(db, config);
+      if (config.backupDir && config.backupIntervalHours > 0) (await import("./services/backup")).startScheduledBackups(db, config);
       // One process syncs the directory: the single server, or the first worker.
-      if (!isWorkerProcess() || process.env.ZOU_WORKER === "0") startScheduledLdapSync(db, config, events);
+      if ((!isWorkerProcess() || process.env.ZOU_WORKER === "0") && config.ldap.syncIntervalSeconds) {
+        (await import("./services/ldap-sync")).startScheduledLdapSync(db, config, events);
+      }
       stopGracefully(server, live, db, config, daily);
       return;
     }
@@ -230,6 +242,7 @@ export async function main(argv: string[]): Promise<void> {
       const db = await openMigrated(config);
       let failure: string | null = null;
       try {
+        const { importCsvCommand, exportCsvCommand } = await import("./cli-csv");
         await (command === "import-csv" ? importCsvCommand : exportCsvCommand)(db, config, args, (name) => option(args, name));
       } catch (error) {
         failure = error instanceof Error ? error.message : String(error);
@@ -240,6 +253,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     case "clean-files": {
       const db = await openMigrated(config);
+      const { cleanFilesCommand } = await import("./cli-clean");
       await cleanFilesCommand(db, config, args).finally(() => db.destroy());
       return;
     }
@@ -247,7 +261,7 @@ export async function main(argv: string[]): Promise<void> {
       const db = await openMigrated(config);
       let failure: string | null = null;
       try {
-        await syncLdapCommand(db, config);
+        await (await import("./cli-ldap")).syncLdapCommand(db, config);
       } catch (error) {
         failure = error instanceof Error ? error.message : String(error);
       }
@@ -257,13 +271,13 @@ export async function main(argv: string[]): Promise<void> {
     }
     case "backup":
     case "restore":
-      await backupCommand(command, config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
+      await (await import("./cli-backup")).backupCommand(command, config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
       return;
     case "copy-db":
-      await copyDbCommand(args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
+      await (await import("./cli-copy")).copyDbCommand(args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
       return;
     case "import-zou":
-      await importZouCommand(config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
+      await (await import("./cli-import-zou")).importZouCommand(config, args).catch((error) => fail(error instanceof Error ? error.message : String(error)));
       return;
     default:
       fail(`unknown command "${command}" (see --help)`);
@@ -271,5 +285,8 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 if (import.meta.main) {
-  await main(process.argv.slice(2));
+  main(process.argv.slice(2)).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
 }

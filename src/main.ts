@@ -1,4 +1,7 @@
 /** Entry point of the compiled binary. */
 import { main } from "./cli";
 
-await main(process.argv.slice(2));
+main(process.argv.slice(2)).catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

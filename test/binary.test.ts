@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { io } from "socket.io-client";
 import { emptyPostgresDatabase, onPostgres } from "./helpers";
 
 const root = resolve(import.meta.dir, "..");
@@ -123,6 +124,16 @@ describe("the single binary", () => {
       else await Bun.sleep(50);
     }
     expect(output).toContain("Created the first admin account: boss@studio.test");
+    // socket.io is loaded after the start (src/services/live-events-deferred.ts): a client that
+    // comes first waits for it and is answered by it (refused here: no token).
+    const origin = base.replace(/\/api$/, "");
+    const early = io(`${origin}/events`, { transports: ["websocket"], reconnection: false, forceNew: true });
+    const refusal = await new Promise<string>((resolve) => {
+      early.once("connect", () => resolve("connected"));
+      early.once("connect_error", (error) => resolve(error.message));
+    });
+    early.close();
+    expect(refusal).toBe("Unauthorized");
     expect((await fetch(base)).status).toBe(200);
 
     const login = await fetch(`${base}/auth/login`, {
@@ -148,6 +159,21 @@ describe("the single binary", () => {
     const deleted = await fetch(`${base}/data/studios/${studio.id}`, { method: "DELETE", headers });
     expect(deleted.status).toBe(204);
     expect((await fetch(`${base}/data/studios/${studio.id}`, { headers })).status).toBe(404);
+
+    const live = io(`${origin}/events`, { extraHeaders: { Authorization: `Bearer ${token}` }, transports: ["polling", "websocket"], reconnection: false, forceNew: true });
+    const connected = await new Promise<string>((resolve) => {
+      live.once("connect", () => resolve("connected"));
+      live.once("connect_error", (error) => resolve(error.message));
+    });
+    const event = new Promise<unknown>((resolve) => live.once("main:test", resolve));
+    expect((await fetch(`${base}/status/test-event`, { headers })).status).toBe(200);
+    expect(connected).toBe("connected");
+    expect(await Promise.race([event, Bun.sleep(5000).then(() => "timeout")])).not.toBe("timeout");
+    live.close();
+    // Modules loaded at their first use: the API description (route docs, JSON schemas).
+    const openapi = await fetch(`${base}/openapi.json`);
+    expect(openapi.status).toBe(200);
+    expect(((await openapi.json()) as { openapi: string }).openapi).toStartWith("3.");
 
     const taskStatuses = (await (await fetch(`${base}/data/task-status`, { headers })).json()) as { short_name: string }[];
     expect(taskStatuses.map((s) => s.short_name)).toContain("wip");

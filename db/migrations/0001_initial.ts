@@ -4,7 +4,6 @@
  * Works on SQLite and PostgreSQL: on PostgreSQL foreign keys are added after every table exists.
  */
 import { sql, type Kysely, type ColumnDataType, type Expression } from "kysely";
-import snapshot from "./0001_initial.schema.json";
 import { isPostgres } from "../../src/db/dialect";
 
 interface SnapshotColumn {
@@ -26,7 +25,10 @@ interface SnapshotTable {
   checks: { name: string; sql: string }[];
 }
 
-const tables = snapshot as unknown as Record<string, SnapshotTable>;
+/** The snapshot, read when the migration runs (not at every start-up, where it is already applied). */
+async function snapshotTables(): Promise<Record<string, SnapshotTable>> {
+  return (await import("./0001_initial.schema.json")).default as unknown as Record<string, SnapshotTable>;
+}
 
 export function columnSqlType(column: SnapshotColumn, postgres: boolean): ColumnDataType | Expression<unknown> {
   switch (column.type) {
@@ -53,6 +55,7 @@ function literalDefault(column: SnapshotColumn): unknown {
 
 export async function up(db: Kysely<any>): Promise<void> {
   const postgres = isPostgres(db);
+  const tables = await snapshotTables();
   for (const [name, table] of Object.entries(tables)) {
     let builder = db.schema.createTable(name);
     const primaryKey = table.primaryKey.includes("id") ? ["id"] : table.primaryKey;
@@ -120,6 +123,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  const tables = await snapshotTables();
   for (const name of [...Object.keys(tables)].reverse()) await db.schema.dropTable(name).ifExists().execute();
   await db.schema.dropTable("kv_store").ifExists().execute();
 }

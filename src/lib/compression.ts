@@ -18,7 +18,11 @@
  * with fast levels here.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import zlib from "node:zlib";
+import type * as Zlib from "node:zlib";
+
+let zlibModule: typeof Zlib | null = null;
+/** node:zlib, loaded at the first compressed answer rather than at start-up. */
+const loadZlib = (): typeof Zlib => (zlibModule ??= require("node:zlib") as typeof Zlib);
 
 export const COMPRESSION_THRESHOLD = 4 * 1024;
 
@@ -27,7 +31,8 @@ export type Encoding = "zstd" | "br" | "gzip";
 const PREFERENCE: Encoding[] = ["zstd", "gzip", "br"];
 const COMPRESSIBLE = /^\s*(?:text\/|application\/(?:json|x-ndjson|ndjson|javascript|xml|x-yaml|yaml|csv|[^;\s]*\+json|[^;\s]*\+xml)|image\/svg\+xml)/i;
 const NO_TRANSFORM = /(?:^|,)\s*no-transform\s*(?:,|$)/i;
-const hasZstd = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === "function";
+let zstd: boolean | null = null;
+const hasZstd = (): boolean => (zstd ??= typeof (loadZlib() as { createZstdCompress?: unknown }).createZstdCompress === "function");
 
 /** Choices per Accept-Encoding value: clients send the same few values again and again. */
 const chosen = new Map<string, Encoding | null>();
@@ -59,7 +64,7 @@ function parseAcceptEncoding(header: string): Encoding | null {
   let best: Encoding | null = null;
   let bestQ = 0;
   for (const encoding of PREFERENCE) {
-    if (encoding === "zstd" && !hasZstd) continue;
+    if (encoding === "zstd" && !hasZstd()) continue;
     const weight = q.get(encoding) ?? q.get("*") ?? 0;
     if (weight > bestQ) {
       best = encoding;
@@ -69,10 +74,11 @@ function parseAcceptEncoding(header: string): Encoding | null {
   return best;
 }
 
-function compressor(encoding: Encoding): zlib.Gzip | zlib.BrotliCompress {
+function compressor(encoding: Encoding): Zlib.Gzip | Zlib.BrotliCompress {
+  const zlib = loadZlib();
   switch (encoding) {
     case "zstd": {
-      const create = (zlib as unknown as { createZstdCompress(options: object): zlib.Gzip }).createZstdCompress;
+      const create = (zlib as unknown as { createZstdCompress(options: object): Zlib.Gzip }).createZstdCompress;
       const level = (zlib.constants as Record<string, number>).ZSTD_c_compressionLevel;
       return create(level === undefined ? {} : { params: { [level]: 3 } });
     }

@@ -3,13 +3,25 @@
  * `server.requestIP`, which Hono passes as `c.env` when the app is Bun's `fetch`), or the
  * `X-Forwarded-For` client when that peer is one of TRUSTED_PROXIES.
  */
-import { BlockList, isIP } from "node:net";
+import type { BlockList } from "node:net";
 import type { Context } from "hono";
 
+type Net = typeof import("node:net");
+let netModule: Net | null = null;
+/** node:net, loaded when first needed (trusted proxies) rather than at start-up. */
+const net = (): Net => (netModule ??= require("node:net") as Net);
+const isIP = (address: string): number => net().isIP(address);
+
+/** The trusted proxies: a BlockList, or an empty stand-in without TRUSTED_PROXIES. */
+export type TrustedProxies = Pick<BlockList, "check" | "rules">;
+const NO_PROXIES: TrustedProxies = { check: () => false, rules: [] };
+
 /** TRUSTED_PROXIES: addresses or CIDR ranges (IPv4 or IPv6), comma or semicolon separated. */
-export function parseTrustedProxies(value: string | undefined): BlockList {
-  const list = new BlockList();
-  for (const entry of (value ?? "").split(/[;,\s]+/).map((s) => s.trim()).filter(Boolean)) {
+export function parseTrustedProxies(value: string | undefined): TrustedProxies {
+  const entries = (value ?? "").split(/[;,\s]+/).map((s) => s.trim()).filter(Boolean);
+  if (entries.length === 0) return NO_PROXIES;
+  const list = new (net().BlockList)();
+  for (const entry of entries) {
     const [address, bits] = entry.split("/") as [string, string | undefined];
     const family = isIP(address);
     if (family === 0) continue;
@@ -26,8 +38,8 @@ function plainAddress(address: string): string {
   return mapped ? mapped[1]! : address;
 }
 
-export function isTrusted(proxies: BlockList, address: string | null): boolean {
-  if (!address) return false;
+export function isTrusted(proxies: TrustedProxies, address: string | null): boolean {
+  if (!address || proxies.rules.length === 0) return false;
   const plain = plainAddress(address);
   const family = isIP(plain);
   if (family === 0) return false;
@@ -50,7 +62,7 @@ export function socketAddress(c: Context<any>): string | null {
  * `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left can be forged
  * by the client).
  */
-export function clientAddress(c: Context<any>, proxies: BlockList): string | null {
+export function clientAddress(c: Context<any>, proxies: TrustedProxies): string | null {
   const peer = socketAddress(c);
   if (!isTrusted(proxies, peer)) return peer;
   const forwarded = (c.req.header("x-forwarded-for") ?? "").split(",").map((s) => plainAddress(s.trim())).filter(Boolean);
@@ -63,7 +75,7 @@ export function clientAddress(c: Context<any>, proxies: BlockList): string | nul
 }
 
 /** True when the request reached us over https: directly, or through a trusted proxy saying so. */
-export function cameOverHttps(c: Context<any>, proxies: BlockList): boolean {
+export function cameOverHttps(c: Context<any>, proxies: TrustedProxies): boolean {
   if (c.req.url.startsWith("https:")) return true;
   // Without trusted proxies the peer needs no look-up (asked on every answer for HSTS).
   if (proxies.rules.length === 0 || !isTrusted(proxies, socketAddress(c))) return false;

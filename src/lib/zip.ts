@@ -3,7 +3,6 @@
  * streaming each input file to the archive on disk so nothing is held whole in memory. ZIP64 is not
  * written: an archive is limited to 4 GiB and 65,535 entries (a clear error past that).
  */
-import { crc32 } from "node:zlib";
 import { open, stat } from "node:fs/promises";
 
 export interface ZipInput {
@@ -23,6 +22,8 @@ function dosDateTime(date: Date): { time: number; day: number } {
 
 /** Writes `inputs` into a new archive at `target` (replaced if present). */
 export async function writeZip(target: string, inputs: ZipInput[]): Promise<void> {
+  // Required here, not imported: node:zlib is not loaded at start-up.
+  const { crc32 } = require("node:zlib") as typeof import("node:zlib");
   if (inputs.length > 0xffff) throw new Error("Too many files for one archive.");
   const out = await open(target, "w");
   const central: Buffer[] = [];

@@ -7,7 +7,6 @@ import type { Context, Hono } from "hono";
 import type { AppEnv } from "../context";
 import { listRoutes } from "../app";
 import { NOT_FOUND_MESSAGE } from "../lib/errors";
-import { buildOpenApi } from "../services/openapi";
 // `type: "file"` embeds the files in `bun build --compile` (stack-notes.md, "Embedding").
 import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
@@ -60,13 +59,17 @@ function isUnderApiPrefix(url: string): boolean {
 export function registerDocs(app: Hono<AppEnv>): void {
   const notUnderApi = (c: Context<AppEnv>) => (isUnderApiPrefix(c.req.url) ? c.json({ error: true, message: NOT_FOUND_MESSAGE }, 404) : null);
   const documents = new Map<boolean, Record<string, unknown>>();
-  const document = (codeSamples: boolean, version: string) => {
+  const document = async (codeSamples: boolean, version: string) => {
     let doc = documents.get(codeSamples);
-    if (!doc) documents.set(codeSamples, (doc = buildOpenApi(listRoutes(app), { codeSamples, version })));
+    if (!doc) {
+      // Loaded at the first request: the builder, the route docs and the JSON Schema converter.
+      const { buildOpenApi } = await import("../services/openapi");
+      documents.set(codeSamples, (doc = buildOpenApi(listRoutes(app), { codeSamples, version })));
+    }
     return doc;
   };
-  app.get("/openapi.json", (c) => c.json(document(true, c.get("config").version)));
-  app.get("/openapi-raw.json", (c) => notUnderApi(c) ?? c.json(document(false, c.get("config").version)));
+  app.get("/openapi.json", async (c) => c.json(await document(true, c.get("config").version)));
+  app.get("/openapi-raw.json", async (c) => notUnderApi(c) ?? c.json(await document(false, c.get("config").version)));
   app.get("/apidocs", (c) => notUnderApi(c) ?? c.html(PAGE));
   // Assets: a wildcard route, left out of the route list (not an API route).
   app.get("/apidocs/*", async (c) => {

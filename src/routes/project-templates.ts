@@ -8,7 +8,7 @@ import type { AppEnv } from "../context";
 import { transact } from "../db/transaction";
 import { readLooseBody } from "../lib/body";
 import { ApiError } from "../lib/errors";
-import { declareRouteSchemas } from "../services/openapi";
+import { declareRouteSchemas } from "../services/route-schemas";
 import { checkAdmin, checkManager } from "../services/permissions";
 import { getProjectOr404 } from "../services/projects";
 import {

@@ -5,9 +5,6 @@
  */
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
-import { crc32 } from "node:zlib";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type Busboy from "busboy";
 import type { Selectable } from "kysely";
 import { sql } from "kysely";
@@ -700,6 +697,10 @@ export async function receiveMultipartFile(
   const temporary = stagingPath(stagingFolder);
   const upload: { size: number; crc32: number; saving: Promise<void> | null } = { size: 0, crc32: 0, saving: null };
   const createParser = await loadBusboy();
+  // Required here, not imported: node:zlib and node:stream are not loaded at start-up.
+  const { crc32 } = require("node:zlib") as typeof import("node:zlib");
+  const { Readable } = require("node:stream") as typeof import("node:stream");
+  const { pipeline } = require("node:stream/promises") as typeof import("node:stream/promises");
   try {
     await new Promise<void>((resolve, reject) => {
       let parser: Busboy.Busboy;

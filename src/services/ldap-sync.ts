@@ -16,14 +16,14 @@
  *   (when ffmpeg is there; Zou re-imports it on every run).
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { escapeFilter, InvalidCredentialsError, type Entry } from "ldapts";
+import type { Entry } from "ldapts";
 import type { Config, LdapConfig } from "../config";
 import type { Db } from "../db/database";
 import { emitEvent, type EventBus } from "../lib/events";
 import { ffmpegAvailable, fitPicture, probe } from "../lib/ffmpeg";
 import { sharedJobQueue } from "../lib/job-queue";
 import { newId, utcNow } from "../lib/ids";
-import { escapeDnValue, isConnectionError, ldapClient, LdapUnavailableError } from "./ldap";
+import { escapeDnValue, isConnectionError, ldapClient, LdapUnavailableError, loadLdapts } from "./ldap";
 import { isUserLimitReached, normalizeEmail } from "./persons";
 import { pendingFolder, storeFile, workPath } from "./preview-storage";
 
@@ -135,7 +135,8 @@ export function directoryUser(config: LdapConfig, entry: Entry): DirectoryUser |
  */
 export async function fetchDirectoryUsers(config: LdapConfig): Promise<DirectoryUser[]> {
   const ad = isActiveDirectory(config);
-  const client = ldapClient(config);
+  const { escapeFilter, InvalidCredentialsError } = await loadLdapts();
+  const client = await ldapClient(config);
   try {
     try {
       await client.bind(serviceBindName(config), config.password);

@@ -6,8 +6,18 @@
  * ldapts speaks simple binds only (no NTLM): for LDAP_IS_AD the `DOMAIN\login` name is sent as a
  * simple bind, which Active Directory accepts as a down-level logon name.
  */
-import { Client, InvalidCredentialsError, ResultCodeError } from "ldapts";
+import type { Client } from "ldapts";
 import type { LdapConfig } from "../config";
+
+type Ldapts = typeof import("ldapts");
+let ldapts: Ldapts | null = null;
+/**
+ * ldapts, loaded at the first LDAP call: a server without LDAP does not pay for it (and for the
+ * node:net/tls modules it pulls in) at start-up.
+ */
+export async function loadLdapts(): Promise<Ldapts> {
+  return (ldapts ??= await import("ldapts"));
+}
 
 /** The directory could not be reached (connection refused, timeout, TLS failure...). */
 export class LdapUnavailableError extends Error {
@@ -41,8 +51,9 @@ export function bindName(config: LdapConfig, login: string): string {
   return `uid=${escapeDnValue(login)},${config.baseDn}`;
 }
 
-export function ldapClient(config: LdapConfig): Client {
+export async function ldapClient(config: LdapConfig): Promise<Client> {
   const timeout = Math.max(1, config.timeoutSeconds) * 1000;
+  const { Client } = await loadLdapts();
   return new Client({
     url: ldapUrl(config),
     timeout,
@@ -59,12 +70,12 @@ export function ldapClient(config: LdapConfig): Client {
  */
 export async function ldapBind(config: LdapConfig, name: string, password: string): Promise<boolean> {
   if (password === "" || name === "") return false;
-  const client = ldapClient(config);
+  const client = await ldapClient(config);
   try {
     await client.bind(name, password);
     return true;
   } catch (error) {
-    if (error instanceof InvalidCredentialsError) return false;
+    if (error instanceof ldapts!.InvalidCredentialsError) return false;
     if (isConnectionError(error)) throw new LdapUnavailableError(config, error);
     throw error;
   } finally {
@@ -77,7 +88,8 @@ export async function ldapBind(config: LdapConfig, name: string, password: strin
  * opposed to an answer of the directory (a ResultCodeError carries the LDAP result code).
  */
 export function isConnectionError(error: unknown): boolean {
-  return error instanceof Error && !(error instanceof ResultCodeError);
+  // Before ldapts is loaded no directory has answered anything.
+  return error instanceof Error && !(ldapts && error instanceof ldapts.ResultCodeError);
 }
 
 /** The directory password check of a person generated from LDAP (false without a desktop login). */

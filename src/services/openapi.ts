@@ -6,27 +6,9 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { ROUTE_DOCS } from "../lib/route-docs.generated";
+import { declaredSchemas, routeKey } from "./route-schemas";
 
 type Json = Record<string, unknown>;
-
-/** The valibot schemas a route validates: its JSON body and its query string. */
-export interface RouteSchemas {
-  body?: v.GenericSchema;
-  query?: v.GenericSchema;
-}
-
-const declared = new Map<string, RouteSchemas>();
-
-/** `GET /data/projects/{}/...`: a route's key with its parameter names left out. */
-function routeKey(method: string, path: string): string {
-  const bare = path.replace(/^\/api(?=\/|$)/, "") || "/";
-  return `${method.toUpperCase()} ${bare.replace(/:[A-Za-z0-9_]+(\{[^}]*\})?|\{[^}]*\}/g, "{}")}`;
-}
-
-/** Declares the schemas a route validates (Hono path, e.g. `/data/projects/:project_id`), for /openapi.json. */
-export function declareRouteSchemas(method: string, path: string, schemas: RouteSchemas): void {
-  declared.set(routeKey(method, path), schemas);
-}
 
 function jsonSchemaOf(schema: v.GenericSchema): Json {
   return toJsonSchema(schema, { target: "openapi-3.0", errorMode: "ignore" }) as Json;
@@ -71,7 +53,7 @@ export function buildOpenApi(routes: string[], options: OpenApiOptions): Json {
     const path = apiPath.replace(/^\/api(?=\/|$)/, "") || "/";
     const key = routeKey(method, path);
     const doc = ROUTE_DOCS[key];
-    const schemas = declared.get(key);
+    const schemas = declaredSchemas(key);
     const area = doc?.area ?? "other";
     tags.add(area);
     const isPublic = doc?.permission.startsWith("public") ?? false;

@@ -12,8 +12,7 @@
  * Each assertion is accepted once (its id is kept in the kv store until it expires).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { SAML, ValidateInResponseTo, type Profile } from "@node-saml/node-saml";
-import { DOMParser } from "@xmldom/xmldom";
+import type { Profile, SAML } from "@node-saml/node-saml";
 import type { AppContext } from "../context";
 import type { Config, SamlConfig } from "../config";
 import { setRelation } from "../db/rows";
@@ -72,7 +71,9 @@ function toPem(base64: string): string {
 }
 
 /** Reads an identity provider's metadata document (an EntityDescriptor, or EntitiesDescriptor holding one). */
-export function parseIdpMetadata(xml: string): IdpMetadata {
+export async function parseIdpMetadata(xml: string): Promise<IdpMetadata> {
+  // Loaded at the first SAML call, not at start-up (as @node-saml/node-saml below).
+  const { DOMParser } = await import("@xmldom/xmldom");
   let document: Document;
   try {
     document = new DOMParser({ errorHandler: { error: () => {}, warning: () => {}, fatalError: () => {} } }).parseFromString(xml, "text/xml") as unknown as Document;
@@ -121,12 +122,13 @@ async function idpMetadata(saml: SamlConfig): Promise<IdpMetadata> {
     if (cached) return cached.metadata;
     throw fail(502, "The SAML identity provider metadata cannot be fetched.");
   }
-  const metadata = parseIdpMetadata(text);
+  const metadata = await parseIdpMetadata(text);
   metadataCache.set(saml.metadataUrl, { metadata, fetchedAt: Date.now() });
   return metadata;
 }
 
-function samlClient(config: Config, metadata: IdpMetadata): SAML {
+async function samlClient(config: Config, metadata: IdpMetadata): Promise<SAML> {
+  const { SAML, ValidateInResponseTo } = await import("@node-saml/node-saml");
   return new SAML({
     issuer: samlEntityId(config),
     callbackUrl: samlAcsUrl(config),
@@ -145,7 +147,7 @@ function samlClient(config: Config, metadata: IdpMetadata): SAML {
 export async function startSamlLogin(config: Config): Promise<string> {
   const metadata = await idpMetadata(requireSaml(config));
   if (!metadata.ssoRedirectUrl) throw fail(502, "The SAML identity provider offers no HTTP-Redirect single sign-on service.");
-  return samlClient(config, metadata).getAuthorizeUrlAsync("", undefined, {});
+  return (await samlClient(config, metadata)).getAuthorizeUrlAsync("", undefined, {});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,7 +196,7 @@ async function validatedProfile(config: Config, samlResponse: string): Promise<P
   const metadata = await idpMetadata(requireSaml(config));
   let profile: Profile | null;
   try {
-    ({ profile } = await samlClient(config, metadata).validatePostResponseAsync({ SAMLResponse: samlResponse }));
+    ({ profile } = await (await samlClient(config, metadata)).validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (error) {
     throw fail(400, `SAML response refused: ${error instanceof Error ? error.message : "invalid response"}.`);
   }
