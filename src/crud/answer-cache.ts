@@ -93,6 +93,11 @@ export function keepAnswer(db: object, key: string, version: number, text: strin
   store.chars += text.length;
 }
 
+/** How many answers are kept for `db` (tests). */
+export function keptAnswerCount(db: object): number {
+  return stores.get(db)?.entries.size ?? 0;
+}
+
 /** Drops every answer kept for `db`. */
 export function forgetByIdAnswers(db: object): void {
   stores.delete(db);
