@@ -246,3 +246,26 @@ describe("writes by another connection", () => {
     expect((await get(path)).status).toBe(404);
   });
 });
+
+describe("finding the token (fast paths keep the general parsing's answers)", () => {
+  const authenticated = (headers: Record<string, string>) => server.json("GET", "/api/auth/authenticated", { token: null, headers });
+
+  test("Authorization: Bearer, alone or among other schemes", async () => {
+    expect((await authenticated({ Authorization: `Bearer ${server.admin.token}` })).body.user.id).toBe(server.admin.id);
+    expect((await authenticated({ Authorization: `Basic abc, Bearer ${server.admin.token}` })).body.user.id).toBe(server.admin.id);
+    expect((await authenticated({ Authorization: `Bearer  ${server.admin.token}` })).body.user.id).toBe(server.admin.id);
+    const malformed = await authenticated({ Authorization: `Bearer ${server.admin.token} extra` });
+    expect(malformed.status).toBe(422);
+    expect(malformed.body).toEqual({ msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'" });
+    expect((await authenticated({ Authorization: "Basic abc" })).status).toBe(401);
+  });
+
+  test("the access cookie first, other cookies ignored", async () => {
+    const artist = await server.person("user");
+    const both = await authenticated({ Cookie: `theme=dark; access_token_cookie=${artist.token}`, Authorization: `Bearer ${server.admin.token}` });
+    expect(both.body.user.id).toBe(artist.id);
+    const otherCookie = await authenticated({ Cookie: "theme=dark", Authorization: `Bearer ${server.admin.token}` });
+    expect(otherCookie.body.user.id).toBe(server.admin.id);
+    expect((await authenticated({ Cookie: "theme=dark" })).status).toBe(401);
+  });
+});
