@@ -116,7 +116,8 @@ const PUBLIC_PREFIXES = ["/shared/", "/socket.io", "/apidocs/"];
 
 export function isPublicPath(path: string): boolean {
   if (PUBLIC_PATHS.has(path)) return true;
-  return PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
+  for (const prefix of PUBLIC_PREFIXES) if (path.startsWith(prefix)) return true;
+  return false;
 }
 
 /**
