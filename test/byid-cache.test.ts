@@ -14,7 +14,7 @@ import { testConfig } from "../src/config";
 import { migrateToLatest, openDatabase, type Db } from "../src/db/database";
 import { initData } from "../src/services/init-data";
 import { newId, utcNow } from "../src/lib/ids";
-import { keptAnswerCount } from "../src/crud/answer-cache";
+import { ANSWER_CACHE_LIMITS, cachedAnswer, keepAnswer, keptAnswerCount } from "../src/crud/answer-cache";
 import { makeServer, onPostgres, tokenFor, type TestServer } from "./helpers";
 
 let server: TestServer;
@@ -267,5 +267,27 @@ describe("finding the token (fast paths keep the general parsing's answers)", ()
     const otherCookie = await authenticated({ Cookie: "theme=dark", Authorization: `Bearer ${server.admin.token}` });
     expect(otherCookie.body.user.id).toBe(server.admin.id);
     expect((await authenticated({ Cookie: "theme=dark" })).status).toBe(401);
+  });
+});
+
+describe("the store's bounds", () => {
+  test("at most the entry limit, the least recently used dropped first; a huge answer is not kept", () => {
+    const db = {};
+    keepAnswer(db, "first", 1, "a");
+    keepAnswer(db, "second", 1, "b");
+    expect(cachedAnswer(db, "first", 1)).toBe("a"); // now the most recently used
+    for (let i = 0; i < ANSWER_CACHE_LIMITS.entries - 1; i++) keepAnswer(db, `filler ${i}`, 1, "x");
+    expect(keptAnswerCount(db)).toBe(ANSWER_CACHE_LIMITS.entries);
+    expect(cachedAnswer(db, "second", 1)).toBeUndefined();
+    expect(cachedAnswer(db, "first", 1)).toBe("a");
+    keepAnswer(db, "huge", 1, "x".repeat(ANSWER_CACHE_LIMITS.entryChars + 1));
+    expect(cachedAnswer(db, "huge", 1)).toBeUndefined();
+  });
+
+  test("an answer of another version is dropped", () => {
+    const db = {};
+    keepAnswer(db, "key", 1, "old");
+    expect(cachedAnswer(db, "key", 2)).toBeUndefined();
+    expect(keptAnswerCount(db)).toBe(0);
   });
 });

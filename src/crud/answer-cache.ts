@@ -21,9 +21,10 @@
 import { totalWriteGeneration, writeGeneration } from "../db/write-tracker";
 import { externalVersion } from "../lib/change-signal";
 
-const MAX_ENTRIES = 50_000;
-const MAX_CHARS = 64 * 1024 * 1024;
+const MAX_ENTRIES = 20_000;
+const MAX_CHARS = 32 * 1024 * 1024;
 const MAX_ENTRY_CHARS = 256 * 1024;
+export const ANSWER_CACHE_LIMITS = { entries: MAX_ENTRIES, chars: MAX_CHARS, entryChars: MAX_ENTRY_CHARS } as const;
 
 interface Entry {
   text: string;
