@@ -4,7 +4,8 @@
  *
  * Request flow (Zou's order):
  * - list: `list` hook (permission + scope) → filters from the query string → plain array or page dict.
- * - read: id format (400) → row (404) → `read` hook → dict with relations unless `relations=false`.
+ * - read: id format (400) → row (404) → `read` hook → dict with relations unless `relations=false`;
+ *   a 200 is kept per caller and URL until a table it depends on is written (./answer-cache.ts).
  * - create: JSON body (415/400) → `create` hook → `prepareBody` → column values (unknown key 400)
  *   → `beforeCreate` → insert + relations → `afterCreate` → event → 201 with relations.
  * - update: JSON body → row (400/404) → `update` hook → protected keys dropped → `prepareBody`
@@ -372,7 +373,8 @@ export async function readRow(c: AppContext, model: CrudModel, rawId: string): P
   const kept = cachedAnswer(db, key, version);
   if (kept !== undefined) return c.body(kept, 200, JSON_CONTENT);
   const text = JSON.stringify(await buildReadAnswer(c, model, rawId));
-  keepAnswer(db, key, version, text);
+  // Kept only when nothing it depends on moved while it was built.
+  if (answerVersion(db, readDependenciesOf(model)) === version) keepAnswer(db, key, version, text);
   return c.body(text, 200, JSON_CONTENT);
 }
 
