@@ -245,4 +245,10 @@ if (results.binary) console.log(`compiled binary: ${JSON.stringify(results.binar
 console.log(`bare Hono route (in process):            ${fmt(loadResults.bare_hono_in_process!)}`);
 console.log(`GET /api/data/persons/{id} (in process): ${fmt(loadResults.persons_id_in_process!)}`);
 console.log(`GET /api/data/persons/{id} (CLI server): ${fmt(loadResults.persons_id_cli_server!)}`);
+const bareRun = loadResults.bare_hono_in_process!;
+const personsRun = loadResults.persons_id_in_process!;
+console.log(
+  `persons/{id} against the bare route (same process): ${(personsRun.rps / bareRun.rps).toFixed(2)} of its throughput, ` +
+    `${(personsRun.server_cpu_us_per_request! / bareRun.server_cpu_us_per_request!).toFixed(2)}x its server CPU per request`,
+);
 console.log(JSON.stringify(results));

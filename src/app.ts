@@ -1,7 +1,6 @@
 /** Builds the Hono application: middleware, error handling and every area's routes. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { TrieRouter } from "hono/router/trie-router";
 import type { AppEnv } from "./context";
 import type { Config } from "./config";
 import type { Db } from "./db/database";
@@ -16,6 +15,7 @@ import { accessLog } from "./lib/access-log";
 import { compression } from "./lib/compression";
 import { authMiddleware, isPublicPath } from "./services/auth";
 import { registerRoutes } from "./routes/index";
+import { MemoRouter } from "./lib/memo-router";
 
 export interface AppDeps {
   db: Db;
@@ -65,7 +65,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const events = deps.events ?? new EventBus();
   // The trie router directly: Hono's default (SmartRouter) first builds a RegExpRouter at the first
   // request, which gives up on these routes (a few hundred ms of start-up), then uses a TrieRouter.
-  const app = new Hono<AppEnv>({ getPath: normalizePath, router: new TrieRouter() });
+  // Its results are remembered per method and path (./lib/memo-router.ts).
+  const app = new Hono<AppEnv>({ getPath: normalizePath, router: new MemoRouter() });
   const proxies = parseTrustedProxies(deps.config.trustedProxies);
   const loginLimiter = new RateLimiter(deps.config.loginRateLimit, deps.config.loginRateWindow);
   app.use("*", accessLog(() => deps.config.logFormat));

@@ -4,7 +4,8 @@
  *
  * Request flow (Zou's order):
  * - list: `list` hook (permission + scope) → filters from the query string → plain array or page dict.
- * - read: id format (400) → row (404) → `read` hook → dict with relations unless `relations=false`.
+ * - read: id format (400) → row (404) → `read` hook → dict with relations unless `relations=false`;
+ *   a 200 is kept per caller and URL until a table it depends on is written (./answer-cache.ts).
  * - create: JSON body (415/400) → `create` hook → `prepareBody` → column values (unknown key 400)
  *   → `beforeCreate` → insert + relations → `afterCreate` → event → 201 with relations.
  * - update: JSON body → row (400/404) → `update` hook → protected keys dropped → `prepareBody`
@@ -30,6 +31,7 @@ import { checkAdmin } from "../services/permissions";
 import { declareAnswerReads, markWrites, type AnswerReads } from "../lib/answer-reads";
 import { cachedResponse } from "../lib/response-cache";
 import { toFilterValue, toStoredValue } from "./values";
+import { answerVersion, byIdAnswerKey, cachedAnswer, keepAnswer } from "./answer-cache";
 import { descNullsFirst } from "../db/order";
 import { getRowById, loadRelations, relationIds, runCompiled, setRelation, type AnySelect, type Row } from "../db/rows";
 
@@ -100,6 +102,12 @@ export interface CrudModel {
   relationsInPlainList?: boolean;
   /** Cap of non-paginated lists (api_event: 1000). */
   maxListRows?: number;
+  /**
+   * Tables the `read` and `present` hooks read besides the model's own and its relations' link
+   * tables: by-id answers kept in ./answer-cache.ts are dropped when one of them is written. Unset
+   * on a model with such hooks: any write drops them.
+   */
+  readDependsOn?: TableName[];
   /** A single read answers 404 (not 400) for a malformed id: Zou reads these rows through a service (comments). */
   readMalformedIdAsNotFound?: boolean;
 }
@@ -353,7 +361,44 @@ function readId(model: CrudModel, rawId: string): string {
   return model.readMalformedIdAsNotFound ? serviceId(rawId) : crudId(rawId);
 }
 
+/**
+ * Tables a by-id answer of `model` is built from (see ./answer-cache.ts): its own, its relations'
+ * link tables and what its hooks declare; null (any write) for hooks that declare nothing.
+ */
+const readDependencies = new WeakMap<CrudModel, readonly string[] | null>();
+function readDependenciesOf(model: CrudModel): readonly string[] | null {
+  let tables = readDependencies.get(model);
+  if (tables === undefined) {
+    const hooked = model.read !== undefined || model.present !== undefined;
+    const links = Object.values(tableDef(model).relations).map((relation) => relation.via);
+    tables = hooked && !model.readDependsOn ? null : [...new Set([model.table, ...links, ...(model.readDependsOn ?? [])])];
+    readDependencies.set(model, tables);
+  }
+  return tables;
+}
+
+/** The query string of the request's URL, with its `?` (empty when none). */
+function queryString(url: string): string {
+  const start = url.indexOf("?");
+  return start === -1 ? "" : url.slice(start);
+}
+
+/** `GET /data/<plural>/<id>`: the kept answer while its rows are unchanged, else built and kept. */
 export async function readRow(c: AppContext, model: CrudModel, rawId: string): Promise<Response> {
+  const db = c.get("db");
+  const key = byIdAnswerKey(model.route, rawId, queryString(c.req.url), c.get("user"), c.get("identityType"));
+  const version = answerVersion(db, readDependenciesOf(model));
+  const kept = cachedAnswer(db, key, version);
+  if (kept !== undefined) return c.body(kept, 200, JSON_CONTENT);
+  const text = JSON.stringify(await buildReadAnswer(c, model, rawId));
+  // Kept only when nothing it depends on moved while it was built.
+  if (answerVersion(db, readDependenciesOf(model)) === version) keepAnswer(db, key, version, text);
+  return c.body(text, 200, JSON_CONTENT);
+}
+
+const JSON_CONTENT = { "Content-Type": "application/json" };
+
+async function buildReadAnswer(c: AppContext, model: CrudModel, rawId: string): Promise<Dict> {
   const relationsParam = c.req.query("relations");
   const withRelations = relationsParam === undefined ? true : relationsParam.toLowerCase() === "true";
   const def = tableDef(model);
@@ -372,7 +417,7 @@ export async function readRow(c: AppContext, model: CrudModel, rawId: string): P
     await (model.read ?? adminOnly)(c, row);
     if (relationNames.length > 0) relations = (await loadRelations(c.get("db"), model.table, [row.id])).get(row.id);
   }
-  return c.json(await present(c, model, row, "read", relations));
+  return present(c, model, row, "read", relations);
 }
 
 /** Inserts a row through the model's rules; returns the stored row. Used by POST and by services. */

@@ -18,12 +18,21 @@ const UNAUTHORIZED_MESSAGE =
   "The server could not verify that you are authorized to access the URL requested. You either supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the credentials required.";
 const TWO_FA_ALLOWED = new Set(["/auth/totp", "/auth/email-otp", "/auth/fido", "/auth/recovery-codes", "/auth/login", "/auth/logout", "/auth/authenticated", "/auth/refresh-token"]);
 
+const SIMPLE_BEARER = /^Bearer [^\s,]+$/;
+
 /** Finds the raw token: the cookie first, then `Authorization: Bearer`. */
 export function findToken(c: AppContext, kind: "access" | "refresh"): string | null {
-  const cookie = getCookie(c, kind === "access" ? ACCESS_COOKIE : REFRESH_COOKIE);
-  if (cookie) return cookie;
-  const header = c.req.header("authorization");
+  const headers = c.req.raw.headers;
+  const cookieName = kind === "access" ? ACCESS_COOKIE : REFRESH_COOKIE;
+  // The Cookie header is parsed only when it may hold the token (API clients send none).
+  if (headers.get("cookie")?.includes(cookieName)) {
+    const cookie = getCookie(c, cookieName);
+    if (cookie) return cookie;
+  }
+  const header = headers.get("authorization");
   if (!header) return null;
+  // The usual `Bearer <token>`: the same token the general parsing below finds.
+  if (SIMPLE_BEARER.test(header)) return header.slice(7);
   const bearer = header.split(",").map((part) => part.trim()).filter((part) => part.split(/\s+/)[0] === "Bearer");
   if (bearer.length === 0) return null;
   const parts = bearer[0]!.split(/\s+/);
@@ -107,7 +116,8 @@ const PUBLIC_PREFIXES = ["/shared/", "/socket.io", "/apidocs/"];
 
 export function isPublicPath(path: string): boolean {
   if (PUBLIC_PATHS.has(path)) return true;
-  return PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
+  for (const prefix of PUBLIC_PREFIXES) if (path.startsWith(prefix)) return true;
+  return false;
 }
 
 /**

@@ -182,6 +182,8 @@ const personRules: ModelRules = {
   list: async () => {},
   listReads: async () => PERSON_LIST_READS,
   read: async () => {},
+  // `present` reads the caller's role only (part of the by-id answer key).
+  readDependsOn: [],
   create: async (c) => checkAdmin(c),
   update: async (c, row, body) => {
     if (row.id !== c.get("user").id) checkAdmin(c);
@@ -270,6 +272,8 @@ const organisationRules: ModelRules = {
     await getOrCreateOrganisation(c.get("db"));
   },
   read: async () => {},
+  // `present` reads the caller's role only (part of the by-id answer key).
+  readDependsOn: [],
   filterable: (c) => {
     if (isAdmin(c.get("user"))) return null;
     return new Set(Object.keys(TABLES.organisation.columns).filter((column) => !ORGANISATION_SECRET_KEYS.includes(column)));

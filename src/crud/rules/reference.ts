@@ -21,7 +21,7 @@ function refused(message: string): ApiError {
 
 const anyUser = async () => {};
 /** List and read open to every logged-in user; writes stay admin-only. */
-const readable: ModelRules = { list: anyUser, read: anyUser };
+const readable: ModelRules = { list: anyUser, read: anyUser, readDependsOn: [] };
 
 /** `?force=true` on a delete. */
 export function forceParam(c: AppContext): boolean {

@@ -1,0 +1,105 @@
+/**
+ * Answers of the crud engine's by-id reads (`GET /data/<plural>/<id>`), kept as their JSON text so
+ * that reading the same row again costs a lookup instead of queries, permission checks and
+ * serialization.
+ *
+ * An answer is kept per caller and URL (see `byIdAnswerKey`): the caller's id, role and identity
+ * type, the id as written in the path and the query string. Only 200 answers are kept; a 403, 404
+ * or 400 is built again each time.
+ *
+ * An answer serves while its version is unchanged: the write counters of the tables it was built
+ * from (src/db/write-tracker.ts) plus the commits of other processes (src/lib/change-signal.ts:
+ * the CLI, another worker, another connection). The tables are the model's own, the link tables of
+ * its relations (e.g. a person's departments) and what the model declares its `read` and `present`
+ * hooks read (`readDependsOn`); a model with such hooks that declares nothing depends on every
+ * write. The caller's own row is not a dependency: the role is in the key, and the session cache
+ * checks the rest before the route runs.
+ *
+ * Bounded: at most MAX_ENTRIES answers and MAX_CHARS characters per database, least recently used
+ * dropped first; an answer larger than MAX_ENTRY_CHARS is not kept.
+ */
+import { totalWriteGeneration, writeGeneration } from "../db/write-tracker";
+import { externalVersion } from "../lib/change-signal";
+
+const MAX_ENTRIES = 20_000;
+const MAX_CHARS = 32 * 1024 * 1024;
+const MAX_ENTRY_CHARS = 256 * 1024;
+export const ANSWER_CACHE_LIMITS = { entries: MAX_ENTRIES, chars: MAX_CHARS, entryChars: MAX_ENTRY_CHARS } as const;
+
+interface Entry {
+  text: string;
+  version: number;
+}
+
+interface Store {
+  entries: Map<string, Entry>;
+  chars: number;
+}
+
+const stores = new WeakMap<object, Store>();
+
+function storeOf(db: object): Store {
+  let store = stores.get(db);
+  if (!store) {
+    store = { entries: new Map(), chars: 0 };
+    stores.set(db, store);
+  }
+  return store;
+}
+
+function remove(store: Store, key: string, entry: Entry): void {
+  store.entries.delete(key);
+  store.chars -= entry.text.length;
+}
+
+/**
+ * The version of answers that depend on `tables` (null: on any table). Both terms only grow, so
+ * an unchanged sum means no write to these tables and no commit by another process.
+ */
+export function answerVersion(db: object, tables: readonly string[] | null): number {
+  return (tables ? writeGeneration(tables) : totalWriteGeneration()) + externalVersion(db);
+}
+
+/** Who asks and what: the parts of a by-id read's answer that do not come from the database. */
+export function byIdAnswerKey(route: string, rawId: string, query: string, user: { id: string; role?: unknown }, identityType: unknown): string {
+  return `${route}/${rawId}${query}\n${user.id} ${String(user.role)} ${String(identityType)}`;
+}
+
+/** The kept answer for `key` when it was built at `version`, else undefined (and it is dropped). */
+export function cachedAnswer(db: object, key: string, version: number): string | undefined {
+  const store = stores.get(db);
+  const entry = store?.entries.get(key);
+  if (!entry) return undefined;
+  if (entry.version !== version) {
+    remove(store!, key, entry);
+    return undefined;
+  }
+  // Most recently used last, so eviction drops the oldest.
+  store!.entries.delete(key);
+  store!.entries.set(key, entry);
+  return entry.text;
+}
+
+/** Keeps `text` as the answer for `key`, built from the database at `version`. */
+export function keepAnswer(db: object, key: string, version: number, text: string): void {
+  if (text.length > MAX_ENTRY_CHARS) return;
+  const store = storeOf(db);
+  const previous = store.entries.get(key);
+  if (previous) remove(store, key, previous);
+  while ((store.entries.size >= MAX_ENTRIES || store.chars + text.length > MAX_CHARS) && store.entries.size > 0) {
+    const oldest = store.entries.keys().next().value!;
+    remove(store, oldest, store.entries.get(oldest)!);
+  }
+  store.entries.set(key, { text, version });
+  store.chars += text.length;
+}
+
+/** How many answers are kept for `db` (tests). */
+export function keptAnswerCount(db: object): number {
+  return stores.get(db)?.entries.size ?? 0;
+}
+
+/** Drops every answer kept for `db`. */
+export function forgetByIdAnswers(db: object): void {
+  stores.delete(db);
+}
