@@ -83,16 +83,93 @@ function compressor(encoding: Encoding): zlib.Gzip | zlib.BrotliCompress {
   }
 }
 
-/** `bytes` compressed whole, off the event loop (for answers kept compressed by a cache). */
-export function compressBytes(encoding: Encoding, bytes: ArrayBuffer): Promise<Uint8Array> {
+/** Encodings whose compressed answers can be put together from chunks compressed apart. */
+export type ChunkedEncoding = "gzip" | "zstd";
+
+export function isChunkedEncoding(encoding: Encoding): encoding is ChunkedEncoding {
+  return encoding === "gzip" || encoding === "zstd";
+}
+
+/**
+ * An answer made of parts, compressed in chunks of `per` consecutive parts: `sources[i]` are the
+ * parts chunk i was made from (compared by identity: parts are never changed once made), `chunks[i]`
+ * its compressed bytes (gzip: raw deflate ending on a full flush; zstd: one frame).
+ */
+export interface CompressedParts {
+  encoding: ChunkedEncoding;
+  per: number;
+  sources: Uint8Array[][];
+  chunks: Uint8Array<ArrayBuffer>[];
+  bytes: number;
+}
+
+/** About this many bytes per chunk: the deflate window is 32 KiB, so gzip loses nothing to chunking. */
+const CHUNK_TARGET = 128 * 1024;
+const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+/** An empty final deflate block (fixed Huffman). */
+const DEFLATE_END = new Uint8Array([0x03, 0x00]);
+
+/** Parts per chunk: a power of two, so that a small change of the answer's size keeps the same cut. */
+function partsPerChunk(parts: Uint8Array[], size: number): number {
+  const average = Math.max(1, size / Math.max(1, parts.length));
+  return 2 ** Math.min(13, Math.max(3, Math.round(Math.log2(CHUNK_TARGET / average))));
+}
+
+function sameParts(a: Uint8Array[] | undefined, b: Uint8Array[]): boolean {
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function compressChunk(encoding: ChunkedEncoding, bytes: Buffer): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
-    const z = compressor(encoding);
-    const chunks: Buffer[] = [];
-    z.on("data", (chunk: Buffer) => chunks.push(chunk));
-    z.on("error", reject);
-    z.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
-    z.end(Buffer.from(bytes));
+    const done = (error: Error | null, out: Buffer) => (error ? reject(error) : resolve(new Uint8Array(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength)));
+    if (encoding === "gzip") zlib.deflateRaw(bytes, { level: 4, finishFlush: zlib.constants.Z_FULL_FLUSH }, done);
+    else zlib.zstdCompress(bytes, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 } }, done);
   });
+}
+
+/**
+ * `parts` (an answer of `size` bytes) compressed: chunks whose parts are the very same as in
+ * `previous` are taken from it, the others compressed (off the event loop). gzip: one member whose
+ * deflate stream is the chunks' blocks one after the other, with the CRC and size of the whole;
+ * zstd: one frame per chunk (a zstd stream is a sequence of frames). Gives the body to send and
+ * what the next call can reuse.
+ */
+export async function compressParts(encoding: ChunkedEncoding, parts: Uint8Array[], size: number, previous?: CompressedParts): Promise<{ body: Blob; state: CompressedParts }> {
+  const per = partsPerChunk(parts, size);
+  const reuse = previous && previous.encoding === encoding && previous.per === per ? previous : undefined;
+  const sources: Uint8Array[][] = [];
+  const pending: Promise<Uint8Array<ArrayBuffer>>[] = [];
+  for (let start = 0, i = 0; start < parts.length; start += per, i++) {
+    const source = parts.slice(start, start + per);
+    sources.push(source);
+    pending.push(reuse && sameParts(reuse.sources[i], source) ? Promise.resolve(reuse.chunks[i]!) : compressChunk(encoding, Buffer.concat(source)));
+  }
+  const chunks = await Promise.all(pending);
+  let bytes = 0;
+  for (const chunk of chunks) bytes += chunk.byteLength;
+  const state: CompressedParts = { encoding, per, sources, chunks, bytes };
+  if (encoding === "zstd") return { body: new Blob(chunks), state };
+  let crc = 0;
+  for (const part of parts) crc = zlib.crc32(part, crc);
+  const trailer = new Uint8Array(8);
+  const view = new DataView(trailer.buffer);
+  view.setUint32(0, crc >>> 0, true);
+  view.setUint32(4, size >>> 0, true);
+  return { body: new Blob([GZIP_HEADER, ...chunks, DEFLATE_END, trailer]), state };
+}
+
+/** `body` compressed as a stream and gathered (for encodings that are not put together from chunks). */
+export async function compressBlob(encoding: Encoding, body: Blob): Promise<Blob> {
+  const out: Uint8Array[] = [];
+  const reader = body.stream().pipeThrough(compressionStream(encoding)).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out.push(value);
+  }
+  return new Blob(out as Uint8Array<ArrayBuffer>[]);
 }
 
 /** A web TransformStream over a node:zlib compressor (write callbacks give the backpressure). */
@@ -178,6 +255,14 @@ function isCompressibleType(type: string): boolean {
  */
 const textAnswers = new WeakMap<Response, boolean>();
 
+/** Answers whose body size is known (a Blob made from parts): no need to read them to know it. */
+const answerSizes = new WeakMap<Response, number>();
+
+/** Records the size of `response`'s body, so that the middleware never reads it to learn it. */
+export function noteAnswerSize(response: Response, size: number): void {
+  answerSizes.set(response, size);
+}
+
 /** Whether `text` takes fewer than `threshold` bytes in UTF-8 (1 to 3 bytes per UTF-16 unit). */
 function isSmallText(text: string, threshold: number): boolean {
   if (text.length >= threshold) return false;
@@ -221,7 +306,8 @@ export function compression(threshold = COMPRESSION_THRESHOLD): MiddlewareHandle
     if (cacheControl && NO_TRANSFORM.test(cacheControl)) return;
     const length = headers.get("Content-Length");
     if (length !== null && Number(length) < threshold) return;
-    const small = textAnswers.get(res);
+    const size = answerSizes.get(res);
+    const small = size !== undefined ? size < threshold : textAnswers.get(res);
     if (small === undefined && !res.body) return;
     const vary = headers.get("Vary");
     if (!vary) headers.set("Vary", "Accept-Encoding");

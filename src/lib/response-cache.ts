@@ -16,7 +16,7 @@
 import type { AppContext } from "../context";
 import { totalWriteGeneration } from "../db/write-tracker";
 import { externalVersion } from "./change-signal";
-import { chooseEncoding, compressBytes, COMPRESSION_THRESHOLD, type Encoding } from "./compression";
+import { chooseEncoding, compressBlob, compressParts, COMPRESSION_THRESHOLD, isChunkedEncoding, noteAnswerSize, type ChunkedEncoding, type CompressedParts, type Encoding } from "./compression";
 
 const MAX_BYTES = 256 * 1024 * 1024;
 
@@ -34,28 +34,45 @@ export function declareAnswerScope(c: AppContext, scope: AnswerScope): void {
   declared.set(c.req.raw, scope);
 }
 
-/** Answers whose body is known bytes: kept as they are, without reading the body again. */
-const knownBodies = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
+/**
+ * An answer body known as parts (a with-tasks list: its fragments and separators): sent and kept
+ * as one Blob (Bun sends a Blob as it is, with no copy into a new JS buffer), and compressed
+ * chunk by chunk, so that after a write only the chunks holding changed parts are compressed again.
+ */
+interface PartsBody {
+  blob: Blob;
+  parts: Uint8Array[];
+}
 
-/** A 200 answer with `bytes` as its body (the cache keeps these very bytes, no copy). */
-export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, contentType: string): Response {
-  const response = new Response(bytes, { status: 200, headers: { "Content-Type": contentType } });
-  knownBodies.set(response, bytes);
+/** Answers whose body is known parts: kept as they are, without reading the body again. */
+const knownBodies = new WeakMap<Response, PartsBody>();
+
+/** A 200 answer whose body is `parts` one after the other (the cache keeps them, no copy). */
+export function partsResponse(parts: Uint8Array[], contentType: string): Response {
+  const blob = new Blob(parts as Uint8Array<ArrayBuffer>[]);
+  const response = new Response(blob, { status: 200, headers: { "Content-Type": contentType } });
+  knownBodies.set(response, { blob, parts });
+  noteAnswerSize(response, blob.size);
   return response;
 }
 
-/** The whole buffer of `bytes` (compression reads an ArrayBuffer). */
-function wholeBuffer(bytes: Uint8Array<ArrayBuffer>): ArrayBuffer {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+/** A 200 answer with `bytes` as its body (the cache keeps these very bytes, no copy). */
+export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, contentType: string): Response {
+  return partsResponse([bytes], contentType);
 }
 
 interface Entry {
-  bytes: Uint8Array<ArrayBuffer>;
+  body: PartsBody;
   contentType: string;
   generation: number;
   scope: AnswerScope | undefined;
-  /** The same answer compressed, per encoding, made on the first hit that asked for it. */
-  encoded: Partial<Record<Encoding, Uint8Array>>;
+  /** The same answer compressed, per encoding, made on the first request that asked for it. */
+  encoded: Partial<Record<Encoding, Blob>>;
+  /**
+   * Chunks compressed for this answer or for the one it replaced (the same list before a write):
+   * those of unchanged parts are reused.
+   */
+  chunked: Partial<Record<ChunkedEncoding, CompressedParts>>;
 }
 
 interface Store {
@@ -74,27 +91,76 @@ function storeOf(owner: object): Store {
   return store;
 }
 
+function entryBytes(entry: Entry): number {
+  let bytes = entry.body.blob.size;
+  for (const encoded of Object.values(entry.encoded)) bytes += encoded.size;
+  for (const chunked of Object.values(entry.chunked)) bytes += chunked.bytes;
+  return bytes;
+}
+
 function remove(store: Store, key: string): void {
   const entry = store.entries.get(key);
   if (!entry) return;
-  store.bytes -= entry.bytes.byteLength;
-  for (const encoded of Object.values(entry.encoded)) store.bytes -= encoded.byteLength;
+  store.bytes -= entryBytes(entry);
   store.entries.delete(key);
 }
 
 function put(store: Store, key: string, entry: Entry): void {
   remove(store, key);
-  if (entry.bytes.byteLength > MAX_BYTES / 4) return;
-  while (store.bytes + entry.bytes.byteLength > MAX_BYTES && store.entries.size > 0) {
+  const bytes = entryBytes(entry);
+  if (bytes > MAX_BYTES / 4) return;
+  while (store.bytes + bytes > MAX_BYTES && store.entries.size > 0) {
     remove(store, store.entries.keys().next().value!);
   }
   store.entries.set(key, entry);
-  store.bytes += entry.bytes.byteLength;
+  store.bytes += bytes;
 }
 
 /** Every write of this process plus the version of other processes' commits (both only grow). */
 function databaseGeneration(db: object): number {
   return totalWriteGeneration() + externalVersion(db);
+}
+
+/** The encoding to answer `c` with, for a body of `size` bytes (none for Range and HEAD: the body as it is). */
+function answerEncoding(c: AppContext, size: number): Encoding | null {
+  if (size < COMPRESSION_THRESHOLD || c.req.method === "HEAD" || c.req.header("Range") !== undefined) return null;
+  return chooseEncoding(c.req.header("Accept-Encoding"));
+}
+
+/**
+ * `entry`'s answer in `encoding`: kept from an earlier request, or compressed now (chunks of
+ * unchanged parts reused) and kept while the entry is the stored one.
+ */
+async function encodedBody(store: Store, key: string, entry: Entry, encoding: Encoding): Promise<Blob> {
+  const kept = entry.encoded[encoding];
+  if (kept) return kept;
+  let body: Blob;
+  let chunked: CompressedParts | undefined;
+  if (isChunkedEncoding(encoding)) {
+    const made = await compressParts(encoding, entry.body.parts, entry.body.blob.size, entry.chunked[encoding]);
+    body = made.body;
+    chunked = made.state;
+  } else {
+    body = await compressBlob(encoding, entry.body.blob);
+  }
+  if (store.entries.get(key) === entry && !entry.encoded[encoding]) {
+    store.bytes -= entryBytes(entry);
+    entry.encoded[encoding] = body;
+    if (chunked) entry.chunked[chunked.encoding] = chunked;
+    store.bytes += entryBytes(entry);
+  }
+  return body;
+}
+
+function encodedResponse(body: Blob, contentType: string, encoding: Encoding): Response {
+  // The compression middleware leaves answers that carry a Content-Encoding alone.
+  return new Response(body, { status: 200, headers: { "Content-Type": contentType, "Content-Encoding": encoding, Vary: "Accept-Encoding" } });
+}
+
+function plainResponse(body: Blob, contentType: string): Response {
+  const response = new Response(body, { status: 200, headers: { "Content-Type": contentType } });
+  noteAnswerSize(response, body.size);
+  return response;
 }
 
 /** Serves `build()`'s answer from the cache when the database has not changed since it was built. */
@@ -109,20 +175,9 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
       // Most recently used last, so eviction drops the oldest.
       store.entries.delete(key);
       store.entries.set(key, hit);
-      const encoding = hit.bytes.byteLength >= COMPRESSION_THRESHOLD && c.req.header("Range") === undefined ? chooseEncoding(c.req.header("Accept-Encoding")) : null;
-      if (encoding) {
-        // Compressed once, then served as it is (the compression middleware leaves encoded answers alone).
-        let encoded = hit.encoded[encoding];
-        if (!encoded) {
-          encoded = await compressBytes(encoding, wholeBuffer(hit.bytes));
-          if (store.entries.get(key) === hit) {
-            hit.encoded[encoding] = encoded;
-            store.bytes += encoded.byteLength;
-          }
-        }
-        return new Response(encoded as Uint8Array<ArrayBuffer>, { status: 200, headers: { "Content-Type": hit.contentType, "Content-Encoding": encoding, Vary: "Accept-Encoding" } });
-      }
-      return new Response(hit.bytes, { status: 200, headers: { "Content-Type": hit.contentType } });
+      const encoding = answerEncoding(c, hit.body.blob.size);
+      if (encoding) return encodedResponse(await encodedBody(store, key, hit, encoding), hit.contentType, encoding);
+      return plainResponse(hit.body.blob, hit.contentType);
     }
     remove(store, key);
   }
@@ -130,14 +185,20 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   if (response.status !== 200 || !response.body) return response;
   const contentType = response.headers.get("content-type") ?? "application/json";
   const scope = declared.get(c.req.raw);
-  const keep = (bytes: Uint8Array<ArrayBuffer>) => {
-    if (scope ? scope() : databaseGeneration(db) === generation) put(store, key, { bytes, contentType, generation, scope, encoded: {} });
-  };
+  const current = () => (scope ? scope() : databaseGeneration(db) === generation);
   const known = knownBodies.get(response);
   if (known) {
-    keep(known);
+    // The chunks compressed for the answer this one replaces serve again for its unchanged parts.
+    const entry: Entry = { body: known, contentType, generation, scope, encoded: {}, chunked: hit ? { ...hit.chunked } : {} };
+    if (current()) put(store, key, entry);
+    const encoding = answerEncoding(c, known.blob.size);
+    // Brotli is not put together from chunks: the compression middleware streams it.
+    if (encoding && isChunkedEncoding(encoding)) return encodedResponse(await encodedBody(store, key, entry, encoding), contentType, encoding);
     return response;
   }
+  const keep = (bytes: Uint8Array<ArrayBuffer>) => {
+    if (current()) put(store, key, { body: { blob: new Blob([bytes]), parts: [bytes] }, contentType, generation, scope, encoded: {}, chunked: {} });
+  };
   if (!contentType.includes("ndjson")) {
     // A whole body: encode it once, send and keep the same bytes.
     const bytes = new Uint8Array(await response.arrayBuffer());
