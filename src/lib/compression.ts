@@ -129,35 +129,76 @@ function compressChunk(encoding: ChunkedEncoding, bytes: Buffer): Promise<Uint8A
   });
 }
 
+/** Chunks compressed at once: as many as the cores here; each holds a copy of its parts while compressed. */
+const CHUNKS_IN_FLIGHT = 2;
+
+/** A compression of an answer's parts under way (`compressParts`). */
+export interface PartsCompression {
+  /** How many chunks are compressed (the others are reused). */
+  compressed: number;
+  /** The compressed answer piece by piece, each as soon as it is ready (the body can leave before the end). */
+  stream(): ReadableStream<Uint8Array>;
+  /** The whole compressed answer, and what the next compression can reuse. */
+  done: Promise<{ body: Blob; state: CompressedParts }>;
+}
+
 /**
  * `parts` (an answer of `size` bytes) compressed: chunks whose parts are the very same as in
- * `previous` are taken from it, the others compressed (off the event loop). gzip: one member whose
- * deflate stream is the chunks' blocks one after the other, with the CRC and size of the whole;
- * zstd: one frame per chunk (a zstd stream is a sequence of frames). Gives the body to send and
- * what the next call can reuse.
+ * `previous` are taken from it, the others compressed off the event loop, a few at a time.
+ * gzip: one member whose deflate stream is the chunks' blocks one after the other, with the CRC
+ * and size of the whole; zstd: one frame per chunk (a zstd stream is a sequence of frames).
  */
-export async function compressParts(encoding: ChunkedEncoding, parts: Uint8Array[], size: number, previous?: CompressedParts): Promise<{ body: Blob; state: CompressedParts }> {
+export function compressParts(encoding: ChunkedEncoding, parts: Uint8Array[], size: number, previous?: CompressedParts): PartsCompression {
   const per = partsPerChunk(parts, size);
   const reuse = previous && previous.encoding === encoding && previous.per === per ? previous : undefined;
   const sources: Uint8Array[][] = [];
-  const pending: Promise<Uint8Array<ArrayBuffer>>[] = [];
+  const chunks: Promise<Uint8Array<ArrayBuffer>>[] = [];
+  const queue: { source: Uint8Array[]; resolve(chunk: Uint8Array<ArrayBuffer>): void; reject(error: unknown): void }[] = [];
   for (let start = 0, i = 0; start < parts.length; start += per, i++) {
     const source = parts.slice(start, start + per);
     sources.push(source);
-    pending.push(reuse && sameParts(reuse.sources[i], source) ? Promise.resolve(reuse.chunks[i]!) : compressChunk(encoding, Buffer.concat(source)));
+    if (reuse && sameParts(reuse.sources[i], source)) chunks.push(Promise.resolve(reuse.chunks[i]!));
+    else chunks.push(new Promise((resolve, reject) => queue.push({ source, resolve, reject })));
   }
-  const chunks = await Promise.all(pending);
-  let bytes = 0;
-  for (const chunk of chunks) bytes += chunk.byteLength;
-  const state: CompressedParts = { encoding, per, sources, chunks, bytes };
-  if (encoding === "zstd") return { body: new Blob(chunks), state };
-  let crc = 0;
-  for (const part of parts) crc = zlib.crc32(part, crc);
-  const trailer = new Uint8Array(8);
-  const view = new DataView(trailer.buffer);
-  view.setUint32(0, crc >>> 0, true);
-  view.setUint32(4, size >>> 0, true);
-  return { body: new Blob([GZIP_HEADER, ...chunks, DEFLATE_END, trailer]), state };
+  const compressed = queue.length;
+  const work = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      try {
+        job.resolve(await compressChunk(encoding, Buffer.concat(job.source)));
+      } catch (error) {
+        job.reject(error);
+      }
+    }
+  };
+  for (let i = 0; i < Math.min(CHUNKS_IN_FLIGHT, compressed); i++) void work();
+  let head: Uint8Array<ArrayBuffer>[] = [];
+  let tail: Uint8Array<ArrayBuffer>[] = [];
+  if (encoding === "gzip") {
+    let crc = 0;
+    for (const part of parts) crc = zlib.crc32(part, crc);
+    const trailer = new Uint8Array(8);
+    const view = new DataView(trailer.buffer);
+    view.setUint32(0, crc >>> 0, true);
+    view.setUint32(4, size >>> 0, true);
+    head = [GZIP_HEADER];
+    tail = [DEFLATE_END, trailer];
+  }
+  const done = Promise.all(chunks).then((made) => {
+    let bytes = 0;
+    for (const chunk of made) bytes += chunk.byteLength;
+    return { body: new Blob([...head, ...made, ...tail]), state: { encoding, per, sources, chunks: made, bytes } };
+  });
+  const stream = () => {
+    const pieces: (Uint8Array<ArrayBuffer> | Promise<Uint8Array<ArrayBuffer>>)[] = [...head, ...chunks, ...tail];
+    let index = 0;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (index >= pieces.length) return controller.close();
+        controller.enqueue(await pieces[index++]!);
+      },
+    });
+  };
+  return { compressed, stream, done };
 }
 
 /** `body` compressed as a stream and gathered (for encodings that are not put together from chunks). */

@@ -128,33 +128,45 @@ function answerEncoding(c: AppContext, size: number): Encoding | null {
 }
 
 /**
- * `entry`'s answer in `encoding`: kept from an earlier request, or compressed now (chunks of
- * unchanged parts reused) and kept while the entry is the stored one.
+ * Chunks to compress up to which the answer waits for them and leaves as one body (after a
+ * one-task write: one chunk); beyond (an answer built anew), the chunks leave as they are made.
  */
-async function encodedBody(store: Store, key: string, entry: Entry, encoding: Encoding): Promise<Blob> {
-  const kept = entry.encoded[encoding];
-  if (kept) return kept;
-  let body: Blob;
-  let chunked: CompressedParts | undefined;
-  if (isChunkedEncoding(encoding)) {
-    const made = await compressParts(encoding, entry.body.parts, entry.body.blob.size, entry.chunked[encoding]);
-    body = made.body;
-    chunked = made.state;
-  } else {
-    body = await compressBlob(encoding, entry.body.blob);
-  }
-  if (store.entries.get(key) === entry && !entry.encoded[encoding]) {
-    store.bytes -= entryBytes(entry);
-    entry.encoded[encoding] = body;
-    if (chunked) entry.chunked[chunked.encoding] = chunked;
-    store.bytes += entryBytes(entry);
-  }
-  return body;
-}
+const WAIT_FOR_CHUNKS = 4;
 
-function encodedResponse(body: Blob, contentType: string, encoding: Encoding): Response {
+function encodedResponse(body: Blob | ReadableStream<Uint8Array>, contentType: string, encoding: Encoding): Response {
   // The compression middleware leaves answers that carry a Content-Encoding alone.
   return new Response(body, { status: 200, headers: { "Content-Type": contentType, "Content-Encoding": encoding, Vary: "Accept-Encoding" } });
+}
+
+/** Keeps `body` (and the chunks it was made of) as `entry`'s answer in `encoding`, while the entry is the stored one. */
+function keepEncoded(store: Store, key: string, entry: Entry, encoding: Encoding, body: Blob, chunked?: CompressedParts): void {
+  if (store.entries.get(key) !== entry || entry.encoded[encoding]) return;
+  store.bytes -= entryBytes(entry);
+  entry.encoded[encoding] = body;
+  if (chunked) entry.chunked[chunked.encoding] = chunked;
+  store.bytes += entryBytes(entry);
+}
+
+/**
+ * `entry`'s answer in `encoding`: kept from an earlier request, or compressed now (the chunks of
+ * unchanged parts reused) and kept.
+ */
+async function encodedAnswer(store: Store, key: string, entry: Entry, encoding: Encoding): Promise<Response> {
+  const kept = entry.encoded[encoding];
+  if (kept) return encodedResponse(kept, entry.contentType, encoding);
+  if (!isChunkedEncoding(encoding)) {
+    const body = await compressBlob(encoding, entry.body.blob);
+    keepEncoded(store, key, entry, encoding, body);
+    return encodedResponse(body, entry.contentType, encoding);
+  }
+  const compression = compressParts(encoding, entry.body.parts, entry.body.blob.size, entry.chunked[encoding]);
+  const made = compression.done.then(({ body, state }) => {
+    keepEncoded(store, key, entry, encoding, body, state);
+    return body;
+  });
+  if (compression.compressed <= WAIT_FOR_CHUNKS) return encodedResponse(await made, entry.contentType, encoding);
+  made.catch(() => undefined);
+  return encodedResponse(compression.stream(), entry.contentType, encoding);
 }
 
 function plainResponse(body: Blob, contentType: string): Response {
@@ -176,7 +188,7 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
       store.entries.delete(key);
       store.entries.set(key, hit);
       const encoding = answerEncoding(c, hit.body.blob.size);
-      if (encoding) return encodedResponse(await encodedBody(store, key, hit, encoding), hit.contentType, encoding);
+      if (encoding) return encodedAnswer(store, key, hit, encoding);
       return plainResponse(hit.body.blob, hit.contentType);
     }
     remove(store, key);
@@ -193,7 +205,7 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
     if (current()) put(store, key, entry);
     const encoding = answerEncoding(c, known.blob.size);
     // Brotli is not put together from chunks: the compression middleware streams it.
-    if (encoding && isChunkedEncoding(encoding)) return encodedResponse(await encodedBody(store, key, entry, encoding), contentType, encoding);
+    if (encoding && isChunkedEncoding(encoding)) return encodedAnswer(store, key, entry, encoding);
     return response;
   }
   const keep = (bytes: Uint8Array<ArrayBuffer>) => {
