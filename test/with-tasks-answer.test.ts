@@ -8,7 +8,7 @@ import zlib from "node:zlib";
 import { addTask, createSequence, createShot, production, type Production } from "./entities-fixtures";
 import { makeServer, onPostgres, type TestServer } from "./helpers";
 import { compressParts } from "../src/lib/compression";
-import { forgetCachedAnswers } from "../src/lib/response-cache";
+import { assembleBlob, forgetCachedAnswers } from "../src/lib/response-cache";
 import { forgetListStates } from "../src/services/with-tasks-fragments";
 
 let server: TestServer;
@@ -187,6 +187,37 @@ describe("compressParts", () => {
       expect(decode(encoding, await one.body.arrayBuffer())).toBe("[]");
       const none = await compressParts(encoding, [new Uint8Array(0)], 0).done;
       expect(decode(encoding, await none.body.arrayBuffer())).toBe("");
+    }
+  });
+});
+
+describe("assembleBlob", () => {
+  const fragment = (i: number, tag = "") => Buffer.from(JSON.stringify({ i, tag, pad: "x".repeat(i % 7) }));
+  const comma = Buffer.from(",");
+  const open = Buffer.from("[");
+  const close = Buffer.from("]");
+  const join = (fragments: Uint8Array[]) => [open, ...fragments.flatMap((f, i) => (i ? [comma, f] : [f])), close];
+  const text = async (blob: Blob) => Buffer.from(await blob.arrayBuffer()).toString("utf8");
+  const base = Array.from({ length: 60 }, (_, i) => fragment(i));
+
+  test("the same bytes as the parts joined, whatever changed since the previous body", async () => {
+    const previousParts = join(base);
+    const previous = { blob: assembleBlob(previousParts), parts: previousParts };
+    const cases: Uint8Array[][] = [
+      base,
+      base.map((f, i) => (i === 0 ? fragment(0, "first") : f)),
+      base.map((f, i) => (i === 31 ? fragment(31, "changed") : f)),
+      base.map((f, i) => (i === 59 ? fragment(59, "last") : f)),
+      base.map((f, i) => (i % 5 === 0 ? fragment(i, "many") : f)),
+      [...base.slice(0, 10), fragment(100, "inserted"), ...base.slice(10)],
+      base.filter((_, i) => i !== 20),
+      [...base].reverse(),
+      base.slice(30),
+    ];
+    for (const fragments of cases) {
+      const parts = join(fragments);
+      const blob = assembleBlob(parts, previous);
+      expect(await text(blob)).toBe(Buffer.concat(parts).toString("utf8"));
     }
   });
 });
