@@ -13,6 +13,9 @@
  * second time. When the answer's size is unknown (no Content-Length), the first chunks are read
  * until the threshold is reached or the body ends (small answers are then sent as they are).
  *
+ * Answers made of parts and kept by the answer cache (the with-tasks lists) are compressed by
+ * `compressParts` instead, in chunks that the next answer reuses where its parts are the same.
+ *
  * hono/compress (4.13) does only gzip/deflate and compresses answers of unknown size whatever their
  * size; CompressionStream("brotli") in Bun 1.4 runs at quality 11 (seconds per MB). Hence node:zlib
  * with fast levels here.

@@ -12,6 +12,10 @@
  *    the CLI, another worker).
  * A scope must itself drop the answer on a commit by another process and on any write to a table
  * the answer or its permission checks read.
+ *
+ * Answers made by `partsResponse` are kept as a Blob with their parts: a hit sends the Blob as it
+ * is, the next answer of the list is assembled from slices of the previous Blob, and gzip/zstd
+ * copies are compressed in chunks of parts, reused across answers for the parts that did not change.
  */
 import type { AppContext } from "../context";
 import { totalWriteGeneration } from "../db/write-tracker";
