@@ -11,7 +11,7 @@
  *   node_modules/.bin/bun bench/with-tasks.ts [--runs 15] [--no-readme]
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Database } from "bun:sqlite";
 import { createApp } from "../src/app";
@@ -73,10 +73,22 @@ async function main(): Promise<void> {
       if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
       return response.text();
     };
+    /** CPU time of this process (server and client, all threads), per measure: steadier than wall time on a busy machine. */
+    const cpu: Record<string, number[]> = {};
+    const cpuOf = (into: number[]) => {
+      const name = Object.keys(times).find((k) => times[k as keyof typeof times] === into)!;
+      return (cpu[name] ??= []);
+    };
+    const cpuMs = (start: NodeJS.CpuUsage) => {
+      const used = process.cpuUsage(start);
+      return (used.user + used.system) / 1000;
+    };
     const timed = async (into: number[], query = "", identity = true) => {
+      const c0 = process.cpuUsage();
       const t = performance.now();
       const text = await fetchText(query, identity);
       into.push(performance.now() - t);
+      cpuOf(into).push(cpuMs(c0));
       return text;
     };
     const reference = new Database(file, { readonly: true });
@@ -122,20 +134,29 @@ async function main(): Promise<void> {
       await timed(times.warm);
       await writeTask(production.otherTaskId);
       await timed(times.otherProject);
+      // Compressed: as Kitsu asks every time, so the answer before the write was compressed too.
+      await fetchText("", false);
       await writeTask(production.taskId);
       await timed(times.sameProjectEncoded, "", false);
       await timed(times.warmEncoded, "", false);
       await writeTask(production.taskId);
       await timed(times.ndjson, "&stream=true&compact=true");
+      const c0 = process.cpuUsage();
       const t = performance.now();
       minimal();
       times.floor.push(performance.now() - t);
+      cpuOf(times.floor).push(cpuMs(c0));
       await Bun.sleep(10);
     }
     reference.close();
     external.close();
     const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) as Record<keyof typeof times, number>;
     const x = (value: number) => `${round(value / m.floor, 2)}x`;
+    const mc = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)])) as Record<keyof typeof times, number>;
+    const cpuRows: [string, keyof typeof times][] = [
+      ["cold", "cold"], ["after a one-task write", "sameProject"], ["after a write in another project", "otherProject"], ["warm", "warm"],
+      ["after a one-task write, NDJSON compact", "ndjson"], ["after a one-task write, compressed", "sameProjectEncoded"], ["warm, compressed", "warmEncoded"],
+    ];
     const rowsOut: [string, number][] = [
       ["cold: after a commit by another process (everything rebuilt)", m.cold],
       ["**after a one-task write in the same project**", m.sameProject],
@@ -147,6 +168,7 @@ async function main(): Promise<void> {
     ];
     console.log(`answer: ${round(bytes / 1048576, 2)} MiB JSON array; floor (minimal bun:sqlite + JSON.stringify): median ${round(m.floor)} ms`);
     for (const [label, value] of rowsOut) console.log(`${label.replaceAll("*", "")}: median ${round(value)} ms (${x(value)} floor)`);
+    console.log(`CPU time (server + client, all threads), median: floor ${round(mc.floor)} ms; ${cpuRows.map(([label, k]) => `${label} ${round(mc[k])} ms (${round(mc[k] / mc.floor, 2)}x)`).join("; ")}; load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`);
 
     if (WRITE_README) {
       writeReadme(`## with-tasks list (bench/with-tasks.ts)

@@ -13,6 +13,9 @@
  * second time. When the answer's size is unknown (no Content-Length), the first chunks are read
  * until the threshold is reached or the body ends (small answers are then sent as they are).
  *
+ * Answers made of parts and kept by the answer cache (the with-tasks lists) are compressed by
+ * `compressParts` instead, in chunks that the next answer reuses where its parts are the same.
+ *
  * hono/compress (4.13) does only gzip/deflate and compresses answers of unknown size whatever their
  * size; CompressionStream("brotli") in Bun 1.4 runs at quality 11 (seconds per MB). Hence node:zlib
  * with fast levels here.
@@ -89,16 +92,136 @@ function compressor(encoding: Encoding): Zlib.Gzip | Zlib.BrotliCompress {
   }
 }
 
-/** `bytes` compressed whole, off the event loop (for answers kept compressed by a cache). */
-export function compressBytes(encoding: Encoding, bytes: ArrayBuffer): Promise<Uint8Array> {
+/** Encodings whose compressed answers can be put together from chunks compressed apart. */
+export type ChunkedEncoding = "gzip" | "zstd";
+
+export function isChunkedEncoding(encoding: Encoding): encoding is ChunkedEncoding {
+  return encoding === "gzip" || encoding === "zstd";
+}
+
+/**
+ * An answer made of parts, compressed in chunks of `per` consecutive parts: `sources[i]` are the
+ * parts chunk i was made from (compared by identity: parts are never changed once made), `chunks[i]`
+ * its compressed bytes (gzip: raw deflate ending on a full flush; zstd: one frame).
+ */
+export interface CompressedParts {
+  encoding: ChunkedEncoding;
+  per: number;
+  sources: Uint8Array[][];
+  chunks: Uint8Array<ArrayBuffer>[];
+  bytes: number;
+}
+
+/** About this many bytes per chunk: the deflate window is 32 KiB, so gzip loses nothing to chunking. */
+const CHUNK_TARGET = 128 * 1024;
+const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+/** An empty final deflate block (fixed Huffman). */
+const DEFLATE_END = new Uint8Array([0x03, 0x00]);
+
+/** Parts per chunk: a power of two, so that a small change of the answer's size keeps the same cut. */
+function partsPerChunk(parts: Uint8Array[], size: number): number {
+  const average = Math.max(1, size / Math.max(1, parts.length));
+  return 2 ** Math.min(13, Math.max(3, Math.round(Math.log2(CHUNK_TARGET / average))));
+}
+
+function sameParts(a: Uint8Array[] | undefined, b: Uint8Array[]): boolean {
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function compressChunk(encoding: ChunkedEncoding, bytes: Buffer): Promise<Uint8Array<ArrayBuffer>> {
+  const zlib = loadZlib();
   return new Promise((resolve, reject) => {
-    const z = compressor(encoding);
-    const chunks: Buffer[] = [];
-    z.on("data", (chunk: Buffer) => chunks.push(chunk));
-    z.on("error", reject);
-    z.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
-    z.end(Buffer.from(bytes));
+    const done = (error: Error | null, out: Buffer) => (error ? reject(error) : resolve(new Uint8Array(out.buffer as ArrayBuffer, out.byteOffset, out.byteLength)));
+    if (encoding === "gzip") zlib.deflateRaw(bytes, { level: 4, finishFlush: zlib.constants.Z_FULL_FLUSH }, done);
+    else zlib.zstdCompress(bytes, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 } }, done);
   });
+}
+
+/** Chunks compressed at once: as many as the cores here; each holds a copy of its parts while compressed. */
+const CHUNKS_IN_FLIGHT = 2;
+
+/** A compression of an answer's parts under way (`compressParts`). */
+export interface PartsCompression {
+  /** How many chunks are compressed (the others are reused). */
+  compressed: number;
+  /** The compressed answer piece by piece, each as soon as it is ready (the body can leave before the end). */
+  stream(): ReadableStream<Uint8Array>;
+  /** The whole compressed answer, and what the next compression can reuse. */
+  done: Promise<{ body: Blob; state: CompressedParts }>;
+}
+
+/**
+ * `parts` (an answer of `size` bytes) compressed: chunks whose parts are the very same as in
+ * `previous` are taken from it, the others compressed off the event loop, a few at a time.
+ * gzip: one member whose deflate stream is the chunks' blocks one after the other, with the CRC
+ * and size of the whole; zstd: one frame per chunk (a zstd stream is a sequence of frames).
+ */
+export function compressParts(encoding: ChunkedEncoding, parts: Uint8Array[], size: number, previous?: CompressedParts): PartsCompression {
+  const per = partsPerChunk(parts, size);
+  const reuse = previous && previous.encoding === encoding && previous.per === per ? previous : undefined;
+  const sources: Uint8Array[][] = [];
+  const chunks: Promise<Uint8Array<ArrayBuffer>>[] = [];
+  const queue: { source: Uint8Array[]; resolve(chunk: Uint8Array<ArrayBuffer>): void; reject(error: unknown): void }[] = [];
+  for (let start = 0, i = 0; start < parts.length; start += per, i++) {
+    const source = parts.slice(start, start + per);
+    sources.push(source);
+    if (reuse && sameParts(reuse.sources[i], source)) chunks.push(Promise.resolve(reuse.chunks[i]!));
+    else chunks.push(new Promise((resolve, reject) => queue.push({ source, resolve, reject })));
+  }
+  const compressed = queue.length;
+  const work = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      try {
+        job.resolve(await compressChunk(encoding, Buffer.concat(job.source)));
+      } catch (error) {
+        job.reject(error);
+      }
+    }
+  };
+  for (let i = 0; i < Math.min(CHUNKS_IN_FLIGHT, compressed); i++) void work();
+  let head: Uint8Array<ArrayBuffer>[] = [];
+  let tail: Uint8Array<ArrayBuffer>[] = [];
+  if (encoding === "gzip") {
+    const zlib = loadZlib();
+    let crc = 0;
+    for (const part of parts) crc = zlib.crc32(part, crc);
+    const trailer = new Uint8Array(8);
+    const view = new DataView(trailer.buffer);
+    view.setUint32(0, crc >>> 0, true);
+    view.setUint32(4, size >>> 0, true);
+    head = [GZIP_HEADER];
+    tail = [DEFLATE_END, trailer];
+  }
+  const done = Promise.all(chunks).then((made) => {
+    let bytes = 0;
+    for (const chunk of made) bytes += chunk.byteLength;
+    return { body: new Blob([...head, ...made, ...tail]), state: { encoding, per, sources, chunks: made, bytes } };
+  });
+  const stream = () => {
+    const pieces: (Uint8Array<ArrayBuffer> | Promise<Uint8Array<ArrayBuffer>>)[] = [...head, ...chunks, ...tail];
+    let index = 0;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (index >= pieces.length) return controller.close();
+        controller.enqueue(await pieces[index++]!);
+      },
+    });
+  };
+  return { compressed, stream, done };
+}
+
+/** `body` compressed as a stream and gathered (for encodings that are not put together from chunks). */
+export async function compressBlob(encoding: Encoding, body: Blob): Promise<Blob> {
+  const out: Uint8Array[] = [];
+  const reader = body.stream().pipeThrough(compressionStream(encoding)).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out.push(value);
+  }
+  return new Blob(out as Uint8Array<ArrayBuffer>[]);
 }
 
 /** A web TransformStream over a node:zlib compressor (write callbacks give the backpressure). */
@@ -184,6 +307,14 @@ function isCompressibleType(type: string): boolean {
  */
 const textAnswers = new WeakMap<Response, boolean>();
 
+/** Answers whose body size is known (a Blob made from parts): no need to read them to know it. */
+const answerSizes = new WeakMap<Response, number>();
+
+/** Records the size of `response`'s body, so that the middleware never reads it to learn it. */
+export function noteAnswerSize(response: Response, size: number): void {
+  answerSizes.set(response, size);
+}
+
 /** Whether `text` takes fewer than `threshold` bytes in UTF-8 (1 to 3 bytes per UTF-16 unit). */
 function isSmallText(text: string, threshold: number): boolean {
   if (text.length >= threshold) return false;
@@ -227,7 +358,8 @@ export function compression(threshold = COMPRESSION_THRESHOLD): MiddlewareHandle
     if (cacheControl && NO_TRANSFORM.test(cacheControl)) return;
     const length = headers.get("Content-Length");
     if (length !== null && Number(length) < threshold) return;
-    const small = textAnswers.get(res);
+    const size = answerSizes.get(res);
+    const small = size !== undefined ? size < threshold : textAnswers.get(res);
     if (small === undefined && !res.body) return;
     const vary = headers.get("Vary");
     if (!vary) headers.set("Vary", "Accept-Encoding");

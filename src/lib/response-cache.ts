@@ -12,11 +12,15 @@
  *    the CLI, another worker).
  * A scope must itself drop the answer on a commit by another process and on any write to a table
  * the answer or its permission checks read.
+ *
+ * Answers made by `partsResponse` are kept as a Blob with their parts: a hit sends the Blob as it
+ * is, the next answer of the list is assembled from slices of the previous Blob, and gzip/zstd
+ * copies are compressed in chunks of parts, reused across answers for the parts that did not change.
  */
 import type { AppContext } from "../context";
 import { totalWriteGeneration } from "../db/write-tracker";
 import { externalVersion } from "./change-signal";
-import { chooseEncoding, compressBytes, COMPRESSION_THRESHOLD, type Encoding } from "./compression";
+import { chooseEncoding, compressBlob, compressParts, COMPRESSION_THRESHOLD, isChunkedEncoding, noteAnswerSize, type ChunkedEncoding, type CompressedParts, type Encoding } from "./compression";
 
 const MAX_BYTES = 256 * 1024 * 1024;
 
@@ -34,28 +38,116 @@ export function declareAnswerScope(c: AppContext, scope: AnswerScope): void {
   declared.set(c.req.raw, scope);
 }
 
-/** Answers whose body is known bytes: kept as they are, without reading the body again. */
-const knownBodies = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
+/**
+ * An answer body known as parts (a with-tasks list: its fragments and separators): sent and kept
+ * as one Blob (Bun sends a Blob as it is, with no copy into a new JS buffer), and compressed
+ * chunk by chunk, so that after a write only the chunks holding changed parts are compressed again.
+ */
+interface PartsBody {
+  blob: Blob;
+  parts: Uint8Array[];
+  /** Made on first use: index of each part that occurs once, and the offset of each part in the blob. */
+  layout?: { index: Map<Uint8Array, number>; offsets: number[] };
+}
 
-/** A 200 answer with `bytes` as its body (the cache keeps these very bytes, no copy). */
-export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, contentType: string): Response {
-  const response = new Response(bytes, { status: 200, headers: { "Content-Type": contentType } });
-  knownBodies.set(response, bytes);
+/** Answers whose body is known parts: kept as they are, without reading the body again. */
+const knownBodies = new WeakMap<Response, PartsBody>();
+
+/**
+ * The body last made with a given part (its first, middle and last parts are recorded), while it
+ * is alive: the next answer of the same list shares most parts with it.
+ */
+const bodiesByPart = new WeakMap<Uint8Array, WeakRef<PartsBody>>();
+
+function layoutOf(body: PartsBody): NonNullable<PartsBody["layout"]> {
+  if (body.layout) return body.layout;
+  const index = new Map<Uint8Array, number>();
+  const offsets = new Array<number>(body.parts.length + 1);
+  let offset = 0;
+  for (let i = 0; i < body.parts.length; i++) {
+    const part = body.parts[i]!;
+    offsets[i] = offset;
+    offset += part.byteLength;
+    // A part found twice (a separator) cannot tell where a run starts: -1.
+    index.set(part, index.has(part) ? -1 : i);
+  }
+  offsets[body.parts.length] = offset;
+  body.layout = { index, offsets };
+  return body.layout;
+}
+
+function probes(parts: Uint8Array[]): Uint8Array[] {
+  const n = parts.length;
+  return n < 3 ? parts : [parts[1]!, parts[n >> 1]!, parts[n - 2]!];
+}
+
+/**
+ * A recorded body that shares parts with `parts` and has the same shape (same opening and
+ * separator: not the NDJSON form of the same fragments), if one is alive.
+ */
+function previousBody(parts: Uint8Array[]): PartsBody | undefined {
+  for (const part of probes(parts)) {
+    const body = bodiesByPart.get(part)?.deref();
+    if (body && body.parts[0] === parts[0] && body.parts[2] === parts[2]) return body;
+  }
+  return undefined;
+}
+
+/**
+ * `parts` as one Blob. Runs of parts found in the same order in `previous` are taken as slices
+ * of its Blob: after a one-task write, the new answer is three slices and a fragment, not
+ * thousands of parts copied one by one (the Blob constructor costs a few µs per part, and a new
+ * 12 MB buffer costs a garbage collection).
+ */
+export function assembleBlob(parts: Uint8Array[], previous?: { blob: Blob; parts: Uint8Array[] }): Blob {
+  if (!previous || parts.length < 16) return new Blob(parts as Uint8Array<ArrayBuffer>[]);
+  const { index, offsets } = layoutOf(previous as PartsBody);
+  const old = previous.parts;
+  const pieces: (Blob | Uint8Array<ArrayBuffer>)[] = [];
+  for (let i = 0; i < parts.length; ) {
+    const start = index.get(parts[i]!);
+    if (start === undefined || start < 0) {
+      pieces.push(parts[i++] as Uint8Array<ArrayBuffer>);
+      continue;
+    }
+    let j = start;
+    while (i < parts.length && j < old.length && parts[i] === old[j]) {
+      i++;
+      j++;
+    }
+    pieces.push(previous.blob.slice(offsets[start]!, offsets[j]!));
+  }
+  return new Blob(pieces);
+}
+
+/** A 200 answer whose body is `parts` one after the other (the cache keeps them, no copy). */
+export function partsResponse(parts: Uint8Array[], contentType: string): Response {
+  const body: PartsBody = { blob: assembleBlob(parts, previousBody(parts)), parts };
+  const ref = new WeakRef(body);
+  for (const part of probes(parts)) bodiesByPart.set(part, ref);
+  const response = new Response(body.blob, { status: 200, headers: { "Content-Type": contentType } });
+  knownBodies.set(response, body);
+  noteAnswerSize(response, body.blob.size);
   return response;
 }
 
-/** The whole buffer of `bytes` (compression reads an ArrayBuffer). */
-function wholeBuffer(bytes: Uint8Array<ArrayBuffer>): ArrayBuffer {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+/** A 200 answer with `bytes` as its body (the cache keeps these very bytes, no copy). */
+export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, contentType: string): Response {
+  return partsResponse([bytes], contentType);
 }
 
 interface Entry {
-  bytes: Uint8Array<ArrayBuffer>;
+  body: PartsBody;
   contentType: string;
   generation: number;
   scope: AnswerScope | undefined;
-  /** The same answer compressed, per encoding, made on the first hit that asked for it. */
-  encoded: Partial<Record<Encoding, Uint8Array>>;
+  /** The same answer compressed, per encoding, made on the first request that asked for it. */
+  encoded: Partial<Record<Encoding, Blob>>;
+  /**
+   * Chunks compressed for this answer or for the one it replaced (the same list before a write):
+   * those of unchanged parts are reused.
+   */
+  chunked: Partial<Record<ChunkedEncoding, CompressedParts>>;
 }
 
 interface Store {
@@ -74,27 +166,88 @@ function storeOf(owner: object): Store {
   return store;
 }
 
+function entryBytes(entry: Entry): number {
+  let bytes = entry.body.blob.size;
+  for (const encoded of Object.values(entry.encoded)) bytes += encoded.size;
+  for (const chunked of Object.values(entry.chunked)) bytes += chunked.bytes;
+  return bytes;
+}
+
 function remove(store: Store, key: string): void {
   const entry = store.entries.get(key);
   if (!entry) return;
-  store.bytes -= entry.bytes.byteLength;
-  for (const encoded of Object.values(entry.encoded)) store.bytes -= encoded.byteLength;
+  store.bytes -= entryBytes(entry);
   store.entries.delete(key);
 }
 
 function put(store: Store, key: string, entry: Entry): void {
   remove(store, key);
-  if (entry.bytes.byteLength > MAX_BYTES / 4) return;
-  while (store.bytes + entry.bytes.byteLength > MAX_BYTES && store.entries.size > 0) {
+  const bytes = entryBytes(entry);
+  if (bytes > MAX_BYTES / 4) return;
+  while (store.bytes + bytes > MAX_BYTES && store.entries.size > 0) {
     remove(store, store.entries.keys().next().value!);
   }
   store.entries.set(key, entry);
-  store.bytes += entry.bytes.byteLength;
+  store.bytes += bytes;
 }
 
 /** Every write of this process plus the version of other processes' commits (both only grow). */
 function databaseGeneration(db: object): number {
   return totalWriteGeneration() + externalVersion(db);
+}
+
+/** The encoding to answer `c` with, for a body of `size` bytes (none for Range and HEAD: the body as it is). */
+function answerEncoding(c: AppContext, size: number): Encoding | null {
+  if (size < COMPRESSION_THRESHOLD || c.req.method === "HEAD" || c.req.header("Range") !== undefined) return null;
+  return chooseEncoding(c.req.header("Accept-Encoding"));
+}
+
+/**
+ * Chunks to compress up to which the answer waits for them and leaves as one body (after a
+ * one-task write: one chunk); beyond (an answer built anew), the chunks leave as they are made.
+ */
+const WAIT_FOR_CHUNKS = 4;
+
+function encodedResponse(body: Blob | ReadableStream<Uint8Array>, contentType: string, encoding: Encoding): Response {
+  // The compression middleware leaves answers that carry a Content-Encoding alone.
+  return new Response(body, { status: 200, headers: { "Content-Type": contentType, "Content-Encoding": encoding, Vary: "Accept-Encoding" } });
+}
+
+/** Keeps `body` (and the chunks it was made of) as `entry`'s answer in `encoding`, while the entry is the stored one. */
+function keepEncoded(store: Store, key: string, entry: Entry, encoding: Encoding, body: Blob, chunked?: CompressedParts): void {
+  if (store.entries.get(key) !== entry || entry.encoded[encoding]) return;
+  store.bytes -= entryBytes(entry);
+  entry.encoded[encoding] = body;
+  if (chunked) entry.chunked[chunked.encoding] = chunked;
+  store.bytes += entryBytes(entry);
+}
+
+/**
+ * `entry`'s answer in `encoding`: kept from an earlier request, or compressed now (the chunks of
+ * unchanged parts reused) and kept.
+ */
+async function encodedAnswer(store: Store, key: string, entry: Entry, encoding: Encoding): Promise<Response> {
+  const kept = entry.encoded[encoding];
+  if (kept) return encodedResponse(kept, entry.contentType, encoding);
+  if (!isChunkedEncoding(encoding)) {
+    const body = await compressBlob(encoding, entry.body.blob);
+    keepEncoded(store, key, entry, encoding, body);
+    return encodedResponse(body, entry.contentType, encoding);
+  }
+  const compression = compressParts(encoding, entry.body.parts, entry.body.blob.size, entry.chunked[encoding]);
+  const made = compression.done.then(({ body, state }) => {
+    keepEncoded(store, key, entry, encoding, body, state);
+    return body;
+  });
+  if (compression.compressed <= WAIT_FOR_CHUNKS) return encodedResponse(await made, entry.contentType, encoding);
+  made.catch(() => undefined);
+  return encodedResponse(compression.stream(), entry.contentType, encoding);
+}
+
+function plainResponse(body: Blob, contentType: string): Response {
+  const response = new Response(body, { status: 200, headers: { "Content-Type": contentType } });
+  noteAnswerSize(response, body.size);
+  return response;
 }
 
 /** Serves `build()`'s answer from the cache when the database has not changed since it was built. */
@@ -109,22 +262,9 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
       // Most recently used last, so eviction drops the oldest.
       store.entries.delete(key);
       store.entries.set(key, hit);
-      // Encoded as the compression middleware would (never a HEAD answer nor a range).
-      const encodable = hit.bytes.byteLength >= COMPRESSION_THRESHOLD && c.req.method !== "HEAD" && c.req.header("Range") === undefined;
-      const encoding = encodable ? chooseEncoding(c.req.header("Accept-Encoding")) : null;
-      if (encoding) {
-        // Compressed once, then served as it is (the compression middleware leaves encoded answers alone).
-        let encoded = hit.encoded[encoding];
-        if (!encoded) {
-          encoded = await compressBytes(encoding, wholeBuffer(hit.bytes));
-          if (store.entries.get(key) === hit) {
-            hit.encoded[encoding] = encoded;
-            store.bytes += encoded.byteLength;
-          }
-        }
-        return new Response(encoded as Uint8Array<ArrayBuffer>, { status: 200, headers: { "Content-Type": hit.contentType, "Content-Encoding": encoding, Vary: "Accept-Encoding" } });
-      }
-      return new Response(hit.bytes, { status: 200, headers: { "Content-Type": hit.contentType } });
+      const encoding = answerEncoding(c, hit.body.blob.size);
+      if (encoding) return encodedAnswer(store, key, hit, encoding);
+      return plainResponse(hit.body.blob, hit.contentType);
     }
     remove(store, key);
   }
@@ -132,14 +272,20 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   if (response.status !== 200 || !response.body) return response;
   const contentType = response.headers.get("content-type") ?? "application/json";
   const scope = declared.get(c.req.raw);
-  const keep = (bytes: Uint8Array<ArrayBuffer>) => {
-    if (scope ? scope() : databaseGeneration(db) === generation) put(store, key, { bytes, contentType, generation, scope, encoded: {} });
-  };
+  const current = () => (scope ? scope() : databaseGeneration(db) === generation);
   const known = knownBodies.get(response);
   if (known) {
-    keep(known);
+    // The chunks compressed for the answer this one replaces serve again for its unchanged parts.
+    const entry: Entry = { body: known, contentType, generation, scope, encoded: {}, chunked: hit ? { ...hit.chunked } : {} };
+    if (current()) put(store, key, entry);
+    const encoding = answerEncoding(c, known.blob.size);
+    // Brotli is not put together from chunks: the compression middleware streams it.
+    if (encoding && isChunkedEncoding(encoding)) return encodedAnswer(store, key, entry, encoding);
     return response;
   }
+  const keep = (bytes: Uint8Array<ArrayBuffer>) => {
+    if (current()) put(store, key, { body: { blob: new Blob([bytes]), parts: [bytes] }, contentType, generation, scope, encoded: {}, chunked: {} });
+  };
   if (!contentType.includes("ndjson")) {
     // A whole body: encode it once, send and keep the same bytes.
     const bytes = new Uint8Array(await response.arrayBuffer());

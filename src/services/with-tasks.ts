@@ -14,7 +14,7 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import type { AnySelect } from "../db/rows";
 import { isTrue } from "../db/serialize";
-import { bytesResponse } from "../lib/response-cache";
+import { partsResponse } from "../lib/response-cache";
 import { currentFragments, type BuiltFragments, type ListSource } from "./with-tasks-fragments";
 import {
   conceptLinks,
@@ -658,38 +658,57 @@ export async function entitiesWithTasks(c: AppContext, kind: "Sequence" | "Episo
 // Responses
 // ---------------------------------------------------------------------------------------------
 
+// Constant pieces: the same objects in every answer, so the answer cache tells the chunks of an
+// answer that did not change from the previous answer's by identity (src/lib/compression.ts).
 const COMMA = Buffer.from(",");
 const NEWLINE = Buffer.from("\n");
+const OPEN_ARRAY = Buffer.from("[");
+const CLOSE_ARRAY = Buffer.from("]");
+const CLOSE_COMPACT = Buffer.from("]}");
+const PLAIN_STREAM_HEADER = Buffer.from(`${JSON.stringify({ compact: false })}\n`);
 
-/** `parts` joined with `separator`, between `open` and `close`, as one buffer. */
-function joinBytes(open: string, parts: Uint8Array[], separator: Uint8Array, close: string): Uint8Array<ArrayBuffer> {
+/** Made texts of the few compact headers (per field list), the same object each time. */
+const headerTexts = new Map<string, Uint8Array>();
+function constantText(text: string): Uint8Array {
+  let bytes = headerTexts.get(text);
+  if (!bytes) {
+    bytes = Buffer.from(text);
+    if (headerTexts.size >= 64) headerTexts.clear();
+    headerTexts.set(text, bytes);
+  }
+  return bytes;
+}
+
+/** `parts` with `separator` between them (and after the last when `trailing`), between `open` and `close`. */
+function joinParts(open: Uint8Array, parts: Uint8Array[], separator: Uint8Array, close: Uint8Array | null): Uint8Array[] {
   const pieces: Uint8Array[] = new Array(parts.length * 2 + 1);
-  pieces[0] = Buffer.from(open);
+  pieces[0] = open;
   let n = 1;
   for (let i = 0; i < parts.length; i++) {
     if (i > 0) pieces[n++] = separator;
     pieces[n++] = parts[i]!;
   }
-  pieces[n++] = Buffer.from(close);
+  if (close) pieces[n++] = close;
   pieces.length = n;
-  return Buffer.concat(pieces) as Uint8Array<ArrayBuffer>;
+  return pieces;
 }
 
 /**
  * The HTTP answer of a with-tasks list: plain JSON array; compact JSON object with `rows`; or,
  * with `stream=true`, NDJSON (`application/x-ndjson`: the header line, then one row per line; the
- * client parses lines as they arrive). Each is one buffer joined from the entities' fragments.
+ * client parses lines as they arrive). Each is the entities' fragments with separators, sent as
+ * one Blob without joining them in JS (src/lib/response-cache.ts).
  */
 export function withTasksResponse(result: WithTasksRows, format: WithTasksFormat): Response {
   if (format.stream) {
-    const header = format.compact ? result.header : { compact: false };
-    const lines = result.fragments.length > 0 ? joinBytes(`${JSON.stringify(header)}\n`, result.fragments, NEWLINE, "\n") : Buffer.from(`${JSON.stringify(header)}\n`);
-    return bytesResponse(lines as Uint8Array<ArrayBuffer>, "application/x-ndjson");
+    const header = format.compact ? constantText(`${JSON.stringify(result.header)}\n`) : PLAIN_STREAM_HEADER;
+    const lines = result.fragments.length > 0 ? joinParts(header, result.fragments, NEWLINE, NEWLINE) : [header];
+    return partsResponse(lines, "application/x-ndjson");
   }
-  const body = format.compact
-    ? joinBytes(`${JSON.stringify(result.header).slice(0, -1)},"rows":[`, result.fragments, COMMA, "]}")
-    : joinBytes("[", result.fragments, COMMA, "]");
-  return bytesResponse(body, "application/json");
+  const parts = format.compact
+    ? joinParts(constantText(`${JSON.stringify(result.header).slice(0, -1)},"rows":[`), result.fragments, COMMA, CLOSE_COMPACT)
+    : joinParts(OPEN_ARRAY, result.fragments, COMMA, CLOSE_ARRAY);
+  return partsResponse(parts, "application/json");
 }
 
 /** The rows of a non-compact list as dicts (single-entity reads). */
