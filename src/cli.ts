@@ -10,7 +10,8 @@ import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword } from "./services/accounts";
-import { serveWithLiveEvents } from "./services/live-events";
+import { serveRealtime } from "./services/live-forward";
+import { IpcReceivingBroadcaster, IpcSendingBroadcaster } from "./lib/broadcast-ipc";
 import { prepareDatabase } from "./services/database-setup";
 import { isPostgres } from "./db/dialect";
 import { startPostgresInstance } from "./lib/postgres-instance";
@@ -23,7 +24,7 @@ import { startScheduledLdapSync } from "./services/ldap-sync";
 import { startScheduledBackups } from "./services/backup";
 import { COPY_HELP, copyDbCommand } from "./cli-copy";
 import { IMPORT_ZOU_HELP, importZouCommand } from "./cli-import-zou";
-import { finishShutdown, isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
+import { finishShutdown, holdStopSignals, isWorkerProcess, serveWithWorkers, socketRole, workerListening } from "./workers";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -31,8 +32,8 @@ Usage: zou-bun <command> [options]
 
 Commands:
   serve [--host H] [--port N] [--ui DIR] [--workers N]
-                                   start the server (default 0.0.0.0:8080, one process, or
-                                   WORKERS); migrates the database and creates a first admin on
+                                   start the server (default 0.0.0.0:8080, one process per
+                                   core, or WORKERS); migrates the database and creates a first admin on
                                    an empty one; --ui (or KITSU_DIST) serves a Kitsu build at /
   init-db                          create or upgrade the database schema
   init-data [--domain 3d|2d|vfx|games]
@@ -88,7 +89,7 @@ function fail(message: string): never {
  * SHUTDOWN_GRACE_SECONDS, then cut the rest, remove partial uploads, write the WAL back into the
  * database file, and exit 0.
  */
-function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db, config: Config, daily: ReturnType<typeof setInterval>): void {
+function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db, config: Config, daily: ReturnType<typeof setInterval>, signals: ReturnType<typeof holdStopSignals>): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -104,8 +105,7 @@ function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db
     }
     await finishShutdown(config, db, { cleanUploads: !isWorkerProcess(), code: 0 });
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  signals.release((signal) => void stop(signal));
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -126,6 +126,7 @@ export async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "serve": {
       if (await serveWithWorkers(args, config)) return;
+      const signals = holdStopSignals();
       const started = performance.now();
       const host = option(args, "--host") ?? config.host;
       const ui = option(args, "--ui");
@@ -148,13 +149,15 @@ export async function main(argv: string[]): Promise<void> {
       const instance = isPostgres(db) ? await startPostgresInstance(db, config.databaseUrl, events) : null;
       const app = createApp({ db, config, events });
       await startPreviewProcessing({ db, config, events });
-      const { server, live } = serveWithLiveEvents(app, { db, config, events, broadcaster: instance?.broadcaster }, {
+      const role = socketRole();
+      const broadcaster = instance?.broadcaster ?? (role.role === "owner" ? new IpcReceivingBroadcaster(events) : role.role === "forward" ? new IpcSendingBroadcaster(events) : undefined);
+      const { server, live } = serveRealtime(app, { db, config, events, broadcaster }, {
         hostname: host,
         port,
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
         idleTimeout: 120,
         reusePort: isWorkerProcess(),
-      });
+      }, role);
       console.log(`zou-bun ${VERSION} listening on http://${server.hostname}:${server.port}/api${config.uiDir ? `, Kitsu from ${config.uiDir} at /` : ""} (ready in ${Math.round(performance.now() - started)} ms)`);
       workerListening(server.port!);
       const housekeeping = async () => {
@@ -172,7 +175,7 @@ export async function main(argv: string[]): Promise<void> {
       startScheduledBackups(db, config);
       // One process syncs the directory: the single server, or the first worker.
       if (!isWorkerProcess() || process.env.ZOU_WORKER === "0") startScheduledLdapSync(db, config, events);
-      stopGracefully(server, live, db, config, daily);
+      stopGracefully(server, live, db, config, daily, signals);
       return;
     }
     case "init-db": {
