@@ -214,6 +214,7 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
           for (const other of children.values()) other.kill("SIGKILL");
           process.exit(1);
         }
+        listening.delete(index); // until its replacement listens
         // A worker dying at once again and again (a broken database, a port taken) is retried slowly.
         const delay = Date.now() - startedAt < 5_000 ? 1_000 : 50;
         console.error(`Worker ${index} (pid ${child.pid}) exited (${signalCode ?? `code ${exitCode}`}): restarting it in ${delay} ms.`);
@@ -231,9 +232,12 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping ${children.size} worker(s).`);
-    const exits = [...children.values()].map((child) => {
+    const exits = [...children].map(async ([index, child]) => {
       child.kill(signal);
-      return child.exited;
+      const code = await child.exited;
+      // A worker still loading its code has no handler yet and dies of the signal: it served
+      // nothing and had nothing to write back, so that is a clean stop too.
+      return !listening.has(index) && child.signalCode === signal ? 0 : code;
     });
     const codes = await Promise.all(exits);
     await finishShutdown(config, openDatabase(config.databaseUrl), { cleanUploads: true, code: codes.some((c) => c !== 0) ? 1 : 0 });
