@@ -108,6 +108,16 @@ describe("serve --workers 2: the realtime stream", () => {
     for (const socket of clients.slice(6)) expect(socket.io.engine.transport.name).toBe("websocket");
     const after = pids.map(wakeUps);
     if (before.every((n) => n > 0)) for (let i = 0; i < pids.length; i += 1) expect(after[i]! - before[i]!).toBeGreaterThan(2);
+    // GET /status, whichever worker answers: the stream is up with the owner's 9 clients (a
+    // forwarding worker's count may lag by one request).
+    const counts: number[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const status = await fresh("GET", "/api/status");
+      expect(status.body["event-stream-up"]).toBe(true);
+      counts.push(status.body["event-stream-connections"]);
+      await Bun.sleep(30);
+    }
+    expect(counts.slice(-4)).toEqual([9, 9, 9, 9]);
   }, 60_000);
 
   test("a review room joined through both workers: people and state reach each member", async () => {

@@ -6,6 +6,7 @@
  * whichever worker the kernel hands each connection to.
  */
 import type { ServerWebSocket } from "bun";
+import { registerStream, unregisterStream } from "../lib/broadcast";
 import { SOCKET_PATH, serveWithLiveEvents, type LiveDeps } from "./live-events";
 
 type Fetch = (request: Request, server: Bun.Server<any>) => Response | Promise<Response>;
@@ -38,12 +39,35 @@ function unavailable(): Response {
   return Response.json({ error: true, message: "The realtime stream is restarting, try again." }, { status: 503, headers: { "Retry-After": "1" } });
 }
 
+/** Where the socket owner answers its number of connected clients on its loopback port. */
+const CONNECTIONS_PATH = "/_zou-bun/stream-connections";
+const CONNECTIONS_MAX_AGE_MS = 2_000;
+
 export class SocketForwarder {
   private readonly origin: string;
   private readonly tunnels = new Set<ServerWebSocket<{ tunnel: Tunnel }>>();
+  /** The owner's last known number of clients (for GET /status), refreshed when older than 2 s. */
+  private ownerConnections = { count: 0, at: 0, asking: false };
 
   constructor(ownerPort: number) {
     this.origin = `127.0.0.1:${ownerPort}`;
+  }
+
+  /** The owner's clients as last heard (the answer after the first call may lag by a request). */
+  connections(): number {
+    const known = this.ownerConnections;
+    if (!known.asking && Date.now() - known.at > CONNECTIONS_MAX_AGE_MS) {
+      known.asking = true;
+      fetch(`http://${this.origin}${CONNECTIONS_PATH}`)
+        .then((answer) => answer.json() as Promise<{ connections: number }>)
+        .then((body) => (known.count = Number(body.connections) || 0))
+        .catch(() => (known.count = 0))
+        .finally(() => {
+          known.at = Date.now();
+          known.asking = false;
+        });
+    }
+    return known.count;
   }
 
   /** The Bun.serve `fetch` and `websocket` handlers: forwarding under /socket.io, `fetch` for the rest. */
@@ -164,18 +188,29 @@ export function serveRealtime(
 ): { server: Bun.Server<any>; live: { close(): void } } {
   if (role.role === "forward") {
     const forwarder = new SocketForwarder(role.ownerPort);
+    registerStream(deps.events, { connections: () => forwarder.connections() });
     const server = Bun.serve({ ...(options as object), ...forwarder.serveHandlers(app.fetch) } as Bun.Serve.Options<any>);
-    return { server, live: forwarder };
+    return {
+      server,
+      live: {
+        close() {
+          unregisterStream(deps.events);
+          forwarder.close();
+        },
+      },
+    };
   }
   const started = serveWithLiveEvents(app, deps, options);
   if (role.role === "alone") return started;
-  const notFound = () => new Response(null, { status: 404 });
-  const internal = Bun.serve({ hostname: "127.0.0.1", port: role.ownerPort, idleTimeout: 120, ...started.live.serveHandlers(notFound) } as Bun.Serve.Options<any>);
+  const { live } = started;
+  const internalOnly = (request: Request) =>
+    new URL(request.url).pathname === CONNECTIONS_PATH ? Response.json({ connections: live.connections() }) : new Response(null, { status: 404 });
+  const internal = Bun.serve({ hostname: "127.0.0.1", port: role.ownerPort, idleTimeout: 120, ...live.serveHandlers(internalOnly) } as Bun.Serve.Options<any>);
   return {
     server: started.server,
     live: {
       close() {
-        started.live.close();
+        live.close();
         void internal.stop(true);
       },
     },
