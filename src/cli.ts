@@ -103,7 +103,7 @@ function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db
       console.log("Grace period over: closing the remaining connections.");
       await server.stop(true);
     }
-    await finishShutdown(config, db, { cleanUploads: !isWorkerProcess(), code: 0 });
+    await finishShutdown(config, db, { code: 0 });
   };
   signals.release((signal) => void stop(signal));
 }

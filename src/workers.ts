@@ -33,14 +33,17 @@ const MAX_WORKERS = 64;
 const SOCKET_OWNER = 0;
 
 /**
- * The end of a graceful stop (a single server or the workers' supervisor): partial uploads
- * removed (unless a worker, whose supervisor does it), the WAL written back, exit.
+ * The end of a graceful stop: partial uploads removed and the WAL written back (a single server or
+ * the workers' supervisor; a worker leaves both to its supervisor, which does them once all its
+ * workers stopped, instead of checkpointing while the others still write), exit.
  */
-export async function finishShutdown(config: Config, db: Db, options: { cleanUploads: boolean; code: number }): Promise<never> {
+export async function finishShutdown(config: Config, db: Db, options: { code: number }): Promise<never> {
   let code = options.code;
+  const worker = isWorkerProcess();
   try {
-    if (options.cleanUploads) await cleanPartialUploads(config);
-    await closeDatabase(db);
+    if (!worker) await cleanPartialUploads(config);
+    if (worker) await db.destroy();
+    else await closeDatabase(db);
   } catch (error) {
     console.error(`Shutdown: ${describeError(error)}`);
     code = 1;
@@ -240,7 +243,7 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
       return !listening.has(index) && child.signalCode === signal ? 0 : code;
     });
     const codes = await Promise.all(exits);
-    await finishShutdown(config, openDatabase(config.databaseUrl), { cleanUploads: true, code: codes.some((c) => c !== 0) ? 1 : 0 });
+    await finishShutdown(config, openDatabase(config.databaseUrl), { code: codes.some((c) => c !== 0) ? 1 : 0 });
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -154,6 +154,25 @@ describe("serve --workers 2: the realtime stream", () => {
   }, 60_000);
 });
 
+describe("serve --workers 2: the socket owner crashes", () => {
+  test("it is restarted on its loopback port; clients reconnect through either worker and get events again", async () => {
+    const socket = io(`${server.url}/events`, { extraHeaders: { Authorization: `Bearer ${token}` }, transports: ["polling", "websocket"], forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500 });
+    sockets.push(socket);
+    await connected(socket);
+    const owner = Number(/Worker 0 started \(pid (\d+)\)/.exec(server.output())![1]);
+    const reconnected = new Promise<void>((resolve) => socket.io.once("reconnect", () => resolve()));
+    process.kill(owner, "SIGKILL");
+    await reconnected;
+    expect(server.output()).toMatch(/Worker 0 restarted \(pid \d+\)/);
+    let seen = 0;
+    socket.on("main:test", () => (seen += 1));
+    for (let i = 0; i < 6; i += 1) expect((await fresh("GET", "/api/status/test-event")).status).toBe(200);
+    const deadline = Date.now() + 10_000;
+    while (seen < 6 && Date.now() < deadline) await Bun.sleep(20);
+    expect(seen).toBe(6);
+  }, 60_000);
+});
+
 describe("serve --workers 2: shared security state", () => {
   test("failed logins from one address, spread over both workers, hit the limit as with one process", async () => {
     const statuses: number[] = [];
