@@ -160,7 +160,8 @@ describe("serve --workers 2: the socket owner crashes", () => {
     sockets.push(socket);
     await connected(socket);
     const owner = Number(/Worker 0 started \(pid (\d+)\)/.exec(server.output())![1]);
-    const reconnected = new Promise<void>((resolve) => socket.io.once("reconnect", () => resolve()));
+    // The namespace's "connect" (after the handshake check), not the manager's "reconnect".
+    const reconnected = new Promise<void>((resolve) => socket.once("disconnect", () => socket.once("connect", () => resolve())));
     process.kill(owner, "SIGKILL");
     await reconnected;
     expect(server.output()).toMatch(/Worker 0 restarted \(pid \d+\)/);
