@@ -31,6 +31,7 @@ const WORKER_ENV = "ZOU_WORKER";
 const SOCKET_OWNER_PORT_ENV = "ZOU_SOCKET_OWNER_PORT";
 const MAX_WORKERS = 64;
 const SOCKET_OWNER = 0;
+const HELD_SIGNAL_MS = 10_000;
 
 /**
  * The end of a graceful stop: partial uploads removed and the WAL written back (a single server or
@@ -70,16 +71,25 @@ export function socketRole(): { role: "alone" } | { role: "owner" | "forward"; o
 /**
  * Until the server is ready to stop gracefully, a SIGTERM or SIGINT is held (a worker killed by the
  * default action while starting would make its supervisor's stop fail): `release(stop)` installs
- * the real handler and runs it at once for a signal that came in the meantime.
+ * the real handler and runs it at once for a signal that came in the meantime. A start-up that
+ * does not get there within HELD_SIGNAL_MS of the signal (a database that does not answer) is
+ * abandoned: exit 0, as asked.
  */
 export function holdStopSignals(): { release(stop: (signal: "SIGTERM" | "SIGINT") => void): void } {
   let received: "SIGTERM" | "SIGINT" | null = null;
-  const onTerm = () => (received ??= "SIGTERM");
-  const onInt = () => (received ??= "SIGINT");
+  let abandon: ReturnType<typeof setTimeout> | undefined;
+  const hold = (signal: "SIGTERM" | "SIGINT") => {
+    if (received) return;
+    received = signal;
+    abandon = setTimeout(() => process.exit(0), HELD_SIGNAL_MS);
+  };
+  const onTerm = () => hold("SIGTERM");
+  const onInt = () => hold("SIGINT");
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
   return {
     release(stop) {
+      clearTimeout(abandon);
       process.on("SIGTERM", () => stop("SIGTERM"));
       process.on("SIGINT", () => stop("SIGINT"));
       process.off("SIGTERM", onTerm);

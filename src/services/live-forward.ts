@@ -117,6 +117,7 @@ export class SocketForwarder {
         headers: forwardedHeaders(request.headers),
         body: hasBody ? await request.arrayBuffer() : undefined,
         redirect: "manual",
+        signal: request.signal, // a client gone ends its long-poll at the owner too
       });
       const headers = new Headers(answer.headers);
       headers.delete("content-length");
