@@ -24,7 +24,7 @@ import { startScheduledLdapSync } from "./services/ldap-sync";
 import { startScheduledBackups } from "./services/backup";
 import { COPY_HELP, copyDbCommand } from "./cli-copy";
 import { IMPORT_ZOU_HELP, importZouCommand } from "./cli-import-zou";
-import { finishShutdown, holdStopSignals, isWorkerProcess, serveWithWorkers, socketRole, workerListening } from "./workers";
+import { finishShutdown, holdStopSignals, isLeadProcess, isWorkerProcess, serveWithWorkers, socketRole, workerListening } from "./workers";
 
 const HELP = `zou-bun ${VERSION}: a Zou-compatible production tracking server
 
@@ -172,9 +172,11 @@ export async function main(argv: string[]): Promise<void> {
       };
       void housekeeping();
       const daily = setInterval(() => void housekeeping(), DAY_MS);
-      startScheduledBackups(db, config);
-      // One process syncs the directory: the single server, or the first worker.
-      if (!isWorkerProcess() || process.env.ZOU_WORKER === "0") startScheduledLdapSync(db, config, events);
+      // One process writes the scheduled backups and syncs the directory: the single server, or worker 0.
+      if (isLeadProcess()) {
+        startScheduledBackups(db, config);
+        startScheduledLdapSync(db, config, events);
+      }
       stopGracefully(server, live, db, config, daily, signals);
       return;
     }

@@ -58,6 +58,11 @@ export function isWorkerProcess(): boolean {
   return process.env[WORKER_ENV] !== undefined;
 }
 
+/** True in the process that runs the once-per-server timers (backups, LDAP sync): alone, or worker 0. */
+export function isLeadProcess(): boolean {
+  return !isWorkerProcess() || process.env[WORKER_ENV] === String(SOCKET_OWNER);
+}
+
 /**
  * Where this process's realtime stream lives: "alone" (a single server), "owner" (the worker serving
  * socket.io, also on `ownerPort` for the others) or "forward" (a worker forwarding to `ownerPort`).
