@@ -68,7 +68,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Its results are remembered per method and path (./lib/memo-router.ts).
   const app = new Hono<AppEnv>({ getPath: normalizePath, router: new MemoRouter() });
   const proxies = parseTrustedProxies(deps.config.trustedProxies);
-  const loginLimiter = new RateLimiter(deps.config.loginRateLimit, deps.config.loginRateWindow);
+  const loginLimiter = new RateLimiter(deps.db, "login", deps.config.loginRateLimit, deps.config.loginRateWindow);
   app.use("*", accessLog(() => deps.config.logFormat));
 
   app.use("*", async (c, next) => {
@@ -98,13 +98,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use("/auth/login", async (c, next) => {
     if (c.req.method !== "POST") return next();
     const key = clientAddress(c, proxies) ?? "unknown";
-    const retryAfter = loginLimiter.take(key);
+    const retryAfter = await loginLimiter.take(key);
     if (retryAfter > 0) {
       const message = `Too many login attempts from this address, try again in ${retryAfter} seconds.`;
       return c.json({ error: true, login: false, message }, 429, { "Retry-After": String(retryAfter) });
     }
     await next();
-    if (c.res.status === 200) loginLimiter.release(key);
+    if (c.res.status === 200) await loginLimiter.release(key);
   });
   app.use("*", compression());
   app.use("*", bodyLimit(() => deps.config.maxJsonBodySize, isPublicPath));

@@ -10,11 +10,12 @@ import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword } from "./services/accounts";
-import { serveWithDeferredLiveEvents, type DeferredLiveEvents } from "./services/live-events-deferred";
+import { serveRealtime } from "./services/live-forward";
+import { IpcReceivingBroadcaster, IpcSendingBroadcaster } from "./lib/broadcast-ipc";
 import { prepareDatabase } from "./services/database-setup";
 import { isPostgres } from "./db/dialect";
 import { startPreviewProcessing } from "./services/preview-processing";
-import { finishShutdown, isWorkerProcess, serveWithWorkers, workerListening } from "./workers";
+import { finishShutdown, holdStopSignals, isLeadProcess, isWorkerProcess, serveWithWorkers, socketRole, workerListening } from "./workers";
 // The other commands' modules (CSV, clean-files, backup, LDAP, copy-db, import-zou) and what only
 // PostgreSQL or LDAP need are imported when used: `serve` starts without loading them.
 
@@ -34,8 +35,8 @@ Usage: zou-bun <command> [options]
 
 Commands:
   serve [--host H] [--port N] [--ui DIR] [--workers N]
-                                   start the server (default 0.0.0.0:8080, one process, or
-                                   WORKERS); migrates the database and creates a first admin on
+                                   start the server (default 0.0.0.0:8080, one process per
+                                   core, or WORKERS); migrates the database and creates a first admin on
                                    an empty one; --ui (or KITSU_DIST) serves a Kitsu build at /
   init-db                          create or upgrade the database schema
   init-data [--domain 3d|2d|vfx|games]
@@ -94,7 +95,7 @@ function fail(message: string): never {
  * SHUTDOWN_GRACE_SECONDS, then cut the rest, remove partial uploads, write the WAL back into the
  * database file, and exit 0.
  */
-function stopGracefully(server: Bun.Server<any>, live: DeferredLiveEvents, db: Db, config: Config, daily: ReturnType<typeof setInterval>): void {
+function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db, config: Config, daily: ReturnType<typeof setInterval>, signals: ReturnType<typeof holdStopSignals>): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -108,10 +109,9 @@ function stopGracefully(server: Bun.Server<any>, live: DeferredLiveEvents, db: D
       console.log("Grace period over: closing the remaining connections.");
       await server.stop(true);
     }
-    await finishShutdown(config, db, { cleanUploads: !isWorkerProcess(), code: 0 });
+    await finishShutdown(config, db, { code: 0 });
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  signals.release((signal) => void stop(signal));
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -132,6 +132,7 @@ export async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "serve": {
       if (await serveWithWorkers(args, config)) return;
+      const signals = holdStopSignals();
       const started = performance.now();
       const host = option(args, "--host") ?? config.host;
       const ui = option(args, "--ui");
@@ -153,13 +154,15 @@ export async function main(argv: string[]): Promise<void> {
       // PostgreSQL: other instances' commits, events and job claims (README, several instances).
       const instance = isPostgres(db) ? await (await import("./lib/postgres-instance")).startPostgresInstance(db, config.databaseUrl, events) : null;
       const app = createApp({ db, config, events });
-      const { server, live } = serveWithDeferredLiveEvents(app, { db, config, events, broadcaster: instance?.broadcaster }, {
+      const role = socketRole();
+      const broadcaster = instance?.broadcaster ?? (role.role === "owner" ? new IpcReceivingBroadcaster(events) : role.role === "forward" ? new IpcSendingBroadcaster(events) : undefined);
+      const { server, live } = await serveRealtime(app, { db, config, events, broadcaster }, {
         hostname: host,
         port,
         maxRequestBodySize: 4 * 1024 * 1024 * 1024,
         idleTimeout: 120,
         reusePort: isWorkerProcess(),
-      });
+      }, role);
       console.log(`zou-bun ${VERSION} listening on http://${server.hostname}:${server.port}/api${config.uiDir ? `, Kitsu from ${config.uiDir} at /` : ""} (ready in ${Math.round(performance.now() - started)} ms)`);
       workerListening(server.port!);
       // After listening: the ffmpeg check and the previews a stop left processing (re-queued or
@@ -179,12 +182,12 @@ export async function main(argv: string[]): Promise<void> {
       // answers back.
       setTimeout(() => void housekeeping(), HOUSEKEEPING_DELAY_MS).unref();
       const daily = setInterval(() => void housekeeping(), DAY_MS);
-      if (config.backupDir && config.backupIntervalHours > 0) (await import("./services/backup")).startScheduledBackups(db, config);
-      // One process syncs the directory: the single server, or the first worker.
-      if ((!isWorkerProcess() || process.env.ZOU_WORKER === "0") && config.ldap.syncIntervalSeconds) {
-        (await import("./services/ldap-sync")).startScheduledLdapSync(db, config, events);
+      // One process writes the scheduled backups and syncs the directory: the single server, or worker 0.
+      if (isLeadProcess()) {
+        if (config.backupDir && config.backupIntervalHours > 0) (await import("./services/backup")).startScheduledBackups(db, config);
+        if (config.ldap.syncIntervalSeconds) (await import("./services/ldap-sync")).startScheduledLdapSync(db, config, events);
       }
-      stopGracefully(server, live, db, config, daily);
+      stopGracefully(server, live, db, config, daily, signals);
       return;
     }
     case "init-db": {

@@ -10,26 +10,41 @@
  *
  * N comes from `--workers N`, else the WORKERS environment variable, else the number of cores; an
  * in-memory database is always served by one process.
+ *
+ * The realtime stream is served by one worker, the socket owner (worker 0): socket.io keeps its
+ * sessions and review rooms in memory, and its long-polling transport sends each request on a new
+ * connection, which reusePort may hand to any worker. The supervisor gives every worker the owner's
+ * loopback port (SOCKET_OWNER_PORT_ENV); the others forward `/socket.io/` requests and WebSocket
+ * upgrades there (services/live-forward.ts). On SQLite, the other workers' events reach the owner
+ * over the IPC channel through the supervisor (lib/broadcast-ipc.ts); on PostgreSQL every worker is
+ * an instance whose events already travel through LISTEN/NOTIFY.
  */
 import { VERSION, type Config } from "./config";
 import { closeDatabase, isPostgresUrl, openDatabase, sqlitePathFromUrl, type Db } from "./db/database";
+import { isRelayedEvent } from "./lib/broadcast-ipc";
 import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { prepareDatabase } from "./services/database-setup";
 
 const WORKER_ENV = "ZOU_WORKER";
+/** The loopback port on which the socket owner serves `/socket.io/` for the other workers. */
+const SOCKET_OWNER_PORT_ENV = "ZOU_SOCKET_OWNER_PORT";
 const MAX_WORKERS = 64;
+const SOCKET_OWNER = 0;
+const HELD_SIGNAL_MS = 10_000;
 
-/** True in a worker started by the supervisor. */
 /**
- * The end of a graceful stop (a single server or the workers' supervisor): partial uploads
- * removed (unless a worker, whose supervisor does it), the WAL written back, exit.
+ * The end of a graceful stop: partial uploads removed and the WAL written back (a single server or
+ * the workers' supervisor; a worker leaves both to its supervisor, which does them once all its
+ * workers stopped, instead of checkpointing while the others still write), exit.
  */
-export async function finishShutdown(config: Config, db: Db, options: { cleanUploads: boolean; code: number }): Promise<never> {
+export async function finishShutdown(config: Config, db: Db, options: { code: number }): Promise<never> {
   let code = options.code;
+  const worker = isWorkerProcess();
   try {
-    if (options.cleanUploads) await cleanPartialUploads(config);
-    await closeDatabase(db);
+    if (!worker) await cleanPartialUploads(config);
+    if (worker) await db.destroy();
+    else await closeDatabase(db);
   } catch (error) {
     console.error(`Shutdown: ${describeError(error)}`);
     code = 1;
@@ -38,8 +53,55 @@ export async function finishShutdown(config: Config, db: Db, options: { cleanUpl
   process.exit(code);
 }
 
+/** True in a worker started by the supervisor. */
 export function isWorkerProcess(): boolean {
   return process.env[WORKER_ENV] !== undefined;
+}
+
+/** True in the process that runs the once-per-server timers (backups, LDAP sync): alone, or worker 0. */
+export function isLeadProcess(): boolean {
+  return !isWorkerProcess() || process.env[WORKER_ENV] === String(SOCKET_OWNER);
+}
+
+/**
+ * Where this process's realtime stream lives: "alone" (a single server), "owner" (the worker serving
+ * socket.io, also on `ownerPort` for the others) or "forward" (a worker forwarding to `ownerPort`).
+ */
+export function socketRole(): { role: "alone" } | { role: "owner" | "forward"; ownerPort: number } {
+  const port = Number(process.env[SOCKET_OWNER_PORT_ENV]);
+  if (!isWorkerProcess() || !Number.isInteger(port) || port <= 0) return { role: "alone" };
+  return { role: process.env[WORKER_ENV] === String(SOCKET_OWNER) ? "owner" : "forward", ownerPort: port };
+}
+
+/**
+ * Until the server is ready to stop gracefully, a SIGTERM or SIGINT is held (a worker killed by the
+ * default action while starting would make its supervisor's stop fail): `release(stop)` installs
+ * the real handler and runs it at once for a signal that came in the meantime. A start-up that
+ * does not get there within HELD_SIGNAL_MS of the signal (a database that does not answer) is
+ * abandoned: exit 0, as asked.
+ */
+export function holdStopSignals(): { release(stop: (signal: "SIGTERM" | "SIGINT") => void): void } {
+  let received: "SIGTERM" | "SIGINT" | null = null;
+  let abandon: ReturnType<typeof setTimeout> | undefined;
+  const hold = (signal: "SIGTERM" | "SIGINT") => {
+    if (received) return;
+    received = signal;
+    abandon = setTimeout(() => process.exit(0), HELD_SIGNAL_MS);
+  };
+  const onTerm = () => hold("SIGTERM");
+  const onInt = () => hold("SIGINT");
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
+  return {
+    release(stop) {
+      clearTimeout(abandon);
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGINT", () => stop("SIGINT"));
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+      if (received) stop(received);
+    },
+  };
 }
 
 /**
@@ -70,7 +132,7 @@ function withoutOption(args: string[], name: string): string[] {
 /** The number of worker processes asked for (`--workers`, WORKERS, else the cores). */
 export function workerCount(args: string[], env = process.env): number {
   const asked = option(args, "--workers") ?? env.WORKERS;
-  if (asked === undefined || asked === "") return 1; // one process unless asked: live events and review rooms are kept per process (see README)
+  if (asked === undefined || asked === "") return Math.min(MAX_WORKERS, Math.max(1, navigator.hardwareConcurrency || 1));
   const count = Number(asked);
   if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
     throw new Error(`--workers must be a whole number from 1 to ${MAX_WORKERS} (got "${asked}")`);
@@ -126,6 +188,8 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
   }
 
   const workerArgs = ["serve", ...withoutOption(withoutOption(withoutOption(args.slice(args[0] === "serve" ? 1 : 0), "--workers"), "--port"), "--host"), "--host", host, "--port", String(port)];
+  // The socket owner's loopback port: the same across its restarts, so the others need no news.
+  const socketOwnerPort = freePort("127.0.0.1");
   const children = new Map<number, ReturnType<typeof Bun.spawn>>();
   let stopping = false;
   /** Consecutive deaths of workers that never listened: a server that cannot start at all. */
@@ -137,12 +201,23 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
   const start = (index: number, restart: boolean) => {
     const startedAt = Date.now();
     const child = Bun.spawn([...selfCommand(), ...workerArgs], {
-      env: { ...process.env, [WORKER_ENV]: String(index) },
+      env: { ...process.env, [WORKER_ENV]: String(index), [SOCKET_OWNER_PORT_ENV]: String(socketOwnerPort) },
       stdin: "ignore",
       stdout: "inherit",
       stderr: "inherit",
       ipc(message) {
-        if (message && typeof message === "object" && "listening" in message) {
+        if (!message || typeof message !== "object") return;
+        if (isRelayedEvent(message)) {
+          // Another worker's event, for the socket owner's clients (dropped while it restarts).
+          const owner = children.get(SOCKET_OWNER);
+          if (index !== SOCKET_OWNER && owner && !stopping) {
+            try {
+              owner.send(message);
+            } catch {
+              /* the owner is exiting */
+            }
+          }
+        } else if ("listening" in message) {
           failedStarts = 0;
           listening.add(index);
           if (listening.size === count) resolveReady();
@@ -157,6 +232,7 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
           for (const other of children.values()) other.kill("SIGKILL");
           process.exit(1);
         }
+        listening.delete(index); // until its replacement listens
         // A worker dying at once again and again (a broken database, a port taken) is retried slowly.
         const delay = Date.now() - startedAt < 5_000 ? 1_000 : 50;
         console.error(`Worker ${index} (pid ${child.pid}) exited (${signalCode ?? `code ${exitCode}`}): restarting it in ${delay} ms.`);
@@ -174,12 +250,15 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping ${children.size} worker(s).`);
-    const exits = [...children.values()].map((child) => {
+    const exits = [...children].map(async ([index, child]) => {
       child.kill(signal);
-      return child.exited;
+      const code = await child.exited;
+      // A worker still loading its code has no handler yet and dies of the signal: it served
+      // nothing and had nothing to write back, so that is a clean stop too.
+      return !listening.has(index) && child.signalCode === signal ? 0 : code;
     });
     const codes = await Promise.all(exits);
-    await finishShutdown(config, openDatabase(config.databaseUrl), { cleanUploads: true, code: codes.some((c) => c !== 0) ? 1 : 0 });
+    await finishShutdown(config, openDatabase(config.databaseUrl), { code: codes.some((c) => c !== 0) ? 1 : 0 });
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));

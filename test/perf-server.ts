@@ -29,8 +29,8 @@ async function run(args: string[], env: Record<string, string>): Promise<{ code:
   return { code, output: out + err };
 }
 
-/** Spawns the server (extra CLI arguments after `serve`) and waits for its "listening" line. */
-export async function spawnServer(extraArgs: string[] = [], readyPattern = /listening on (http:\/\/127\.0\.0\.1:\d+)\/api/): Promise<SpawnedServer> {
+/** Spawns the server (extra CLI arguments after `serve`, extra environment) and waits for its "listening" line. */
+export async function spawnServer(extraArgs: string[] = [], readyPattern = /listening on (http:\/\/127\.0\.0\.1:\d+)\/api/, extraEnv: Record<string, string> = {}): Promise<SpawnedServer> {
   const folder = mkdtempSync(join(tmpdir(), "zou-perf-"));
   const databaseFile = join(folder, "zou.db");
   const env: Record<string, string> = {
@@ -43,6 +43,7 @@ export async function spawnServer(extraArgs: string[] = [], readyPattern = /list
     ZOU_ADMIN_EMAIL: ADMIN_EMAIL,
     ZOU_ADMIN_PASSWORD: ADMIN_PASSWORD,
     BCRYPT_LOG_ROUNDS: "4",
+    ...extraEnv,
   };
   const child = Bun.spawn([process.execPath, "run", "src/cli.ts", "serve", "--host", "127.0.0.1", "--port", "0", ...extraArgs], {
     cwd: ROOT,

@@ -34,7 +34,7 @@ afterAll(() => {
 });
 
 async function waitForServer(base: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (let attempt = 0; attempt < 300; attempt++) { // one worker per core start after the supervisor: up to 30 s on a loaded machine
     try {
       const answer = await fetch(`${base}/`);
       if (answer.ok) return;

@@ -1,10 +1,12 @@
 /**
- * Per-client-address limits and the client address itself: the socket's peer (Bun's
+ * Per-client-address limits (counted in the database, across processes) and the client address itself: the socket's peer (Bun's
  * `server.requestIP`, which Hono passes as `c.env` when the app is Bun's `fetch`), or the
  * `X-Forwarded-For` client when that peer is one of TRUSTED_PROXIES.
  */
 import type { BlockList } from "node:net";
 import type { Context } from "hono";
+import type { Db } from "../db/database";
+import { kvCount, kvDecrement, kvIncrement } from "./kv";
 
 type Net = typeof import("node:net");
 let netModule: Net | null = null;
@@ -84,14 +86,15 @@ export function cameOverHttps(c: Context<any>, proxies: TrustedProxies): boolean
 }
 
 /**
- * A fixed-window counter per key, in memory: at most `limit` attempts per `windowSeconds`.
- * `take` answers 0 when allowed, else the seconds until the window ends (for Retry-After).
+ * A fixed-window counter per key: at most `limit` attempts per `windowSeconds`. The counts are kept
+ * in the database's kv_store (key `rate:<name>:<key>`), so that every process serving the database
+ * (`serve --workers`, PostgreSQL instances) counts together. `take` answers 0 when allowed, else
+ * the seconds until the window ends (for Retry-After); a refused attempt writes nothing.
  */
 export class RateLimiter {
-  private readonly windows = new Map<string, { count: number; endsAt: number }>();
-  private nextSweep = 0;
-
   constructor(
+    private readonly db: Db,
+    private readonly name: string,
     private readonly limit: number,
     private readonly windowSeconds: number,
   ) {}
@@ -100,28 +103,26 @@ export class RateLimiter {
     return this.limit > 0 && this.windowSeconds > 0;
   }
 
-  take(key: string, now = Date.now()): number {
+  async take(key: string, now = Date.now()): Promise<number> {
     if (!this.enabled) return 0;
-    this.sweep(now);
-    let window = this.windows.get(key);
-    if (!window || window.endsAt <= now) {
-      window = { count: 0, endsAt: now + this.windowSeconds * 1000 };
-      this.windows.set(key, window);
+    const counter = this.counterKey(key);
+    const retryAfter = (expiresAt: number) => Math.max(1, Math.ceil((expiresAt - now) / 1000));
+    const known = await kvCount(this.db, counter, now);
+    if (known.count >= this.limit) return retryAfter(known.expiresAt);
+    const taken = await kvIncrement(this.db, counter, this.windowSeconds * 1000, { slide: false }, now);
+    if (taken.count > this.limit) {
+      await kvDecrement(this.db, counter, now); // another process took the last one meanwhile
+      return retryAfter(taken.expiresAt);
     }
-    if (window.count >= this.limit) return Math.max(1, Math.ceil((window.endsAt - now) / 1000));
-    window.count += 1;
     return 0;
   }
 
   /** Gives an attempt back (a successful login does not count). */
-  release(key: string): void {
-    const window = this.windows.get(key);
-    if (window && window.count > 0) window.count -= 1;
+  async release(key: string): Promise<void> {
+    if (this.enabled) await kvDecrement(this.db, this.counterKey(key));
   }
 
-  private sweep(now: number): void {
-    if (now < this.nextSweep) return;
-    this.nextSweep = now + this.windowSeconds * 1000;
-    for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
+  private counterKey(key: string): string {
+    return `rate:${this.name}:${key}`.slice(0, 255);
   }
 }

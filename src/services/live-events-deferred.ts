@@ -10,7 +10,7 @@
 import type { LiveDeps, LiveEvents } from "./live-events";
 
 /** live-events.ts's SOCKET_PATH (a value import would load socket.io at start-up). */
-const SOCKET_PATH = "/socket.io/";
+export const SOCKET_PATH = "/socket.io/";
 /** socket.io's default `maxHttpBufferSize`: the websocket message limit its engine asks for. */
 const SOCKET_MAX_PAYLOAD = 1_000_000;
 /** The latest start of the stream when no request comes (ms after listening). */

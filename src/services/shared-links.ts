@@ -11,6 +11,7 @@ import { isTrue, parseJson, serialize } from "../db/serialize";
 import { ApiError, badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, newId, normalizeId, parseDateTimeInput, utcNow } from "../lib/ids";
 import { hashPassword, verifyPassword } from "../lib/passwords";
+import { kvCount, kvDelete, kvIncrement } from "../lib/kv";
 import { sendMail } from "../lib/mail";
 import type { Row } from "../db/rows";
 import { emit, type Dict } from "./tasks";
@@ -93,22 +94,8 @@ export async function revokeShareLink(db: Db, link: ShareLinkRow): Promise<Dict>
 
 const MAX_FAILURES = 5;
 const LOCK_MS = 60_000;
-const failures = new Map<string, { count: number; last: number }>();
-
-function isLocked(linkId: string, now: number): boolean {
-  const entry = failures.get(linkId);
-  if (!entry) return false;
-  if (now - entry.last > LOCK_MS) {
-    failures.delete(linkId);
-    return false;
-  }
-  return entry.count >= MAX_FAILURES;
-}
-
-function recordFailure(linkId: string, now: number): void {
-  const entry = failures.get(linkId);
-  failures.set(linkId, { count: (entry && now - entry.last <= LOCK_MS ? entry.count : 0) + 1, last: now });
-}
+/** Failed passwords of a link, counted in kv_store so that every process counts them together. */
+const failureKey = (linkId: string) => `share-link-failures:${linkId}`;
 
 /**
  * The active, unexpired link of `token`. With `checkPassword`, a protected link also needs its
@@ -119,14 +106,15 @@ export async function validateShareLink(c: AppContext, token: string, options: {
   if (!link || !isTrue(link.is_active)) throw shareLinkNotFound();
   if (link.expiration_date && String(link.expiration_date).slice(0, 19).replace(" ", "T") < utcNow()) throw shareLinkNotFound();
   if (options.checkPassword && link.password) {
-    const now = Date.now();
-    if (isLocked(link.id, now)) throw shareLinkNotFound();
+    const db = c.get("db");
+    // Locked while 5 failures came each within a minute of the previous one.
+    if ((await kvCount(db, failureKey(link.id))).count >= MAX_FAILURES) throw shareLinkNotFound();
     const ok = typeof options.password === "string" && options.password !== "" && (await verifyPassword(options.password, link.password));
     if (!ok) {
-      recordFailure(link.id, now);
+      await kvIncrement(db, failureKey(link.id), LOCK_MS, { slide: true });
       throw shareLinkNotFound();
     }
-    failures.delete(link.id);
+    if ((await kvCount(db, failureKey(link.id))).count > 0) await kvDelete(db, failureKey(link.id));
   }
   return link;
 }
