@@ -92,9 +92,12 @@ function put(store: Store, key: string, entry: Entry): void {
   store.bytes += entry.bytes.byteLength;
 }
 
-/** Every write of this process plus the version of other processes' commits (both only grow). */
+/**
+ * Every write of this process and the ones other processes logged, plus the version of their
+ * unexplained commits (both only grow). The version first: reading it brings in the logged ones.
+ */
 function databaseGeneration(db: object): number {
-  return totalWriteGeneration() + externalVersion(db);
+  return externalVersion(db) + totalWriteGeneration();
 }
 
 /** Serves `build()`'s answer from the cache when the database has not changed since it was built. */

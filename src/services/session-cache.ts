@@ -38,7 +38,8 @@ function entriesOf(db: object): Map<string, Entry> {
  * moves whenever either does).
  */
 export function sessionGeneration(db: object): number {
-  return writeGeneration(SESSION_TABLES) + externalVersion(db);
+  // The version first: reading it brings other processes' logged writes into the write log.
+  return externalVersion(db) + writeGeneration(SESSION_TABLES);
 }
 
 /** The cached claims and a copy of the person row of `token`, or null. */

@@ -380,8 +380,9 @@ export async function currentFragments(c: AppContext, source: ListSource): Promi
     const built = await (await source.loadBuilder(rows)).build(rows, false);
     return rows.map((r) => built.fragments.get(r.id)!);
   }
-  const position = writeLogPosition();
+  // The version first: reading it brings other processes' logged writes into the write log.
   const external = externalVersion(db);
+  const position = writeLogPosition();
   const base = storedState(db, source.key);
   const changes = base ? pendingChanges(db, base) : null;
   let state: ListState | null = null;
