@@ -164,7 +164,7 @@ describe.skipIf(!onPostgres)("several instances on one PostgreSQL database", () 
     await db.connect();
     try {
       const migrations = await db.query("SELECT name FROM kysely_migration ORDER BY name");
-      expect(migrations.rows.map((row) => row.name)).toEqual(["0001_initial", "0002_search_index", "0003_instances"]);
+      expect(migrations.rows.map((row) => row.name)).toEqual(["0001_initial", "0002_search_index", "0003_instances", "0004_change_log"]);
       expect((await db.query("SELECT email FROM person")).rows).toEqual([{ email: "admin@example.com" }]);
       const statuses = await db.query("SELECT short_name, count(*)::int AS n FROM task_status GROUP BY short_name HAVING count(*) > 1");
       expect(statuses.rows).toEqual([]);

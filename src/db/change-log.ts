@@ -41,8 +41,8 @@ export interface ChangeLogRow {
 export class ChangeLog {
   /** This database handle's origin (one per process and database). */
   readonly origin: string = crypto.randomUUID();
-  /** Whether the table exists (undefined: not checked yet; migrations create it). */
-  private ready: boolean | undefined;
+  /** The table is known to exist (checked until it does: migrations create it). */
+  private ready = false;
   /** Id of the last row read, null before the first read. */
   private lastId: number | null = null;
 
@@ -62,7 +62,7 @@ export class ChangeLog {
   }
 
   async isReady(connection: DatabaseConnection): Promise<boolean> {
-    if (this.ready !== undefined) return this.ready;
+    if (this.ready) return true;
     const query =
       this.engine === "postgres"
         ? `select to_regclass('${CHANGE_LOG_TABLE}') is not null as present`
