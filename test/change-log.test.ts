@@ -137,6 +137,14 @@ describe("the rows of the change log", () => {
     expect(await logRows()).toBe(before + 2);
   });
 
+  test("a transaction of thousands of writes is stored as one 'anything may have changed' record", async () => {
+    await server.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < 2001; i++) await trx.updateTable("task").set({ priority: i }).where("id", "=", tasks[0]!).execute();
+    });
+    const last = (await server.db.selectFrom(CHANGE_LOG_TABLE as never).select(["records" as never]).orderBy("id" as never, "desc").limit(1).executeTakeFirstOrThrow()) as { records: string };
+    expect(JSON.parse(last.records)).toEqual([[null, "raw", [], []]]);
+  }, 60_000);
+
   test("old rows are pruned; a reader left behind the pruned rows starts over", async () => {
     const reader = openDatabase(server.config.databaseUrl, 1);
     try {

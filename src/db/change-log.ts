@@ -26,6 +26,23 @@ export const CHANGE_LOG_TABLE = "zou_bun_change_log";
 export const CHANGE_LOG_KEEP = 10_000;
 /** The writer of every PRUNE_EVERY-th row deletes the old ones (a cheap range delete). */
 const PRUNE_EVERY = 256;
+/**
+ * Most records one row carries: a bigger transaction (an import, a copy) is stored as one raw
+ * record (any table may have changed), which makes the readers start over instead of reading
+ * megabytes of JSON.
+ */
+const MAX_RECORDS = 2000;
+const ANYTHING: WriteRecord[] = [{ table: null, kind: "raw", match: new Map(), sets: new Map() }];
+
+/** `pending` with `records` added, or ANYTHING when that makes too many. */
+function withRecords(pending: WriteRecord[] | null, records: WriteRecord[]): WriteRecord[] {
+  if (pending === ANYTHING) return pending;
+  if (!pending) return records.length > MAX_RECORDS ? ANYTHING : [...records];
+  if (pending.length + records.length > MAX_RECORDS) return ANYTHING;
+  pending.push(...records);
+  return pending;
+}
+
 /** PostgreSQL advisory lock key that orders the log rows of concurrent commits. */
 const POSTGRES_LOCK_KEY = 7_402_113_901;
 
@@ -157,8 +174,7 @@ class LoggingConnection implements DatabaseConnection {
     const records = issuedRecords(query.query);
     if (!records) return this.inner.executeQuery<R>(query);
     if (this.inTransaction) {
-      if (this.pending) this.pending.push(...records);
-      else this.pending = [...records];
+      this.pending = withRecords(this.pending, records);
       return this.inner.executeQuery<R>(query);
     }
     return this.driver.autocommit<R>(this, query, records);
@@ -225,7 +241,7 @@ class LoggingDriver implements Driver {
     let result: QueryResult<R>;
     try {
       result = await connection.inner.executeQuery<R>(query);
-      await this.log.append(connection.inner, records);
+      await this.log.append(connection.inner, withRecords(null, records));
       await this.inner.commitTransaction(connection.inner);
     } catch (error) {
       await this.inner.rollbackTransaction(connection.inner).catch(() => undefined);
