@@ -150,12 +150,12 @@ export function postgresChangeSignal(db: Kysely<any>, log: ChangeLog): PostgresC
   const signal = new PostgresChangeSignal(async () => {
     if (!log.started) {
       const { rows } = await sql<{ sequence: number | string; id: number | string | null }>`
-        SELECT s.last_value AS sequence, (SELECT max(id) FROM ${sql.table(CHANGE_LOG_TABLE)}) AS id FROM ${sql.table(CHANGE_SEQUENCE)} s`.execute(db);
+        SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END AS sequence, (SELECT max(id) FROM ${sql.table(CHANGE_LOG_TABLE)}) AS id FROM ${sql.table(CHANGE_SEQUENCE)} s`.execute(db);
       log.start(Number(rows[0]?.id ?? 0));
       return { sequence: Number(rows[0]?.sequence ?? 0), explained: true };
     }
     const { rows } = await sql<ChangeLogRow & { sequence: number | string }>`
-      SELECT s.last_value AS sequence, l.id, l.origin, l.records
+      SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END AS sequence, l.id, l.origin, l.records
       FROM ${sql.table(CHANGE_SEQUENCE)} s LEFT JOIN ${sql.table(CHANGE_LOG_TABLE)} l ON l.id > ${log.position}
       ORDER BY l.id`.execute(db);
     const sequence = Number(rows[0]?.sequence ?? 0);
