@@ -10,8 +10,9 @@
  *  - otherwise, while no write at all went through the database since the answer was built
  *    (src/db/write-tracker.ts) and no other process committed to it (src/lib/change-signal.ts:
  *    the CLI, another worker).
- * A scope must itself drop the answer on a commit by another process and on any write to a table
- * the answer or its permission checks read.
+ * A scope must itself drop the answer on an unexplained commit by another process (`externalVersion`;
+ * the logged ones are in the write log) and on any write to a table the answer or its permission
+ * checks read.
  */
 import type { AppContext } from "../context";
 import { totalWriteGeneration } from "../db/write-tracker";
