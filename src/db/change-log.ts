@@ -93,9 +93,10 @@ export class ChangeLog {
   /** Stores `records` as this transaction's row (called on its connection just before COMMIT). */
   async append(connection: DatabaseConnection, records: readonly WriteRecord[]): Promise<void> {
     const postgres = this.engine === "postgres";
-    if (postgres) await connection.executeQuery(CompiledQuery.raw(`select pg_advisory_xact_lock(${POSTGRES_LOCK_KEY})`));
+    // PostgreSQL: the lock is taken (in the subquery) before the row gets its id, and held until
+    // the transaction ends, so ids follow the commit order.
     const insert = postgres
-      ? `insert into ${CHANGE_LOG_TABLE} (origin, records, created_at) values ($1, $2, $3) returning id`
+      ? `insert into ${CHANGE_LOG_TABLE} (origin, records, created_at) select $1, $2, $3 from (select pg_advisory_xact_lock(${POSTGRES_LOCK_KEY})) as serialized returning id`
       : `insert into ${CHANGE_LOG_TABLE} (origin, records, created_at) values (?, ?, ?) returning id`;
     const { rows } = await connection.executeQuery<{ id: number | string }>(CompiledQuery.raw(insert, [this.origin, encodeRecords(records), Date.now()]));
     const id = Number(rows[0]?.id);
