@@ -106,7 +106,7 @@ export class ChangeLog {
     }
   }
 
-  /** True before the first read: the reader starts at the newest row (`start`). */
+  /** False until the first read, which starts the reader at the newest row (`start`). */
   get started(): boolean {
     return this.lastId !== null;
   }
