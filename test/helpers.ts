@@ -74,12 +74,15 @@ export async function emptyPostgresDatabase(): Promise<{ url: string; drop(): Pr
   };
 }
 
-/** A fresh, migrated, empty database for one test server. */
-export async function freshTestDatabase(poolSize = 3): Promise<{ db: Db; url: string }> {
+/**
+ * A fresh, migrated, empty database for one test server (on SQLite, `sqliteUrl` when given: a
+ * file other processes can open).
+ */
+export async function freshTestDatabase(poolSize = 3, sqliteUrl = "sqlite://:memory:"): Promise<{ db: Db; url: string }> {
   if (!onPostgres) {
-    const db = openDatabase("sqlite://:memory:");
+    const db = openDatabase(sqliteUrl);
     await migrateToLatest(db);
-    return { db, url: "sqlite://:memory:" };
+    return { db, url: sqliteUrl };
   }
   const template = await migratedTemplate();
   const client = await adminClient();
@@ -125,7 +128,9 @@ export async function tokenFor(config: Config, personId: string): Promise<string
 }
 
 export async function makeServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const { db, url } = await freshTestDatabase();
+  // A SQLite file named by the caller (tests of several processes on one database); else a fresh one.
+  const sqliteFile = overrides.databaseUrl?.startsWith("sqlite:") ? overrides.databaseUrl : undefined;
+  const { db, url } = await freshTestDatabase(3, sqliteFile);
   const config = testConfig({ databaseUrl: url, ...overrides });
   await initData(db, "3d");
   const events = new EventBus();

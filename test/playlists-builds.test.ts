@@ -47,7 +47,13 @@ describe("movie builds", () => {
     expect(events.map((e) => e.name)).toEqual(expect.arrayContaining(["build-job:new", "build-job:update"]));
     expect(events.find((e) => e.name === "build-job:update")!.data).toMatchObject({ build_job_id: jobId, playlist_id: pl.id, status: "succeeded" });
     // As Zou records them: the build starts in the manager's request and ends in a worker, without a user.
-    const stored = await server.db.selectFrom("api_event").select(["name", "user_id"]).where("name", "in", ["build-job:new", "build-job:update"]).where(sql`cast(data as text)`, "like", `%${jobId}%`).execute();
+    // The event row is written just after the job's status (which waitForBuild saw): wait for it.
+    const storedEvents = () => server.db.selectFrom("api_event").select(["name", "user_id"]).where("name", "in", ["build-job:new", "build-job:update"]).where(sql`cast(data as text)`, "like", `%${jobId}%`).execute();
+    let stored = await storedEvents();
+    for (let i = 0; i < 100 && stored.length < 2; i++) {
+      await Bun.sleep(50);
+      stored = await storedEvents();
+    }
     expect(stored.find((e) => e.name === "build-job:new")?.user_id).toBe(w.manager.id);
     expect(stored.find((e) => e.name === "build-job:update")?.user_id).toBeNull();
 

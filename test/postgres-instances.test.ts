@@ -164,7 +164,7 @@ describe.skipIf(!onPostgres)("several instances on one PostgreSQL database", () 
     await db.connect();
     try {
       const migrations = await db.query("SELECT name FROM kysely_migration ORDER BY name");
-      expect(migrations.rows.map((row) => row.name)).toEqual(["0001_initial", "0002_search_index", "0003_instances"]);
+      expect(migrations.rows.map((row) => row.name)).toEqual(["0001_initial", "0002_search_index", "0003_instances", "0004_change_log"]);
       expect((await db.query("SELECT email FROM person")).rows).toEqual([{ email: "admin@example.com" }]);
       const statuses = await db.query("SELECT short_name, count(*)::int AS n FROM task_status GROUP BY short_name HAVING count(*) > 1");
       expect(statuses.rows).toEqual([]);
@@ -319,11 +319,26 @@ describe.skipIf(!onPostgres)("the PostgreSQL broadcaster and job claims, in one 
     await other!.release();
   });
 
-  test("a write through one database instance moves the change signal of the other", async () => {
+  test("a write through one database instance reaches the other's write log; a write outside zou-bun moves its signal", async () => {
     const { externalVersion, refreshChangeSignal } = await import("../src/lib/change-signal");
+    const { writeLogPosition, writesSince } = await import("../src/db/write-tracker");
     await refreshChangeSignal(dbs[1]!);
     const before = externalVersion(dbs[1]!);
-    await dbs[0]!.updateTable("person").set({ phone: "123" }).execute();
+    await dbs[0]!.updateTable("person").set({ phone: "123" }).where("phone", "=", "none").execute();
+    const position = writeLogPosition();
+    await refreshChangeSignal(dbs[1]!);
+    // Told by the change log: the other instance's record, not a drop-all.
+    expect(writesSince(position)!.map((r) => [r.table, r.kind, r.match.get("phone"), r.sets.get("phone")])).toEqual([["person", "update", ["none"], ["123"]]]);
+    expect(externalVersion(dbs[1]!)).toBe(before);
+    // Its own writes do not move its own signal either.
+    await dbs[1]!.updateTable("person").set({ phone: "456" }).where("phone", "=", "none").execute();
+    await refreshChangeSignal(dbs[1]!);
+    expect(externalVersion(dbs[1]!)).toBe(before);
+    // A write that is not zou-bun's (psql): the trigger-moved sequence.
+    const outside = new pg.Client({ connectionString: url });
+    await outside.connect();
+    await outside.query("update person set phone = '789' where phone = 'none'");
+    await outside.end();
     await refreshChangeSignal(dbs[1]!);
     expect(externalVersion(dbs[1]!)).toBeGreaterThan(before);
   });
@@ -332,7 +347,7 @@ describe.skipIf(!onPostgres)("the PostgreSQL broadcaster and job claims, in one 
 describe("the pieces that need no database", () => {
   test("a refresh asked while a read runs waits for a read started after it (a commit in between is seen)", async () => {
     const reads: ((value: number) => void)[] = [];
-    const signal = new PostgresChangeSignal(() => new Promise<number>((resolve) => reads.push(resolve)));
+    const signal = new PostgresChangeSignal(() => new Promise<number>((resolve) => reads.push(resolve)).then((sequence) => ({ sequence, explained: true })));
     const first = signal.refresh();
     const second = signal.refresh();
     const third = signal.refresh();

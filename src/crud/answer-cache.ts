@@ -57,7 +57,8 @@ function remove(store: Store, key: string, entry: Entry): void {
  * an unchanged sum means no write to these tables and no commit by another process.
  */
 export function answerVersion(db: object, tables: readonly string[] | null): number {
-  return (tables ? writeGeneration(tables) : totalWriteGeneration()) + externalVersion(db);
+  // The version first: reading it brings other processes' logged writes into the log.
+  return externalVersion(db) + (tables ? writeGeneration(tables) : totalWriteGeneration());
 }
 
 /** Who asks and what: the parts of a by-id read's answer that do not come from the database. */

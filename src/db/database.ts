@@ -14,7 +14,8 @@ import { migrationProvider, migrations } from "../../db/migrations/index";
 import { writeTracker } from "./write-tracker";
 import { isPostgres } from "./dialect";
 import { attachChangeSignal, NO_OTHER_WRITERS, sqliteChangeSignal } from "../lib/change-signal";
-import { postgresChangeSignal } from "../lib/change-signal-postgres";
+import { ORIGIN_SETTING, postgresChangeSignal } from "../lib/change-signal-postgres";
+import { attachChangeLog, ChangeLog, changeLogOf, loggingDialect, sqliteChangeLogReader } from "./change-log";
 
 export type Db = Kysely<DB>;
 
@@ -74,12 +75,23 @@ export function openDatabase(url: string, poolSize = Number(process.env.DATABASE
   if (isPostgresUrl(url)) {
     // Loaded only for PostgreSQL: a SQLite start-up does not pay for the driver.
     const pg = require("pg") as typeof PgModule;
-    const pool = new pg.Pool({ connectionString: url, max: poolSize, types: { getTypeParser: ((oid: number, format?: string) => pgTypeParser(pg, oid, format)) as never } });
+    // Every write committed through this handle stores its records in the change log (other
+    // instances read them) and its connections carry the handle's origin (the change triggers
+    // leave such writes to the log: src/lib/change-signal-postgres.ts).
+    const log = new ChangeLog("postgres", true);
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      options: `-c ${ORIGIN_SETTING}=${log.origin}`,
+      types: { getTypeParser: ((oid: number, format?: string) => pgTypeParser(pg, oid, format)) as never },
+    });
     // An idle connection dropped by the server (restart, network) must not crash the process.
     pool.on("error", (error) => console.error(`zou-bun: PostgreSQL connection error: ${error.message}`));
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [writeTracker] });
-    // Commits of other instances: a trigger-moved sequence and notifications (see that file).
-    attachChangeSignal(db, postgresChangeSignal(db));
+    const db = new Kysely<DB>({ dialect: loggingDialect(new PostgresDialect({ pool }), log), plugins: [writeTracker] });
+    attachChangeLog(db, log);
+    // Commits of other instances: their change log rows, a trigger-moved sequence for writes made
+    // outside zou-bun, and notifications (see that file).
+    attachChangeSignal(db, postgresChangeSignal(db, log));
     return db;
   }
   const path = sqlitePathFromUrl(url);
@@ -116,9 +128,18 @@ export function openDatabase(url: string, poolSize = Number(process.env.DATABASE
   };
   const cached = { prepare, close: () => database.close() } as unknown as SqliteDatabase;
   // writeTracker lets in-process caches (the session cache) notice writes to the tables they copy.
-  const db = new Kysely<DB>({ dialect: new BunSqliteDialect({ database: cached }), plugins: [writeTracker] });
-  // Commits by other processes on the same file (CLI, other workers): see src/lib/change-signal.ts.
-  attachChangeSignal(db, path === ":memory:" ? NO_OTHER_WRITERS : sqliteChangeSignal(database));
+  const dialect = new BunSqliteDialect({ database: cached });
+  if (path === ":memory:") {
+    const db = new Kysely<DB>({ dialect, plugins: [writeTracker] });
+    attachChangeSignal(db, NO_OTHER_WRITERS);
+    return db;
+  }
+  // Commits by other processes on the same file (CLI, other workers): their change log rows tell
+  // what they wrote (src/db/change-log.ts), the signal when to read them (src/lib/change-signal.ts).
+  const log = new ChangeLog("sqlite", false);
+  const db = new Kysely<DB>({ dialect: loggingDialect(dialect, log), plugins: [writeTracker] });
+  attachChangeLog(db, log);
+  attachChangeSignal(db, sqliteChangeSignal(database, sqliteChangeLogReader(database, log)));
   return db;
 }
 
@@ -140,13 +161,17 @@ async function isUpToDate(db: Db): Promise<boolean> {
 }
 
 export async function migrateToLatest(db: Db): Promise<void> {
-  if (await isUpToDate(db)) return;
+  if (await isUpToDate(db)) {
+    changeLogOf(db)?.markReady();
+    return;
+  }
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error");
     throw new Error(`Migration ${failed?.migrationName ?? ""} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
+  changeLogOf(db)?.markReady();
 }
 
 /** Closes the database after writing the WAL back into the main file (a clean shutdown). */

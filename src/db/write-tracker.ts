@@ -8,6 +8,10 @@
  * A write is recorded when its statement is issued (before it commits, also when it rolls back),
  * which can only make a cache drop entries too early. Raw SQL writes (`sql\`update ...\``) move
  * every table's counter and are logged with no table (they may have touched anything).
+ *
+ * Other processes' writes join the same log (`recordWrites`): the database layer stores the
+ * records of each committed transaction in the database (./change-log.ts) and reads those of the
+ * other processes, so the caches see them exactly like local ones.
  */
 import type { KyselyPlugin, OperationNode, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from "kysely";
 
@@ -37,7 +41,14 @@ let allWrites = 0;
 const LOG_SIZE = 8192;
 const log: WriteRecord[] = new Array(LOG_SIZE);
 
+/** Records of the statements tracked, by their operation node (read by the database driver). */
+const issued = new WeakMap<RootOperationNode, WriteRecord[]>();
+/** The records of the statement being tracked (null until it records one). */
+let collected: WriteRecord[] | null = null;
+let collecting = false;
+
 function record(entry: WriteRecord): void {
+  if (collecting) (collected ??= []).push(entry);
   log[allWrites % LOG_SIZE] = entry;
   allWrites += 1;
   if (entry.table) generations.set(entry.table, (generations.get(entry.table) ?? 0) + 1);
@@ -214,9 +225,60 @@ export function writesSince(position: number): WriteRecord[] | null {
   return out;
 }
 
+/** Adds writes made elsewhere (another process's commit, a commit of this process) to the log. */
+export function recordWrites(records: readonly WriteRecord[]): void {
+  for (const entry of records) record(entry);
+}
+
+/** The records the plugin made for the statement `node` (undefined: not a write it saw). */
+export function issuedRecords(node: RootOperationNode): WriteRecord[] | undefined {
+  return issued.get(node);
+}
+
+/** Longest string value kept in a stored record (longer ones are stored as unknown: null). */
+const MAX_STORED_TEXT = 200;
+/** Most values kept per column in a stored record. */
+const MAX_STORED_VALUES = 1000;
+
+function storableValues(values: unknown[] | null): unknown[] | null {
+  if (!values || values.length > MAX_STORED_VALUES) return null;
+  for (const value of values) {
+    const type = typeof value;
+    if (value === null || type === "number" || type === "boolean") continue;
+    if (type === "string" && (value as string).length <= MAX_STORED_TEXT) continue;
+    return null; // an object, a date, bytes or a long text: not something a cache matches on
+  }
+  return values;
+}
+
+function storableColumns(values: ColumnValues): [string, unknown[] | null][] {
+  return [...values].map(([column, list]) => [column, storableValues(list)]);
+}
+
+/**
+ * The records as JSON text for the database. Values a cache cannot match on (long texts, objects)
+ * become null ("not a plain value"), which makes a reader only more careful.
+ */
+export function encodeRecords(records: readonly WriteRecord[]): string {
+  return JSON.stringify(records.map((r) => [r.table, r.kind, storableColumns(r.match), storableColumns(r.sets)]));
+}
+
+/** The records of `encodeRecords`' text (throws on text that is not). */
+export function decodeRecords(text: string): WriteRecord[] {
+  const items = JSON.parse(text) as [string | null, WriteRecord["kind"], [string, unknown[] | null][], [string, unknown[] | null][]][];
+  return items.map(([table, kind, match, sets]) => ({ table, kind, match: new Map(match), sets: new Map(sets) }));
+}
+
 export const writeTracker: KyselyPlugin = {
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    track(args.node);
+    collecting = true;
+    try {
+      track(args.node);
+      if (collected) issued.set(args.node, collected);
+    } finally {
+      collecting = false;
+      collected = null;
+    }
     return args.node;
   },
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {

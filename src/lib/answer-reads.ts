@@ -37,7 +37,9 @@ export interface WriteMark {
 
 /** Call before the build reads anything (permission checks included). */
 export function markWrites(c: AppContext): WriteMark {
-  return { position: writeLogPosition(), external: externalVersion(c.get("db")) };
+  // The version first: reading it brings other processes' logged writes into the log.
+  const external = externalVersion(c.get("db"));
+  return { position: writeLogPosition(), external };
 }
 
 /** True when `record` may change what `reads` describes. */

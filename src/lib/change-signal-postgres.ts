@@ -2,25 +2,31 @@
  * The change signal on PostgreSQL (see ./change-signal.ts for the interface): several zou-bun
  * instances on one database see each other's commits on their next request.
  *
- * Migration 0003 puts a statement-level trigger on every table (`installChangeTriggers`): each
- * write statement moves the sequence CHANGE_SEQUENCE (`nextval`) and sends a notification on
- * CHANGE_CHANNEL, which PostgreSQL delivers to the listeners when the transaction commits.
+ * Commits made through zou-bun carry their write records in the change log (src/db/change-log.ts):
+ * `refresh()` reads the rows after the last one read (one cheap statement, coalesced between
+ * concurrent requests), awaited by the authentication step before any cache is trusted, so a
+ * logout, a deactivation or a task update committed through another instance is seen by the very
+ * next request, and only the caches those writes concern are dropped. The instance's own rows are
+ * skipped: its own commits do not drop its caches.
  *
- * An instance's version is the last value of the sequence it read plus the notifications it got:
- *  - `refresh()` reads the sequence (one cheap statement, coalesced between concurrent requests);
- *    the authentication step awaits it before trusting a cached session, so a logout or a
- *    deactivation committed through another instance is seen by the very next request;
- *  - the sequence moves when the statement runs, before its commit: an entry cached between the
- *    two would hold the old rows under the new version. The commit's notification (delivered by
- *    the instance's link, ./postgres-link.ts) moves the version once more and drops such entries.
- * A failed read moves the version too: caches miss rather than serve what may be stale.
+ * Writes not made through zou-bun (psql, an older build): each zou-bun connection sets
+ * `zou_bun.origin` (the pool's connection options); migration 0003/0004 put a statement-level
+ * trigger on every table (`installChangeTriggers`) that, for a statement on a connection without
+ * it, moves the sequence CHANGE_SEQUENCE and sends a notification on CHANGE_CHANNEL (delivered on
+ * commit to the instances' links, ./postgres-link.ts). The version is the sequence value read with
+ * the log plus the notifications, reconnections, failed reads and log gaps: such writes drop every
+ * cache, as before the change log. (The sequence moves when the statement runs, before its commit:
+ * an entry cached between the two is dropped by the commit's notification.)
  */
 import { sql, type Kysely } from "kysely";
 import type { ChangeSignal } from "./change-signal";
+import { CHANGE_LOG_TABLE, type ChangeLog, type ChangeLogRow } from "../db/change-log";
 
 export const CHANGE_SEQUENCE = "zou_bun_change_seq";
 export const CHANGE_CHANNEL = "zou_bun_changes";
 const CHANGE_FUNCTION = "zou_bun_signal_change";
+/** The connection setting that names the zou-bun process a write comes from. */
+export const ORIGIN_SETTING = "zou_bun.origin";
 const CHANGE_TRIGGER = "zou_bun_change";
 
 /**
@@ -34,8 +40,11 @@ export async function installChangeTriggers(db: Kysely<any>): Promise<void> {
     .raw(
       `CREATE OR REPLACE FUNCTION ${CHANGE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM nextval('${CHANGE_SEQUENCE}');
-  PERFORM pg_notify('${CHANGE_CHANNEL}', '');
+  -- Writes through zou-bun set the origin and are told by the change log.
+  IF coalesce(current_setting('${ORIGIN_SETTING}', true), '') = '' THEN
+    PERFORM nextval('${CHANGE_SEQUENCE}');
+    PERFORM pg_notify('${CHANGE_CHANNEL}', '');
+  END IF;
   RETURN NULL;
 END
 $$`,
@@ -70,30 +79,43 @@ export async function removeChangeTriggers(db: Kysely<any>): Promise<void> {
   await sql.raw(`DROP SEQUENCE IF EXISTS ${CHANGE_SEQUENCE}`).execute(db);
 }
 
+/** What one read of the database says. */
+export interface ChangeReading {
+  /** CHANGE_SEQUENCE's value (moved by writes not made through zou-bun). */
+  sequence: number;
+  /** False when the change log could not explain what other instances committed (a gap). */
+  explained: boolean;
+}
+
 /** The PostgreSQL change signal of one database instance (one per process and database). */
 export class PostgresChangeSignal implements ChangeSignal {
   /** The highest value of the sequence read so far. */
   private sequence = 0;
-  /** Notifications received, reconnections and failed reads: each may hide a commit. */
+  /** Notifications received, reconnections, failed reads and unexplained log rows. */
   private moves = 0;
   private inFlight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
 
-  constructor(private readonly readSequence: () => Promise<number>) {}
+  constructor(private readonly readChanges: () => Promise<ChangeReading>) {}
 
   /** Both parts only grow: the sum moves whenever either does. */
   version(): number {
     return this.sequence + this.moves;
   }
 
-  /** A commit became visible (its notification arrived) or may have been missed (reconnection). */
+  /** A commit may have been missed (reconnection of the link). */
   moved(): void {
     this.moves += 1;
   }
 
+  /** A notification of CHANGE_CHANNEL: sent only for writes not made through zou-bun. */
+  notified(payload: string): void {
+    if (payload === "") this.moves += 1;
+  }
+
   /**
-   * Reads the sequence. A read already running may have started before a commit the caller must
-   * see: callers arriving meanwhile share one read started after it ends.
+   * Reads the change log and the sequence. A read already running may have started before a
+   * commit the caller must see: callers arriving meanwhile share one read started after it ends.
    */
   refresh(): Promise<void> {
     if (!this.inFlight) {
@@ -110,8 +132,9 @@ export class PostgresChangeSignal implements ChangeSignal {
 
   private async read(): Promise<void> {
     try {
-      const value = await this.readSequence();
-      if (value > this.sequence) this.sequence = value;
+      const { sequence, explained } = await this.readChanges();
+      if (sequence > this.sequence) this.sequence = sequence;
+      if (!explained) this.moves += 1;
     } catch {
       this.moves += 1;
     } finally {
@@ -122,11 +145,22 @@ export class PostgresChangeSignal implements ChangeSignal {
 
 const signalsByDb = new WeakMap<object, PostgresChangeSignal>();
 
-/** The signal of `db`, reading the sequence through its pool. */
-export function postgresChangeSignal(db: Kysely<any>): PostgresChangeSignal {
+/** The signal of `db`, reading the sequence and `log`'s new rows through its pool. */
+export function postgresChangeSignal(db: Kysely<any>, log: ChangeLog): PostgresChangeSignal {
   const signal = new PostgresChangeSignal(async () => {
-    const { rows } = await sql<{ last_value: number | string }>`SELECT last_value FROM zou_bun_change_seq`.execute(db);
-    return Number(rows[0]?.last_value ?? 0);
+    if (!log.started) {
+      const { rows } = await sql<{ sequence: number | string; id: number | string | null }>`
+        SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END AS sequence, (SELECT max(id) FROM ${sql.table(CHANGE_LOG_TABLE)}) AS id FROM ${sql.table(CHANGE_SEQUENCE)} s`.execute(db);
+      log.start(Number(rows[0]?.id ?? 0));
+      return { sequence: Number(rows[0]?.sequence ?? 0), explained: true };
+    }
+    const { rows } = await sql<ChangeLogRow & { sequence: number | string }>`
+      SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END AS sequence, l.id, l.origin, l.records
+      FROM ${sql.table(CHANGE_SEQUENCE)} s LEFT JOIN ${sql.table(CHANGE_LOG_TABLE)} l ON l.id > ${log.position}
+      ORDER BY l.id`.execute(db);
+    const sequence = Number(rows[0]?.sequence ?? 0);
+    const logged = rows.filter((row) => row.id !== null);
+    return { sequence, explained: logged.length === 0 || log.apply(logged) !== null };
   });
   signalsByDb.set(db, signal);
   return signal;

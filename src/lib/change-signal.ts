@@ -14,9 +14,15 @@
  * counters only.
  */
 
-/** Something that tells whether other connections committed since it was last read. */
+/**
+ * Something that tells whether other connections committed since it was last read. With a change
+ * log (src/db/change-log.ts), the other processes' commits it explains join the in-process write
+ * log (read it AFTER `externalVersion`: reading the version is what brings them in) and the
+ * version moves only for the others (a write by the sqlite3 shell, rows pruned before they were
+ * read).
+ */
 export interface ChangeSignal {
-  /** A value that never goes back and moves whenever another connection committed. */
+  /** A value that never goes back and moves whenever another connection committed unexplained. */
   version(): number;
   /** Brings `version` up to date when reading it costs a round trip (PostgreSQL). */
   refresh?(): Promise<void>;
@@ -64,22 +70,33 @@ export const NO_OTHER_WRITERS: ChangeSignal = { version: () => 0 };
  * request sent after the answer to the previous one was never handled in the same turn. Under load
  * one turn serves about 20 requests here, so all but one statement are saved. The value is
  * forgotten by a `setImmediate` callback, which Bun runs before it polls again.
+ *
+ * When the value moved, `changeLog.catchUp` reads the change log's new rows (src/db/change-log.ts):
+ * rows of other origins explain the commits, their records join the write log and the version
+ * stays. Without such a row (a write by the sqlite3 shell or an older build) or after a gap, the
+ * version moves and the caches start over. (A shell write and a logged one between two reads
+ * are taken for the logged one alone: writes outside zou-bun are not expected while it serves.)
  */
-export function sqliteChangeSignal(connection: SqliteConnection): ChangeSignal {
+export function sqliteChangeSignal(connection: SqliteConnection, changeLog?: { start(): void; catchUp(): boolean }): ChangeSignal {
   const statement = connection.query("PRAGMA data_version");
-  let current = 0;
+  let dataVersion: number | undefined;
+  /** Commits of other connections the change log did not explain. */
+  let unexplained = 0;
   let known = false;
   const forget = () => {
     known = false;
   };
   return {
     version() {
-      if (known) return current;
+      if (known) return unexplained;
       const row = statement.get() as { data_version: number } | null;
-      current = row ? Number(row.data_version) : 0;
+      const current = row ? Number(row.data_version) : 0;
+      if (dataVersion === undefined) changeLog?.start();
+      else if (current !== dataVersion && !changeLog?.catchUp()) unexplained += 1;
+      dataVersion = current;
       known = true;
       setImmediate(forget);
-      return current;
+      return unexplained;
     },
   };
 }

@@ -20,7 +20,7 @@ export interface PostgresInstance {
 export async function startPostgresInstance(db: Kysely<any>, url: string, bus: EventBus): Promise<PostgresInstance> {
   const link = new PostgresLink(url);
   const signal = postgresSignalOf(db);
-  await link.listen(CHANGE_CHANNEL, () => signal?.moved());
+  await link.listen(CHANGE_CHANNEL, (payload) => signal?.notified(payload));
   // Commits may have been missed while the link was down: caches start over.
   link.onReconnect(() => signal?.moved());
   await link.start();

@@ -10,8 +10,9 @@
  *  - otherwise, while no write at all went through the database since the answer was built
  *    (src/db/write-tracker.ts) and no other process committed to it (src/lib/change-signal.ts:
  *    the CLI, another worker).
- * A scope must itself drop the answer on a commit by another process and on any write to a table
- * the answer or its permission checks read.
+ * A scope must itself drop the answer on an unexplained commit by another process (`externalVersion`;
+ * the logged ones are in the write log) and on any write to a table the answer or its permission
+ * checks read.
  *
  * Answers made by `partsResponse` are kept as a Blob with their parts: a hit sends the Blob as it
  * is, the next answer of the list is assembled from slices of the previous Blob, and gzip/zstd
@@ -191,9 +192,12 @@ function put(store: Store, key: string, entry: Entry): void {
   store.bytes += bytes;
 }
 
-/** Every write of this process plus the version of other processes' commits (both only grow). */
+/**
+ * Every write of this process and the ones other processes logged, plus the version of their
+ * unexplained commits (both only grow). The version first: reading it brings in the logged ones.
+ */
 function databaseGeneration(db: object): number {
-  return totalWriteGeneration() + externalVersion(db);
+  return externalVersion(db) + totalWriteGeneration();
 }
 
 /** The encoding to answer `c` with, for a body of `size` bytes (none for Range and HEAD: the body as it is). */

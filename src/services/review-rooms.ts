@@ -144,7 +144,7 @@ export class ReviewRooms {
 
   /** The person of the socket when its token is still good and it may see the playlist. */
   private async authorize(socket: Socket, playlistId: string): Promise<string | null> {
-    const generation = writeGeneration(ACCESS_TABLES) + externalVersion(this.db); // other processes too
+    const generation = externalVersion(this.db) + writeGeneration(ACCESS_TABLES); // other processes too (read first: brings in their logged writes)
     let decisions = this.decisions.get(socket.id);
     const known = decisions?.get(playlistId);
     if (known && known.generation === generation && known.until > Date.now()) return known.personId;

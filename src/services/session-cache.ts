@@ -4,8 +4,9 @@
  *
  * Revocation semantics are kept: an entry is only used while no write touched the `person` or
  * `kv_store` tables since it was filled (logout/revocation writes kv_store; deactivation, role
- * changes and API-token renewal write person), while no other process committed to the database
- * (src/lib/change-signal.ts: the CLI, another worker), and never past the token's own expiry.
+ * changes and API-token renewal write person; other processes' writes to them reach the write log
+ * through the change log, src/db/change-log.ts), while no other process committed to the database
+ * unexplained (src/lib/change-signal.ts), and never past the token's own expiry.
  */
 import type { PersonRow } from "../context";
 import type { TokenClaims } from "../lib/jwt";
@@ -38,7 +39,8 @@ function entriesOf(db: object): Map<string, Entry> {
  * moves whenever either does).
  */
 export function sessionGeneration(db: object): number {
-  return writeGeneration(SESSION_TABLES) + externalVersion(db);
+  // The version first: reading it brings other processes' logged writes into the write log.
+  return externalVersion(db) + writeGeneration(SESSION_TABLES);
 }
 
 /** The cached claims and a copy of the person row of `token`, or null. */

@@ -4,7 +4,8 @@
  *  - the answer as per-entity JSON fragments (one string per listed entity, keyed by its id, in
  *    answer order), the entity rows they were built from, and which task belongs to which entity;
  *  - the position in the write log (src/db/write-tracker.ts) up to which it is known current, and
- *    the version of other processes' commits (src/lib/change-signal.ts) it was built at.
+ *    the version of other processes' unexplained commits (src/lib/change-signal.ts) it was built
+ *    at (their logged writes join the write log: src/db/change-log.ts).
  *
  * `pendingChanges` reads the writes issued since and tells what they touch for this list:
  *  - nothing (a write in another project, a comment, a notification...): the fragments serve as
@@ -14,7 +15,8 @@
  *  - the entity rows (an entity renamed, created, deleted or moved, a casting, a sequence renamed):
  *    the rows are read again and the fragments of changed rows rebuilt;
  *  - anything else that the answer or its permission checks read (project, team, person, types,
- *    metadata descriptors, raw SQL, a commit by another process, writes too old for the log): all.
+ *    metadata descriptors, raw SQL, a commit by another process that the change log does not
+ *    explain, writes too old for the log): all.
  *
  * A state is never changed once stored (except moving its position past writes that did not
  * concern it): a rebuild stores a new state, so answers built from an older state can tell they
@@ -161,7 +163,7 @@ function classify(state: ListState, record: WriteRecord, changes: Changes): void
 
 /**
  * What changed for `state` since its position, or null when it cannot tell (writes too old for
- * the log, another process committed): rebuild everything. Moves the state's position when
+ * the log, another process committed unexplained): rebuild everything. Moves the state's position when
  * nothing concerned it.
  */
 export function pendingChanges(db: Db, state: ListState): Changes | null {
@@ -380,8 +382,9 @@ export async function currentFragments(c: AppContext, source: ListSource): Promi
     const built = await (await source.loadBuilder(rows)).build(rows, false);
     return rows.map((r) => built.fragments.get(r.id)!);
   }
-  const position = writeLogPosition();
+  // The version first: reading it brings other processes' logged writes into the write log.
   const external = externalVersion(db);
+  const position = writeLogPosition();
   const base = storedState(db, source.key);
   const changes = base ? pendingChanges(db, base) : null;
   let state: ListState | null = null;
