@@ -36,6 +36,10 @@ function forwardedHeaders(headers: Headers): Record<string, string> {
   return out;
 }
 
+/** How long a forwarded request waits for a starting socket owner, and between two tries. */
+const OWNER_WAIT_MS = 5000;
+const OWNER_RETRY_MS = 100;
+
 function unavailable(): Response {
   return Response.json({ error: true, message: "The realtime stream is restarting, try again." }, { status: 503, headers: { "Retry-After": "1" } });
 }
@@ -112,21 +116,28 @@ export class SocketForwarder {
 
   private async forward(request: Request, target: string): Promise<Response> {
     const hasBody = request.method !== "GET" && request.method !== "HEAD";
-    try {
-      const answer = await fetch(`http://${this.origin}${target}`, {
-        method: request.method,
-        headers: forwardedHeaders(request.headers),
-        body: hasBody ? await request.arrayBuffer() : undefined,
-        redirect: "manual",
-        signal: request.signal, // a client gone ends its long-poll at the owner too
-      });
-      const headers = new Headers(answer.headers);
-      headers.delete("content-length");
-      headers.delete("content-encoding");
-      headers.delete("transfer-encoding");
-      return new Response(answer.body, { status: answer.status, headers });
-    } catch {
-      return unavailable();
+    const body = hasBody ? await request.arrayBuffer() : undefined;
+    // The owner may be starting (or restarting): its port is tried again for a few seconds
+    // before the client is told to come back.
+    const giveUpAt = Date.now() + OWNER_WAIT_MS;
+    for (;;) {
+      try {
+        const answer = await fetch(`http://${this.origin}${target}`, {
+          method: request.method,
+          headers: forwardedHeaders(request.headers),
+          body,
+          redirect: "manual",
+          signal: request.signal, // a client gone ends its long-poll at the owner too
+        });
+        const headers = new Headers(answer.headers);
+        headers.delete("content-length");
+        headers.delete("content-encoding");
+        headers.delete("transfer-encoding");
+        return new Response(answer.body, { status: answer.status, headers });
+      } catch {
+        if (request.signal.aborted || Date.now() >= giveUpAt) return unavailable();
+        await Bun.sleep(OWNER_RETRY_MS);
+      }
     }
   }
 
