@@ -20,6 +20,7 @@
  */
 import { totalWriteGeneration, writeGeneration } from "../db/write-tracker";
 import { externalVersion } from "../lib/change-signal";
+import { PerDatabase, SizedCache } from "../lib/sized-cache";
 
 const MAX_ENTRIES = 20_000;
 const MAX_CHARS = 32 * 1024 * 1024;
@@ -31,26 +32,9 @@ interface Entry {
   version: number;
 }
 
-interface Store {
-  entries: Map<string, Entry>;
-  chars: number;
-}
-
-const stores = new WeakMap<object, Store>();
-
-function storeOf(db: object): Store {
-  let store = stores.get(db);
-  if (!store) {
-    store = { entries: new Map(), chars: 0 };
-    stores.set(db, store);
-  }
-  return store;
-}
-
-function remove(store: Store, key: string, entry: Entry): void {
-  store.entries.delete(key);
-  store.chars -= entry.text.length;
-}
+const caches = new PerDatabase(
+  () => new SizedCache<Entry>({ maxEntries: MAX_ENTRIES, maxTotal: MAX_CHARS, maxEntrySize: MAX_ENTRY_CHARS, sizeOf: (entry) => entry.text.length }),
+);
 
 /**
  * The version of answers that depend on `tables` (null: on any table). Both terms only grow, so
@@ -68,39 +52,30 @@ export function byIdAnswerKey(route: string, rawId: string, query: string, user:
 
 /** The kept answer for `key` when it was built at `version`, else undefined (and it is dropped). */
 export function cachedAnswer(db: object, key: string, version: number): string | undefined {
-  const store = stores.get(db);
-  const entry = store?.entries.get(key);
+  const cache = caches.existing(db);
+  // Most recently used last, so eviction drops the oldest.
+  const entry = cache?.get(key);
   if (!entry) return undefined;
   if (entry.version !== version) {
-    remove(store!, key, entry);
+    cache!.delete(key);
     return undefined;
   }
-  // Most recently used last, so eviction drops the oldest.
-  store!.entries.delete(key);
-  store!.entries.set(key, entry);
   return entry.text;
 }
 
 /** Keeps `text` as the answer for `key`, built from the database at `version`. */
 export function keepAnswer(db: object, key: string, version: number, text: string): void {
+  // Too large: the previous answer (if any) stays.
   if (text.length > MAX_ENTRY_CHARS) return;
-  const store = storeOf(db);
-  const previous = store.entries.get(key);
-  if (previous) remove(store, key, previous);
-  while ((store.entries.size >= MAX_ENTRIES || store.chars + text.length > MAX_CHARS) && store.entries.size > 0) {
-    const oldest = store.entries.keys().next().value!;
-    remove(store, oldest, store.entries.get(oldest)!);
-  }
-  store.entries.set(key, { text, version });
-  store.chars += text.length;
+  caches.of(db).set(key, { text, version });
 }
 
 /** How many answers are kept for `db` (tests). */
 export function keptAnswerCount(db: object): number {
-  return stores.get(db)?.entries.size ?? 0;
+  return caches.existing(db)?.size ?? 0;
 }
 
 /** Drops every answer kept for `db`. */
 export function forgetByIdAnswers(db: object): void {
-  stores.delete(db);
+  caches.forget(db);
 }

@@ -21,6 +21,7 @@
 import type { AppContext } from "../context";
 import { totalWriteGeneration } from "../db/write-tracker";
 import { externalVersion } from "./change-signal";
+import { PerDatabase, SizedCache } from "./sized-cache";
 import { chooseEncoding, compressBlob, compressParts, COMPRESSION_THRESHOLD, isChunkedEncoding, noteAnswerSize, type ChunkedEncoding, type CompressedParts, type Encoding } from "./compression";
 
 const MAX_BYTES = 256 * 1024 * 1024;
@@ -151,22 +152,6 @@ interface Entry {
   chunked: Partial<Record<ChunkedEncoding, CompressedParts>>;
 }
 
-interface Store {
-  entries: Map<string, Entry>;
-  bytes: number;
-}
-
-const stores = new WeakMap<object, Store>();
-
-function storeOf(owner: object): Store {
-  let store = stores.get(owner);
-  if (!store) {
-    store = { entries: new Map(), bytes: 0 };
-    stores.set(owner, store);
-  }
-  return store;
-}
-
 function entryBytes(entry: Entry): number {
   let bytes = entry.body.blob.size;
   for (const encoded of Object.values(entry.encoded)) bytes += encoded.size;
@@ -174,23 +159,7 @@ function entryBytes(entry: Entry): number {
   return bytes;
 }
 
-function remove(store: Store, key: string): void {
-  const entry = store.entries.get(key);
-  if (!entry) return;
-  store.bytes -= entryBytes(entry);
-  store.entries.delete(key);
-}
-
-function put(store: Store, key: string, entry: Entry): void {
-  remove(store, key);
-  const bytes = entryBytes(entry);
-  if (bytes > MAX_BYTES / 4) return;
-  while (store.bytes + bytes > MAX_BYTES && store.entries.size > 0) {
-    remove(store, store.entries.keys().next().value!);
-  }
-  store.entries.set(key, entry);
-  store.bytes += bytes;
-}
+const caches = new PerDatabase(() => new SizedCache<Entry>({ maxTotal: MAX_BYTES, maxEntrySize: MAX_BYTES / 4, sizeOf: entryBytes }));
 
 /**
  * Every write of this process and the ones other processes logged, plus the version of their
@@ -218,29 +187,28 @@ function encodedResponse(body: Blob | ReadableStream<Uint8Array>, contentType: s
 }
 
 /** Keeps `body` (and the chunks it was made of) as `entry`'s answer in `encoding`, while the entry is the stored one. */
-function keepEncoded(store: Store, key: string, entry: Entry, encoding: Encoding, body: Blob, chunked?: CompressedParts): void {
-  if (store.entries.get(key) !== entry || entry.encoded[encoding]) return;
-  store.bytes -= entryBytes(entry);
+function keepEncoded(cache: SizedCache<Entry>, key: string, entry: Entry, encoding: Encoding, body: Blob, chunked?: CompressedParts): void {
+  if (cache.peek(key) !== entry || entry.encoded[encoding]) return;
   entry.encoded[encoding] = body;
   if (chunked) entry.chunked[chunked.encoding] = chunked;
-  store.bytes += entryBytes(entry);
+  cache.resize(key);
 }
 
 /**
  * `entry`'s answer in `encoding`: kept from an earlier request, or compressed now (the chunks of
  * unchanged parts reused) and kept.
  */
-async function encodedAnswer(store: Store, key: string, entry: Entry, encoding: Encoding): Promise<Response> {
+async function encodedAnswer(cache: SizedCache<Entry>, key: string, entry: Entry, encoding: Encoding): Promise<Response> {
   const kept = entry.encoded[encoding];
   if (kept) return encodedResponse(kept, entry.contentType, encoding);
   if (!isChunkedEncoding(encoding)) {
     const body = await compressBlob(encoding, entry.body.blob);
-    keepEncoded(store, key, entry, encoding, body);
+    keepEncoded(cache, key, entry, encoding, body);
     return encodedResponse(body, entry.contentType, encoding);
   }
   const compression = compressParts(encoding, entry.body.parts, entry.body.blob.size, entry.chunked[encoding]);
   const made = compression.done.then(({ body, state }) => {
-    keepEncoded(store, key, entry, encoding, body, state);
+    keepEncoded(cache, key, entry, encoding, body, state);
     return body;
   });
   if (compression.compressed <= WAIT_FOR_CHUNKS) return encodedResponse(await made, entry.contentType, encoding);
@@ -257,20 +225,19 @@ function plainResponse(body: Blob, contentType: string): Response {
 /** Serves `build()`'s answer from the cache when the database has not changed since it was built. */
 export async function cachedResponse(c: AppContext, build: () => Promise<Response>): Promise<Response> {
   const db = c.get("db");
-  const store = storeOf(db);
+  const cache = caches.of(db);
   const key = `${c.get("user").id} ${c.req.url.slice(c.req.url.indexOf("/", 8))}`;
   const generation = databaseGeneration(db);
-  const hit = store.entries.get(key);
+  const hit = cache.peek(key);
   if (hit) {
     if (hit.scope ? hit.scope() : hit.generation === generation) {
       // Most recently used last, so eviction drops the oldest.
-      store.entries.delete(key);
-      store.entries.set(key, hit);
+      cache.get(key);
       const encoding = answerEncoding(c, hit.body.blob.size);
-      if (encoding) return encodedAnswer(store, key, hit, encoding);
+      if (encoding) return encodedAnswer(cache, key, hit, encoding);
       return plainResponse(hit.body.blob, hit.contentType);
     }
-    remove(store, key);
+    cache.delete(key);
   }
   const response = await build();
   if (response.status !== 200 || !response.body) return response;
@@ -281,14 +248,14 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   if (known) {
     // The chunks compressed for the answer this one replaces serve again for its unchanged parts.
     const entry: Entry = { body: known, contentType, generation, scope, encoded: {}, chunked: hit ? { ...hit.chunked } : {} };
-    if (current()) put(store, key, entry);
+    if (current()) cache.set(key, entry);
     const encoding = answerEncoding(c, known.blob.size);
     // Brotli is not put together from chunks: the compression middleware streams it.
-    if (encoding && isChunkedEncoding(encoding)) return encodedAnswer(store, key, entry, encoding);
+    if (encoding && isChunkedEncoding(encoding)) return encodedAnswer(cache, key, entry, encoding);
     return response;
   }
   const keep = (bytes: Uint8Array<ArrayBuffer>) => {
-    if (current()) put(store, key, { body: { blob: new Blob([bytes]), parts: [bytes] }, contentType, generation, scope, encoded: {}, chunked: {} });
+    if (current()) cache.set(key, { body: { blob: new Blob([bytes]), parts: [bytes] }, contentType, generation, scope, encoded: {}, chunked: {} });
   };
   if (!contentType.includes("ndjson")) {
     // A whole body: encode it once, send and keep the same bytes.
@@ -304,5 +271,5 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
 
 /** Drops every answer kept for `db` (tests compare with answers built from scratch). */
 export function forgetCachedAnswers(db: object): void {
-  stores.delete(db);
+  caches.forget(db);
 }

@@ -14,6 +14,7 @@ import { writesSince } from "../db/write-tracker";
 import { concerns, declareAnswerReads, type AnswerReads, type WriteMark } from "../lib/answer-reads";
 import { externalVersion } from "../lib/change-signal";
 import { chunks } from "../lib/chunks";
+import { PerDatabase, SizedCache } from "../lib/sized-cache";
 import { projectTaskReadsOf } from "./list-reads";
 import { presentTasks, type TaskRow } from "./tasks";
 
@@ -36,23 +37,15 @@ const CLOSE = Buffer.from("]");
 
 /** Lists kept per database (each one ~15 MB for 20,000 tasks). */
 const MAX_STATES = 8;
-const stores = new WeakMap<object, Map<string, TaskListState>>();
+/** Oldest stored first (a read does not count as a use). */
+const caches = new PerDatabase(() => new SizedCache<TaskListState>({ maxEntries: MAX_STATES }));
 
 /** Rebuilds of whole lists, for tests (a write elsewhere must not make one). */
 export let projectTaskListBuilds = 0;
 
-function storeOf(db: object): Map<string, TaskListState> {
-  let store = stores.get(db);
-  if (!store) {
-    store = new Map();
-    stores.set(db, store);
-  }
-  return store;
-}
-
 /** Drops every kept list of `db` (tests compare with answers built from scratch). */
 export function forgetProjectTaskLists(db: object): void {
-  stores.delete(db);
+  caches.forget(db);
 }
 
 function sortKey(value: unknown): string {
@@ -152,9 +145,9 @@ async function patchedState(c: AppContext, base: TaskListState, projectId: strin
  */
 export async function projectTaskListBody(c: AppContext, projectId: string, mark: WriteMark): Promise<Uint8Array<ArrayBuffer>> {
   const db = c.get("db");
-  const store = storeOf(db);
+  const cache = caches.of(db);
   const key = `${c.get("user").id} ${projectId}`;
-  const base = store.get(key);
+  const base = cache.peek(key);
   const touched = base ? touchedTasks(db, base) : null;
   let state: TaskListState;
   if (base && touched && touched.size === 0) {
@@ -164,11 +157,7 @@ export async function projectTaskListBody(c: AppContext, projectId: string, mark
   }
   else if (base && touched && touched.size <= Math.max(64, base.order.length / 4)) state = await patchedState(c, base, projectId, touched, mark);
   else state = await freshState(c, key, projectId, mark);
-  if (state !== base) {
-    store.delete(key);
-    while (store.size >= MAX_STATES) store.delete(store.keys().next().value!);
-    store.set(key, state);
-  }
+  if (state !== base) cache.set(key, state);
   declareAnswerReads(c, mark, state.reads);
   const parts: Uint8Array[] = new Array(state.order.length * 2 + 1);
   parts[0] = OPEN;

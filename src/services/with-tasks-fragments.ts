@@ -27,6 +27,7 @@ import type { Db } from "../db/database";
 import { writeLogPosition, writesSince, type ColumnValues, type WriteRecord } from "../db/write-tracker";
 import { externalVersion } from "../lib/change-signal";
 import { declareAnswerScope } from "../lib/response-cache";
+import { PerDatabase, SizedCache } from "../lib/sized-cache";
 
 type Row = Record<string, any>;
 
@@ -187,62 +188,31 @@ export function pendingChanges(db: Db, state: ListState): Changes | null {
 /** Fragments kept per database, all lists together (a list of 50,000 shots x 10 tasks is ~300 MB). */
 const MAX_BYTES = 1024 * 1024 * 1024;
 
-interface Store {
-  states: Map<string, ListState>;
-  bytes: number;
-}
-
-const stores = new WeakMap<object, Store>();
-
-function storeOf(db: object): Store {
-  let store = stores.get(db);
-  if (!store) {
-    store = { states: new Map(), bytes: 0 };
-    stores.set(db, store);
-  }
-  return store;
-}
+/** A state larger than all of it is not kept. */
+const caches = new PerDatabase(() => new SizedCache<ListState>({ maxTotal: MAX_BYTES, maxEntrySize: MAX_BYTES, sizeOf: (state) => state.bytes }));
 
 export function storedState(db: Db, key: string): ListState | undefined {
-  const store = storeOf(db);
-  const state = store.states.get(key);
-  if (state) {
-    // Most recently used last, so eviction drops the oldest.
-    store.states.delete(key);
-    store.states.set(key, state);
-  }
-  return state;
+  // Most recently used last, so eviction drops the oldest.
+  return caches.of(db).get(key);
 }
 
 /** Stores `state` in place of `base` (the state it was built from), unless another request already replaced it. */
 export function storeState(db: Db, state: ListState, base: ListState | undefined): void {
-  const store = storeOf(db);
-  const current = store.states.get(state.key);
-  if (current !== base) return;
-  if (current) {
-    store.bytes -= current.bytes;
-    store.states.delete(state.key);
-  }
-  if (state.bytes > MAX_BYTES) return;
-  while (store.bytes + state.bytes > MAX_BYTES && store.states.size > 0) {
-    const oldest = store.states.values().next().value!;
-    store.bytes -= oldest.bytes;
-    store.states.delete(oldest.key);
-  }
-  store.states.set(state.key, state);
-  store.bytes += state.bytes;
+  const cache = caches.of(db);
+  if (cache.peek(state.key) !== base) return;
+  cache.set(state.key, state);
 }
 
 /** True while `state` is the stored one for its list and no write since concerns it. */
 export function isCurrent(db: Db, state: ListState): boolean {
-  if (storeOf(db).states.get(state.key) !== state) return false;
+  if (caches.of(db).peek(state.key) !== state) return false;
   const changes = pendingChanges(db, state);
   return changes !== null && !changes.rows && changes.entities.size === 0;
 }
 
 /** Drops every stored list of `db` (tests compare with answers built from scratch). */
 export function forgetListStates(db: object): void {
-  stores.delete(db);
+  caches.forget(db);
 }
 
 // ---------------------------------------------------------------------------------------------
