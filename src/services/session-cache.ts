@@ -12,6 +12,7 @@ import type { PersonRow } from "../context";
 import type { TokenClaims } from "../lib/jwt";
 import { writeGeneration } from "../db/write-tracker";
 import { externalVersion } from "../lib/change-signal";
+import { PerDatabase } from "../lib/sized-cache";
 
 const SESSION_TABLES = ["person", "kv_store"] as const;
 const MAX_ENTRIES = 10_000;
@@ -22,16 +23,11 @@ interface Entry {
   generation: number;
   expiresAt: number;
 }
-/** Entries per database instance (tests run several servers in one process). */
-const caches = new WeakMap<object, Map<string, Entry>>();
-function entriesOf(db: object): Map<string, Entry> {
-  let entries = caches.get(db);
-  if (!entries) {
-    entries = new Map();
-    caches.set(db, entries);
-  }
-  return entries;
-}
+/**
+ * Entries per database instance (tests run several servers in one process). Not a SizedCache: a
+ * full cache first drops expired and outdated sessions, and a read does not count as a use.
+ */
+const caches = new PerDatabase(() => new Map<string, Entry>());
 
 /**
  * The generation to read before loading what `rememberSession` will store: in-process writes to
@@ -45,7 +41,7 @@ export function sessionGeneration(db: object): number {
 
 /** The cached claims and a copy of the person row of `token`, or null. */
 export function cachedSession(db: object, token: string, now = Date.now()): { claims: TokenClaims; user: PersonRow } | null {
-  const entries = entriesOf(db);
+  const entries = caches.of(db);
   const entry = entries.get(token);
   if (!entry) return null;
   if (entry.expiresAt <= now || entry.generation !== sessionGeneration(db)) {
@@ -58,7 +54,7 @@ export function cachedSession(db: object, token: string, now = Date.now()): { cl
 /** Stores a session checked from `generation` on (read before the revocation and person lookups). */
 export function rememberSession(db: object, token: string, claims: TokenClaims, user: PersonRow, generation: number, now = Date.now()): void {
   if (generation !== sessionGeneration(db)) return;
-  const entries = entriesOf(db);
+  const entries = caches.of(db);
   const expiresAt = typeof claims.exp === "number" ? claims.exp * 1000 : Infinity;
   if (entries.size >= MAX_ENTRIES) {
     for (const [key, entry] of entries) {
@@ -70,5 +66,5 @@ export function rememberSession(db: object, token: string, claims: TokenClaims, 
 }
 
 export function clearSessionCache(db: object): void {
-  caches.delete(db);
+  caches.forget(db);
 }
