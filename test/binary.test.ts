@@ -180,5 +180,5 @@ describe("the single binary", () => {
     // The default database is a file beside the binary (a PostgreSQL run keeps it in PostgreSQL).
     if (onPostgres) expect(readdirSync(folder)).not.toContain("zou.db");
     else expect(readdirSync(folder).sort()).toContain("zou.db");
-  });
+  }, 90_000); // a supervisor and a worker per core start from the binary: slow on a loaded machine
 });
