@@ -8,7 +8,7 @@
 import type { ServerWebSocket } from "bun";
 import { registerStream, unregisterStream } from "../lib/broadcast";
 import type { LiveDeps } from "./live-events";
-import { isSocketRequest, pathStartOf, serveWithDeferredLiveEvents } from "./live-events-deferred";
+import { SOCKET_PATH, serveWithDeferredLiveEvents } from "./live-events-deferred";
 
 type Fetch = (request: Request, server: Bun.Server<any>) => Response | Promise<Response>;
 
@@ -80,8 +80,9 @@ export class SocketForwarder {
     return {
       fetch: (request: Request, server: Bun.Server<any>): Response | Promise<Response> | undefined => {
         const url = request.url;
-        if (!isSocketRequest(url)) return fetch(request, server);
-        const target = url.slice(pathStartOf(url));
+        const pathStart = url.indexOf("/", url.indexOf("://") + 3);
+        if (!url.startsWith(SOCKET_PATH, pathStart)) return fetch(request, server);
+        const target = url.slice(pathStart);
         if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
           const tunnel: Tunnel = { target, headers: forwardedHeaders(request.headers), upstream: null, pending: [], closed: false };
           if ((server as Bun.Server<{ tunnel: Tunnel }>).upgrade(request, { data: { tunnel } })) return undefined;
