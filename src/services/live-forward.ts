@@ -12,13 +12,18 @@ import { SOCKET_PATH, serveWithDeferredLiveEvents } from "./live-events-deferred
 
 type Fetch = (request: Request, server: Bun.Server<any>) => Response | Promise<Response>;
 
-/** One forwarded WebSocket: the client's side here, the owner's side once open. */
+/**
+ * One forwarded WebSocket. The owner's side is opened first; the client's side is accepted once it
+ * is, so a client never holds a WebSocket that leads nowhere.
+ */
 interface Tunnel {
-  target: string;
-  headers: Record<string, string>;
-  upstream: WebSocket | null;
-  /** Client messages received before the owner's side opened. */
-  pending: (string | Buffer)[];
+  upstream: WebSocket;
+  /** The client's side, once its upgrade completed. */
+  client: ServerWebSocket<{ tunnel: Tunnel }> | null;
+  /** Owner messages received before the client's side opened (socket.io's open packet). */
+  pending: (string | Uint8Array)[];
+  /** The owner's close, when it came before the client's side opened. */
+  upstreamClosed: { code: number; reason: string } | null;
   closed: boolean;
 }
 
@@ -78,30 +83,25 @@ export class SocketForwarder {
   /** The Bun.serve `fetch` and `websocket` handlers: forwarding under /socket.io, `fetch` for the rest. */
   serveHandlers(fetch: Fetch) {
     return {
-      fetch: (request: Request, server: Bun.Server<any>): Response | Promise<Response> | undefined => {
+      fetch: (request: Request, server: Bun.Server<any>): Response | Promise<Response | undefined> | undefined => {
         const url = request.url;
         const pathStart = url.indexOf("/", url.indexOf("://") + 3);
         if (!url.startsWith(SOCKET_PATH, pathStart)) return fetch(request, server);
         const target = url.slice(pathStart);
-        if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-          const tunnel: Tunnel = { target, headers: forwardedHeaders(request.headers), upstream: null, pending: [], closed: false };
-          if ((server as Bun.Server<{ tunnel: Tunnel }>).upgrade(request, { data: { tunnel } })) return undefined;
-          return new Response(null, { status: 400 });
-        }
+        if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return this.upgrade(request, server, target);
         return this.forward(request, target);
       },
       websocket: {
         open: (ws: ServerWebSocket<{ tunnel: Tunnel }>) => this.open(ws),
         message: (ws: ServerWebSocket<{ tunnel: Tunnel }>, message: string | Buffer) => {
-          const { tunnel } = ws.data;
-          if (tunnel.upstream?.readyState === WebSocket.OPEN) tunnel.upstream.send(message);
-          else tunnel.pending.push(message);
+          const { upstream } = ws.data.tunnel;
+          if (upstream.readyState === WebSocket.OPEN) upstream.send(message);
         },
         close: (ws: ServerWebSocket<{ tunnel: Tunnel }>, code: number, reason: string) => {
           this.tunnels.delete(ws);
           const { tunnel } = ws.data;
           tunnel.closed = true;
-          tunnel.upstream?.close(validCloseCode(code), reason);
+          tunnel.upstream.close(validCloseCode(code), reason);
         },
         idleTimeout: 120,
       },
@@ -141,43 +141,76 @@ export class SocketForwarder {
     }
   }
 
+  /**
+   * A client's WebSocket upgrade: the owner's side is opened first, tried again like `forward` while
+   * the owner starts (a client's socket.io handshake that met a closed tunnel would hang until
+   * its connect timeout), then the client's side is accepted. 503 when the owner stays away.
+   */
+  private async upgrade(request: Request, server: Bun.Server<any>, target: string): Promise<Response | undefined> {
+    const headers = forwardedHeaders(request.headers);
+    const giveUpAt = Date.now() + OWNER_WAIT_MS;
+    let tunnel = await this.connect(target, headers);
+    while (!tunnel) {
+      if (request.signal.aborted || Date.now() >= giveUpAt) return unavailable();
+      await Bun.sleep(OWNER_RETRY_MS);
+      tunnel = await this.connect(target, headers);
+    }
+    if ((server as Bun.Server<{ tunnel: Tunnel }>).upgrade(request, { data: { tunnel } })) return undefined;
+    tunnel.closed = true;
+    tunnel.upstream.close();
+    return new Response(null, { status: 400 });
+  }
+
+  /** A WebSocket to the owner, resolved once open; null when it could not be opened. */
+  private connect(target: string, headers: Record<string, string>): Promise<Tunnel | null> {
+    let upstream: WebSocket;
+    try {
+      upstream = new WebSocket(`ws://${this.origin}${target}`, { headers } as any);
+    } catch {
+      return Promise.resolve(null);
+    }
+    upstream.binaryType = "arraybuffer";
+    const tunnel: Tunnel = { upstream, client: null, pending: [], upstreamClosed: null, closed: false };
+    return new Promise((resolve) => {
+      let opened = false;
+      upstream.addEventListener("open", () => {
+        opened = true;
+        resolve(tunnel);
+      });
+      upstream.addEventListener("message", (event) => {
+        const message = typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer);
+        if (tunnel.client) {
+          if (!tunnel.closed) tunnel.client.send(message);
+        } else tunnel.pending.push(message);
+      });
+      const ended = (code: number, reason: string) => {
+        if (!opened) return resolve(null);
+        if (tunnel.closed) return;
+        if (!tunnel.client) {
+          tunnel.upstreamClosed ??= { code, reason };
+          return;
+        }
+        tunnel.closed = true;
+        this.tunnels.delete(tunnel.client);
+        tunnel.client.close(code, reason);
+      };
+      upstream.addEventListener("close", (event) => ended(validCloseCode(event.code), event.reason));
+      upstream.addEventListener("error", () => ended(1011, "realtime stream unavailable"));
+    });
+  }
+
+  /** The client's side opened: what the owner already sent goes out, then messages flow both ways. */
   private open(ws: ServerWebSocket<{ tunnel: Tunnel }>): void {
     const { tunnel } = ws.data;
     this.tunnels.add(ws);
-    let upstream: WebSocket;
-    try {
-      upstream = new WebSocket(`ws://${this.origin}${tunnel.target}`, { headers: tunnel.headers } as any);
-    } catch {
-      ws.close(1011, "realtime stream unavailable");
-      return;
+    tunnel.client = ws;
+    for (const message of tunnel.pending) ws.send(message);
+    tunnel.pending = [];
+    if (tunnel.upstreamClosed) {
+      tunnel.closed = true;
+      this.tunnels.delete(ws);
+      ws.close(tunnel.upstreamClosed.code, tunnel.upstreamClosed.reason);
     }
-    upstream.binaryType = "arraybuffer";
-    tunnel.upstream = upstream;
-    upstream.addEventListener("open", () => {
-      if (tunnel.closed) {
-        upstream.close();
-        return;
-      }
-      for (const message of tunnel.pending) upstream.send(message);
-      tunnel.pending = [];
-    });
-    upstream.addEventListener("message", (event) => {
-      if (!tunnel.closed) ws.send(typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer));
-    });
-    upstream.addEventListener("close", (event) => {
-      if (!tunnel.closed) {
-        tunnel.closed = true;
-        this.tunnels.delete(ws);
-        ws.close(validCloseCode(event.code), event.reason);
-      }
-    });
-    upstream.addEventListener("error", () => {
-      if (!tunnel.closed) {
-        tunnel.closed = true;
-        this.tunnels.delete(ws);
-        ws.close(1011, "realtime stream unavailable");
-      }
-    });
   }
 }
 
