@@ -9,8 +9,18 @@
  */
 import type { LiveDeps, LiveEvents } from "./live-events";
 
-/** live-events.ts's SOCKET_PATH (a value import would load socket.io at start-up). */
+/** Where socket.io is served (here, not in live-events.ts: importing that loads socket.io). */
 export const SOCKET_PATH = "/socket.io/";
+
+/** Where the path of a request URL starts (after `scheme://host`). */
+export function pathStartOf(url: string): number {
+  return url.indexOf("/", url.indexOf("://") + 3);
+}
+
+/** True for a request to socket.io. */
+export function isSocketRequest(url: string): boolean {
+  return url.startsWith(SOCKET_PATH, pathStartOf(url));
+}
 /** socket.io's default `maxHttpBufferSize`: the websocket message limit its engine asks for. */
 const SOCKET_MAX_PAYLOAD = 1_000_000;
 /** The latest start of the stream when no request comes (ms after listening). */
@@ -53,8 +63,7 @@ export function serveWithDeferredLiveEvents(
   const latest = setTimeout(startSoon, START_AT_LATEST_MS);
   const fetch: Fetch = (request, server) => {
     if (handlers) return handlers.fetch(request, server);
-    const url = request.url;
-    if (url.startsWith(SOCKET_PATH, url.indexOf("/", url.indexOf("://") + 3))) {
+    if (isSocketRequest(request.url)) {
       return start().then(() => (handlers ? handlers.fetch(request, server) : new Response(null, { status: 503 })));
     }
     const answer = app.fetch(request, server);

@@ -20,8 +20,8 @@ import type { EmittedEvent, EventBus } from "../lib/events";
 import { authenticate } from "./auth";
 import { sessionGeneration } from "./session-cache";
 import { ReviewRooms } from "./review-rooms";
+import { isSocketRequest, SOCKET_PATH } from "./live-events-deferred";
 
-export const SOCKET_PATH = "/socket.io/";
 export const EVENTS_NAMESPACE = "/events";
 
 export interface LiveDeps {
@@ -168,9 +168,7 @@ export class LiveEvents {
     const engineHandlers = this.engine.handler();
     return {
       fetch: (request: Request, server: Bun.Server<any>) => {
-        const url = request.url;
-        const pathStart = url.indexOf("/", url.indexOf("://") + 3);
-        if (url.startsWith(SOCKET_PATH, pathStart)) return this.engine.handleRequest(request, server);
+        if (isSocketRequest(request.url)) return this.engine.handleRequest(request, server);
         return fetch(request, server);
       },
       websocket: engineHandlers.websocket,

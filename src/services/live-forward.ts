@@ -8,7 +8,7 @@
 import type { ServerWebSocket } from "bun";
 import { registerStream, unregisterStream } from "../lib/broadcast";
 import type { LiveDeps } from "./live-events";
-import { SOCKET_PATH, serveWithDeferredLiveEvents } from "./live-events-deferred";
+import { isSocketRequest, pathStartOf, serveWithDeferredLiveEvents } from "./live-events-deferred";
 
 type Fetch = (request: Request, server: Bun.Server<any>) => Response | Promise<Response>;
 
@@ -85,9 +85,8 @@ export class SocketForwarder {
     return {
       fetch: (request: Request, server: Bun.Server<any>): Response | Promise<Response | undefined> | undefined => {
         const url = request.url;
-        const pathStart = url.indexOf("/", url.indexOf("://") + 3);
-        if (!url.startsWith(SOCKET_PATH, pathStart)) return fetch(request, server);
-        const target = url.slice(pathStart);
+        if (!isSocketRequest(url)) return fetch(request, server);
+        const target = url.slice(pathStartOf(url));
         if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return this.upgrade(request, server, target);
         return this.forward(request, target);
       },
