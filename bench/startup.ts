@@ -7,7 +7,8 @@
  *
  *   node_modules/.bin/bun bench/startup.ts [--runs 10] [--binary dist/zou-bun] [--fresh-runs 5]
  *
- * Without --binary it runs `bun run src/cli.ts serve`. The server is one process (`--workers 1`),
+ * Without --binary it runs `bun run src/cli.ts serve`. The server is one process (`--workers 1`;
+ * `--workers N` for a supervisor and N workers, 0 for serve's default of one per core),
  * 127.0.0.1 on a free port, killed after each answer. Polls every 2 ms (the figures include up to
  * that much polling delay). Also prints the server's CPU time (all threads) at its first answer,
  * steadier than the wall time on a busy machine.
@@ -25,6 +26,7 @@ function option(name: string): string | undefined {
 }
 const RUNS = Math.min(Number(option("--runs") ?? 10), 100);
 const FRESH_RUNS = Math.min(Number(option("--fresh-runs") ?? 5), 100);
+const WORKERS = option("--workers") ?? "1";
 const BINARY = option("--binary") ? resolve(option("--binary")!) : null;
 
 function freePort(): number {
@@ -65,7 +67,7 @@ async function startOnce(databaseFile: string): Promise<{ wall: number; cpu: num
   };
   const command = BINARY ? [BINARY, "serve"] : [BUN, "run", "src/cli.ts", "serve"];
   const started = performance.now();
-  const proc = Bun.spawn([...command, "--workers", "1", "--host", "127.0.0.1", "--port", String(port)], {
+  const proc = Bun.spawn([...command, ...(WORKERS === "0" ? [] : ["--workers", WORKERS]), "--host", "127.0.0.1", "--port", String(port)], {
     cwd: ROOT,
     env,
     stdout: process.env.ZOU_STARTUP_TRACE ? "inherit" : "ignore",

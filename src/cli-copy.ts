@@ -1,18 +1,13 @@
 /** The `copy-db` command (body; src/cli.ts dispatches to it): one database into another, e.g. SQLite into PostgreSQL. */
 import { redactUrl } from "./db/database";
 import { copyBetween, summaryLines, terminalProgress } from "./services/db-copy";
+import { option } from "./lib/args";
 
 export const COPY_HELP = `  copy-db --from URL --to URL [--force]
                                    copy every row of one zou-bun database into another
                                    (sqlite://PATH or postgres://...; the target is migrated
                                    first; one transaction); --force writes over (upserts into)
                                    a target that already holds rows`;
-
-function option(args: string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  if (index !== -1) return args[index + 1];
-  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-}
 
 /** Runs `copy-db`; throws an Error whose message is for the user. */
 export async function copyDbCommand(args: string[]): Promise<void> {

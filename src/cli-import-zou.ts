@@ -11,18 +11,13 @@ import { dirname, join, relative, resolve } from "node:path";
 import type { Config } from "./config";
 import { isPostgresUrl, redactUrl } from "./db/database";
 import { closeTarget, copyDatabase, openSource, openTarget, summaryLines, terminalProgress } from "./services/db-copy";
+import { option } from "./lib/args";
 
 export const IMPORT_ZOU_HELP = `  import-zou postgres://... [--previews PATH [--link]]
                                    copy an existing Zou database (every row, same ids, bcrypt
                                    passwords kept) into DATABASE_URL, upserting (runnable again);
                                    --previews copies Zou's preview folder into PREVIEW_FOLDER
                                    (--link: hard links instead of copies)`;
-
-function option(args: string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  if (index !== -1) return args[index + 1];
-  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-}
 
 /**
  * Copies every file under `from` to the same relative path under `to`; a file already there with

@@ -1,23 +1,16 @@
 #!/usr/bin/env bun
 /** The zou-bun command line: serve, database set-up, accounts, route listing. */
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { loadConfig, VERSION, type Config } from "./config";
 import { openDatabase, migrateToLatest, type Db } from "./db/database";
-import { createApp, listRoutes } from "./app";
-import { EventBus, pruneExpiredData } from "./lib/events";
+import { fail, option } from "./lib/args";
 import { describeError } from "./lib/log";
-import { cleanPartialUploads } from "./lib/uploads";
 import { initData } from "./services/init-data";
 import { createAdmin, changePassword } from "./services/accounts";
-import { serveRealtime } from "./services/live-forward";
-import { IpcReceivingBroadcaster, IpcSendingBroadcaster } from "./lib/broadcast-ipc";
-import { prepareDatabase } from "./services/database-setup";
-import { isPostgres } from "./db/dialect";
-import { startPreviewProcessing } from "./services/preview-processing";
-import { finishShutdown, holdStopSignals, isLeadProcess, isWorkerProcess, serveWithWorkers, socketRole, workerListening } from "./workers";
-// The other commands' modules (CSV, clean-files, backup, LDAP, copy-db, import-zou) and what only
-// PostgreSQL or LDAP need are imported when used: `serve` starts without loading them.
+import { serveWithWorkers } from "./workers";
+// The other commands' modules (CSV, clean-files, backup, LDAP, copy-db, import-zou), the server
+// itself (./serve.ts: the app, the realtime stream) and what only PostgreSQL or LDAP need are
+// imported when used: the supervisor of `serve --workers N` starts its workers without loading
+// the app, and the other commands start without loading the server.
 
 /** The help text; the command modules give their own lines. */
 async function helpText(): Promise<string> {
@@ -59,16 +52,6 @@ sqlite://./zou.db), SECRET_KEY, PREVIEW_FOLDER, ZOU_ADMIN_EMAIL, ZOU_ADMIN_PASSW
 }
 
 const COMMANDS = new Set(["serve", "init-db", "init-data", "create-admin", "change-password", "routes", "clean-files", "import-csv", "export-csv", "sync-ldap", "backup", "restore", "copy-db", "import-zou"]);
-const DAY_MS = 86_400_000;
-/** When `serve` first prunes old events and expired keys (ms after listening). */
-const HOUSEKEEPING_DELAY_MS = 10_000;
-
-function option(args: string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  if (index !== -1) return args[index + 1];
-  const inline = args.find((a) => a.startsWith(`${name}=`));
-  return inline?.slice(name.length + 1);
-}
 
 async function openMigrated(config: Config): Promise<Db> {
   const db = openDatabase(config.databaseUrl);
@@ -83,35 +66,6 @@ async function passwordArgument(args: string[]): Promise<string | undefined> {
   if (given === undefined && process.stdin.isTTY) return undefined;
   const text = await Bun.stdin.text();
   return text.split(/\r?\n/)[0] || undefined;
-}
-
-function fail(message: string): never {
-  console.error(`zou-bun: ${message}`);
-  process.exit(2);
-}
-
-/**
- * SIGTERM/SIGINT: stop accepting connections, let in-flight requests finish for up to
- * SHUTDOWN_GRACE_SECONDS, then cut the rest, remove partial uploads, write the WAL back into the
- * database file, and exit 0.
- */
-function stopGracefully(server: Bun.Server<any>, live: { close(): void }, db: Db, config: Config, daily: ReturnType<typeof setInterval>, signals: ReturnType<typeof holdStopSignals>): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(daily);
-    console.log(`${signal}: finishing in-flight requests (up to ${config.shutdownGraceSeconds} s), then stopping.`);
-    live.close(); // socket.io clients are told to go, its timers stop
-    const finished = server.stop(false).then(() => true);
-    const inTime = await Promise.race([finished, Bun.sleep(config.shutdownGraceSeconds * 1000).then(() => false)]);
-    if (!inTime) {
-      console.log("Grace period over: closing the remaining connections.");
-      await server.stop(true);
-    }
-    await finishShutdown(config, db, { code: 0 });
-  };
-  signals.release((signal) => void stop(signal));
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -132,62 +86,7 @@ export async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "serve": {
       if (await serveWithWorkers(args, config)) return;
-      const signals = holdStopSignals();
-      const started = performance.now();
-      const host = option(args, "--host") ?? config.host;
-      const ui = option(args, "--ui");
-      if (ui) config.uiDir = resolve(ui);
-      if (config.uiDir && !existsSync(join(config.uiDir, "index.html"))) fail(`${config.uiDir} is not a Kitsu build folder (no index.html)`);
-      if (config.secretKey.length < 32) {
-        console.warn(`Warning: SECRET_KEY is ${config.secretKey.length} characters long; use at least 32 random characters (tokens signed with a short key can be forged).`);
-      }
-      const port = Number(option(args, "--port") ?? config.port);
-      // Workers leave partial uploads to their supervisor (another worker may be receiving one).
-      const partials = isWorkerProcess() ? 0 : await cleanPartialUploads(config);
-      if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
-      const db = openDatabase(config.databaseUrl);
-      const admin = await prepareDatabase(db, config);
-      if (admin) {
-        console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
-      }
-      const events = new EventBus();
-      // PostgreSQL: other instances' commits, events and job claims (README, several instances).
-      const instance = isPostgres(db) ? await (await import("./lib/postgres-instance")).startPostgresInstance(db, config.databaseUrl, events) : null;
-      const app = createApp({ db, config, events });
-      const role = socketRole();
-      const broadcaster = instance?.broadcaster ?? (role.role === "owner" ? new IpcReceivingBroadcaster(events) : role.role === "forward" ? new IpcSendingBroadcaster(events) : undefined);
-      const { server, live } = await serveRealtime(app, { db, config, events, broadcaster }, {
-        hostname: host,
-        port,
-        maxRequestBodySize: 4 * 1024 * 1024 * 1024,
-        idleTimeout: 120,
-        reusePort: isWorkerProcess(),
-      }, role);
-      console.log(`zou-bun ${VERSION} listening on http://${server.hostname}:${server.port}/api${config.uiDir ? `, Kitsu from ${config.uiDir} at /` : ""} (ready in ${Math.round(performance.now() - started)} ms)`);
-      workerListening(server.port!);
-      // After listening: the ffmpeg check and the previews a stop left processing (re-queued or
-      // marked broken) do not hold the first answers back.
-      await startPreviewProcessing({ db, config, events });
-      const housekeeping = async () => {
-        try {
-          const pruned = await pruneExpiredData(db, config.eventRetentionDays);
-          if (pruned.events + pruned.expiredKeys > 0) {
-            console.log(`Pruned ${pruned.events} event(s) older than ${config.eventRetentionDays} days and ${pruned.expiredKeys} expired key(s).`);
-          }
-        } catch (error) {
-          console.error(`Pruning old events failed: ${describeError(error)}`);
-        }
-      };
-      // The first pass a little after the start: on a large event log it would hold the first
-      // answers back.
-      setTimeout(() => void housekeeping(), HOUSEKEEPING_DELAY_MS).unref();
-      const daily = setInterval(() => void housekeeping(), DAY_MS);
-      // One process writes the scheduled backups and syncs the directory: the single server, or worker 0.
-      if (isLeadProcess()) {
-        if (config.backupDir && config.backupIntervalHours > 0) (await import("./services/backup")).startScheduledBackups(db, config);
-        if (config.ldap.syncIntervalSeconds) (await import("./services/ldap-sync")).startScheduledLdapSync(db, config, events);
-      }
-      stopGracefully(server, live, db, config, daily, signals);
+      await (await import("./serve")).serveAlone(args, config);
       return;
     }
     case "init-db": {
@@ -234,6 +133,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     case "routes": {
+      const { createApp, listRoutes } = await import("./app");
       const db = openDatabase("sqlite://:memory:");
       const app = createApp({ db, config: { ...config } });
       for (const line of listRoutes(app)) console.log(line);
@@ -287,9 +187,13 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).catch((error) => {
-    console.error(error);
+/** Runs a command; an error ends the process with one line (ZOU_BUN_DEBUG=1: the whole error). */
+export function runCommandLine(argv: string[]): void {
+  main(argv).catch((error) => {
+    // The binary's minified source lines would fill the terminal.
+    console.error(process.env.ZOU_BUN_DEBUG ? error : `zou-bun: ${describeError(error, 0)}`);
     process.exit(1);
   });
 }
+
+if (import.meta.main) runCommandLine(process.argv.slice(2));

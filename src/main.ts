@@ -1,7 +1,4 @@
 /** Entry point of the compiled binary. */
-import { main } from "./cli";
+import { runCommandLine } from "./cli";
 
-main(process.argv.slice(2)).catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runCommandLine(process.argv.slice(2));

@@ -3,10 +3,12 @@
  * connections over them), over one SQLite file in WAL mode. Caches stay correct across them because
  * each process checks the database's change signal (src/lib/change-signal.ts) on every cached read.
  *
- * The first process is the supervisor: it prepares the database once (migrations, initial data,
- * first admin), removes partial uploads left by an earlier run, starts the workers (the same
- * executable and command, with ZOU_WORKER set), restarts a worker that dies, forwards SIGTERM/SIGINT
- * to them and, once all stopped, removes partial uploads and writes the WAL back into the file.
+ * The first process is the supervisor: it starts the workers (the same executable and command,
+ * with ZOU_WORKER set) and, while they load their code, prepares the database once (migrations,
+ * initial data, first admin) and removes partial uploads left by an earlier run; each worker opens
+ * the database once told it is ready (`databasePrepared`). The supervisor also restarts a worker
+ * that dies, forwards SIGTERM/SIGINT to them and, once all stopped, removes partial uploads and
+ * writes the WAL back into the file.
  *
  * N comes from `--workers N`, else the WORKERS environment variable, else the number of cores; an
  * in-memory database is always served by one process.
@@ -25,6 +27,7 @@ import { isRelayedEvent } from "./lib/broadcast-ipc";
 import { describeError } from "./lib/log";
 import { cleanPartialUploads } from "./lib/uploads";
 import { prepareDatabase } from "./services/database-setup";
+import { option } from "./lib/args";
 
 const WORKER_ENV = "ZOU_WORKER";
 /** The loopback port on which the socket owner serves `/socket.io/` for the other workers. */
@@ -104,6 +107,37 @@ export function holdStopSignals(): { release(stop: (signal: "SIGTERM" | "SIGINT"
   };
 }
 
+/** IPC messages: a worker waits for the database; the supervisor has prepared it. */
+const WAITING_MESSAGE = "waitingForDatabase";
+const PREPARED_MESSAGE = "databasePrepared";
+
+/**
+ * In a worker: resolves to true once the supervisor has prepared the database (it does so while
+ * its workers load their code). A stop signal meanwhile ends the worker (it served nothing); so
+ * does the supervisor's end. Resolves to false at once in a process serving alone.
+ */
+export function databasePrepared(): Promise<boolean> {
+  const send = process.send?.bind(process);
+  if (!isWorkerProcess() || !send) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const quit = () => process.exit(0);
+    const orphaned = () => process.exit(1);
+    const onMessage = (message: unknown) => {
+      if (!message || typeof message !== "object" || !(PREPARED_MESSAGE in message)) return;
+      process.off("message", onMessage);
+      process.off("disconnect", orphaned);
+      process.off("SIGTERM", quit);
+      process.off("SIGINT", quit);
+      resolve(true);
+    };
+    process.on("message", onMessage);
+    process.on("disconnect", orphaned);
+    process.on("SIGTERM", quit);
+    process.on("SIGINT", quit);
+    send({ [WAITING_MESSAGE]: true });
+  });
+}
+
 /**
  * In a worker: tells the supervisor it listens, and stops (gracefully) when the supervisor is
  * gone. Does nothing in a process serving alone.
@@ -112,12 +146,6 @@ export function workerListening(port: number): void {
   if (!isWorkerProcess() || !process.send) return;
   process.send({ listening: port });
   process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
-}
-
-function option(args: string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  if (index !== -1) return args[index + 1];
-  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
 }
 
 function withoutOption(args: string[], name: string): string[] {
@@ -177,16 +205,6 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
   const host = option(args, "--host") ?? config.host;
   let port = Number(option(args, "--port") ?? config.port);
   if (port === 0) port = freePort(host);
-  const partials = await cleanPartialUploads(config);
-  if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
-  const db = openDatabase(config.databaseUrl);
-  try {
-    const admin = await prepareDatabase(db, config);
-    if (admin) console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
-  } finally {
-    await db.destroy();
-  }
-
   const workerArgs = ["serve", ...withoutOption(withoutOption(withoutOption(args.slice(args[0] === "serve" ? 1 : 0), "--workers"), "--port"), "--host"), "--host", host, "--port", String(port)];
   // The socket owner's loopback port: the same across its restarts, so the others need no news.
   const socketOwnerPort = freePort("127.0.0.1");
@@ -197,6 +215,16 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
   const listening = new Set<number>();
+  /** The database is prepared (workers open it only then); the workers that asked before. */
+  let databaseReady = false;
+  const waitingForDatabase = new Set<number>();
+  const tellPrepared = (child: ReturnType<typeof Bun.spawn>) => {
+    try {
+      child.send({ [PREPARED_MESSAGE]: true });
+    } catch {
+      /* the worker is exiting */
+    }
+  };
 
   const start = (index: number, restart: boolean) => {
     const startedAt = Date.now();
@@ -217,6 +245,9 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
               /* the owner is exiting */
             }
           }
+        } else if (WAITING_MESSAGE in message) {
+          if (databaseReady) tellPrepared(child);
+          else waitingForDatabase.add(index);
         } else if ("listening" in message) {
           failedStarts = 0;
           listening.add(index);
@@ -244,7 +275,20 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
     children.set(index, child);
     console.log(`Worker ${index} ${restart ? "restarted" : "started"} (pid ${child.pid}).`);
   };
+  // The workers start loading their code at once; meanwhile partial uploads are removed and the
+  // database prepared (migrations, initial data, first admin) here, once for all of them.
   for (let index = 0; index < count; index += 1) start(index, false);
+  const preparation = (async () => {
+    const partials = await cleanPartialUploads(config);
+    if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
+    const db = openDatabase(config.databaseUrl);
+    try {
+      const admin = await prepareDatabase(db, config);
+      if (admin) console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
+    } finally {
+      await db.destroy();
+    }
+  })();
 
   const stop = async (signal: "SIGTERM" | "SIGINT") => {
     if (stopping) return;
@@ -258,11 +302,26 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
       return !listening.has(index) && child.signalCode === signal ? 0 : code;
     });
     const codes = await Promise.all(exits);
+    await preparation.catch(() => undefined); // reported below, by the start
     await finishShutdown(config, openDatabase(config.databaseUrl), { code: codes.some((c) => c !== 0) ? 1 : 0 });
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 
+  try {
+    await preparation;
+  } catch (error) {
+    if (stopping) return true; // a stop signal came meanwhile: that stop ends the process
+    stopping = true;
+    for (const child of children.values()) child.kill("SIGKILL");
+    throw error;
+  }
+  databaseReady = true;
+  for (const index of waitingForDatabase) {
+    const child = children.get(index);
+    if (child) tellPrepared(child);
+  }
+  waitingForDatabase.clear();
   await ready;
   console.log(`zou-bun ${VERSION} listening on http://${host}:${port}/api with ${count} workers (ready in ${Math.round(performance.now() - started)} ms)`);
   return true;

@@ -105,15 +105,19 @@ describe("start-up", () => {
 
   test("rarely used heavy modules are not loaded by the command line at start-up", async () => {
     const root = resolve(import.meta.dir, "..");
-    const proc = Bun.spawn(
-      [process.execPath, "-e", `await import(${JSON.stringify(join(root, "src/cli.ts"))}); console.log(JSON.stringify(Object.keys(require.cache)));`],
-      { cwd: root, stdout: "pipe", stderr: "inherit" },
-    );
-    const loaded = JSON.parse(await new Response(proc.stdout).text()) as string[];
-    expect(await proc.exited).toBe(0);
-    expect(loaded.some((path) => path.includes("/hono/"))).toBe(true);
+    const loadedBy = async (modules: string[]) => {
+      const imports = modules.map((module) => `await import(${JSON.stringify(join(root, module))});`).join(" ");
+      const proc = Bun.spawn([process.execPath, "-e", `${imports} console.log(JSON.stringify(Object.keys(require.cache)));`], { cwd: root, stdout: "pipe", stderr: "inherit" });
+      const loaded = JSON.parse(await new Response(proc.stdout).text()) as string[];
+      expect(await proc.exited).toBe(0);
+      return loaded;
+    };
+    // The command line (and the supervisor of `serve --workers N`) without the app; `serve` with it.
+    expect((await loadedBy(["src/cli.ts"])).filter((path) => path.includes("/hono/"))).toEqual([]);
+    const serving = await loadedBy(["src/cli.ts", "src/serve.ts"]);
+    expect(serving.some((path) => path.includes("/hono/"))).toBe(true);
     for (const heavy of ["@simplewebauthn", "@peculiar", "nodemailer", "openid-client", "csv-parse", "busboy", "kysely/dist/cjs"]) {
-      expect(loaded.filter((path) => path.includes(`/${heavy}`))).toEqual([]);
+      expect(serving.filter((path) => path.includes(`/${heavy}`))).toEqual([]);
     }
   }, 60_000);
 });

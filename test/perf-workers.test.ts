@@ -3,7 +3,9 @@
  * worker is seen by the next request whichever worker answers it; a killed worker is restarted.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ADMIN_EMAIL, ADMIN_PASSWORD, login, spawnServer, type SpawnedServer } from "./perf-server";
 
 let server: SpawnedServer;
@@ -97,5 +99,38 @@ describe("serve --workers 2", () => {
     server.process.kill("SIGTERM");
     expect(await server.process.exited).toBe(0);
     expect(server.output()).toContain("Stopped.");
+  }, 30_000);
+});
+
+describe("serve --workers 2: a database that cannot be prepared", () => {
+  test("the supervisor stops its waiting workers and exits 1 with the reason on one line", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "zou-workers-bad-"));
+    try {
+      const child = Bun.spawn([process.execPath, "run", "src/cli.ts", "serve", "--workers", "2", "--host", "127.0.0.1", "--port", "0"], {
+        cwd: join(import.meta.dir, ".."),
+        env: { PATH: process.env.PATH ?? "", HOME: folder, DATABASE_URL: `sqlite://${join(folder, "missing", "zou.db")}`, SECRET_KEY: "perf-test-secret-perf-test-secret-0123456789" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(await child.exited).toBe(1);
+      const stdout = await new Response(child.stdout).text();
+      const stderr = await new Response(child.stderr).text();
+      const pids = [...stdout.matchAll(/Worker \d+ started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+      expect(pids.length).toBe(2);
+      expect(stderr.trim().split("\n")).toEqual([expect.stringContaining(`zou-bun: Error: cannot open the SQLite database ${join(folder, "missing", "zou.db")}`)]);
+      // No worker left behind (gone, or a zombie waiting to be reaped by init).
+      const running = (pid: number) => {
+        try {
+          return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+        } catch {
+          return false;
+        }
+      };
+      const deadline = Date.now() + 5000;
+      while (pids.some(running) && Date.now() < deadline) await Bun.sleep(50);
+      expect(pids.filter(running)).toEqual([]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   }, 30_000);
 });

@@ -95,7 +95,12 @@ export function openDatabase(url: string, poolSize = Number(process.env.DATABASE
     return db;
   }
   const path = sqlitePathFromUrl(url);
-  const database = new SqliteDatabase(path, { create: true, strict: false });
+  let database: SqliteDatabase;
+  try {
+    database = new SqliteDatabase(path, { create: true, strict: false });
+  } catch (error) {
+    throw new Error(`cannot open the SQLite database ${path}: ${error instanceof Error ? error.message : String(error)} (DATABASE_URL)`);
+  }
   restrictDatabaseFiles(path);
   if (!("reader" in database.prepare("select 1"))) {
     throw new Error("zou-bun needs Bun >= 1.4.4 (bun:sqlite Statement.reader).");
