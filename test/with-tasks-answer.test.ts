@@ -9,6 +9,7 @@ import { addTask, createSequence, createShot, production, type Production } from
 import { makeServer, onPostgres, type TestServer } from "./helpers";
 import { compressParts } from "../src/lib/compression";
 import { assembleBlob, forgetCachedAnswers } from "../src/lib/response-cache";
+import { withTasksBuild } from "../src/services/with-tasks";
 import { forgetListStates } from "../src/services/with-tasks-fragments";
 
 let server: TestServer;
@@ -149,6 +150,39 @@ describe.skipIf(onPostgres)("the kept answer after a write elsewhere", () => {
     expect((await fresh(path)).includes("HIDDEN")).toBe(true);
     await server.db.withoutPlugins().updateTable("entity").set({ name: "SH000" }).where("name", "=", "HIDDEN").execute();
     await fresh(path);
+  });
+});
+
+describe("a large list built batch by batch", () => {
+  test("the same answers (plain, compact NDJSON, as a vendor) as built in one pass", async () => {
+    const assigned = await server.json("PUT", `/api/actions/persons/${prod.vendor.id}/assign`, { body: { task_ids: tasks.slice(5, 12) } });
+    expect(assigned.status).toBe(200);
+    const reads = [
+      { path: url(), token: undefined },
+      { path: url("&stream=true&compact=true"), token: undefined },
+      { path: url(), token: prod.vendor.token },
+    ];
+    const readAll = async () => {
+      const out: string[] = [];
+      for (const { path, token } of reads) {
+        forgetCachedAnswers(server.db);
+        forgetListStates(server.db);
+        const res = await server.request("GET", path, token ? { token } : {});
+        expect(res.status).toBe(200);
+        out.push(await res.text());
+      }
+      return out;
+    };
+    const whole = await readAll();
+    expect(JSON.parse(whole[2]!).map((shot: any) => shot.tasks.length)).toEqual(Array.from({ length: 7 }, () => 1));
+    const saved = withTasksBuild.batchSize;
+    withTasksBuild.batchSize = 6; // 40 shots: 7 batches, the last one short
+    try {
+      const batched = await readAll();
+      for (let i = 0; i < reads.length; i++) expect(same(batched[i]!, whole[i]!)).toBe(true);
+    } finally {
+      withTasksBuild.batchSize = saved;
+    }
   });
 });
 

@@ -40,6 +40,18 @@ export function declareAnswerScope(c: AppContext, scope: AnswerScope): void {
   declared.set(c.req.raw, scope);
 }
 
+/** Per request: the out-of-date answer it replaces, whose compressed chunks may serve again. */
+const replaced = new WeakMap<Request, Entry>();
+
+/**
+ * Called by a build that shares nothing with the answer it replaces (a list built from scratch):
+ * that answer is let go now rather than after the build, so that a large list is not held twice
+ * (three times with the new Blob) while it is rebuilt.
+ */
+export function releaseReplacedAnswer(c: AppContext): void {
+  replaced.delete(c.req.raw);
+}
+
 /**
  * An answer body known as parts (a with-tasks list: its fragments and separators): sent and kept
  * as one Blob (Bun sends a Blob as it is, with no copy into a new JS buffer), and compressed
@@ -228,7 +240,7 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   const cache = caches.of(db);
   const key = `${c.get("user").id} ${c.req.url.slice(c.req.url.indexOf("/", 8))}`;
   const generation = databaseGeneration(db);
-  const hit = cache.peek(key);
+  let hit = cache.peek(key);
   if (hit) {
     if (hit.scope ? hit.scope() : hit.generation === generation) {
       // Most recently used last, so eviction drops the oldest.
@@ -238,8 +250,12 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
       return plainResponse(hit.body.blob, hit.contentType);
     }
     cache.delete(key);
+    replaced.set(c.req.raw, hit);
+    hit = undefined; // held by `replaced` only, which the build may release
   }
   const response = await build();
+  const previous = replaced.get(c.req.raw);
+  replaced.delete(c.req.raw);
   if (response.status !== 200 || !response.body) return response;
   const contentType = response.headers.get("content-type") ?? "application/json";
   const scope = declared.get(c.req.raw);
@@ -247,7 +263,7 @@ export async function cachedResponse(c: AppContext, build: () => Promise<Respons
   const known = knownBodies.get(response);
   if (known) {
     // The chunks compressed for the answer this one replaces serve again for its unchanged parts.
-    const entry: Entry = { body: known, contentType, generation, scope, encoded: {}, chunked: hit ? { ...hit.chunked } : {} };
+    const entry: Entry = { body: known, contentType, generation, scope, encoded: {}, chunked: previous ? { ...previous.chunked } : {} };
     if (current()) cache.set(key, entry);
     const encoding = answerEncoding(c, known.blob.size);
     // Brotli is not put together from chunks: the compression middleware streams it.

@@ -26,7 +26,7 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { writeLogPosition, writesSince, type ColumnValues, type WriteRecord } from "../db/write-tracker";
 import { externalVersion } from "../lib/change-signal";
-import { declareAnswerScope } from "../lib/response-cache";
+import { declareAnswerScope, releaseReplacedAnswer } from "../lib/response-cache";
 import { PerDatabase, SizedCache } from "../lib/sized-cache";
 
 type Row = Record<string, any>;
@@ -203,6 +203,12 @@ export function storeState(db: Db, state: ListState, base: ListState | undefined
   cache.set(state.key, state);
 }
 
+/** Removes `state` if it is still the stored one for its list. */
+function dropState(db: Db, state: ListState): void {
+  const cache = caches.of(db);
+  if (cache.peek(state.key) === state) cache.delete(state.key);
+}
+
 /** True while `state` is the stored one for its list and no write since concerns it. */
 export function isCurrent(db: Db, state: ListState): boolean {
   if (caches.of(db).peek(state.key) !== state) return false;
@@ -355,14 +361,23 @@ export async function currentFragments(c: AppContext, source: ListSource): Promi
   // The version first: reading it brings other processes' logged writes into the write log.
   const external = externalVersion(db);
   const position = writeLogPosition();
-  const base = storedState(db, source.key);
+  let base = storedState(db, source.key);
   const changes = base ? pendingChanges(db, base) : null;
   let state: ListState | null = null;
   if (base && changes) {
     if (!changes.rows && changes.entities.size === 0) state = base;
     else state = await updatedState(source, base, changes, position, external);
   }
-  if (!state) state = await freshState(source, source.key, position, external);
+  if (!state) {
+    // Built from scratch: the old fragments and the answer made of them are let go first, so a
+    // large list is not held two or three times over while it is rebuilt.
+    if (base) {
+      dropState(db, base);
+      base = undefined;
+    }
+    releaseReplacedAnswer(c);
+    state = await freshState(source, source.key, position, external);
+  }
   if (state !== base) storeState(db, state, base);
   const kept = state;
   declareAnswerScope(c, () => isCurrent(db, kept));
