@@ -18,8 +18,7 @@
  * Bounded: at most MAX_ENTRIES answers and MAX_CHARS characters per database, least recently used
  * dropped first; an answer larger than MAX_ENTRY_CHARS is not kept.
  */
-import { totalWriteGeneration, writeGeneration } from "../db/write-tracker";
-import { externalVersion } from "../lib/change-signal";
+import { writesVersion } from "../db/write-version";
 import { PerDatabase, SizedCache } from "../lib/sized-cache";
 
 const MAX_ENTRIES = 20_000;
@@ -41,8 +40,7 @@ const caches = new PerDatabase(
  * an unchanged sum means no write to these tables and no commit by another process.
  */
 export function answerVersion(db: object, tables: readonly string[] | null): number {
-  // The version first: reading it brings other processes' logged writes into the log.
-  return externalVersion(db) + (tables ? writeGeneration(tables) : totalWriteGeneration());
+  return writesVersion(db, tables);
 }
 
 /** Who asks and what: the parts of a by-id read's answer that do not come from the database. */

@@ -13,8 +13,8 @@
  * Anything not known (a raw SQL write, a WHERE without the filtered column) counts as a change.
  */
 import type { AppContext } from "../context";
-import { writeLogPosition, writesSince, type WriteRecord } from "../db/write-tracker";
-import { externalVersion } from "./change-signal";
+import { writesSince, type WriteRecord } from "../db/write-tracker";
+import { currentWrites } from "../db/write-version";
 import { declareAnswerScope } from "./response-cache";
 
 /** True when the write is known to leave alone every row of its table that the answer reads. */
@@ -37,9 +37,7 @@ export interface WriteMark {
 
 /** Call before the build reads anything (permission checks included). */
 export function markWrites(c: AppContext): WriteMark {
-  // The version first: reading it brings other processes' logged writes into the log.
-  const external = externalVersion(c.get("db"));
-  return { position: writeLogPosition(), external };
+  return currentWrites(c.get("db"));
 }
 
 /** True when `record` may change what `reads` describes. */
@@ -60,8 +58,8 @@ export function declareAnswerReads(c: AppContext, mark: WriteMark, reads: Answer
   const db = c.get("db");
   let position = mark.position;
   declareAnswerScope(c, () => {
-    if (externalVersion(db) !== mark.external) return false;
-    const now = writeLogPosition();
+    const { external, position: now } = currentWrites(db);
+    if (external !== mark.external) return false;
     const records = writesSince(position);
     if (!records) return false;
     for (const record of records) if (concerns(reads, record)) return false;

@@ -19,8 +19,7 @@
  * copies are compressed in chunks of parts, reused across answers for the parts that did not change.
  */
 import type { AppContext } from "../context";
-import { totalWriteGeneration } from "../db/write-tracker";
-import { externalVersion } from "./change-signal";
+import { writesVersion } from "../db/write-version";
 import { PerDatabase, SizedCache } from "./sized-cache";
 import { chooseEncoding, compressBlob, compressParts, COMPRESSION_THRESHOLD, isChunkedEncoding, noteAnswerSize, type ChunkedEncoding, type CompressedParts, type Encoding } from "./compression";
 
@@ -175,10 +174,10 @@ const caches = new PerDatabase(() => new SizedCache<Entry>({ maxTotal: MAX_BYTES
 
 /**
  * Every write of this process and the ones other processes logged, plus the version of their
- * unexplained commits (both only grow). The version first: reading it brings in the logged ones.
+ * unexplained commits (both only grow).
  */
 function databaseGeneration(db: object): number {
-  return externalVersion(db) + totalWriteGeneration();
+  return writesVersion(db, null);
 }
 
 /** The encoding to answer `c` with, for a body of `size` bytes (none for Range and HEAD: the body as it is). */

@@ -12,7 +12,7 @@ import type { AppContext } from "../context";
 import type { Db } from "../db/database";
 import { writesSince } from "../db/write-tracker";
 import { concerns, declareAnswerReads, type AnswerReads, type WriteMark } from "../lib/answer-reads";
-import { externalVersion } from "../lib/change-signal";
+import { currentWrites } from "../db/write-version";
 import { chunks } from "../lib/chunks";
 import { PerDatabase, SizedCache } from "../lib/sized-cache";
 import { projectTaskReadsOf } from "./list-reads";
@@ -88,7 +88,7 @@ async function freshState(c: AppContext, key: string, projectId: string, mark: W
  * when none concerns it.
  */
 function touchedTasks(db: Db, state: TaskListState): Set<string> | null {
-  if (externalVersion(db) !== state.external) return null;
+  if (currentWrites(db).external !== state.external) return null;
   const records = writesSince(state.position);
   if (!records) return null;
   const touched = new Set<string>();

@@ -6,8 +6,7 @@
  */
 import type { Namespace, Socket } from "socket.io";
 import type { Db } from "../db/database";
-import { writeGeneration } from "../db/write-tracker";
-import { externalVersion } from "../lib/change-signal";
+import { writesVersion } from "../db/write-version";
 import type { LiveSession } from "./live-events";
 
 /** Room state keys a client may set (events.md §5). */
@@ -144,7 +143,7 @@ export class ReviewRooms {
 
   /** The person of the socket when its token is still good and it may see the playlist. */
   private async authorize(socket: Socket, playlistId: string): Promise<string | null> {
-    const generation = externalVersion(this.db) + writeGeneration(ACCESS_TABLES); // other processes too (read first: brings in their logged writes)
+    const generation = writesVersion(this.db, ACCESS_TABLES); // other processes' writes too
     let decisions = this.decisions.get(socket.id);
     const known = decisions?.get(playlistId);
     if (known && known.generation === generation && known.until > Date.now()) return known.personId;

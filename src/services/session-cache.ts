@@ -10,8 +10,7 @@
  */
 import type { PersonRow } from "../context";
 import type { TokenClaims } from "../lib/jwt";
-import { writeGeneration } from "../db/write-tracker";
-import { externalVersion } from "../lib/change-signal";
+import { writesVersion } from "../db/write-version";
 import { PerDatabase } from "../lib/sized-cache";
 
 const SESSION_TABLES = ["person", "kv_store"] as const;
@@ -35,8 +34,7 @@ const caches = new PerDatabase(() => new Map<string, Entry>());
  * moves whenever either does).
  */
 export function sessionGeneration(db: object): number {
-  // The version first: reading it brings other processes' logged writes into the write log.
-  return externalVersion(db) + writeGeneration(SESSION_TABLES);
+  return writesVersion(db, SESSION_TABLES);
 }
 
 /** The cached claims and a copy of the person row of `token`, or null. */

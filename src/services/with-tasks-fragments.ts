@@ -24,8 +24,8 @@
  */
 import type { AppContext } from "../context";
 import type { Db } from "../db/database";
-import { writeLogPosition, writesSince, type ColumnValues, type WriteRecord } from "../db/write-tracker";
-import { externalVersion } from "../lib/change-signal";
+import { writesSince, type ColumnValues, type WriteRecord } from "../db/write-tracker";
+import { currentWrites } from "../db/write-version";
 import { declareAnswerScope, releaseReplacedAnswer } from "../lib/response-cache";
 import { PerDatabase, SizedCache } from "../lib/sized-cache";
 
@@ -168,8 +168,8 @@ function classify(state: ListState, record: WriteRecord, changes: Changes): void
  * nothing concerned it.
  */
 export function pendingChanges(db: Db, state: ListState): Changes | null {
-  if (externalVersion(db) !== state.external) return null;
-  const position = writeLogPosition();
+  const { external, position } = currentWrites(db);
+  if (external !== state.external) return null;
   const records = writesSince(state.position);
   if (!records) return null;
   const changes: Changes = { all: false, rows: false, entities: new Set() };
@@ -358,9 +358,7 @@ export async function currentFragments(c: AppContext, source: ListSource): Promi
     const built = await (await source.loadBuilder(rows)).build(rows, false);
     return rows.map((r) => built.fragments.get(r.id)!);
   }
-  // The version first: reading it brings other processes' logged writes into the write log.
-  const external = externalVersion(db);
-  const position = writeLogPosition();
+  const { external, position } = currentWrites(db);
   let base = storedState(db, source.key);
   const changes = base ? pendingChanges(db, base) : null;
   let state: ListState | null = null;
