@@ -123,6 +123,13 @@ describe("with-tasks answers as sent", () => {
     expect(head.status).toBe(200);
     expect(head.headers.get("content-encoding")).toBeNull();
     expect(await head.text()).toBe("");
+    // The length a GET gets, as Zou sends it (Bun alone would say 0 for a body-less answer).
+    expect(head.headers.get("content-length")).toBe(String(Buffer.byteLength(expected)));
+    const persons = `http://127.0.0.1:${live!.port}/api/data/persons`;
+    const personsBody = await (await fetch(persons, { headers: { ...headers, "Accept-Encoding": "identity" } })).text();
+    const personsHead = await fetch(persons, { method: "HEAD", headers });
+    expect(personsHead.status).toBe(200);
+    expect(personsHead.headers.get("content-length")).toBe(String(Buffer.byteLength(personsBody)));
     for (const encoding of ["gzip", "zstd"]) {
       await setPriority(tasks[3]!, ++priority);
       // Bun's fetch decodes the answer itself.

@@ -341,6 +341,16 @@ function recordTextAnswers(c: Context, threshold: number): void {
   }) as typeof c.json;
 }
 
+/**
+ * HEAD is answered with the GET answer's headers and no body (Hono): its Content-Length is set to
+ * the length of the body a GET gets (uncompressed, as HEAD is never compressed); Bun would send 0.
+ */
+async function headLength(res: Response): Promise<void> {
+  if (!res.body || res.headers.has("Content-Length") || res.status === 204 || res.status === 304) return;
+  const size = answerSizes.get(res) ?? (await res.clone().arrayBuffer()).byteLength;
+  res.headers.set("Content-Length", String(size));
+}
+
 /** The compression middleware (see the file comment). */
 export function compression(threshold = COMPRESSION_THRESHOLD): MiddlewareHandler {
   return async function compress(c, next) {
@@ -348,7 +358,8 @@ export function compression(threshold = COMPRESSION_THRESHOLD): MiddlewareHandle
     await next();
     const res = c.res;
     const status = res.status;
-    if (status === 204 || status === 206 || status === 304 || c.req.method === "HEAD") return;
+    if (c.req.method === "HEAD") return headLength(res);
+    if (status === 204 || status === 206 || status === 304) return;
     const headers = res.headers;
     const type = headers.get("Content-Type");
     if (!type || !isCompressibleType(type)) return;
