@@ -280,6 +280,8 @@ describe("sharing", () => {
     expect(byIds.body.map((x: any) => [x.id, x.is_shared])).toEqual([[b.id, false]]);
     expect((await server.json("POST", "/api/actions/assets/share", { token: p.artist.token, body: { asset_ids: [b.id] } })).status).toBe(403);
     expect((await server.json("POST", "/api/actions/assets/share", { body: { asset_ids: ["x"] } })).status).toBe(400);
+    // No ids: nothing is shared (not every asset), on both databases.
+    expect(await server.json("POST", "/api/actions/assets/share", { body: { is_shared: true, asset_ids: [] } })).toEqual({ status: 200, body: [] });
     expect((await server.json("POST", `/api/actions/projects/${p.project.id}/assets/share`, { token: p.artist.token, body: {} })).status).toBe(403);
   });
 

@@ -114,6 +114,7 @@ describe("todo lists", () => {
     const types = await server.json("GET", `/api/data/user/shots/${fixture.shotId}/task-types`, { token: artist.token });
     expect(types.body.map((t: any) => t.id)).toEqual([fixture.animation]);
     expect((await server.json("GET", `/api/data/user/assets/${fixture.assetId}/tasks`, { token: other.token })).body).toEqual([]);
+    expect(await server.json("GET", `/api/data/user/assets/${fixture.assetId}/task-types`, { token: other.token })).toEqual({ status: 200, body: [] });
     expect((await server.json("GET", `/api/data/user/assets/${fixture.shotId}/tasks`, { token: artist.token })).status).toBe(404);
     expect((await server.json("GET", `/api/data/user/sequences/${UNKNOWN_ID}/tasks`, { token: artist.token })).status).toBe(404);
   });
@@ -264,6 +265,7 @@ describe("subscriptions", () => {
     expect(bulk.body).toHaveLength(2);
     const removed = await server.json("POST", "/api/actions/user/tasks/unsubscribe", { token: other.token, body: { task_ids: [assetTask, shotTask] } });
     expect(removed).toEqual({ status: 200, body: [assetTask, shotTask] });
+    expect(await server.json("POST", "/api/actions/user/tasks/subscribe", { token: other.token, body: { task_ids: [] } })).toEqual({ status: 201, body: [] });
     expect((await server.json("POST", "/api/actions/user/tasks/subscribe", { token: other.token, body: { task_ids: "x" } })).status).toBe(400);
     expect((await server.json("POST", "/api/actions/user/tasks/subscribe", { token: other.token, body: { task_ids: ["bad"] } })).status).toBe(400);
   });

@@ -2,24 +2,33 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import { cachedResponse } from "../lib/response-cache";
-import { sql } from "kysely";
 import type { AppContext, AppEnv } from "../context";
-import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { parseBody, readBodyValue, validate } from "../lib/body";
 import { entityDataSchema } from "../lib/validation";
-import { badRequest, notFound } from "../lib/errors";
-import { chunks } from "../lib/chunks";
-import { emitEvent } from "../lib/events";
-import { newId, normalizeId, serviceId, utcNow } from "../lib/ids";
-import { loadRelations, type AnySelect } from "../db/rows";
+import { badRequest } from "../lib/errors";
+import { normalizeId, serviceId } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess, isAdmin } from "../services/permissions";
-import { applyCriteria, criteriaProjectId, castAssets, castIn, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntity, requestTypeIds, reservedIdList, vendorScope, whereAssigned, type Dict, type EntityRow } from "../services/entities";
+import { castAssets, castIn, checkEntityRead, loadEntity, presentEntity, vendorScope, type EntityRow } from "../services/entities";
 import { createAsset } from "../services/entity-writes";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
-import { assetsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
-import { assetInstanceName, getCasting, nextAssetInstanceNumber, updateCasting } from "../services/casting";
-import { ascNullsLast } from "../db/order";
+import { assetsWithTasks, readWithTasksQuery, withTasksResponse } from "../services/with-tasks";
+import { getCasting, updateCasting } from "../services/casting";
+import {
+  addAssetInstanceToAsset,
+  assetTypesOfProject,
+  assetTypesOfShot,
+  criteriaProject,
+  fullAsset,
+  getAssetType,
+  instancesInAsset,
+  listAssets,
+  listAssetTypes,
+  sceneInstancesOfAsset,
+  setSharedAssets,
+  sharedAssetsUsed,
+  shotInstancesOfAsset,
+} from "../services/assets";
 
 const uuid = v.pipe(v.string(), v.uuid("must be a valid UUID"));
 const optionalText = v.optional(v.nullable(v.string()));
@@ -46,53 +55,6 @@ const CastingEntrySchema = v.object({
   label: v.optional(v.nullable(v.string())),
 });
 
-/** Project of a listing's criteria: `project_id`, else the project of `episode_id`. */
-async function criteriaProject(c: AppContext, params: Record<string, string>): Promise<string | null> {
-  const projectId = criteriaProjectId(params);
-  if (projectId) return projectId;
-  if (params.episode_id && params.episode_id !== "all" && params.episode_id !== "main") {
-    const episode = await loadEntity(c, params.episode_id, "Episode");
-    return episode.project_id;
-  }
-  return null;
-}
-
-/**
- * `get_assets`: asset rows filtered by the query criteria; non-admins only see their projects;
- * vendors only assets with a task assigned to them (metadata masked); `episode_id` keeps assets
- * of the episode and assets cast in it.
- */
-async function listAssets(c: AppContext, params: Record<string, string>, options: { projectId?: string | null; onlyUserProjects?: boolean }): Promise<Dict[]> {
-  const db = c.get("db");
-  const types = await requestTypeIds(c);
-  const criteria = { ...params };
-  const episodeId = criteria.episode_id;
-  delete criteria.episode_id;
-  delete criteria.assigned_to;
-  let q = db.selectFrom("entity").selectAll("entity").where("entity.entity_type_id", "not in", reservedIdList(types)) as AnySelect;
-  q = applyCriteria(q, criteria);
-  const user = c.get("user");
-  if (options.onlyUserProjects && !isAdmin(user)) {
-    q = q.where("entity.project_id", "in", (eb: any) => eb.selectFrom("project_person_link").select("project_id").where("person_id", "=", user.id));
-  }
-  const vendor = await vendorScope(c, options.projectId);
-  if (vendor) q = whereAssigned(q, vendor.personId);
-  if (episodeId && episodeId !== "all") {
-    if (episodeId === "main") q = q.where("entity.source_id", "is", null);
-    else {
-      const id = normalizeId(episodeId);
-      q = q.where((eb: any) =>
-        eb.or([
-          eb("entity.source_id", "=", id),
-          eb.exists(eb.selectFrom("entity_link").select("entity_link.id").whereRef("entity_link.entity_out_id", "=", "entity.id").where("entity_link.entity_in_id", "=", id)),
-        ]),
-      );
-    }
-  }
-  const rows = (await q.orderBy("entity.name").execute()) as Dict[];
-  return maskMetadataForVendor(c, "Asset", rows.map((row) => presentEntity(row, "Asset")), options.projectId);
-}
-
 async function allAssets(c: AppContext): Promise<Response> {
   const params = c.req.query();
   const projectId = await criteriaProject(c, params);
@@ -100,125 +62,19 @@ async function allAssets(c: AppContext): Promise<Response> {
   return c.json(await listAssets(c, params, { projectId, onlyUserProjects: true }));
 }
 
-/** Asset types as Zou's asset-type routes present them (`type: "AssetType"`). */
-async function presentAssetTypes(c: AppContext, rows: Dict[], relations: boolean): Promise<Dict[]> {
-  const loaded = relations ? await loadRelations(c.get("db"), "entity_type", rows.map((r) => r.id as string)) : null;
-  return rows.map((row) => ({ ...serialize("entity_type", row, { typeName: "AssetType" }), ...(loaded?.get(row.id as string) ?? {}) }));
-}
-
-async function assetTypesByIds(c: AppContext, ids: string[]): Promise<Dict[]> {
-  if (ids.length === 0) return [];
-  const rows = (await c.get("db").selectFrom("entity_type").selectAll().where("id", "in", ids).orderBy("name").execute()) as Dict[];
-  return presentAssetTypes(c, rows, false);
-}
-
-/** `get_full_asset`: the asset with relations, project and type names, and its with-tasks fields. */
-async function fullAsset(c: AppContext, rawId: string): Promise<Dict> {
-  const row = await loadEntity(c, rawId, "Asset");
-  const result = rowsToDicts(await assetsWithTasks(c, { id: row.id }));
-  if (result.length === 0) throw notFound();
-  const db = c.get("db");
-  const project = await db.selectFrom("project").select("name").where("id", "=", row.project_id).executeTakeFirst();
-  const asset: Dict = { ...presentEntity(row, "Asset"), ...(await loadRelations(db, "entity", [row.id])).get(row.id) };
-  asset.project_name = project?.name ?? null;
-  delete asset.source_id;
-  delete asset.nb_frames;
-  Object.assign(asset, result[0]);
-  return asset;
-}
-
-function assetInstanceDicts(rows: Dict[], key: (row: Dict) => string): Record<string, Dict[]> {
-  const result: Record<string, Dict[]> = {};
-  for (const row of rows) {
-    const group = key(row);
-    (result[group] ??= []).push(serialize("asset_instance", row));
-  }
-  return result;
-}
-
-/** Sets `is_shared` on the selected assets; emits `asset:update` for each; returns them. */
-async function setSharedAssets(c: AppContext, isShared: boolean, scope: { projectId?: string; assetTypeId?: string; assetIds?: string[] }): Promise<Dict[]> {
-  return transact(c, async (db) => {
-    const types = await requestTypeIds(c);
-    let q = db.selectFrom("entity").select("id").where("entity_type_id", "not in", reservedIdList(types));
-    if (scope.projectId) q = q.where("project_id", "=", scope.projectId);
-    if (scope.assetTypeId) q = q.where("entity_type_id", "=", scope.assetTypeId);
-    if (scope.assetIds) q = scope.assetIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where("id", "in", scope.assetIds);
-    const ids = (await q.execute()).map((r) => r.id);
-    const rows: Dict[] = [];
-    for (const part of chunks(ids)) {
-      rows.push(...((await db.updateTable("entity").set({ is_shared: isShared, updated_at: utcNow() } as any).where("id", "in", part).returningAll().execute()) as Dict[]));
-    }
-    for (const row of rows) {
-      await emitEvent(db, c.get("events"), "asset:update", { asset_id: row.id }, { projectId: row.project_id as string, userId: c.get("user").id });
-    }
-    return rows.map((row) => presentEntity(row, "Asset"));
-  });
-}
-
-/** Shared assets of other projects cast in shots of this project (optionally one episode). */
-async function sharedAssetsUsed(c: AppContext, projectId: string, episodeId?: string): Promise<Dict[]> {
-  const db = c.get("db");
-  const types = await requestTypeIds(c);
-  let q = db
-    .selectFrom("entity")
-    .selectAll("entity")
-    .distinct()
-    .innerJoin("entity_link", "entity_link.entity_out_id", "entity.id")
-    .innerJoin("entity as shot", "shot.id", "entity_link.entity_in_id")
-    .innerJoin("entity as sequence", "sequence.id", "shot.parent_id")
-    .where("entity.entity_type_id", "not in", reservedIdList(types))
-    .where("entity.is_shared", "=", true as any)
-    .where((eb) => eb.or([eb("entity.canceled", "is", null), eb("entity.canceled", "=", false as any)]))
-    .where("shot.project_id", "=", projectId)
-    .where("entity.project_id", "!=", projectId);
-  if (episodeId && episodeId !== "main" && episodeId !== "all") q = q.where("sequence.parent_id", "=", episodeId);
-  const rows = (await q.orderBy("entity.name").execute()) as Dict[];
-  return rows.map((row) => presentEntity(row, "Asset"));
-}
-
 export function registerAssets(app: Hono<AppEnv>): void {
   // Asset types -------------------------------------------------------------------------------
-  app.get("/data/asset-types", async (c) => {
-    const types = await requestTypeIds(c);
-    let q = c.get("db").selectFrom("entity_type").selectAll("entity_type").where("entity_type.id", "not in", reservedIdList(types)) as AnySelect;
-    q = applyCriteria(q, c.req.query(), "entity_type");
-    const rows = (await q.orderBy("entity_type.name").execute()) as Dict[];
-    return c.json(await presentAssetTypes(c, rows, true));
-  });
-  app.get("/data/asset-types/:asset_type_id", async (c) => {
-    const id = serviceId(c.req.param("asset_type_id"));
-    const types = await requestTypeIds(c);
-    const row = (await c.get("db").selectFrom("entity_type").selectAll().where("id", "=", id).executeTakeFirst()) as Dict | undefined;
-    if (!row || reservedIdList(types).includes(id)) throw notFound();
-    return c.json((await presentAssetTypes(c, [row], true))[0]);
-  });
+  app.get("/data/asset-types", async (c) => c.json(await listAssetTypes(c, c.req.query())));
+  app.get("/data/asset-types/:asset_type_id", async (c) => c.json(await getAssetType(c, serviceId(c.req.param("asset_type_id")))));
   app.get("/data/projects/:project_id/asset-types", async (c) => {
     const projectId = serviceId(c.req.param("project_id"));
     await checkProjectAccess(c, projectId);
-    const types = await requestTypeIds(c);
-    const rows = await c
-      .get("db")
-      .selectFrom("entity")
-      .select("entity_type_id")
-      .distinct()
-      .where("project_id", "=", projectId)
-      .where("entity_type_id", "not in", reservedIdList(types))
-      .execute();
-    return c.json(await assetTypesByIds(c, rows.map((r) => r.entity_type_id)));
+    return c.json(await assetTypesOfProject(c, projectId));
   });
   app.get("/data/shots/:shot_id/asset-types", async (c) => {
     const shot = await loadEntity(c, c.req.param("shot_id"), "Shot");
     await checkProjectAccess(c, shot.project_id);
-    const rows = await c
-      .get("db")
-      .selectFrom("entity")
-      .innerJoin("entity_link", "entity_link.entity_out_id", "entity.id")
-      .select("entity.entity_type_id")
-      .distinct()
-      .where("entity_link.entity_in_id", "=", shot.id)
-      .execute();
-    return c.json(await assetTypesByIds(c, rows.map((r) => r.entity_type_id)));
+    return c.json(await assetTypesOfShot(c, shot.id));
   });
 
   // Asset lists ---------------------------------------------------------------------------------
@@ -339,62 +195,20 @@ export function registerAssets(app: Hono<AppEnv>): void {
   });
   app.get("/data/assets/:asset_id/shot-asset-instances", async (c) => {
     const row = await readableAsset(c, false);
-    const rows = (await c
-      .get("db")
-      .selectFrom("asset_instance")
-      .innerJoin("asset_instance_link", "asset_instance_link.asset_instance_id", "asset_instance.id")
-      .selectAll("asset_instance")
-      .select("asset_instance_link.entity_id as __shot_id")
-      .where("asset_instance.asset_id", "=", row.id)
-      .orderBy("asset_instance.number", ascNullsLast)
-      .execute()) as Dict[];
-    return c.json(assetInstanceDicts(rows, (r) => r.__shot_id as string));
+    return c.json(await shotInstancesOfAsset(c, row.id));
   });
   app.get("/data/assets/:asset_id/scene-asset-instances", async (c) => {
     const row = await readableAsset(c, false);
-    const rows = (await c.get("db").selectFrom("asset_instance").selectAll().where("asset_id", "=", row.id).orderBy("number", ascNullsLast).execute()) as Dict[];
-    return c.json(assetInstanceDicts(rows, (r) => String(r.scene_id ?? "None")));
+    return c.json(await sceneInstancesOfAsset(c, row.id));
   });
   app.get("/data/assets/:asset_id/asset-asset-instances", async (c) => {
     const row = await readableAsset(c, false);
-    const rows = (await c
-      .get("db")
-      .selectFrom("asset_instance")
-      .selectAll()
-      .where("target_asset_id", "=", row.id)
-      .orderBy("asset_id")
-      .orderBy("number", ascNullsLast)
-      .execute()) as Dict[];
-    return c.json(assetInstanceDicts(rows, (r) => r.asset_id as string));
+    return c.json(await instancesInAsset(c, row.id));
   });
   app.post("/data/assets/:asset_id/asset-asset-instances", async (c) => {
     const body = await parseBody(c, AssetInstanceSchema);
     const row = await readableAsset(c, false);
     const instantiated = await loadEntity(c, body.asset_to_instantiate_id, "Asset");
-    const instance = await transact(c, async (db) => {
-      const number = await nextAssetInstanceNumber(db, instantiated.id, { targetAssetId: row.id });
-      const now = utcNow();
-      const created = (await db
-        .insertInto("asset_instance")
-        .values({
-          id: newId(),
-          created_at: now,
-          updated_at: now,
-          asset_id: instantiated.id,
-          target_asset_id: row.id,
-          number,
-          name: assetInstanceName(instantiated.name, number),
-          description: body.description ?? null,
-          active: true,
-        } as any)
-        .returningAll()
-        .executeTakeFirstOrThrow()) as Dict;
-      // Zou emits this one without a project (events.md §3).
-      await emitEvent(db, c.get("events"), "asset_instance:new", { asset_id: row.id, asset_instantiated: instantiated.id, asset_instance_id: created.id }, {
-        userId: c.get("user").id,
-      });
-      return created;
-    });
-    return c.json(serialize("asset_instance", instance), 201);
+    return c.json(await addAssetInstanceToAsset(c, row, instantiated, body.description ?? null), 201);
   });
 }
