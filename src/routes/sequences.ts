@@ -6,7 +6,7 @@ import type { AppContext, AppEnv } from "../context";
 import { parseBody } from "../lib/body";
 import { isUuid } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess } from "../services/permissions";
-import { criteriaProjectId, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntity, queryFlag, vendorScope, checkEntityDelete, blockVendorOrClient, type EntityKind } from "../services/entities";
+import { criteriaProjectId, loadEntity, maskMetadataForVendor, presentEntity, queryFlag, vendorScope, checkEntityDelete, blockVendorOrClient, type EntityKind } from "../services/entities";
 import { removeEntity } from "../services/entity-writes";
 import { entitiesWithTasks, readWithTasksQuery, withTasksResponse } from "../services/with-tasks";
 import { addShotToScene, entitiesWithSequenceNames, removeShotFromScene, shotsOfEpisode } from "../services/shots";
@@ -25,7 +25,7 @@ import {
   sequenceTaskTypes,
 } from "../services/sequences";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
-import { criterionEntity, criterionProjectAccess, readableEntity } from "./entity-access";
+import { criterionProjectAccess, fullEntityHandler, readableEntity, replaceParentCriterion } from "./entity-access";
 
 const AddShotToSceneSchema = v.object({ shot_id: v.pipe(v.string(), v.uuid("must be a valid UUID")) });
 
@@ -54,12 +54,7 @@ export function registerSequences(app: Hono<AppEnv>): void {
     const result = await entitiesWithTasks(c, "Scene", { projectId: query.projectId, id: query.id, episodeId: query.episodeId });
     return withTasksResponse(result, { compact: false, stream: false });
   }));
-  app.get("/data/scenes/:scene_id", async (c) => {
-    const row = await loadEntity(c, c.req.param("scene_id"), "Scene");
-    const scene = await fullScene(c, row);
-    await checkEntityRead(c, row);
-    return c.json(scene);
-  });
+  app.get("/data/scenes/:scene_id", fullEntityHandler("scene_id", "Scene", fullScene));
   app.delete("/data/scenes/:scene_id", async (c) => {
     const row = await loadEntity(c, c.req.param("scene_id"), "Scene");
     await checkEntityDelete(c, row);
@@ -106,12 +101,7 @@ export function registerSequences(app: Hono<AppEnv>): void {
     const result = await entitiesWithTasks(c, "Episode", { projectId: query.projectId, id: query.id, episodeId: query.episodeId, vendor, entityIds });
     return withTasksResponse(result, { compact: false, stream: false });
   }));
-  app.get("/data/episodes/:episode_id", async (c) => {
-    const row = await loadEntity(c, c.req.param("episode_id"), "Episode");
-    const episode = await fullEpisode(c, row);
-    await checkEntityRead(c, row);
-    return c.json(episode);
-  });
+  app.get("/data/episodes/:episode_id", fullEntityHandler("episode_id", "Episode", fullEpisode));
   app.delete("/data/episodes/:episode_id", deleteHandler("episode_id", "Episode"));
   app.get("/data/episodes/:episode_id/shots", async (c) => {
     const row = await readableEntity(c, "episode_id", "Episode");
@@ -151,12 +141,7 @@ export function registerSequences(app: Hono<AppEnv>): void {
   // Sequences -----------------------------------------------------------------------------------
   app.get("/data/sequences", async (c) => {
     const params = { ...c.req.query() };
-    if (params.episode_id) {
-      const episode = await criterionEntity(c, params.episode_id, "Episode");
-      params.project_id = episode.project_id;
-      params.parent_id = episode.id;
-      delete params.episode_id;
-    }
+    await replaceParentCriterion(c, params, "episode_id", "Episode");
     const projectId = criteriaProjectId(params);
     await criterionProjectAccess(c, projectId);
     if (await vendorScope(c, projectId)) {
@@ -177,12 +162,7 @@ export function registerSequences(app: Hono<AppEnv>): void {
     const result = await entitiesWithTasks(c, "Sequence", { projectId: query.projectId, id: query.id, episodeId: query.episodeId, vendor, entityIds });
     return withTasksResponse(result, { compact: false, stream: false });
   }));
-  app.get("/data/sequences/:sequence_id", async (c) => {
-    const row = await loadEntity(c, c.req.param("sequence_id"), "Sequence");
-    const sequence = await fullSequence(c, row);
-    await checkEntityRead(c, row);
-    return c.json(sequence);
-  });
+  app.get("/data/sequences/:sequence_id", fullEntityHandler("sequence_id", "Sequence", fullSequence));
   app.delete("/data/sequences/:sequence_id", deleteHandler("sequence_id", "Sequence", true));
   app.get("/data/sequences/:sequence_id/shots", async (c) => {
     const row = await readableEntity(c, "sequence_id", "Sequence", false);

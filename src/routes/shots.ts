@@ -8,7 +8,7 @@ import { entityDataSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
 import { isUuid, normalizeId, queryId, serviceId } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess, effectiveRole, isAdmin } from "../services/permissions";
-import { projectEntities, criteriaProjectId, castAssets, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntity, vendorScope, type Dict, type EntityKind } from "../services/entities";
+import { projectEntities, criteriaProjectId, castAssets, loadEntity, maskMetadataForVendor, presentEntity, vendorScope, type Dict, type EntityKind } from "../services/entities";
 import { createEpisode, createScene, createSequence, createShot, entityValuesFromBody, PROTECTED_ENTITY_KEYS, writeEntity } from "../services/entity-writes";
 import { getProject } from "../services/tasks";
 import { shotsWithTasks, readWithTasksQuery, withTasksResponse } from "../services/with-tasks";
@@ -17,7 +17,7 @@ import { assignedEpisodes, assignedSequences } from "../services/sequences";
 import { episodeRetakeStats, episodeStats } from "../services/episode-stats";
 import { projectFps, shotQuotas } from "../services/shot-quotas";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
-import { criterionEntity, criterionProjectAccess, readableEntity } from "./entity-access";
+import { criterionProjectAccess, fullEntityHandler, readableEntity, replaceParentCriterion } from "./entity-access";
 import { registerSequences } from "./sequences";
 
 const uuid = v.pipe(v.string(), v.uuid("must be a valid UUID"));
@@ -61,12 +61,7 @@ const UpdateShotSchema = v.looseObject({
 
 async function allShots(c: AppContext): Promise<Response> {
   const params = { ...c.req.query() };
-  if (params.sequence_id) {
-    const sequence = await criterionEntity(c, params.sequence_id, "Sequence");
-    params.project_id = sequence.project_id;
-    params.parent_id = sequence.id;
-    delete params.sequence_id;
-  }
+  await replaceParentCriterion(c, params, "sequence_id", "Sequence");
   const projectId = criteriaProjectId(params) ?? null;
   await checkProjectAccess(c, projectId);
   const vendor = await vendorScope(c, projectId);
@@ -88,12 +83,7 @@ export function registerShots(app: Hono<AppEnv>): void {
     );
     return withTasksResponse(result, query.format);
   }));
-  app.get("/data/shots/:shot_id", async (c) => {
-    const row = await loadEntity(c, c.req.param("shot_id"), "Shot");
-    const shot = await fullShot(c, row);
-    await checkEntityRead(c, row);
-    return c.json(shot);
-  });
+  app.get("/data/shots/:shot_id", fullEntityHandler("shot_id", "Shot", fullShot));
   app.put("/data/shots/:shot_id", async (c) => {
     const body = await readJsonObject(c);
     const row = await loadEntity(c, c.req.param("shot_id"), "Shot");
