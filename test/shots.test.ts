@@ -350,3 +350,58 @@ describe("stats", () => {
     expect((await server.json("POST", `/api/actions/projects/${p.project.id}/task-types/${UNKNOWN_ID}/set-shot-nb-frames`, { token: p.manager.token })).status).toBe(404);
   });
 });
+
+describe("full entities and parent criteria (routes over services/shots.ts and services/sequences.ts)", () => {
+  test("GET of a shot, scene, sequence or episode: unknown id 404 before access 403, wrong kind 404, names filled", async () => {
+    const p = await production(server);
+    const ep = await createEpisode(server, p.project.id, "E01");
+    const seq = await createSequence(server, p.project.id, "SQ01", ep.id);
+    const shot = await createShot(server, p.project.id, seq.id, "SH01");
+    const scene = (await server.json("POST", `/api/data/projects/${p.project.id}/scenes`, { body: { name: "SC01", sequence_id: seq.id } })).body;
+    for (const [plural, id] of [["shots", shot.id], ["scenes", scene.id], ["sequences", seq.id], ["episodes", ep.id]] as const) {
+      expect((await server.json("GET", `/api/data/${plural}/${UNKNOWN_ID}`, { token: p.outsider.token })).status).toBe(404);
+      expect((await server.json("GET", `/api/data/${plural}/${id}`, { token: p.outsider.token })).status).toBe(403);
+      expect((await server.json("GET", `/api/data/${plural}/${plural === "shots" ? seq.id : shot.id}`)).status).toBe(404);
+    }
+    const project_name = p.project.name;
+    expect((await server.json("GET", `/api/data/episodes/${ep.id}`, { token: p.artist.token })).body).toMatchObject({ id: ep.id, type: "Episode", project_name });
+    expect((await server.json("GET", `/api/data/sequences/${seq.id}`, { token: p.artist.token })).body).toMatchObject({
+      id: seq.id, project_name, episode_id: ep.id, episode_name: "E01",
+    });
+    expect((await server.json("GET", `/api/data/scenes/${scene.id}`, { token: p.artist.token })).body).toMatchObject({
+      id: scene.id, project_name, sequence_id: seq.id, sequence_name: "SQ01", episode_id: ep.id, episode_name: "E01",
+    });
+    expect((await server.json("GET", `/api/data/shots/${shot.id}`, { token: p.artist.token })).body).toMatchObject({
+      id: shot.id, project_name, sequence_id: seq.id, sequence_name: "SQ01", episode_id: ep.id, episode_name: "E01",
+    });
+  });
+
+  test("sequence_id and episode_id criteria: malformed 400, unknown 404, known narrows to the parent", async () => {
+    const p = await production(server);
+    const ep = await createEpisode(server, p.project.id, "E01");
+    const seq = await createSequence(server, p.project.id, "SQ01", ep.id);
+    await createSequence(server, p.project.id, "SQ02");
+    const shot = await createShot(server, p.project.id, seq.id, "SH01");
+    expect((await server.json("GET", "/api/data/shots?sequence_id=not-an-id")).status).toBe(400);
+    expect((await server.json("GET", `/api/data/shots?sequence_id=${UNKNOWN_ID}`)).status).toBe(404);
+    expect((await server.json("GET", `/api/data/shots?sequence_id=${seq.id}`)).body.map((s: any) => s.id)).toEqual([shot.id]);
+    expect((await server.json("GET", "/api/data/sequences?episode_id=not-an-id")).status).toBe(400);
+    expect((await server.json("GET", `/api/data/sequences?episode_id=${UNKNOWN_ID}`)).status).toBe(404);
+    expect((await server.json("GET", `/api/data/sequences?episode_id=${ep.id}`, { token: p.artist.token })).body.map((s: any) => s.id)).toEqual([seq.id]);
+  });
+
+  test("linking a shot to a scene and back emits shot:add-to-scene and shot:remove-from-scene", async () => {
+    const p = await production(server);
+    const seq = await createSequence(server, p.project.id, "SQ01");
+    const shot = await createShot(server, p.project.id, seq.id, "SH01");
+    const scene = (await server.json("POST", `/api/data/projects/${p.project.id}/scenes`, { body: { name: "SC01", sequence_id: seq.id } })).body;
+    const events = recordEvents(server);
+    const linked = await server.json("POST", `/api/data/scenes/${scene.id}/shots`, { body: { shot_id: shot.id } });
+    expect(linked.status).toBe(201);
+    expect(linked.body).toMatchObject({ id: shot.id, source_id: scene.id });
+    expect((await server.request("DELETE", `/api/data/scenes/${scene.id}/shots/${shot.id}`)).status).toBe(204);
+    expect(events.data("shot:add-to-scene")).toEqual([{ scene_id: scene.id, shot_id: shot.id, project_id: p.project.id }]);
+    expect(events.data("shot:remove-from-scene")).toEqual([{ scene_id: scene.id, shot_id: shot.id, project_id: p.project.id }]);
+    expect((await server.json("POST", `/api/data/scenes/${scene.id}/shots`, { body: { shot_id: UNKNOWN_ID } })).status).toBe(404);
+  });
+});
