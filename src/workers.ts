@@ -275,21 +275,8 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
     children.set(index, child);
     console.log(`Worker ${index} ${restart ? "restarted" : "started"} (pid ${child.pid}).`);
   };
-  // The workers start loading their code at once; meanwhile partial uploads are removed and the
-  // database prepared (migrations, initial data, first admin) here, once for all of them.
-  for (let index = 0; index < count; index += 1) start(index, false);
-  const preparation = (async () => {
-    const partials = await cleanPartialUploads(config);
-    if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
-    const db = openDatabase(config.databaseUrl);
-    try {
-      const admin = await prepareDatabase(db, config);
-      if (admin) console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
-    } finally {
-      await db.destroy();
-    }
-  })();
-
+  // The stop handlers first: a signal while the workers start must not kill the supervisor.
+  let preparation: Promise<void> = Promise.resolve();
   const stop = async (signal: "SIGTERM" | "SIGINT") => {
     if (stopping) return;
     stopping = true;
@@ -307,6 +294,21 @@ export async function serveWithWorkers(args: string[], config: Config): Promise<
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+
+  // The workers start loading their code at once; meanwhile partial uploads are removed and the
+  // database prepared (migrations, initial data, first admin) here, once for all of them.
+  for (let index = 0; index < count; index += 1) start(index, false);
+  preparation = (async () => {
+    const partials = await cleanPartialUploads(config);
+    if (partials > 0) console.log(`Removed ${partials} partial upload(s) left by a previous run.`);
+    const db = openDatabase(config.databaseUrl);
+    try {
+      const admin = await prepareDatabase(db, config);
+      if (admin) console.log(`Created the first admin account: ${admin.email}` + (admin.generatedPassword ? ` with password ${admin.generatedPassword}` : ""));
+    } finally {
+      await db.destroy();
+    }
+  })();
 
   try {
     await preparation;
