@@ -5,7 +5,7 @@
  */
 import { sql } from "kysely";
 import type { AppContext, PersonRow } from "../context";
-import { loadServiceRow } from "../db/rows";
+import { loadServiceRow, type AnySelect } from "../db/rows";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { ascNullsLast, descNullsFirst } from "../db/order";
@@ -148,6 +148,25 @@ export interface PagedRows {
   page(limit: number | null, offset: number): Promise<Dict[]>;
 }
 
+/**
+ * A dump of the rows of `table` selected by `scoped` (which joins the tasks of the project): its
+ * count, and pages ordered by last update (newest first), then id, shaped by `present`.
+ */
+function pagedDump(
+  scoped: () => AnySelect,
+  table: "task" | "comment" | "notification" | "preview_file",
+  present: (rows: any[]) => Promise<Dict[]> | Dict[],
+): PagedRows {
+  return {
+    count: async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
+    page: async (limit, offset) => {
+      let query = scoped().selectAll(table).orderBy(`${table}.updated_at`, "desc").orderBy(`${table}.id`);
+      if (limit !== null) query = query.limit(limit).offset(offset);
+      return present(await query.execute());
+    },
+  };
+}
+
 /** The tasks of a project dump, narrowed by task type, episode, and to a vendor's assigned tasks. */
 export function projectTaskDump(
   db: Db,
@@ -172,51 +191,23 @@ export function projectTaskDump(
     }
     return query;
   };
-  return {
-    count: async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
-    page: async (limit, offset) => {
-      let query = scoped().selectAll("task").orderBy("task.updated_at", "desc").orderBy("task.id");
-      if (limit !== null) query = query.limit(limit).offset(offset);
-      return presentTasks(db, await query.execute());
-    },
-  };
+  return pagedDump(scoped, "task", (rows: TaskRow[]) => presentTasks(db, rows));
 }
 
 /** The comments on the tasks of a project, with their relations. */
 export function projectCommentDump(db: Db, projectId: string): PagedRows {
   const scoped = () => db.selectFrom("comment").innerJoin("task", "task.id", "comment.object_id").where("task.project_id", "=", projectId);
-  return {
-    count: async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
-    page: async (limit, offset) => {
-      let query = scoped().selectAll("comment").orderBy("comment.updated_at", "desc").orderBy("comment.id");
-      if (limit !== null) query = query.limit(limit).offset(offset);
-      return serializeCommentsWithRelations(db, await query.execute());
-    },
-  };
+  return pagedDump(scoped, "comment", (rows) => serializeCommentsWithRelations(db, rows));
 }
 
 /** The notifications on the tasks of a project. */
 export function projectNotificationDump(db: Db, projectId: string): PagedRows {
   const scoped = () => db.selectFrom("notification").innerJoin("task", "task.id", "notification.task_id").where("task.project_id", "=", projectId);
-  return {
-    count: async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
-    page: async (limit, offset) => {
-      let query = scoped().selectAll("notification").orderBy("notification.updated_at", "desc").orderBy("notification.id");
-      if (limit !== null) query = query.limit(limit).offset(offset);
-      return (await query.execute()).map((row) => serialize("notification", row));
-    },
-  };
+  return pagedDump(scoped, "notification", (rows) => rows.map((row) => serialize("notification", row)));
 }
 
 /** The preview files of the tasks of a project. */
 export function projectPreviewFileDump(db: Db, projectId: string): PagedRows {
   const scoped = () => db.selectFrom("preview_file").innerJoin("task", "task.id", "preview_file.task_id").where("task.project_id", "=", projectId);
-  return {
-    count: async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
-    page: async (limit, offset) => {
-      let query = scoped().selectAll("preview_file").orderBy("preview_file.updated_at", "desc").orderBy("preview_file.id");
-      if (limit !== null) query = query.limit(limit).offset(offset);
-      return (await query.execute()).map((row) => serialize("preview_file", row));
-    },
-  };
+  return pagedDump(scoped, "preview_file", (rows) => rows.map((row) => serialize("preview_file", row)));
 }
