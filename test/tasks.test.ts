@@ -325,6 +325,47 @@ describe("task listings", () => {
   });
 });
 
+describe("paged project dumps", () => {
+  test("comments, notifications and preview files of a project: newest first, by pages, past the end empty", async () => {
+    const dumpProject = await server.project("Dump Project", [manager, artist]);
+    const sequence = await fx.sequence(dumpProject.id, "SQ90");
+    const shot = await fx.shot(dumpProject.id, sequence, "SH90");
+    const taskId = await fx.task(dumpProject.id, shot, animation.id);
+    await fx.assign(taskId, artist);
+    const wip = await fx.status("wip");
+    const commentIds: string[] = [];
+    for (const text of ["one", "two", "three"]) {
+      const posted = await server.json("POST", `/api/actions/tasks/${taskId}/comment`, { token: manager.token, body: { task_status_id: wip.id, comment: text } });
+      expect(posted.status).toBe(201);
+      commentIds.push(posted.body.id);
+    }
+    const preview = await server.json("POST", `/api/actions/tasks/${taskId}/comments/${commentIds[0]}/add-preview`, { token: manager.token, body: {} });
+    expect(preview.status).toBe(201);
+
+    const base = `/api/data/projects/${dumpProject.id}`;
+    const all = await server.json("GET", `${base}/comments`);
+    expect(all.body.map((row: any) => row.id).sort()).toEqual([...commentIds].sort());
+    const stamps = all.body.map((row: any) => row.updated_at);
+    expect([...stamps].sort().reverse()).toEqual(stamps);
+    const first = await server.json("GET", `${base}/comments?page=1&limit=2`);
+    expect(first.body).toMatchObject({ total: 3, nb_pages: 2, limit: 2, offset: 0, page: 1 });
+    const second = await server.json("GET", `${base}/comments?page=2&limit=2`);
+    expect(second.body.data).toHaveLength(1);
+    expect([...first.body.data, ...second.body.data].map((row: any) => row.id)).toEqual(all.body.map((row: any) => row.id));
+    expect((await server.json("GET", `${base}/comments?page=3&limit=2`)).body).toEqual({ data: [], total: 0, nb_pages: 2, limit: 2, offset: 4, page: 3 });
+
+    const stored = await server.db.selectFrom("notification").select("id").where("task_id", "=", taskId).execute();
+    expect(stored.length).toBeGreaterThan(0);
+    const notifications = await server.json("GET", `${base}/notifications?page=1&limit=100`);
+    expect(notifications.body.total).toBe(stored.length);
+    expect(notifications.body.data.map((row: any) => row.id).sort()).toEqual(stored.map((row) => row.id).sort());
+
+    const previews = await server.json("GET", `${base}/preview-files`);
+    expect(previews.body.map((row: any) => row.id)).toEqual([preview.body.id]);
+    expect((await server.json("GET", `${base}/preview-files?page=1`)).body).toMatchObject({ total: 1, nb_pages: 1, limit: 100, page: 1 });
+  });
+});
+
 describe("deletion", () => {
   test("delete-tasks removes listed tasks of the project with their comments", async () => {
     const shotId = await fx.shot(project.id, sequenceId, "SH40");

@@ -4,18 +4,14 @@
  * comments of a task, previews on comments, main previews, sync dumps.
  */
 import type { Hono } from "hono";
-import { sql } from "kysely";
-import type { AppContext, AppEnv, PersonRow } from "../context";
+import type { AppContext, AppEnv } from "../context";
 import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import * as v from "valibot";
 import { parseBody, readBodyValue, validate } from "../lib/body";
 import { boolWordSchema, idSchema, numberSchema } from "../lib/validation";
 import { badRequest, forbidden, notFound } from "../lib/errors";
-import { isUuid, normalizeId, parseDateInput, queryId, serviceId, utcNow } from "../lib/ids";
-import { loadServiceRow } from "../db/rows";
-import { chunks } from "../lib/chunks";
-import { buildFilePath, FileTreeError, getProjectTree } from "../lib/file-tree";
+import { isUuid, normalizeId, parseDateInput, queryId, serviceId } from "../lib/ids";
 import {
   checkAdmin,
   checkEntityAccess,
@@ -28,30 +24,22 @@ import {
   type Role,
 } from "../services/permissions";
 import {
-  assignTask,
-  canAssign,
-  canPlanTask,
-  canUnassign,
-  clearAssignation,
   createTasksForEntities,
-  emit,
   entityKind,
   fullTask,
   getProject,
   getTask,
   getTaskType,
+  assignTask,
+  canAssign,
   intParam,
   openProjectIds,
-  personIsAssignable,
   personsTaskDates,
   personTasks,
   presentTask,
   presentTasks,
-  removeTask,
-  RESERVED_ENTITY_TYPES,
-  updateTaskValues,
+  personIsAssignable,
   type Dict,
-  type EntityForTask,
   type TaskRow,
 } from "../services/tasks";
 import {
@@ -63,7 +51,6 @@ import {
   listTaskComments,
   presentTaskComment,
   removeCommentPreview,
-  serializeCommentsWithRelations,
 } from "../services/comments";
 import { presentPersonById } from "../services/persons";
 import { personTaskReads, projectTaskReads } from "../services/list-reads";
@@ -72,7 +59,34 @@ import { bytesResponse, cachedResponse } from "../lib/response-cache";
 import { projectTaskListBody } from "../services/project-task-list";
 import { projectSubscriptions } from "../services/notifications";
 import { openTasks, openTasksStats } from "../services/open-tasks";
-import { ascNullsLast, descNullsFirst } from "../db/order";
+import { loadEntity } from "../services/entities";
+import {
+  entitiesForCreation,
+  entityTasksOfType,
+  entityTypeNamed,
+  findPerson,
+  findPreviewFile,
+  findTask,
+  getPerson,
+  projectCommentDump,
+  projectNotificationDump,
+  projectPreviewFileDump,
+  projectTaskDump,
+  relatedTasksOfPerson,
+  taskPreviews,
+  type EntitySelection,
+  type PagedRows,
+} from "../services/task-reads";
+import {
+  assignTasksToPerson,
+  clearAssignations,
+  deleteProjectTasks,
+  deleteTasksOfType,
+  sendTaskToReview,
+  setTaskMainPreview,
+  setTasksPriority,
+  toReviewContext,
+} from "../services/task-actions";
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -138,106 +152,34 @@ function taskRef(task: TaskRow) {
 }
 
 /** Zou's paginated sync dumps: a plain list without `page`, else `{data, total, nb_pages, limit, offset, page}`. */
-async function paginate<T>(
-  c: AppContext,
-  count: () => Promise<number>,
-  fetch: (limit: number | null, offset: number) => Promise<T[]>,
-): Promise<unknown> {
+async function paginate(c: AppContext, rows: PagedRows): Promise<unknown> {
   const rawPage = c.req.query("page");
-  if (rawPage === undefined || rawPage === "") return fetch(null, 0);
+  if (rawPage === undefined || rawPage === "") return rows.page(null, 0);
   const page = intParam(rawPage, "page", 1);
   const limit = intParam(c.req.query("limit"), "limit", 100);
   if (limit < 1) throw badRequest("limit must be a positive integer.");
-  const total = await count();
+  const total = await rows.count();
   const offset = (page - 1) * limit;
   const nbPages = Math.ceil(total / limit);
   if (page < 1 || offset >= total) return { data: [], total: page < 1 ? total : 0, nb_pages: nbPages, limit, offset, page };
-  return { data: await fetch(limit, offset), total, nb_pages: nbPages, limit, offset, page };
+  return { data: await rows.page(limit, offset), total, nb_pages: nbPages, limit, offset, page };
 }
 
-/** Entities of a project for create-tasks: the listed ids (others skipped), else all matching the query. */
-async function entitiesForCreation(c: AppContext, projectId: string, kinds: string[] | "asset"): Promise<EntityForTask[]> {
-  const db = c.get("db");
+/** Which entities a create-tasks call targets: the listed ids of the JSON body, else the query's `id` and `episode_id`. */
+async function entitySelection(c: AppContext): Promise<EntitySelection> {
   const raw = await readBodyValue(c);
   const body = validate(EntityIdsBody, (c.req.header("content-type") ?? "").toLowerCase().includes("application/json") ? raw : undefined);
-  const base = db
-    .selectFrom("entity")
-    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-    .select(["entity.id", "entity.project_id", "entity.parent_id", "entity_type.name as type_name"]);
-  const matchesKind = (typeName: string) => (kinds === "asset" ? !RESERVED_ENTITY_TYPES.includes(typeName) : kinds.includes(typeName));
-  if (body && body.length > 0) {
-    const ids = body.map((raw) => serviceId(typeof raw === "object" ? raw.id : raw));
-    const found = new Map<string, EntityForTask & { type_name: string }>();
-    for (const part of chunks([...new Set(ids)])) {
-      for (const entity of await base.where("entity.id", "in", part).execute()) found.set(entity.id, entity);
-    }
-    const result: EntityForTask[] = [];
-    for (const id of ids) {
-      const entity = found.get(id);
-      if (!entity || !matchesKind(entity.type_name)) throw notFound();
-      if (entity.project_id === projectId) result.push(entity);
-    }
-    return result;
-  }
-  let query = base.where("entity.project_id", "=", projectId);
-  query = kinds === "asset"
-    ? query.where("entity_type.name", "not in", RESERVED_ENTITY_TYPES)
-    : query.where("entity_type.name", "in", kinds);
-  const ids = idList((c.req.queries("id") ?? []).flatMap((v) => v.split(",")));
-  if (c.req.query("id") !== undefined) query = ids.length ? query.where("entity.id", "in", ids) : query.where(sql<boolean>`1 = 0`);
-  const episodeId = (c.req.query("episode_id") ?? "").trim();
-  if (episodeId && episodeId !== "all" && episodeId !== "main") {
-    const episode = queryId(episodeId);
-    if (kinds === "asset") query = query.where("entity.source_id", "=", episode);
-    else if (kinds.includes("Shot") || kinds.includes("Scene")) {
-      query = query.where("entity.parent_id", "in", (eb) => eb.selectFrom("entity as seq").select("seq.id").where("seq.parent_id", "=", episode));
-    } else if (kinds.includes("Episode")) query = query.where("entity.id", "=", episode);
-    else query = query.where("entity.parent_id", "=", episode);
-  }
-  const rows = await query.orderBy("entity.name").execute();
-  return rows;
-}
-
-/** The newest preview of a task (highest revision, first position). */
-async function lastTaskPreview(c: AppContext, taskId: string) {
-  return c
-    .get("db")
-    .selectFrom("preview_file")
-    .selectAll()
-    .where("task_id", "=", taskId)
-    .orderBy("revision", descNullsFirst)
-    .orderBy("position", ascNullsLast)
-    .orderBy("created_at", "desc")
-    .executeTakeFirst();
-}
-
-/** Makes the task's last preview the thumbnail of its entity; returns the entity dict (null without preview). */
-async function setTaskMainPreview(c: AppContext, task: TaskRow): Promise<Dict | null> {
-  const db = c.get("db");
-  const preview = await lastTaskPreview(c, task.id);
-  if (!preview) return null;
-  const entity = await db
-    .updateTable("entity")
-    .set({ preview_file_id: preview.id, updated_at: utcNow() })
-    .where("id", "=", task.entity_id!)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  const type = await db.selectFrom("entity_type").select("name").where("id", "=", entity.entity_type_id).executeTakeFirst();
-  const kind = entityKind(type?.name);
-  await emit(c, "preview-file:set-main", { entity_id: entity.id, preview_file_id: preview.id }, entity.project_id);
-  await emit(c, `${kind.toLowerCase()}:update`, { [`${kind.toLowerCase()}_id`]: entity.id }, entity.project_id);
-  return serialize("entity", entity, { typeName: kind });
+  if (body && body.length > 0) return { ids: body.map((raw) => serviceId(typeof raw === "object" ? raw.id : raw)) };
+  const queryIds = c.req.query("id") !== undefined ? idList((c.req.queries("id") ?? []).flatMap((v) => v.split(","))) : undefined;
+  const episodeParam = (c.req.query("episode_id") ?? "").trim();
+  const episodeId = episodeParam && episodeParam !== "all" && episodeParam !== "main" ? queryId(episodeParam) : undefined;
+  return { ids: null, queryIds, episodeId };
 }
 
 /** Checks of the set-main-preview routes: project and entity access, clients refused. */
 async function checkMainPreviewAccess(c: AppContext, task: TaskRow): Promise<void> {
   const role = await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
   if (role === "client") throw forbidden();
-}
-
-/** A person by path id: 404 when missing; bots refused unless allowed on `projectId`. */
-async function getPerson(c: AppContext, rawId: string | undefined): Promise<PersonRow> {
-  return (await loadServiceRow(c.get("db"), "person", rawId)) as PersonRow;
 }
 
 /** Person task listings: self, or a non-vendor caller (clients get an empty list); target not a bot. */
@@ -290,29 +232,14 @@ export function registerTasks(app: Hono<AppEnv>): void {
   app.put("/actions/tasks/clear-assignation", async (c) => {
     const body = await parseBody(c, ClearAssignationBody);
     const personId = body.person_id || null;
-    const done: string[] = [];
-    await transact(c, async (db) => {
-      for (const taskId of idList(body.task_ids)) {
-        const task = await db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirst();
-        if (!task || !(await canUnassign(c, task, personId ? normalizeId(personId) : null))) continue;
-        await clearAssignation(c, task, personId ? normalizeId(personId) : null);
-        done.push(task.id);
-      }
-    });
+    const done = await transact(c, () => clearAssignations(c, idList(body.task_ids), personId ? normalizeId(personId) : null));
     return c.json(done);
   });
 
   app.put("/actions/tasks/set-priority", async (c) => {
     const body = await parseBody(c, SetPriorityBody);
     const priority = body.priority;
-    const updated: Dict[] = [];
-    await transact(c, async (db) => {
-      for (const taskId of idList(body.task_ids)) {
-        const task = await db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirst();
-        if (!task || !(await canPlanTask(c, task))) continue;
-        updated.push(presentTask(await updateTaskValues(c, task, { priority })));
-      }
-    });
+    const updated = await transact(c, () => setTasksPriority(c, idList(body.task_ids), priority));
     return c.json(updated);
   });
 
@@ -321,7 +248,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const entities: Dict[] = [];
     await transact(c, async (db) => {
       for (const taskId of idList(body.task_ids)) {
-        const task = await db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirst();
+        const task = await findTask(db, taskId);
         if (!task) continue;
         await checkMainPreviewAccess(c, task);
         const entity = await setTaskMainPreview(c, task);
@@ -342,15 +269,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   app.get("/data/tasks/:task_id/previews", async (c) => {
     const task = await getTask(c, c.req.param("task_id"));
     await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
-    const rows = await c
-      .get("db")
-      .selectFrom("preview_file")
-      .selectAll()
-      .where("task_id", "=", task.id)
-      .orderBy("revision", descNullsFirst)
-      .orderBy("position", ascNullsLast)
-      .execute();
-    return c.json(rows.map((row) => serialize("preview_file", row)));
+    return c.json(await taskPreviews(c.get("db"), task.id));
   });
 
   app.get("/data/tasks/:task_id/comments", async (c) => {
@@ -379,9 +298,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const body = await parseBody(c, AssignBody);
     const task = await getTask(c, c.req.param("task_id"));
     const personId = body.person_id;
-    const person = isUuid(personId)
-      ? await c.get("db").selectFrom("person").selectAll().where("id", "=", normalizeId(personId)).executeTakeFirst()
-      : undefined;
+    const person = isUuid(personId) ? await findPerson(c.get("db"), normalizeId(personId)) : undefined;
     if (!person) throw badRequest("Assignee doesn't exist in database.");
     if (!(await personIsAssignable(c.get("db"), person, task.project_id))) throw forbidden();
     if (!(await canAssign(c, task, person.id))) throw forbidden();
@@ -392,20 +309,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
   app.put("/actions/persons/:person_id/assign", async (c) => {
     const person = await getPerson(c, c.req.param("person_id"));
     const body = await parseBody(c, TaskIdsBody);
-    const assigned: TaskRow[] = [];
-    let refusedBot = false;
-    await transact(c, async (db) => {
-      for (const taskId of idList(body.task_ids)) {
-        const task = await db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirst();
-        if (!task) continue;
-        if (!(await personIsAssignable(db, person, task.project_id))) {
-          refusedBot = true;
-          continue;
-        }
-        if (!(await canAssign(c, task, person.id))) continue;
-        assigned.push(await assignTask(c, task, person.id));
-      }
-    });
+    const { assigned, refusedBot } = await transact(c, () => assignTasksToPerson(c, person, idList(body.task_ids)));
     if (refusedBot && assigned.length === 0) throw forbidden();
     return c.json(await presentTasks(c.get("db"), assigned));
   });
@@ -422,10 +326,9 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const task = await getTask(c, c.req.param("task_id"));
     await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
     const body = await parseBody(c, ToReviewBody);
-    const db = c.get("db");
     let person = c.get("user");
     if (body.person_id) {
-      const found = await db.selectFrom("person").selectAll().where("id", "=", body.person_id).executeTakeFirst();
+      const found = await findPerson(c.get("db"), body.person_id);
       if (!found) throw badRequest("Cannot find given person.");
       person = found;
     }
@@ -433,44 +336,9 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const revision = body.revision ?? 1;
     const changeStatus = body.change_status;
     const comment = body.comment ?? "";
-    const project = (await db.selectFrom("project").selectAll().where("id", "=", task.project_id!).executeTakeFirstOrThrow());
-    const entity = await db.selectFrom("entity").selectAll().where("id", "=", task.entity_id!).executeTakeFirstOrThrow();
-    const entityType = await db.selectFrom("entity_type").selectAll().where("id", "=", entity.entity_type_id).executeTakeFirstOrThrow();
-    const taskType = await db.selectFrom("task_type").selectAll().where("id", "=", task.task_type_id!).executeTakeFirst();
-    let previewPath = { folder_path: "", file_name: "" };
-    try {
-      const parent = entity.parent_id ? await db.selectFrom("entity").selectAll().where("id", "=", entity.parent_id).executeTakeFirst() : undefined;
-      const parentType = parent ? await db.selectFrom("entity_type").select("name").where("id", "=", parent.entity_type_id).executeTakeFirst() : undefined;
-      const built = buildFilePath(getProjectTree(project), {
-        project,
-        entity: { ...entity, entity_type: { name: entityType.name }, parent: parent ? { ...parent, entity_type: { name: parentType?.name ?? "" } } : null },
-        task: { ...task, task_type: taskType ?? null },
-        task_type: taskType ?? null,
-        name,
-        revision,
-      }, { mode: "preview" });
-      previewPath = { folder_path: built.folder_path, file_name: built.file_name };
-    } catch (error) {
-      if (!(error instanceof FileTreeError)) throw error;
-    }
-    const result = await transact(c, async (trx) => {
-      let updated = task;
-      if (changeStatus) {
-        const status = (await trx.selectFrom("task_status").selectAll().where("short_name", "=", "pndng").executeTakeFirst())
-          ?? (await trx.selectFrom("task_status").selectAll().where("name", "=", "To review").executeTakeFirst())
-          ?? (await trx.selectFrom("task_status").selectAll().where("is_feedback_request", "=", true).orderBy("created_at").executeTakeFirst());
-        // Zou's to-review changes the status alone (no end date, unlike a comment).
-        if (status && status.id !== task.task_status_id) updated = await updateTaskValues(c, task, { task_status_id: status.id });
-      }
-      // Zou's publish payload (ShotGrid ids for sync scripts), emitted without a project.
-      await emit(c, "task:to-review", {
-        task_id: task.id, task_shotgun_id: task.shotgun_id ?? null, entity_type_name: entityType.name,
-        previous_task_status_id: task.task_status_id, entity_shotgun_id: entity.shotgun_id ?? null,
-        project_shotgun_id: project.shotgun_id ?? null, person_shotgun_id: (person as { shotgun_id?: number | null }).shotgun_id ?? null,
-        comment, preview_path: previewPath, change_status: changeStatus,
-      }, null);
-      return updated;
-    });
+    const context = await toReviewContext(c.get("db"), task, name, revision);
+    const { project, entity, entityType, previewPath } = context;
+    const result = await transact(c, () => sendTaskToReview(c, task, context, { person, comment, changeStatus }));
     return c.json({
       ...presentTask(result),
       project: serialize("project", project),
@@ -499,7 +367,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     await checkTaskActionAccess(c, taskRef(task));
     await checkEntityAccess(c, { id: task.entity_id!, project_id: task.project_id });
     const comment = await getTaskComment(c, task, c.req.param("comment_id"));
-    const related = await c.get("db").selectFrom("preview_file").selectAll().where("id", "=", serviceId(c.req.param("preview_file_id"))).executeTakeFirst();
+    const related = await findPreviewFile(c.get("db"), serviceId(c.req.param("preview_file_id")));
     if (!related || related.task_id !== task.id) throw notFound();
     const preview = await transact(c, () => addPreviewToComment(c, comment, task, Number(related.revision ?? 1)));
     return c.json(preview, 201);
@@ -539,35 +407,14 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const taskType = await getTaskType(c, c.req.param("task_type_id"));
     if (projects.length === 0) return c.json([]);
     const personId = serviceId(c.req.param("person_id"));
-    const db = c.get("db");
-    const rows = await db
-      .selectFrom("task")
-      .selectAll()
-      .where("task_type_id", "=", taskType.id)
-      .where("project_id", "in", projects)
-      .where("entity_id", "in", (eb) =>
-        eb.selectFrom("task as assigned")
-          .innerJoin("task_person_link", "task_person_link.task_id", "assigned.id")
-          .select("assigned.entity_id")
-          .where("task_person_link.person_id", "=", personId))
-      .orderBy("name")
-      .execute();
-    return c.json(rows.map((row) => presentTask(row)));
+    return c.json(await relatedTasksOfPerson(c.get("db"), personId, taskType.id, projects));
   });
 
   app.get("/data/entities/:entity_id/task-types/:task_type_id/tasks", async (c) => {
-    const entity = await loadServiceRow(c.get("db"), "entity", c.req.param("entity_id"));
+    const entity = await loadEntity(c, c.req.param("entity_id"));
     await checkProjectAccess(c, entity.project_id);
     const taskTypeId = serviceId(c.req.param("task_type_id"));
-    const rows = await c
-      .get("db")
-      .selectFrom("task")
-      .selectAll()
-      .where("entity_id", "=", entity.id)
-      .where("task_type_id", "=", taskTypeId)
-      .orderBy("name")
-      .execute();
-    return c.json(rows.map((row) => presentTask(row)));
+    return c.json(await entityTasksOfType(c.get("db"), entity.id, taskTypeId));
   });
 
   // --- Project dumps (sync)
@@ -582,31 +429,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const userId = c.get("user").id;
     const taskTypeId = optionalQueryId(c, "task_type_id");
     const episodeId = optionalQueryId(c, "episode_id");
-    const scoped = () => {
-      let query = db.selectFrom("task").where("task.project_id", "=", project.id);
-      if (taskTypeId) query = query.where("task.task_type_id", "=", taskTypeId);
-      if (episodeId) {
-        // Tasks of the entities whose parent sequence belongs to the episode (shots, scenes).
-        query = query.where("task.entity_id", "in", (eb) =>
-          eb.selectFrom("entity as child")
-            .innerJoin("entity as sequence", "sequence.id", "child.parent_id")
-            .select("child.id")
-            .where("sequence.parent_id", "=", episodeId));
-      }
-      if (role === "vendor") {
-        query = query.where("task.id", "in", (eb) => eb.selectFrom("task_person_link").select("task_id").where("person_id", "=", userId));
-      }
-      return query;
-    };
-    const answer = await paginate(
-      c,
-      async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
-      async (limit, offset) => {
-        let query = scoped().selectAll("task").orderBy("task.updated_at", "desc").orderBy("task.id");
-        if (limit !== null) query = query.limit(limit).offset(offset);
-        return presentTasks(db, await query.execute());
-      },
-    );
+    const answer = await paginate(c, projectTaskDump(db, project.id, { taskTypeId, episodeId, assignedTo: role === "vendor" ? userId : undefined }));
     declareAnswerReads(c, mark, await projectTaskReads(db, userId, project.id, episodeId !== undefined));
     return c.json(answer);
   }));
@@ -615,49 +438,19 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const project = await getProject(c, c.req.param("project_id"));
     const role = await checkProjectAccess(c, project.id);
     if (role === "vendor" || role === "client") throw forbidden();
-    const db = c.get("db");
-    const scoped = () => db.selectFrom("comment").innerJoin("task", "task.id", "comment.object_id").where("task.project_id", "=", project.id);
-    return c.json(await paginate(
-      c,
-      async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
-      async (limit, offset) => {
-        let query = scoped().selectAll("comment").orderBy("comment.updated_at", "desc").orderBy("comment.id");
-        if (limit !== null) query = query.limit(limit).offset(offset);
-        return serializeCommentsWithRelations(db, await query.execute());
-      },
-    ));
+    return c.json(await paginate(c, projectCommentDump(c.get("db"), project.id)));
   });
 
   app.get("/data/projects/:project_id/notifications", async (c) => {
     checkAdmin(c);
     const project = await getProject(c, c.req.param("project_id"));
-    const db = c.get("db");
-    const scoped = () => db.selectFrom("notification").innerJoin("task", "task.id", "notification.task_id").where("task.project_id", "=", project.id);
-    return c.json(await paginate(
-      c,
-      async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
-      async (limit, offset) => {
-        let query = scoped().selectAll("notification").orderBy("notification.updated_at", "desc").orderBy("notification.id");
-        if (limit !== null) query = query.limit(limit).offset(offset);
-        return (await query.execute()).map((row) => serialize("notification", row));
-      },
-    ));
+    return c.json(await paginate(c, projectNotificationDump(c.get("db"), project.id)));
   });
 
   app.get("/data/projects/:project_id/preview-files", async (c) => {
     checkAdmin(c);
     const project = await getProject(c, c.req.param("project_id"));
-    const db = c.get("db");
-    const scoped = () => db.selectFrom("preview_file").innerJoin("task", "task.id", "preview_file.task_id").where("task.project_id", "=", project.id);
-    return c.json(await paginate(
-      c,
-      async () => Number((await scoped().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst())?.n ?? 0),
-      async (limit, offset) => {
-        let query = scoped().selectAll("preview_file").orderBy("preview_file.updated_at", "desc").orderBy("preview_file.id");
-        if (limit !== null) query = query.limit(limit).offset(offset);
-        return (await query.execute()).map((row) => serialize("preview_file", row));
-      },
-    ));
+    return c.json(await paginate(c, projectPreviewFileDump(c.get("db"), project.id)));
   });
 
   app.get("/data/projects/:project_id/subscriptions", async (c) => {
@@ -673,7 +466,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
       const project = await getProject(c, c.req.param("project_id"));
       await check(c, project.id);
       const taskType = await getTaskType(c, c.req.param("task_type_id"));
-      const entities = await entitiesForCreation(c, project.id, kinds);
+      const entities = await entitiesForCreation(c.get("db"), project.id, kinds, await entitySelection(c));
       if (Array.isArray(kinds) && kinds.includes("Concept")) {
         for (const entity of entities) await checkEntityAccess(c, { id: entity.id, project_id: project.id });
       }
@@ -695,9 +488,9 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const taskType = await getTaskType(c, c.req.param("task_type_id"));
     const raw = c.req.param("entity_type");
     const name = raw.charAt(0).toUpperCase() + raw.slice(1).toLowerCase();
-    const entityType = await c.get("db").selectFrom("entity_type").select("name").where("name", "=", name).executeTakeFirst();
-    if (!entityType) throw notFound();
-    const entities = await entitiesForCreation(c, project.id, [entityType.name]);
+    const entityTypeName = await entityTypeNamed(c.get("db"), name);
+    if (!entityTypeName) throw notFound();
+    const entities = await entitiesForCreation(c.get("db"), project.id, [entityTypeName], await entitySelection(c));
     const tasks = await transact(c, () => createTasksForEntities(c, taskType, entities));
     return c.json(tasks, 201);
   });
@@ -708,16 +501,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     const body = await readBodyValue(c);
     if (!Array.isArray(body)) throw badRequest("A list of task ids is required.");
     const ids = idList(body);
-    const deleted: string[] = [];
-    await transact(c, async (db) => {
-      for (const chunk of chunks(ids)) {
-        const tasks = await db.selectFrom("task").selectAll().where("id", "in", chunk).where("project_id", "=", project.id).execute();
-        for (const task of tasks) {
-          await removeTask(c, task, true);
-          deleted.push(task.id);
-        }
-      }
-    });
+    const deleted = await transact(c, () => deleteProjectTasks(c, project.id, ids));
     return c.json(deleted);
   });
 
@@ -725,10 +509,7 @@ export function registerTasks(app: Hono<AppEnv>): void {
     checkAdmin(c);
     const project = await getProject(c, c.req.param("project_id"));
     const taskType = await getTaskType(c, c.req.param("task_type_id"));
-    await transact(c, async (db) => {
-      const tasks = await db.selectFrom("task").selectAll().where("project_id", "=", project.id).where("task_type_id", "=", taskType.id).execute();
-      for (const task of tasks) await removeTask(c, task, true);
-    });
+    await transact(c, () => deleteTasksOfType(c, project.id, taskType.id));
     return c.body(null, 204);
   });
 }
