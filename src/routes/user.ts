@@ -39,7 +39,7 @@ import { boolValue, deleteOwn, insertOwn, loadOwn, newFilterValues, updateOwn, t
 import { personTaskReads, userContextReads } from "../services/list-reads";
 import { declareAnswerReads, markWrites } from "../lib/answer-reads";
 import { cachedResponse } from "../lib/response-cache";
-import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "./chats";
+import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "../services/chats";
 import { clearAvatar } from "./persons";
 
 type Row = Record<string, any>;
