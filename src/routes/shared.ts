@@ -9,26 +9,36 @@ import type { Hono } from "hono";
 import type { AppContext, AppEnv, PersonRow } from "../context";
 import { readJsonObject, readLooseBody } from "../lib/body";
 import { ApiError, badRequest, notFound } from "../lib/errors";
-import { isUuid, normalizeId, utcNow } from "../lib/ids";
+import { isUuid, normalizeId } from "../lib/ids";
 import { sendStoredFile } from "../lib/file-response";
-import { isTrue, parseJson, serialize } from "../db/serialize";
+import { isTrue, serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
-import { playlistWithPreviews, type PlaylistRow } from "../services/playlists";
+import type { PlaylistRow } from "../services/playlists";
 import {
   checkCanComment,
   createGuest,
   guestComment,
   guestStatus,
   linkGuest,
-  sharedComments,
   sharedPlaylist,
   sharedPreviewFile,
   sharedTaskIds,
   validateShareLink,
   type ShareLinkRow,
 } from "../services/shared-links";
-import { afterCommentEdit, createComment, deleteComment, presentComment, type CommentRow } from "../services/comments";
-import { attachmentPath, discardUploads, isMultipart, readMultipart, removeAttachmentFile, storeAttachment } from "../services/attachments";
+import {
+  attachmentOfComment,
+  attachmentWithCommentAuthor,
+  attachToGuestComment,
+  enrichedPlaylist,
+  presentedSharedComments,
+  presentGuestComment,
+  sharedContext,
+  sharedTask,
+  updateGuestComment,
+} from "../services/shared-review";
+import { createComment, deleteComment, type CommentRow } from "../services/comments";
+import { attachmentPath, discardUploads, isMultipart, readMultipart, removeAttachmentFile } from "../services/attachments";
 import { movieFile, originalFile, previewDownloadName } from "../services/preview-media";
 import { firstStored } from "../services/preview-storage";
 import { FILE_EXTENSIONS, PICTURE_EXTENSIONS } from "../services/preview-processing";
@@ -61,96 +71,6 @@ async function actingGuest(c: AppContext, link: ShareLinkRow, guestId: unknown):
 
 async function jsonBody(c: AppContext): Promise<Dict> {
   return (await readJsonObject(c)) as Dict;
-}
-
-/** The shared playlist: entries with names, task type and status colour (Zou's enrich_shots_with_entity_info). */
-async function enrichedPlaylist(c: AppContext, playlist: PlaylistRow): Promise<Dict> {
-  const db = c.get("db");
-  const dict = await playlistWithPreviews(db, playlist, { annotations: true });
-  const project = await db.selectFrom("project").select(["name", "fps"]).where("id", "=", playlist.project_id).executeTakeFirst();
-  dict.project_fps = project?.fps ?? null;
-  dict.project_name = project?.name ?? null;
-  const shots = dict.shots as Dict[];
-  const entityIds = shots.map((shot) => shot.id).filter((id): id is string => typeof id === "string");
-  if (entityIds.length === 0) return dict;
-  const entities = await db
-    .selectFrom("entity")
-    .innerJoin("entity_type", "entity_type.id", "entity.entity_type_id")
-    .leftJoin("entity as parent", "parent.id", "entity.parent_id")
-    .select(["entity.id", "entity.name", "entity_type.name as type_name", "parent.name as parent_name"])
-    .where("entity.id", "in", entityIds)
-    .execute();
-  const byId = new Map(entities.map((entity) => [entity.id, entity]));
-  const taskIds = shots.map((shot) => shot.preview_file_task_id).filter((id): id is string => typeof id === "string");
-  const tasks = taskIds.length
-    ? await db
-      .selectFrom("task")
-      .innerJoin("task_type", "task_type.id", "task.task_type_id")
-      .innerJoin("task_status", "task_status.id", "task.task_status_id")
-      .select(["task.id", "task_type.id as tt_id", "task_type.name as tt_name", "task_type.color as tt_color", "task_type.for_entity as tt_for_entity", "task_status.color as status_color"])
-      .where("task.id", "in", taskIds)
-      .execute()
-    : [];
-  const taskById = new Map(tasks.map((task) => [task.id, task]));
-  const shotLike = new Set(["Shot", "Sequence", "Episode", "Edit", "Concept"]);
-  for (const shot of shots) {
-    const entity = byId.get(String(shot.id));
-    if (!entity) continue;
-    shot.name = entity.name;
-    shot.parent_name = shotLike.has(entity.type_name) ? entity.parent_name ?? "" : entity.type_name;
-    const task = taskById.get(String(shot.preview_file_task_id));
-    if (!task) continue;
-    shot.preview_file_task_type = { id: task.tt_id, name: task.tt_name, color: task.tt_color, for_entity: task.tt_for_entity };
-    shot.preview_file_task_type_name = task.tt_name;
-    if (task.status_color) shot.task_status_color = task.status_color;
-  }
-  return dict;
-}
-
-/** The minimal project context of the share page (Zou's get_shared_playlist_context). */
-async function sharedContext(c: AppContext, playlist: PlaylistRow): Promise<Dict> {
-  const db = c.get("db");
-  const project = await db.selectFrom("project").selectAll().where("id", "=", playlist.project_id).executeTakeFirstOrThrow();
-  const taskTypes = await db
-    .selectFrom("task_type")
-    .innerJoin("project_task_type_link", "project_task_type_link.task_type_id", "task_type.id")
-    .select(["task_type.id", "task_type.name", "task_type.color", "task_type.for_entity"])
-    .where("project_task_type_link.project_id", "=", project.id)
-    .orderBy("task_type.priority")
-    .orderBy("task_type.name")
-    .execute();
-  const statuses = await db
-    .selectFrom("task_status")
-    .innerJoin("project_task_status_link", "project_task_status_link.task_status_id", "task_status.id")
-    .select(["task_status.id", "task_status.name", "task_status.short_name", "task_status.color", "task_status.is_client_allowed", "task_status.is_default", "task_status.for_concept"])
-    .where("project_task_status_link.project_id", "=", project.id)
-    .orderBy("task_status.name")
-    .execute();
-  const shots = (parseJson(playlist.shots) as Dict[] | null) ?? [];
-  const entityIds = [...new Set(shots.map((shot) => shot?.entity_id).filter((id): id is string => typeof id === "string" && isUuid(id)))];
-  const entities = entityIds.length
-    ? await db.selectFrom("entity").select(["id", "name", "preview_file_id"]).where("id", "in", entityIds).execute()
-    : [];
-  const byId = new Map(entities.map((entity) => [entity.id, entity]));
-  return {
-    project: { id: project.id, name: project.name, fps: project.fps, ratio: project.ratio, resolution: project.resolution, team: [] },
-    task_types: taskTypes,
-    task_statuses: statuses.map((status) => ({
-      ...status,
-      is_client_allowed: isTrue(status.is_client_allowed),
-      is_default: isTrue(status.is_default),
-      for_concept: isTrue(status.for_concept),
-    })),
-    entities: entityIds.filter((id) => byId.has(id)).map((id) => {
-      const entity = byId.get(id)!;
-      return { id: entity.id, name: entity.name, preview_file_id: entity.preview_file_id ?? null };
-    }),
-  };
-}
-
-/** Guest comments answer with their author (flagged guest) and attachments as objects. */
-async function presentGuestComment(c: AppContext, row: CommentRow): Promise<Dict> {
-  return presentComment(c, row, { withPreviews: true });
 }
 
 function optionalText(value: unknown, name: string): string | undefined {
@@ -199,12 +119,12 @@ export function registerShared(app: Hono<AppEnv>): void {
 
   app.get(base, async (c) => {
     const { playlist } = await shared(c, { password: true });
-    return c.json(await enrichedPlaylist(c, playlist));
+    return c.json(await enrichedPlaylist(c.get("db"), playlist));
   });
 
   app.get(`${base}/context`, async (c) => {
     const { playlist } = await shared(c, { password: true });
-    return c.json(await sharedContext(c, playlist));
+    return c.json(await sharedContext(c.get("db"), playlist));
   });
 
   app.post(`${base}/guest`, async (c) => {
@@ -226,17 +146,7 @@ export function registerShared(app: Hono<AppEnv>): void {
 
   app.get(`${base}/comments`, async (c) => {
     const { playlist } = await shared(c, { password: true });
-    const rows = await sharedComments(c.get("db"), playlist);
-    const result: Dict[] = [];
-    for (const row of rows) {
-      const dict = await presentGuestComment(c, row as CommentRow);
-      if (dict.person && typeof dict.person === "object") {
-        const author = await c.get("db").selectFrom("person").select("is_guest").where("id", "=", row.person_id).executeTakeFirst();
-        (dict.person as Dict).is_guest = isTrue(author?.is_guest);
-      }
-      result.push(dict);
-    }
-    return c.json(result);
+    return c.json(await presentedSharedComments(c, playlist));
   });
 
   app.post(`${base}/comments`, async (c) => {
@@ -252,7 +162,7 @@ export function registerShared(app: Hono<AppEnv>): void {
     const taskId = normalizeId(body.task_id);
     if (!(await sharedTaskIds(db, playlist)).has(taskId)) throw new ApiError(403, { error: true, message: "This task is not part of the shared playlist." });
     const status = await guestStatus(db, body.task_status_id);
-    const task = await db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirstOrThrow();
+    const task = await sharedTask(db, taskId);
     const comment = await transact(c, () => createComment(c, { task, status: status as any, text, checklist, personId: guest.id, forClient: true }));
     return c.json(comment, 201);
   });
@@ -266,17 +176,7 @@ export function registerShared(app: Hono<AppEnv>): void {
     const checklist = optionalList(body.checklist, "checklist");
     const guest = await actingGuest(c, link, body.guest_id);
     const comment = await guestComment(db, playlist, guest, c.req.param("comment_id"));
-    const values: Dict = { editor_id: guest.id, updated_at: utcNow() };
-    if (text !== undefined) values.text = text;
-    if (checklist !== undefined) values.checklist = JSON.stringify(checklist);
-    if (body.task_status_id !== undefined && body.task_status_id !== null && body.task_status_id !== comment.task_status_id) {
-      values.task_status_id = (await guestStatus(db, body.task_status_id)).id;
-    }
-    const updated = await transact(c, async (tx) => {
-      const row = (await tx.updateTable("comment").set(values as any).where("id", "=", comment.id).returningAll().executeTakeFirstOrThrow()) as CommentRow;
-      await afterCommentEdit(c, row, comment as CommentRow);
-      return row;
-    });
+    const updated = await updateGuestComment(c, guest, comment, { text, checklist, taskStatusId: body.task_status_id });
     return c.json(await presentGuestComment(c, updated));
   });
 
@@ -298,10 +198,7 @@ export function registerShared(app: Hono<AppEnv>): void {
       const guest = await actingGuest(c, link, c.req.query("guest_id") ?? fields.guest_id);
       const comment = await guestComment(c.get("db"), playlist, guest, c.req.param("comment_id"));
       if (files.length === 0) throw badRequest("No file was sent.");
-      await transact(c, async () => {
-        for (const file of files) await storeAttachment(c, { commentId: comment.id }, file);
-      });
-      const stored = await c.get("db").selectFrom("comment").selectAll().where("id", "=", comment.id).executeTakeFirstOrThrow();
+      const stored = await attachToGuestComment(c, comment.id, files);
       return c.json(await presentGuestComment(c, stored), 201);
     } finally {
       await discardUploads(files);
@@ -315,7 +212,7 @@ export function registerShared(app: Hono<AppEnv>): void {
     const comment = await guestComment(c.get("db"), playlist, guest, c.req.param("comment_id"));
     const rawId = c.req.param("attachment_file_id");
     if (!isUuid(rawId)) throw badRequest("attachment_file_id must be a valid id.");
-    const attachment = await c.get("db").selectFrom("attachment_file").select(["id", "comment_id"]).where("id", "=", normalizeId(rawId)).executeTakeFirst();
+    const attachment = await attachmentOfComment(c.get("db"), rawId);
     if (!attachment || attachment.comment_id !== comment.id) throw notFound();
     await removeAttachmentFile(c, attachment.id);
     return c.body(null, 204);
@@ -327,14 +224,7 @@ export function registerShared(app: Hono<AppEnv>): void {
     const rawId = c.req.param("attachment_file_id");
     if (!isUuid(rawId)) throw missing();
     const db = c.get("db");
-    const attachment = await db
-      .selectFrom("attachment_file")
-      .innerJoin("comment", "comment.id", "attachment_file.comment_id")
-      .innerJoin("person", "person.id", "comment.person_id")
-      .selectAll("attachment_file")
-      .select(["comment.object_id", "comment.for_client", "person.is_guest"])
-      .where("attachment_file.id", "=", normalizeId(rawId))
-      .executeTakeFirst();
+    const attachment = await attachmentWithCommentAuthor(db, rawId);
     if (!attachment || !(isTrue(attachment.for_client) || isTrue(attachment.is_guest))) throw missing();
     if (!(await sharedTaskIds(db, playlist)).has(attachment.object_id)) throw missing();
     const response = await sendStoredFile(c.req.raw, { path: attachmentPath(c.get("config"), attachment.id), filename: attachment.name ?? attachment.id });
