@@ -43,9 +43,11 @@ import {
   isMultipart,
   readMultipart,
   removeAttachmentFile,
-  storeAttachment,
   type UploadedFile,
 } from "../services/attachments";
+import { findTask } from "../services/task-reads";
+import { commentAttachmentRows, findAttachmentFile, findPersonId, findTaskStatus } from "../services/comment-reads";
+import { attachFilesToComment, createPlannedComments, type PlannedComment } from "../services/comment-writes";
 
 /** Reads a comment-like body: multipart (text fields + `file-N` files) or JSON/form. */
 async function readCommentBody(c: AppContext, fileField: (name: string) => boolean = (name) => name.startsWith("file")) {
@@ -105,9 +107,7 @@ export function registerComments(app: Hono<AppEnv>): void {
       validate(commentSchema, body);
       const db = c.get("db");
       const statusId = String(body.task_status_id);
-      const status = isUuid(statusId)
-        ? await db.selectFrom("task_status").selectAll().where("id", "=", normalizeId(statusId)).executeTakeFirst()
-        : undefined;
+      const status = await findTaskStatus(db, statusId);
       if (!status) throw notFound();
       const role = await checkCanComment(c, task, status);
       const checklist = jsonList(body.checklist, "checklist");
@@ -118,11 +118,9 @@ export function registerComments(app: Hono<AppEnv>): void {
       let forClient = false;
       if (role === "admin" || role === "manager") {
         if (body.person_id) {
-          const person = isUuid(body.person_id)
-            ? await db.selectFrom("person").select("id").where("id", "=", normalizeId(String(body.person_id))).executeTakeFirst()
-            : undefined;
-          if (!person) throw notFound();
-          personId = person.id;
+          const authorId = await findPersonId(db, body.person_id);
+          if (!authorId) throw notFound();
+          personId = authorId;
         }
         createdAt = commentDate(body.created_at);
         forClient = isTrueWord(body.for_client);
@@ -153,14 +151,14 @@ export function registerComments(app: Hono<AppEnv>): void {
       const db = c.get("db");
       const role = await effectiveRole(c, project.id);
       const manager = role === "admin" || role === "manager";
-      const planned: { index: number; task: TaskRow; status: any; text: string; checklist: unknown[]; links?: unknown[] }[] = [];
+      const planned: PlannedComment[] = [];
       for (const [index, raw] of items.entries()) {
         if (!raw || typeof raw !== "object") continue;
         const item = raw as Dict;
         const taskId = item.object_id ?? item.task_id;
         if (!isUuid(taskId) || !isUuid(item.task_status_id)) continue;
-        const task = await db.selectFrom("task").selectAll().where("id", "=", normalizeId(String(taskId))).executeTakeFirst();
-        const status = await db.selectFrom("task_status").selectAll().where("id", "=", normalizeId(String(item.task_status_id))).executeTakeFirst();
+        const task = await findTask(db, normalizeId(String(taskId)));
+        const status = await findTaskStatus(db, item.task_status_id);
         if (!task || !status || task.project_id !== project.id) continue;
         if (!manager) {
           try {
@@ -175,19 +173,7 @@ export function registerComments(app: Hono<AppEnv>): void {
           checklist: jsonList(item.checklist, "checklist"), links: item.links === undefined ? undefined : jsonList(item.links, "links"),
         });
       }
-      const created = await transact(c, async () => {
-        const result: Dict[] = [];
-        for (const entry of planned) {
-          const current = await c.get("db").selectFrom("task").selectAll().where("id", "=", entry.task.id).executeTakeFirstOrThrow();
-          const own = files.filter((file) => file.field.startsWith(`attachment_file-${entry.index}-`));
-          result.push(await createComment(c, {
-            task: current, status: entry.status, text: entry.text, personId: c.get("user").id, checklist: entry.checklist,
-            links: entry.links, files: own, authorWithDepartments: true,
-          }));
-        }
-        return result;
-      });
-      return c.json(created, 201);
+      return c.json(await createPlannedComments(c, planned, files), 201);
     } finally {
       await discardUploads(files);
     }
@@ -227,7 +213,7 @@ export function registerComments(app: Hono<AppEnv>): void {
     const task = await getTask(c, c.req.param("task_id"));
     const comment = await getTaskComment(c, task, c.req.param("comment_id"));
     const attachmentId = serviceId(c.req.param("attachment_file_id"));
-    const attachment = await c.get("db").selectFrom("attachment_file").selectAll().where("id", "=", attachmentId).executeTakeFirst();
+    const attachment = await findAttachmentFile(c.get("db"), attachmentId);
     if (!attachment || attachment.comment_id !== comment.id) throw notFound();
     await checkAuthorOrManager(c, comment, task);
     await transact(c, async () => {
@@ -246,18 +232,7 @@ export function registerComments(app: Hono<AppEnv>): void {
     try {
       const replyId = fields.reply_id || null;
       if (replyId && !commentReplies(comment).some((reply) => reply.id === replyId)) throw notFound();
-      const attachments = await transact(c, async () => {
-        const stored: Awaited<ReturnType<typeof storeAttachment>>[] = [];
-        for (const file of files) stored.push(await storeAttachment(c, { commentId: comment.id, replyId }, file));
-        if (replyId && stored.length > 0) {
-          const replies = commentReplies(comment).map((reply) =>
-            reply.id === replyId ? { ...reply, attachment_files: [...(reply.attachment_files ?? []), ...stored] } : reply);
-          await c.get("db").updateTable("comment").set({ replies: JSON.stringify(replies) }).where("id", "=", comment.id).execute();
-        }
-        // No event: Zou's route announces nothing (the attachments are in its answer).
-        return stored;
-      });
-      return c.json(attachments, 201);
+      return c.json(await attachFilesToComment(c, comment, replyId, files), 201);
     } finally {
       await discardUploads(files);
     }
@@ -277,7 +252,7 @@ export function registerComments(app: Hono<AppEnv>): void {
 
   app.get("/data/attachment-files/:attachment_file_id/file/:file_name", async (c) => {
     const id = serviceId(c.req.param("attachment_file_id"));
-    const attachment = await c.get("db").selectFrom("attachment_file").selectAll().where("id", "=", id).executeTakeFirst();
+    const attachment = await findAttachmentFile(c.get("db"), id);
     if (!attachment) throw notFound();
     await attachmentFileAccess(c, attachment);
     // Served by name and extension from the server's safe list; the uploader's mimetype is ignored.
@@ -289,14 +264,7 @@ export function registerComments(app: Hono<AppEnv>): void {
 
   /** Attachments of the comments of a project's tasks or of one task, oldest first. */
   const commentAttachments = async (c: AppContext, scope: { projectId: string } | { taskId: string }) => {
-    const query = c
-      .get("db")
-      .selectFrom("attachment_file")
-      .innerJoin("comment", "comment.id", "attachment_file.comment_id")
-      .innerJoin("task", "task.id", "comment.object_id")
-      .selectAll("attachment_file")
-      .where("projectId" in scope ? "task.project_id" : "task.id", "=", "projectId" in scope ? scope.projectId : scope.taskId);
-    return c.json(await presentAttachmentRows(c, await query.orderBy("attachment_file.created_at").execute()));
+    return c.json(await presentAttachmentRows(c, await commentAttachmentRows(c.get("db"), scope)));
   };
   app.get("/data/projects/:project_id/attachment-files", async (c) => {
     checkAdmin(c);
