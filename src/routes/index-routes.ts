@@ -3,7 +3,6 @@ import { cpus, freemem, loadavg, totalmem } from "node:os";
 import type { Hono } from "hono";
 import type { AppEnv } from "../context";
 import { ZOU_API_VERSION } from "../config";
-import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { enforce2fa } from "../services/login";
