@@ -12,8 +12,7 @@ import { ApiError, badRequest, badRequestPlain } from "../lib/errors";
 import { utcNow } from "../lib/ids";
 import { ACCESS_TOKEN_SECONDS, signToken, type TokenClaims } from "../lib/jwt";
 import { sendMail } from "../lib/mail";
-import { hashPassword } from "../lib/passwords";
-import { authenticate, issueTokenPair, requirePerson, revokeSession } from "../services/auth";
+import { authenticate, currentPerson, issueTokenPair, requirePerson, revokeSession } from "../services/auth";
 import {
   checkCredentials,
   checkResetToken,
@@ -22,6 +21,7 @@ import {
   deleteResetToken,
   findLoginPerson,
   isBrowserRequest,
+  personByEmail,
   recordLoginFailure,
   recordLoginLog,
   requiresTwoFactorSetup,
@@ -33,13 +33,10 @@ import {
 import { departmentIdsOf, fidoDeviceNames, getOrCreateOrganisation, personIsAdmin, presentOrganisation, presentPerson } from "../services/persons";
 import {
   checkTwoFactorProof,
-  enabledMethods,
   escapeHtml,
-  fallbackPreference,
   hasTwoFactor,
   missingOtpBody,
   newOtpSecret,
-  newRecoveryCodes,
   sendEmailOtp,
   totpProvisioningUri,
   verifyEmailOtp,
@@ -49,6 +46,14 @@ import {
 import { finishOidcLogin, startOidcLogin } from "../services/oidc";
 import { finishSamlLogin, requireSaml, startSamlLogin } from "../services/saml";
 import { authenticationOptions, registrationOptions, verifyRegistration, withoutDevice } from "../services/fido";
+import {
+  disableTwoFactorMethod,
+  enableTwoFactorMethod,
+  replaceRecoveryCodes,
+  storeFidoCredentials,
+  storeOtpSecret,
+  storePassword,
+} from "../services/person-updates";
 import { describeError } from "../lib/log";
 
 const required = (field: string) => v.pipe(v.string(`${field} must be a string.`), v.minLength(1, `${field} is required.`));
@@ -96,25 +101,10 @@ function isDatabaseUnreachable(error: unknown): boolean {
   return /destroyed|SQLITE_(CANTOPEN|BUSY|LOCKED|IOERR|NOTADB)|database is locked|ECONNREFUSED|Connection terminated|closed database/i.test(text);
 }
 
-/** The logged person of a request: authenticates when the path is public (2FA routes share paths with public GETs). */
-async function currentPerson(c: AppContext): Promise<PersonRow> {
-  if (!c.get("user")) await authenticate(c);
-  requirePerson(c);
-  // Fresh row: the middleware's copy may predate an earlier write of this request.
-  return (await c.get("db").selectFrom("person").selectAll().where("id", "=", c.get("user").id).executeTakeFirstOrThrow()) as PersonRow;
-}
-
 /** 400 with Zou's password rule messages (length first, then confirmation). */
 function checkNewPassword(c: AppContext, password: string, confirmation: string): void {
   if (password.length < c.get("config").minPasswordLength) throw badRequestPlain("Password is too short.");
   if (password !== confirmation) throw badRequestPlain("Confirmation password doesn't match.");
-}
-
-async function setPassword(c: AppContext, personId: string, password: string): Promise<void> {
-  const hash = await hashPassword(password, c.get("config").bcryptCost);
-  await transact(c, async (db) => {
-    await db.updateTable("person").set({ password: hash, login_failed_attemps: 0, updated_at: utcNow() }).where("id", "=", personId).execute();
-  });
 }
 
 async function sessionBody(c: AppContext, person: PersonRow): Promise<{ user: Record<string, unknown>; organisation: Record<string, unknown> }> {
@@ -140,43 +130,10 @@ async function mailQuietly(c: AppContext, message: Parameters<typeof sendMail>[1
  * none, and a fresh unrestricted token pair (cookies for browsers).
  */
 async function enableMethod(c: AppContext, person: PersonRow, method: TwoFactorMethod, extra: Record<string, unknown> = {}): Promise<Response> {
-  const config = c.get("config");
-  const hadCodes = typeof person.otp_recovery_codes === "string" && person.otp_recovery_codes.length > 2;
-  const recovery = hadCodes ? null : await newRecoveryCodes(config);
-  await transact(c, async (db) => {
-    await db
-      .updateTable("person")
-      .set({
-        [`${method}_enabled`]: true,
-        preferred_two_factor_authentication: person.preferred_two_factor_authentication ?? method,
-        ...(recovery ? { otp_recovery_codes: recovery.stored } : {}),
-        ...extra,
-        updated_at: utcNow(),
-      } as any)
-      .where("id", "=", person.id)
-      .execute();
-  });
+  const recoveryCodes = await enableTwoFactorMethod(c, person, method, extra);
   const tokens = await issueTokenPair(c, person.id);
   if (isBrowserRequest(c)) setAuthCookies(c, tokens);
-  return c.json({ otp_recovery_codes: recovery ? recovery.codes : null, ...tokens });
-}
-
-/** Turns a method off (secret cleared); when none is left, the preference and recovery codes go too. */
-async function disableMethod(c: AppContext, person: PersonRow, method: TwoFactorMethod, secretColumn: "totp_secret" | "email_otp_secret" | "fido_credentials"): Promise<void> {
-  const remaining = enabledMethods(person).filter((m) => m !== method);
-  await transact(c, async (db) => {
-    await db
-      .updateTable("person")
-      .set({
-        [`${method}_enabled`]: false,
-        [secretColumn]: null,
-        preferred_two_factor_authentication: remaining.length ? fallbackPreference(person, method) : null,
-        ...(remaining.length ? {} : { otp_recovery_codes: null }),
-        updated_at: utcNow(),
-      } as any)
-      .where("id", "=", person.id)
-      .execute();
-  });
+  return c.json({ otp_recovery_codes: recoveryCodes, ...tokens });
 }
 
 async function requireProof(c: AppContext, person: PersonRow, body?: Record<string, unknown>): Promise<void> {
@@ -309,7 +266,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
       }
     }
     checkNewPassword(c, body.password, body.password_2);
-    await setPassword(c, person.id, body.password);
+    await storePassword(c, person.id, body.password);
     if (person.email) {
       const when = `${utcNow().replace("T", " ")} UTC`;
       const from = c.req.header("x-forwarded-for") ?? c.req.header("x-real-ip") ?? "an unknown address";
@@ -327,7 +284,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
     const body = validate(ResetRequestBody, await readLooseBody(c));
     const db = c.get("db");
     const email = body.email.trim().toLowerCase();
-    const person = await db.selectFrom("person").selectAll().where("email", "=", email).where("is_bot", "=", false).executeTakeFirst();
+    const person = await personByEmail(db, email);
     if (person && person.active && person.email) {
       const token = await createResetToken(db, person.email);
       const link = resetPasswordLink(c.get("config"), person.email, token);
@@ -347,9 +304,9 @@ export function registerAuth(app: Hono<AppEnv>): void {
     const email = body.email.trim().toLowerCase();
     if (!(await checkResetToken(db, email, body.token))) throw badRequestPlain("Wrong or expired token.");
     checkNewPassword(c, body.password, body.password2);
-    const person = await db.selectFrom("person").select("id").where("email", "=", email).where("is_bot", "=", false).executeTakeFirst();
+    const person = await personByEmail(db, email);
     if (!person) throw badRequestPlain("Wrong or expired token.");
-    await setPassword(c, person.id, body.password);
+    await storePassword(c, person.id, body.password);
     await deleteResetToken(db, email);
     return c.json({ success: true });
   });
@@ -359,9 +316,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
     const person = await currentPerson(c);
     if (person.totp_enabled) throw badRequestPlain("TOTP already enabled.");
     const secret = newOtpSecret();
-    await transact(c, async (db) => {
-      await db.updateTable("person").set({ totp_secret: secret, updated_at: utcNow() }).where("id", "=", person.id).execute();
-    });
+    await storeOtpSecret(c, person.id, "totp_secret", secret);
     const organisation = await getOrCreateOrganisation(c.get("db"));
     const account = person.email ?? person.desktop_login ?? person.id;
     return c.json({ totp_provisionning_uri: totpProvisioningUri(secret, account, organisation.name), otp_secret: secret });
@@ -381,7 +336,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
     const person = await currentPerson(c);
     if (!person.totp_enabled) throw badRequestPlain("TOTP not enabled.");
     await requireProof(c, person);
-    await disableMethod(c, person, "totp", "totp_secret");
+    await disableTwoFactorMethod(c, person, "totp", "totp_secret");
     return c.json({ success: true });
   });
 
@@ -399,9 +354,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
     if (person.email_otp_enabled) throw badRequestPlain("OTP by email already enabled.");
     if (!person.email) throw badRequestPlain("An email address is needed to receive codes.");
     const secret = newOtpSecret();
-    await transact(c, async (db) => {
-      await db.updateTable("person").set({ email_otp_secret: secret, updated_at: utcNow() }).where("id", "=", person.id).execute();
-    });
+    await storeOtpSecret(c, person.id, "email_otp_secret", secret);
     await sendEmailOtp(c, { ...person, email_otp_secret: secret });
     return c.json({ success: true });
   });
@@ -420,7 +373,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
     const person = await currentPerson(c);
     if (!person.email_otp_enabled) throw badRequestPlain("OTP by email not enabled.");
     await requireProof(c, person);
-    await disableMethod(c, person, "email_otp", "email_otp_secret");
+    await disableTwoFactorMethod(c, person, "email_otp", "email_otp_secret");
     return c.json({ success: true });
   });
 
@@ -451,14 +404,7 @@ export function registerAuth(app: Hono<AppEnv>): void {
     const body = validate(FidoDeleteBody, raw);
     if (!person.fido_enabled) throw badRequestPlain("FIDO not enabled.");
     await requireProof(c, person, raw);
-    const remaining = withoutDevice(person, body.device_name);
-    if (remaining.length > 0) {
-      await transact(c, async (db) => {
-        await db.updateTable("person").set({ fido_credentials: JSON.stringify(remaining), updated_at: utcNow() }).where("id", "=", person.id).execute();
-      });
-    } else {
-      await disableMethod(c, person, "fido", "fido_credentials");
-    }
+    await storeFidoCredentials(c, person, withoutDevice(person, body.device_name));
     return c.json({ success: true });
   });
 
@@ -489,10 +435,6 @@ export function registerAuth(app: Hono<AppEnv>): void {
     const person = await currentPerson(c);
     if (!hasTwoFactor(person)) throw badRequestPlain("No two factor authentication enabled.");
     await requireProof(c, person);
-    const recovery = await newRecoveryCodes(c.get("config"));
-    await transact(c, async (db) => {
-      await db.updateTable("person").set({ otp_recovery_codes: recovery.stored, updated_at: utcNow() }).where("id", "=", person.id).execute();
-    });
-    return c.json({ otp_recovery_codes: recovery.codes });
+    return c.json({ otp_recovery_codes: await replaceRecoveryCodes(c, person.id) });
   });
 }

@@ -5,30 +5,17 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
-import { serialize } from "../db/serialize";
-import { transact } from "../db/transaction";
-import type { TableName } from "../db/tables.generated";
 import { readLooseBody, validate } from "../lib/body";
-import { badRequest, notFound, WRONG_ID_FORMAT } from "../lib/errors";
-import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
+import { notFound, WRONG_ID_FORMAT } from "../lib/errors";
+import { isUuid, normalizeId } from "../lib/ids";
+import {
+  DEPARTMENT_LINK_KINDS,
+  departmentLinkedRows,
+  existingDepartmentId,
+  linkToDepartment,
+  unlinkFromDepartment,
+} from "../services/departments";
 import { checkAdmin } from "../services/permissions";
-
-type Row = Record<string, any>;
-
-interface LinkKind {
-  /** Path segment. */
-  segment: string;
-  /** Linked table and its id column in the link table. */
-  table: "software" | "hardware_item";
-  column: "software_id" | "hardware_item_id";
-  link: "software_department_link" | "hardware_item_department_link";
-  label: string;
-}
-
-const KINDS: LinkKind[] = [
-  { segment: "software-licenses", table: "software", column: "software_id", link: "software_department_link", label: "software" },
-  { segment: "hardware-items", table: "hardware_item", column: "hardware_item_id", link: "hardware_item_department_link", label: "hardware item" },
-];
 
 /** A path id: 400 when malformed (`check_id_parameter`). */
 function pathId(value: string | undefined): string {
@@ -37,38 +24,18 @@ function pathId(value: string | undefined): string {
 }
 
 async function loadDepartment(c: AppContext): Promise<string> {
-  const id = pathId(c.req.param("department_id"));
-  const row = await c.get("db").selectFrom("department").select("id").where("id", "=", id).executeTakeFirst();
-  if (!row) throw notFound();
-  return row.id;
-}
-
-/** Linked rows per department: `{department_id: [serialized rows]}` (or the list of one department). */
-async function linkedRows(c: AppContext, kind: LinkKind, departmentId?: string): Promise<Record<string, Row[]>> {
-  let query = c
-    .get("db")
-    .selectFrom(kind.link as TableName)
-    .innerJoin(kind.table, `${kind.table}.id`, `${kind.link}.${kind.column}` as any)
-    .selectAll(kind.table as any)
-    .select(`${kind.link}.department_id as link_department_id` as any);
-  if (departmentId) query = query.where(`${kind.link}.department_id` as any, "=", departmentId);
-  const rows = (await query.orderBy(`${kind.table}.name` as any).execute()) as Row[];
-  const result: Record<string, Row[]> = {};
-  for (const row of rows) {
-    const { link_department_id: department, ...item } = row;
-    // Zou's grouped answer (all departments) lists the plain rows; one department's list adds department_id.
-    (result[department] ??= []).push(departmentId ? { ...serialize(kind.table, item), department_id: department } : serialize(kind.table, item));
-  }
-  return result;
+  const id = await existingDepartmentId(c.get("db"), pathId(c.req.param("department_id")));
+  if (!id) throw notFound();
+  return id;
 }
 
 export function registerDepartments(app: Hono<AppEnv>): void {
-  for (const kind of KINDS) {
+  for (const kind of DEPARTMENT_LINK_KINDS) {
     const Body = v.object({ [kind.column]: v.pipe(v.string(`${kind.column} is required.`), v.nonEmpty(`${kind.column} is required.`)) });
 
     app.get(`/data/departments/${kind.segment}`, async (c) => {
       checkAdmin(c);
-      return c.json(await linkedRows(c, kind));
+      return c.json(await departmentLinkedRows(c.get("db"), kind));
     });
 
     app.post(`/data/departments/:department_id/${kind.segment}`, async (c) => {
@@ -76,37 +43,20 @@ export function registerDepartments(app: Hono<AppEnv>): void {
       const departmentId = await loadDepartment(c);
       const body = validate(Body, await readLooseBody(c)) as Record<string, string>;
       const itemId = pathId(body[kind.column]);
-      const db = c.get("db");
-      const item = await db.selectFrom(kind.table).select("id").where("id", "=", itemId).executeTakeFirst();
-      if (!item) throw badRequest(`${kind.column} matches no ${kind.label}.`);
-      const link = await transact(c, async (trx) => {
-        const existing = await trx
-          .selectFrom(kind.link as TableName)
-          .selectAll()
-          .where("department_id" as any, "=", departmentId)
-          .where(kind.column as any, "=", itemId)
-          .executeTakeFirst();
-        if (existing) return existing as Row;
-        const now = utcNow();
-        const row = { id: newId(), created_at: now, updated_at: now, department_id: departmentId, [kind.column]: itemId };
-        await trx.insertInto(kind.link as TableName).values(row as any).execute();
-        return row as Row;
-      });
-      return c.json(serialize(kind.link, link), 201);
+      return c.json(await linkToDepartment(c, kind, departmentId, itemId), 201);
     });
 
     app.get(`/data/departments/:department_id/${kind.segment}/:${kind.column}`, async (c) => {
       checkAdmin(c);
       const departmentId = await loadDepartment(c);
-      return c.json((await linkedRows(c, kind, departmentId))[departmentId] ?? []);
+      return c.json((await departmentLinkedRows(c.get("db"), kind, departmentId))[departmentId] ?? []);
     });
 
     app.delete(`/data/departments/:department_id/${kind.segment}/:${kind.column}`, async (c) => {
       checkAdmin(c);
       const departmentId = await loadDepartment(c);
       const itemId = pathId(c.req.param(kind.column));
-      await transact(c, (db) =>
-        db.deleteFrom(kind.link as TableName).where("department_id" as any, "=", departmentId).where(kind.column as any, "=", itemId).execute());
+      await unlinkFromDepartment(c, kind, departmentId, itemId);
       return c.body(null, 204);
     });
   }

@@ -1,53 +1,17 @@
 /** Routes of the `index` area: API name and version, public configuration, health and stats. */
 import { cpus, freemem, loadavg, totalmem } from "node:os";
 import type { Hono } from "hono";
-import { sql } from "kysely";
-import type { AppContext, AppEnv } from "../context";
-import type { Db } from "../db/database";
+import type { AppEnv } from "../context";
 import { ZOU_API_VERSION } from "../config";
-import { RESERVED_ENTITY_TYPES } from "../lib/entity-kinds";
-import { streamOf } from "../lib/broadcast";
 import { emitEvent } from "../lib/events";
 import { checkAdmin } from "../services/permissions";
 import { enforce2fa } from "../services/login";
 import { searchIndexAvailable } from "../db/search-index";
 import { storageStatus } from "../services/backup";
+import { darkThemeByDefault, health, mainStats } from "../services/status";
 import { sharedJobQueue } from "../lib/job-queue";
 
 const API_NAME = "Zou";
-
-interface Health {
-  database: boolean;
-  keyValueStore: boolean;
-  eventStream: boolean;
-  /** Clients connected to the realtime stream. */
-  connections: number;
-  jobQueue: boolean;
-  indexer: boolean;
-}
-
-async function reachable(check: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await check();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Health of the services Zou runs beside the API. Here the key-value store is a database table,
- * the event stream (up when the server runs one, see services/live-events.ts) and the job queue
- * live in this process, and the indexer is the database's own
- * full-text index (src/db/search-index.ts).
- */
-async function health(c: AppContext): Promise<Health> {
-  const db = c.get("db");
-  const database = await reachable(() => db.selectFrom("project_status").select("id").limit(1).execute());
-  const keyValueStore = await reachable(() => db.selectFrom("kv_store").select("key").limit(1).execute());
-  const stream = streamOf(c.get("events"));
-  return { database, keyValueStore, eventStream: stream !== undefined, connections: stream?.connections() ?? 0, jobQueue: database, indexer: database && searchIndexAvailable(db) };
-}
 
 /** Local time as Python's `datetime.now().isoformat()` (microseconds). */
 function localIsoNow(): string {
@@ -76,38 +40,15 @@ async function cpuPercents(windowMs = 200): Promise<number[]> {
   });
 }
 
-async function count(db: Db, build: (db: Db) => any): Promise<number> {
-  const row = (await build(db).select(sql<number>`count(*)`.as("total")).executeTakeFirst()) as { total: number } | undefined;
-  return Number(row?.total ?? 0);
-}
-
-/** Counts of the main models (Zou's preview/comment counters, plus the documented production counters). */
-/** `GET /stats`: Zou's four counters (previews by kind, comments). */
-async function mainStats(db: Db): Promise<Record<string, number>> {
-  return {
-    number_of_video_previews: await count(db, (d) => d.selectFrom("preview_file").where("extension", "=", "mp4")),
-    number_of_picture_previews: await count(db, (d) => d.selectFrom("preview_file").where("extension", "=", "png")),
-    number_of_model_previews: await count(db, (d) => d.selectFrom("preview_file").where("extension", "=", "obj")),
-    number_of_comments: await count(db, (d) => d.selectFrom("comment")),
-  };
-}
-
 export function registerIndex(app: Hono<AppEnv>): void {
   app.get("/", (c) => c.json({ api: API_NAME, version: ZOU_API_VERSION }));
 
   app.get("/config", async (c) => {
     const config = c.get("config");
-    const organisation = await c
-      .get("db")
-      .selectFrom("organisation")
-      .select("dark_theme_by_default")
-      .orderBy("created_at")
-      .executeTakeFirst()
-      .catch(() => undefined);
     const body: Record<string, unknown> = {
       is_self_hosted: config.isSelfHosted,
       crisp_token: config.crispToken,
-      dark_theme_by_default: Boolean(organisation?.dark_theme_by_default),
+      dark_theme_by_default: await darkThemeByDefault(c.get("db")),
       indexer_configured: searchIndexAvailable(c.get("db")),
       saml_enabled: config.saml !== null,
       saml_idp_name: config.saml?.idpName ?? "",

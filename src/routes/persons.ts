@@ -3,22 +3,19 @@
  * link, password change, 2FA reset, avatar clearing) and department membership. The timesheet,
  * day-off, quota and presence routes of this area live in routes/time-spents.ts.
  */
-import { rm } from "node:fs/promises";
 import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
-import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
-import { ApiError, badRequest, forbidden, notFound } from "../lib/errors";
-import { emitEvent } from "../lib/events";
+import { ApiError, badRequest, forbidden } from "../lib/errors";
 import { isUuid, normalizeId, serviceId, utcNow } from "../lib/ids";
 import { mailConfigured, requireMail, sendMail } from "../lib/mail";
-import { hashPassword } from "../lib/passwords";
 import { escapeHtml } from "../services/two-factor";
-import { storedFilePath } from "../services/attachments";
+import { addPersonToDepartment, existingDepartmentId, removePersonFromDepartment } from "../services/departments";
 import { createResetToken, INVITATION_TOKEN_SECONDS, resetPasswordLink, storedResetToken } from "../services/login";
 import { checkAdmin, isAdmin, isManagerGlobally } from "../services/permissions";
 import { departmentIdsOf, getOrCreateOrganisation, isProtectedAccount, presentPerson } from "../services/persons";
+import { clearAvatar, resetTwoFactor, storePassword } from "../services/person-updates";
 import { checkPersonIsNotBot, createDesktopLoginLog, desktopLoginLogs, loadPerson } from "../services/time-spents";
 
 type Row = Record<string, any>;
@@ -31,10 +28,6 @@ const PasswordBody = v.object({
 const DepartmentBody = v.object({
   department_id: v.pipe(v.string("department_id is required."), v.check((value) => isUuid(value), "department_id is not a valid id.")),
 });
-
-async function emitPersonUpdate(c: AppContext, personId: string): Promise<void> {
-  await emitEvent(c.get("db"), c.get("events"), "person:update", { person_id: personId }, { userId: c.get("user").id });
-}
 
 /** `check_password_change_allowed`: no change on protected accounts, inactive persons or another admin's account. */
 function checkPasswordChangeAllowed(c: AppContext, person: Row): void {
@@ -123,11 +116,7 @@ export function registerPersons(app: Hono<AppEnv>): void {
     checkPasswordChangeAllowed(c, person);
     if (password.length < c.get("config").minPasswordLength) throw new ApiError(400, { error: true, message: "Password is too short." });
     if (password !== password_2) throw new ApiError(400, { error: true, message: "Confirmation password doesn't match." });
-    const hash = await hashPassword(password, c.get("config").bcryptCost);
-    await transact(c, async (db) => {
-      await db.updateTable("person").set({ password: hash, login_failed_attemps: 0, updated_at: utcNow() }).where("id", "=", person.id).execute();
-      await emitPersonUpdate(c, person.id);
-    });
+    await storePassword(c, person.id, password, { emitUpdate: true });
     const organisation = await getOrCreateOrganisation(c.get("db"));
     await notifyByMail(
       c,
@@ -148,17 +137,7 @@ export function registerPersons(app: Hono<AppEnv>): void {
     if (!person.totp_enabled && !person.email_otp_enabled && !person.fido_enabled) {
       throw new ApiError(400, { error: true, message: "Two factor authentication not enabled for this user." });
     }
-    await transact(c, async (db) => {
-      await db
-        .updateTable("person")
-        .set({
-          totp_enabled: false, totp_secret: null, email_otp_enabled: false, email_otp_secret: null, fido_enabled: false,
-          fido_credentials: null, otp_recovery_codes: null, preferred_two_factor_authentication: null, updated_at: utcNow(),
-        })
-        .where("id", "=", person.id)
-        .execute();
-      await emitPersonUpdate(c, person.id);
-    });
+    await resetTwoFactor(c, person.id);
     const organisation = await getOrCreateOrganisation(c.get("db"));
     await notifyByMail(
       c,
@@ -179,48 +158,23 @@ export function registerPersons(app: Hono<AppEnv>): void {
   app.post("/actions/persons/:person_id/departments/add", async (c) => {
     checkAdmin(c);
     const { department_id } = validate(DepartmentBody, await readLooseBody(c));
-    const db = c.get("db");
-    const departmentId = normalizeId(department_id);
-    const department = await db.selectFrom("department").select("id").where("id", "=", departmentId).executeTakeFirst();
-    if (!department) throw badRequest("Department ID matches no department");
+    const departmentId = await existingDepartmentId(c.get("db"), normalizeId(department_id));
+    if (!departmentId) throw badRequest("Department ID matches no department");
     const person = await loadPerson(c, c.req.param("person_id"));
-    await transact(c, async (trx) => {
-      const existing = await trx.selectFrom("department_link").select("person_id").where("person_id", "=", person.id).where("department_id", "=", departmentId).executeTakeFirst();
-      if (!existing) await trx.insertInto("department_link").values({ person_id: person.id, department_id: departmentId }).execute();
-      await emitPersonUpdate(c, person.id);
-    });
+    await addPersonToDepartment(c, person.id, departmentId);
     return c.json(presentPerson(c, person, "full", await departmentIdsOf(c.get("db"), person.id)), 201);
   });
 
   app.delete("/actions/persons/:person_id/departments/:department_id", async (c) => {
     checkAdmin(c);
     const rawDepartment = c.req.param("department_id");
-    const db = c.get("db");
-    const department = isUuid(rawDepartment)
-      ? await db.selectFrom("department").select("id").where("id", "=", normalizeId(rawDepartment)).executeTakeFirst()
-      : undefined;
-    if (!department) throw badRequest("Department ID matches no department");
+    const departmentId = isUuid(rawDepartment) ? await existingDepartmentId(c.get("db"), normalizeId(rawDepartment)) : undefined;
+    if (!departmentId) throw badRequest("Department ID matches no department");
     const person = await loadPerson(c, c.req.param("person_id"));
-    await transact(c, async (trx) => {
-      await trx.deleteFrom("department_link").where("person_id", "=", person.id).where("department_id", "=", department.id).execute();
-      await emitPersonUpdate(c, person.id);
-    });
+    await removePersonFromDepartment(c, person.id, departmentId);
     return c.body(null, 204);
   });
 }
 
-/**
- * Clears a person's avatar: `has_avatar` false and `person:update` emitted; the stored picture is
- * removed when REMOVE_FILES is on (as Zou does).
- */
-export async function clearAvatar(c: AppContext, personId: string): Promise<void> {
-  await transact(c, async (db) => {
-    const result = await db.updateTable("person").set({ has_avatar: false, updated_at: utcNow() }).where("id", "=", personId).executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw notFound();
-    await emitPersonUpdate(c, personId);
-  });
-  const config = c.get("config");
-  if (config.removeFiles) {
-    await rm(storedFilePath(config.previewFolder, "pictures", "thumbnails", personId), { force: true }).catch(() => undefined);
-  }
-}
+/** Kept for routes/user.ts, which clears the caller's own avatar. */
+export { clearAvatar } from "../services/person-updates";

@@ -145,6 +145,14 @@ export function requirePerson(c: AppContext): void {
   if (c.get("identityType") === "bot") throw forbidden();
 }
 
+/** The logged person of a request: authenticates when the path is public (2FA routes share paths with public GETs). */
+export async function currentPerson(c: AppContext): Promise<PersonRow> {
+  if (!c.get("user")) await authenticate(c);
+  requirePerson(c);
+  // Fresh row: the middleware's copy may predate an earlier write of this request.
+  return (await c.get("db").selectFrom("person").selectAll().where("id", "=", c.get("user").id).executeTakeFirstOrThrow()) as PersonRow;
+}
+
 export interface TokenPair {
   access_token: string;
   refresh_token: string;

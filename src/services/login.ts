@@ -45,6 +45,11 @@ export async function findLoginPerson(db: Db, identifier: string): Promise<Perso
   return db.selectFrom("person").selectAll().where("desktop_login", "=", value).where("is_bot", "=", false).executeTakeFirst();
 }
 
+/** The non-bot person whose e-mail is `email` (already normalized). */
+export async function personByEmail(db: Db, email: string): Promise<PersonRow | undefined> {
+  return db.selectFrom("person").selectAll().where("email", "=", email).where("is_bot", "=", false).executeTakeFirst();
+}
+
 export type CredentialFailure = "unknown_user" | "too_many_failures" | "wrong_password" | "inactive" | "unknown_strategy";
 export type CredentialCheck = { ok: true; person: PersonRow } | { ok: false; reason: CredentialFailure; person?: PersonRow };
 
