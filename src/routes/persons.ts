@@ -177,4 +177,3 @@ export function registerPersons(app: Hono<AppEnv>): void {
 }
 
 /** Kept for routes/user.ts, which clears the caller's own avatar. */
-export { clearAvatar } from "../services/person-updates";

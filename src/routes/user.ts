@@ -40,7 +40,7 @@ import { personTaskReads, userContextReads } from "../services/list-reads";
 import { declareAnswerReads, markWrites } from "../lib/answer-reads";
 import { cachedResponse } from "../lib/response-cache";
 import { chatsForPerson, joinChat, leaveChat, loadChatEntity } from "../services/chats";
-import { clearAvatar } from "./persons";
+import { clearAvatar } from "../services/person-updates";
 
 type Row = Record<string, any>;
 type Dict = Record<string, unknown>;
