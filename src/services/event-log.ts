@@ -31,6 +31,14 @@ export interface EventFilters extends LogFilters {
   suffixes: string[];
 }
 
+/** The creation date of the cursor row (rows strictly older follow it); undefined without a cursor, 400 when unknown. */
+async function cursorDate(db: Db, table: "api_event" | "login_log", cursor: string | undefined, argName: string): Promise<string | null | undefined> {
+  if (!cursor) return undefined;
+  const row = isUuid(cursor) ? await db.selectFrom(table).select("created_at").where("id", "=", normalizeId(cursor)).executeTakeFirst() : undefined;
+  if (!row) throw badRequest(`Invalid ${argName}: ${cursor}`);
+  return row.created_at;
+}
+
 /** `/data/events/last`: the latest events, newest first; an unknown cursor is a 400. */
 export async function lastEvents(db: Db, filters: EventFilters): Promise<Dict[]> {
   const { scope, after, before, cursor, name, prefixes, suffixes, personIds } = filters;
@@ -38,11 +46,8 @@ export async function lastEvents(db: Db, filters: EventFilters): Promise<Dict[]>
   if (scope) query = scope.length ? query.where("project_id", "in", scope) : query.where(sql<boolean>`1 = 0`);
   if (after) query = query.where("created_at", ">", after);
   if (before) query = query.where("created_at", "<", before);
-  if (cursor) {
-    const event = isUuid(cursor) ? await db.selectFrom("api_event").select("created_at").where("id", "=", normalizeId(cursor)).executeTakeFirst() : undefined;
-    if (!event) throw badRequest(`Invalid cursor_event_id: ${cursor}`);
-    query = query.where("created_at", "<", event.created_at);
-  }
+  const cursorAt = await cursorDate(db, "api_event", cursor, "cursor_event_id");
+  if (cursorAt !== undefined) query = query.where("created_at", "<", cursorAt);
   if (filters.onlyFiles) query = query.where("name", "in", FILE_EVENTS);
   if (name) query = query.where("name", "=", name);
   if (prefixes.length || suffixes.length) {
@@ -75,11 +80,8 @@ export async function lastLoginLogs(db: Db, filters: LogFilters): Promise<Dict[]
   let query = db.selectFrom("login_log").selectAll();
   if (after) query = query.where("created_at", ">", after);
   if (before) query = query.where("created_at", "<", before);
-  if (cursor) {
-    const log = isUuid(cursor) ? await db.selectFrom("login_log").select("created_at").where("id", "=", normalizeId(cursor)).executeTakeFirst() : undefined;
-    if (!log) throw badRequest(`Invalid cursor_login_log_id: ${cursor}`);
-    query = query.where("created_at", "<", log.created_at);
-  }
+  const cursorAt = await cursorDate(db, "login_log", cursor, "cursor_login_log_id");
+  if (cursorAt !== undefined) query = query.where("created_at", "<", cursorAt);
   if (personIds.length) query = query.where("person_id", "in", personIds);
   const rows = (await query.orderBy("created_at", "desc").orderBy("id", "desc").limit(filters.limit).execute()) as Row[];
   return rows.map((row) => {
