@@ -8,7 +8,7 @@ import { entityDataSchema } from "../lib/validation";
 import { notFound } from "../lib/errors";
 import { normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess } from "../services/permissions";
-import { listEntitiesWithProjectName, projectEntities, criteriaProjectId, blockVendorOrClient, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntity, queryFlag, requestTypeIds, vendorScope, type Dict, type EntityRow } from "../services/entities";
+import { listEntitiesWithProjectName, projectEntities, criteriaProjectId, blockVendorOrClient, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntity, queryFlag, requestTypeIds, vendorScope, type EntityRow } from "../services/entities";
 import { createEdit } from "../services/entity-writes";
 import { editsOfEpisode } from "../services/edits";
 import { taskDicts, getProject } from "../services/tasks";
