@@ -156,6 +156,25 @@ describe("event log", () => {
     expect((await server.json("GET", "/api/data/events/login-logs/last", { token: manager.token })).status).toBe(403);
     expect((await server.json("GET", "/api/data/events/login-logs/last?before=never")).status).toBe(400);
   });
+
+  test("login logs page with cursor_login_log_id (older rows only); an unknown or malformed cursor is a 400", async () => {
+    await server.db.deleteFrom("login_log").execute();
+    const ids = [newId(), newId(), newId()];
+    for (const [index, id] of ids.entries()) {
+      const at = `2024-05-0${index + 1}T08:00:00`;
+      await server.db.insertInto("login_log").values({ id, created_at: at, updated_at: at, person_id: artist.id, ip_address: "10.0.0.2", origin: "web" }).execute();
+    }
+    const all = await server.json("GET", "/api/data/events/login-logs/last");
+    expect(all.body.map((log: any) => log.id)).toEqual([...ids].reverse());
+    const older = await server.json("GET", `/api/data/events/login-logs/last?cursor_login_log_id=${ids[2]}&limit=1`);
+    expect(older.body.map((log: any) => log.id)).toEqual([ids[1]]);
+    expect((await server.json("GET", `/api/data/events/login-logs/last?after=2024-05-01T12:00:00&before=2024-05-03`)).body.map((log: any) => log.id)).toEqual([ids[1]]);
+    for (const cursor of [UNKNOWN_ID, "nope"]) {
+      const refused = await server.json("GET", `/api/data/events/login-logs/last?cursor_login_log_id=${cursor}`);
+      expect(refused.status).toBe(400);
+      expect(refused.body.message).toBe(`Invalid cursor_login_log_id: ${cursor}`);
+    }
+  });
 });
 
 describe("chats", () => {

@@ -165,6 +165,23 @@ describe("batch comments and the running list", () => {
     expect(bare).toEqual({ status: 400, body: { error: true, message: "Missing required parameter: comments", data: null } });
   });
 
+  test("batch comment: every item is checked before any is written (unknown task or status 404, bad item 400)", async () => {
+    const task = await w.newTask("SH04");
+    const countComments = async () => (await w.server.db.selectFrom("comment").select("id").where("object_id", "=", task).execute()).length;
+    const post = (items: unknown) => w.server.json("POST", "/api/actions/tasks/batch-comment", { token: w.people.manager.token, body: { comments: items } });
+    const good = { object_id: task, task_status_id: w.wfa.id, comment: "ok" };
+    expect((await post([good, { object_id: UNKNOWN, task_status_id: w.wfa.id }])).status).toBe(404);
+    expect((await post([good, { object_id: "nope", task_status_id: w.wfa.id }])).status).toBe(404);
+    expect((await post([good, { object_id: task, task_status_id: UNKNOWN }])).status).toBe(404);
+    expect((await post([good, { task_id: task }])).status).toBe(404);
+    expect(await post([good, "text"])).toEqual({ status: 400, body: { error: true, message: "Each comment must be an object.", data: null } });
+    expect(await countComments()).toBe(0);
+    const done = await post([{ task_id: task, task_status_id: w.wfa.id, comment: "by task_id" }]);
+    expect(done.status).toBe(201);
+    expect(done.body.map((comment: any) => comment.text)).toEqual(["by task_id"]);
+    expect(await countComments()).toBe(1);
+  });
+
   test("running previews: admin only, newest first with project and task type", async () => {
     const stuck = newId();
     await w.server.db.insertInto("preview_file").values({ id: stuck, created_at: utcNow(), updated_at: utcNow(), name: "s", revision: 50, position: 1, status: "broken", task_id: taskId } as any).execute();

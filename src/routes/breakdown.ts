@@ -12,6 +12,7 @@ import { serviceId } from "../lib/ids";
 import { checkEntityAccess, checkManagerProjectAccess, checkProjectAccess, type Role } from "../services/permissions";
 import * as casting from "../services/casting";
 import { getProjectOr404 } from "../services/projects";
+import { getRowById, loadServiceRow } from "../db/rows";
 
 type Row = casting.Row;
 
@@ -105,7 +106,7 @@ export function registerBreakdown(app: Hono<AppEnv>): void {
   app.get("/data/projects/:project_id/asset-types/:asset_type_id/casting", async (c) => {
     const project = await castingReader(c);
     const assetTypeId = serviceId(c.req.param("asset_type_id"));
-    const type = await c.get("db").selectFrom("entity_type").select("name").where("id", "=", assetTypeId).executeTakeFirst();
+    const type = await getRowById(c.get("db"), "entity_type", assetTypeId);
     if (!type || entityKind(type.name) !== "Asset") throw notFound();
     return c.json(await casting.assetTypeCasting(c.get("db"), project.id, assetTypeId));
   });
@@ -145,9 +146,7 @@ export function registerBreakdown(app: Hono<AppEnv>): void {
   });
   app.delete("/data/projects/:project_id/entity-links/:entity_link_id", async (c) => {
     const project = await castingManager(c);
-    const id = serviceId(c.req.param("entity_link_id"));
-    const link = await c.get("db").selectFrom("entity_link").selectAll().where("id", "=", id).executeTakeFirst();
-    if (!link) throw notFound();
+    const link = await loadServiceRow(c.get("db"), "entity_link", c.req.param("entity_link_id"));
     await entitiesOfProject(c, [link.entity_in_id], project.id);
     return c.json(await transact(c, () => casting.removeEntityLink(c, link as Row, project.id)));
   });

@@ -33,6 +33,7 @@ import {
   userDepartmentIds,
 } from "../services/permissions";
 import { getProjectOr404 } from "../services/projects";
+import { getRowById } from "../db/rows";
 
 type Row = Record<string, any>;
 
@@ -40,7 +41,7 @@ const BAD_REQUEST = "The browser (or proxy) sent a request that this server coul
 
 async function rowOr404(c: AppContext, table: "task_type" | "entity" | "playlist" | "project", id: string | undefined): Promise<Row> {
   if (!id || !isUuid(id)) throw notFound();
-  const row = await c.get("db").selectFrom(table).selectAll().where("id", "=", normalizeId(id)).executeTakeFirst();
+  const row = await getRowById(c.get("db"), table, normalizeId(id));
   if (!row) throw notFound();
   return row as Row;
 }

@@ -8,8 +8,9 @@ import { entityDataSchema } from "../lib/validation";
 import { notFound } from "../lib/errors";
 import { normalizeId } from "../lib/ids";
 import { checkManagerProjectAccess, checkProjectAccess } from "../services/permissions";
-import { listEntitiesWithProjectName, projectEntities, criteriaProjectId, blockVendorOrClient, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntities, presentEntity, queryFlag, requestTypeIds, vendorScope, type Dict, type EntityRow } from "../services/entities";
+import { listEntitiesWithProjectName, projectEntities, criteriaProjectId, blockVendorOrClient, checkEntityRead, loadEntity, maskMetadataForVendor, presentEntity, queryFlag, requestTypeIds, vendorScope, type EntityRow } from "../services/entities";
 import { createEdit } from "../services/entity-writes";
+import { editsOfEpisode } from "../services/edits";
 import { taskDicts, getProject } from "../services/tasks";
 import { registerEntityKindRoutes } from "./entity-kind-routes";
 import { editsWithTasks, readWithTasksQuery, rowsToDicts, withTasksResponse } from "../services/with-tasks";
@@ -57,16 +58,7 @@ export function registerEdits(app: Hono<AppEnv>): void {
   app.get("/data/episodes/:episode_id/edits", async (c) => {
     const episode = await loadEntity(c, c.req.param("episode_id"), "Episode");
     await checkEntityRead(c, episode);
-    const types = await requestTypeIds(c);
-    const rows = (await c
-      .get("db")
-      .selectFrom("entity")
-      .selectAll()
-      .where("entity_type_id", "=", types.Edit)
-      .where("parent_id", "=", episode.id)
-      .orderBy("name")
-      .execute()) as Dict[];
-    const edits = await presentEntities(c.get("db"), rows, "Edit", queryFlag(c, "relations"));
+    const edits = await editsOfEpisode(c, episode.id, queryFlag(c, "relations"));
     return c.json(await maskMetadataForVendor(c, "Edit", edits, episode.project_id));
   });
   app.get("/data/episodes/:episode_id/edit-tasks", async (c) => {

@@ -6,14 +6,13 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
-import { serialize } from "../db/serialize";
 import { transact } from "../db/transaction";
 import { readLooseBody, validate } from "../lib/body";
 import { ApiError, badRequest } from "../lib/errors";
-import { emitEvent } from "../lib/events";
+import { setProjectFileTree } from "../services/projects";
 import { sendStoredFile } from "../lib/file-response";
 import { getBuiltinTree, type FileTreeError } from "../lib/file-tree";
-import { normalizeId, queryId, utcNow } from "../lib/ids";
+import { normalizeId, queryId } from "../lib/ids";
 import {
   checkWorkingFileAccess,
   checkWorkingFileActionAccess,
@@ -360,17 +359,7 @@ export function registerFiles(app: Hono<AppEnv>): void {
     await checkManagerProjectAccess(c, String(project.id));
     const tree = getBuiltinTree(args.tree_name);
     if (!tree) throw badRequest("Selected tree is not available");
-    const updated = await transact(c, async (db) => {
-      const row = await db
-        .updateTable("project")
-        .set({ file_tree: JSON.stringify(tree), updated_at: utcNow() })
-        .where("id", "=", String(project.id))
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await emitEvent(db, c.get("events"), "project:update", { project_id: row.id }, { projectId: row.id, userId: c.get("user").id });
-      return row;
-    });
-    return c.json(serialize("project", updated));
+    return c.json(await setProjectFileTree(c, String(project.id), tree));
   });
 
   // --- working files -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { parseBoolWord } from "../crud/values";
 import { blockVendor, checkProjectAccess, isAdmin } from "../services/permissions";
 import { newsPage, newsStats, type NewsFilters } from "../services/news";
 import { openProjectIds } from "../services/user-context";
+import { loadServiceRow } from "../db/rows";
 
 type Dict = Record<string, unknown>;
 
@@ -58,9 +59,7 @@ async function newsFeed(db: Db, filters: NewsFilters & { page: number; limit: nu
 }
 
 async function loadProject(c: AppContext): Promise<string> {
-  const id = serviceId(c.req.param("project_id"));
-  const project = await c.get("db").selectFrom("project").select("id").where("id", "=", id).executeTakeFirst();
-  if (!project) throw notFound();
+  const project = await loadServiceRow(c.get("db"), "project", c.req.param("project_id"));
   return project.id;
 }
 

@@ -6,18 +6,21 @@
  * Stored files are answered by lib/file-response.ts.
  */
 import type { Hono } from "hono";
+import type { Selectable } from "kysely";
 import { rm } from "node:fs/promises";
 import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { serialize, parseJson, isTrue } from "../db/serialize";
+import { getRowById, loadServiceRow } from "../db/rows";
+import type { AttachmentFileTable, PreviewBackgroundFileTable } from "../db/tables.generated";
 import { transact } from "../db/transaction";
 import { readBodyValue, readLooseBody, validate } from "../lib/body";
 import { ApiError, badRequest, forbidden, notFound } from "../lib/errors";
 import { contentDisposition, sendStoredFile, STORED_FILE_CSP, storedFileType } from "../lib/file-response";
-import { isUuid, normalizeId, queryId, serviceId, utcNow } from "../lib/ids";
+import { queryId, serviceId } from "../lib/ids";
 import { attachmentFileAccess, discardUploads, readMultipart, isMultipart, type UploadedFile } from "../services/attachments";
-import { addPreviewToComment, checkCanComment, commentDate, createComment } from "../services/comments";
-import { eventKey, kindOfTypeId, presentEntity, requestTypeIds } from "../services/entities";
+import { createBatchComments, planBatchComments } from "../services/batch-comments";
+import { eventKey, getEntityRow, kindOfTypeId, presentEntity, requestTypeIds } from "../services/entities";
 import {
   checkAdmin,
   checkEntityAccess,
@@ -31,11 +34,11 @@ import {
   userDepartmentIds,
 } from "../services/permissions";
 import {
-  depsOf,
-  emitPreviewEvent,
   getPreview,
   previewTask,
   runningPreviews,
+  setEntityMainPreview,
+  sharedEntityOfPreview,
   updateAnnotations,
   updatePosition,
   type PreviewRow,
@@ -88,12 +91,7 @@ async function loadWithTaskAccess(c: AppContext, rawId: string): Promise<{ previ
 async function loadWithThumbnailAccess(c: AppContext, rawId: string): Promise<PreviewRow> {
   const db = c.get("db");
   const preview = await getPreview(db, rawId);
-  const shared = await db
-    .selectFrom("entity")
-    .select(["id", "project_id"])
-    .where("preview_file_id", "=", preview.id)
-    .where("is_shared", "=", true as never)
-    .executeTakeFirst();
+  const shared = await sharedEntityOfPreview(db, preview.id);
   if (shared && (await effectiveRole(c, shared.project_id)) !== "vendor") return preview;
   const task = await previewTask(db, preview);
   await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
@@ -187,56 +185,8 @@ export function registerPreviews(app: Hono<AppEnv>): void {
         }
       }
       if (!Array.isArray(items)) throw badRequest("comments must be a JSON list.");
-      const db = c.get("db");
-      const planned: { index: number; task: TaskRow; status: Dict; item: Dict }[] = [];
-      for (const [index, raw] of items.entries()) {
-        if (!raw || typeof raw !== "object") throw badRequest("Each comment must be an object.");
-        const item = raw as Dict;
-        const taskId = fixedTask ? fixedTask.id : item.object_id ?? item.task_id;
-        const task = fixedTask ?? (isUuid(taskId) ? await db.selectFrom("task").selectAll().where("id", "=", normalizeId(String(taskId))).executeTakeFirst() : undefined);
-        if (!task) throw notFound();
-        const status = isUuid(item.task_status_id)
-          ? await db.selectFrom("task_status").selectAll().where("id", "=", normalizeId(String(item.task_status_id))).executeTakeFirst()
-          : undefined;
-        if (!status) throw notFound();
-        await checkTaskAccess(c, { project_id: task.project_id!, entity_id: task.entity_id! });
-        await checkCanComment(c, task as TaskRow, status);
-        planned.push({ index, task: task as TaskRow, status, item });
-      }
-      const ofComment = (prefix: string, index: number) =>
-        files.filter((file) => file.field === `${prefix}-${index}` || file.field.startsWith(`${prefix}-${index}-`));
-      const created: Dict[] = [];
-      for (const { index, task, status, item } of planned) {
-        const role = await effectiveRole(c, task.project_id);
-        const manager = role === "admin" || role === "manager";
-        const comment = await transact(c, async (trx) => {
-          const current = await trx.selectFrom("task").selectAll().where("id", "=", task.id).executeTakeFirstOrThrow();
-          return createComment(c, {
-            task: current,
-            status: status as never,
-            text: item.comment === undefined || item.comment === null ? "" : String(item.comment),
-            personId: manager && isUuid(item.person_id) ? normalizeId(String(item.person_id)) : c.get("user").id,
-            checklist: Array.isArray(item.checklist) ? item.checklist : [],
-            links: Array.isArray(item.links) ? item.links : undefined,
-            createdAt: manager ? commentDate(item.created_at) : null,
-            files: [...ofComment("attachment_file", index), ...ofComment("file", index)],
-          });
-        });
-        const previews: Dict[] = [];
-        for (const file of ofComment("preview_file", index)) {
-          try {
-            const slot = await transact(c, async (trx) => {
-              const commentRow = await trx.selectFrom("comment").selectAll().where("id", "=", String(comment.id)).executeTakeFirstOrThrow();
-              return addPreviewToComment(c, commentRow, task, null);
-            });
-            previews.push(await processUpload(c, await getPreview(db, String(slot.id)), file, { normalize: true, noJob: false }));
-          } catch (error) {
-            // Failed files are left out of the comment's previews (Zou tolerates them).
-            console.error(`batch comment ${comment.id}: preview ${file.filename} refused: ${error instanceof Error ? error.message : error}`);
-          }
-        }
-        created.push({ ...comment, previews, preview_files: previews });
-      }
+      const planned = await planBatchComments(c, items, fixedTask);
+      const created = await createBatchComments(c, planned, files);
       return c.json(created, 201);
     } finally {
       await discardUploads(files);
@@ -305,7 +255,7 @@ export function registerPreviews(app: Hono<AppEnv>): void {
   // --- attachment thumbnails ----------------------------------------------------------------------
   app.get(`/pictures/thumbnails/attachment-files/:attachment_file_id${PNG}`, async (c) => {
     const id = idOf(c.req.param("attachment_file_id"));
-    const attachment = await c.get("db").selectFrom("attachment_file").selectAll().where("id", "=", id).executeTakeFirst();
+    const attachment = (await getRowById(c.get("db"), "attachment_file", id)) as Selectable<AttachmentFileTable> | undefined;
     if (!attachment) throw notFound();
     await attachmentFileAccess(c, attachment);
     return send(c, await attachmentThumbnail(c, attachment), { extension: "png" });
@@ -315,7 +265,7 @@ export function registerPreviews(app: Hono<AppEnv>): void {
   const avatarRoutes = (model: AvatarModel, plural: string) => {
     const read = async (c: AppContext, rawId: string | undefined) => {
       const id = serviceId(rawId);
-      const row = await c.get("db").selectFrom(model).select(["id", "has_avatar"] as never[]).where("id", "=", id).executeTakeFirst() as { id: string; has_avatar: unknown } | undefined;
+      const row = await getRowById(c.get("db"), model, id);
       if (!row) throw notFound();
       if (model === "project" && !isAdmin(c.get("user")) && c.get("user").role !== "manager") await checkProjectAccess(c, id);
       if (!isTrue(row.has_avatar)) throw notFound();
@@ -323,7 +273,7 @@ export function registerPreviews(app: Hono<AppEnv>): void {
     };
     const write = async (c: AppContext, rawId: string | undefined, adminOnly: boolean) => {
       const id = serviceId(rawId);
-      const row = await c.get("db").selectFrom(model).select("id" as never).where("id", "=", id).executeTakeFirst();
+      const row = await getRowById(c.get("db"), model, id);
       if (!row) throw notFound();
       if (model === "person") checkPersonAccess(c, id);
       else if (model === "organisation" || adminOnly) checkAdmin(c);
@@ -346,9 +296,7 @@ export function registerPreviews(app: Hono<AppEnv>): void {
 
   // --- preview backgrounds --------------------------------------------------------------------
   const getBackground = async (c: AppContext, rawId: string | undefined) => {
-    const row = await c.get("db").selectFrom("preview_background_file").selectAll().where("id", "=", serviceId(rawId)).executeTakeFirst();
-    if (!row) throw notFound();
-    return row;
+    return (await loadServiceRow(c.get("db"), "preview_background_file", rawId)) as Selectable<PreviewBackgroundFileTable>;
   };
   app.post("/pictures/preview-background-files/:instance_id", async (c) => {
     const row = await getBackground(c, c.req.param("instance_id"));
@@ -406,7 +354,7 @@ export function registerPreviews(app: Hono<AppEnv>): void {
     const task = await previewTask(db, preview);
     const role = await checkProjectAccess(c, task.project_id);
     if (role === "client") throw forbidden();
-    const entity = await db.selectFrom("entity").selectAll().where("id", "=", task.entity_id!).executeTakeFirst();
+    const entity = await getEntityRow(db, task.entity_id!);
     if (!entity) throw notFound();
     await checkEntityAccess(c, entity);
     const body = validate(MainPreviewBody, await readLooseBody(c));
@@ -415,15 +363,7 @@ export function registerPreviews(app: Hono<AppEnv>): void {
       await setThumbnailsFromFrame(c, preview, body.frame_number);
     }
     const kind = kindOfTypeId(await requestTypeIds(c), entity.entity_type_id);
-    const updated = await transact(c, async (trx) => {
-      const row = await trx.updateTable("entity").set({ preview_file_id: preview.id, updated_at: utcNow() }).where("id", "=", entity.id).returningAll().executeTakeFirstOrThrow();
-      const deps = depsOf(c);
-      const userId = c.get("user").id;
-      await emitPreviewEvent(deps, "preview-file:set-main", { entity_id: entity.id, preview_file_id: preview.id }, entity.project_id, userId);
-      const key = eventKey(kind);
-      await emitPreviewEvent(deps, `${key}:update`, { [`${key}_id`]: entity.id }, entity.project_id, userId);
-      return row;
-    });
+    const updated = await setEntityMainPreview(c, entity, preview.id, eventKey(kind));
     return c.json(presentEntity(updated, kind));
   });
 
@@ -443,7 +383,7 @@ export function registerPreviews(app: Hono<AppEnv>): void {
     const role = await checkProjectAccess(c, task.project_id);
     if (role !== "admin" && role !== "manager" && role !== "client") {
       const departments = role === "supervisor" ? await userDepartmentIds(c) : [];
-      const taskType = await db.selectFrom("task_type").select("department_id").where("id", "=", task.task_type_id!).executeTakeFirst();
+      const taskType = await getRowById(db, "task_type", task.task_type_id!);
       if (role !== "supervisor" || !taskType?.department_id || !departments.includes(taskType.department_id)) throw forbidden();
     }
     const body = validate(AnnotationsBody, await readLooseBody(c));

@@ -17,6 +17,7 @@ import {
   type Role,
 } from "../services/permissions";
 import * as projects from "../services/projects";
+import { getRowById } from "../db/rows";
 
 type Row = projects.Row;
 
@@ -147,7 +148,7 @@ async function budgetEntryValues(c: AppContext, data: Record<string, unknown>): 
     }
     if (!isUuid(data[key])) throw badRequest(`Wrong ${key}.`);
     const table = key === "department_id" ? "department" : "person";
-    const found = await c.get("db").selectFrom(table).select("id").where("id", "=", normalizeId(data[key] as string)).executeTakeFirst();
+    const found = await getRowById(c.get("db"), table, normalizeId(data[key] as string));
     if (!found) throw badRequest(`${key === "department_id" ? "Department" : "Person"} ${String(data[key])} not found.`);
     values[key] = found.id;
   }
@@ -255,7 +256,7 @@ export function registerProjects(app: Hono<AppEnv>): void {
     if (data.entity_type === "Task") {
       if (!data.task_type_id) throw badRequest("Task metadata descriptors require a task_type_id.");
       const taskType = isUuid(data.task_type_id)
-        ? await c.get("db").selectFrom("task_type").select("id").where("id", "=", normalizeId(data.task_type_id)).executeTakeFirst()
+        ? await getRowById(c.get("db"), "task_type", normalizeId(data.task_type_id))
         : undefined;
       if (!taskType) throw badRequest("Task type not found.");
       data.task_type_id = taskType.id;
@@ -362,7 +363,7 @@ export function registerProjects(app: Hono<AppEnv>): void {
       if ((kind === "episodes" || kind === "sequences") && isAdmin(c.get("user"))) pathUuid(c, "project_id");
       const { project } = await memberProjectExcept(c, ["vendor"]);
       const taskTypeId = pathUuid(c, "task_type_id");
-      const taskType = await c.get("db").selectFrom("task_type").select("id").where("id", "=", taskTypeId).executeTakeFirst();
+      const taskType = await getRowById(c.get("db"), "task_type", taskTypeId);
       if (!taskType) throw notFound();
       const rawEpisode = c.req.query("episode_id") ?? c.req.query("episode");
       const episodeId = rawEpisode ? queryId(rawEpisode) : null;

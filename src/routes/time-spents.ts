@@ -8,8 +8,8 @@ import * as v from "valibot";
 import type { AppContext, AppEnv } from "../context";
 import { serialize } from "../db/serialize";
 import { readLooseBody, validate } from "../lib/body";
-import { badRequest, forbidden, notFound } from "../lib/errors";
-import { queryId, serviceId } from "../lib/ids";
+import { badRequest, forbidden } from "../lib/errors";
+import { queryId } from "../lib/ids";
 import { checkAdmin, checkTaskAccess, isAdmin } from "../services/permissions";
 import {
   addDays,
@@ -38,6 +38,7 @@ import {
   type Period,
   type TableLevel,
 } from "../services/time-spents";
+import { loadServiceRow } from "../db/rows";
 
 const DurationBody = v.object({
   duration: v.pipe(
@@ -50,9 +51,7 @@ const DurationBody = v.object({
 });
 
 async function loadTask(c: AppContext): Promise<{ id: string; project_id: string; entity_id: string }> {
-  const id = serviceId(c.req.param("task_id"));
-  const task = await c.get("db").selectFrom("task").select(["id", "project_id", "entity_id"]).where("id", "=", id).executeTakeFirst();
-  if (!task) throw notFound();
+  const task = await loadServiceRow(c.get("db"), "task", c.req.param("task_id"));
   return { id: task.id, project_id: task.project_id ?? "", entity_id: task.entity_id ?? "" };
 }
 

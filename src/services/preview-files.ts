@@ -14,6 +14,7 @@ import { notFound } from "../lib/errors";
 import { emitEvent, type EventBus } from "../lib/events";
 import { newId, serviceId, utcNow } from "../lib/ids";
 import { fullEntityNames } from "./entity-names";
+import { transact } from "../db/transaction";
 
 export type PreviewRow = Selectable<PreviewFileTable>;
 type Dict = Record<string, unknown>;
@@ -219,4 +220,26 @@ export async function runningPreviews(db: Db, cursorPreviewId: string | null, li
     task_type_id: t_task_type_id,
     full_entity_name: t_entity_id ? names.get(t_entity_id)?.name ?? "" : "",
   }));
+}
+
+/** The shared entity whose main preview this is (thumbnails of shared entities are readable by any logged user). */
+export async function sharedEntityOfPreview(db: Db, previewId: string): Promise<{ id: string; project_id: string } | undefined> {
+  return db
+    .selectFrom("entity")
+    .select(["id", "project_id"])
+    .where("preview_file_id", "=", previewId)
+    .where("is_shared", "=", true as never)
+    .executeTakeFirst();
+}
+
+/** Makes the preview the entity's main preview; emits `preview-file:set-main` and `<kind>:update`. The updated entity row. */
+export async function setEntityMainPreview(c: AppContext, entity: { id: string; project_id: string }, previewId: string, eventKey: string): Promise<Dict> {
+  return transact(c, async (trx) => {
+    const row = await trx.updateTable("entity").set({ preview_file_id: previewId, updated_at: utcNow() }).where("id", "=", entity.id).returningAll().executeTakeFirstOrThrow();
+    const deps = depsOf(c);
+    const userId = c.get("user").id;
+    await emitPreviewEvent(deps, "preview-file:set-main", { entity_id: entity.id, preview_file_id: previewId }, entity.project_id, userId);
+    await emitPreviewEvent(deps, `${eventKey}:update`, { [`${eventKey}_id`]: entity.id }, entity.project_id, userId);
+    return row;
+  });
 }

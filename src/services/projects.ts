@@ -11,6 +11,8 @@ import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { TABLES, type TableName } from "../db/tables.generated";
 import { loadRelations } from "../db/rows";
+import { transact } from "../db/transaction";
+import { emitEvent } from "../lib/events";
 import { badRequest, notFound } from "../lib/errors";
 import { chunks } from "../lib/chunks";
 import { isUuid, newId, normalizeId, utcNow } from "../lib/ids";
@@ -520,3 +522,18 @@ export * from "./project-team";
 export * from "./schedules";
 export * from "./budgets";
 export * from "./project-time-spents";
+
+/** `set-file-tree`: stores the tree on the project and emits `project:update`; the project as a dict. */
+export async function setProjectFileTree(c: AppContext, projectId: string, tree: unknown): Promise<Dict> {
+  const updated = await transact(c, async (db) => {
+    const row = await db
+      .updateTable("project")
+      .set({ file_tree: JSON.stringify(tree), updated_at: utcNow() })
+      .where("id", "=", projectId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await emitEvent(db, c.get("events"), "project:update", { project_id: row.id }, { projectId: row.id, userId: c.get("user").id });
+    return row;
+  });
+  return serialize("project", updated);
+}
