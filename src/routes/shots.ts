@@ -12,7 +12,8 @@ import { projectEntities, criteriaProjectId, castAssets, loadEntity, maskMetadat
 import { createEpisode, createScene, createSequence, createShot, entityValuesFromBody, PROTECTED_ENTITY_KEYS, writeEntity } from "../services/entity-writes";
 import { getProject } from "../services/tasks";
 import { shotsWithTasks, readWithTasksQuery, withTasksResponse } from "../services/with-tasks";
-import { entitiesWithSequenceNames, fullShot, personExists, setShotFramesFromPreviews, taskTypeExists } from "../services/shots";
+import { entitiesWithSequenceNames, fullShot, setShotFramesFromPreviews } from "../services/shots";
+import { getRowById } from "../db/rows";
 import { assignedEpisodes, assignedSequences } from "../services/sequences";
 import { episodeRetakeStats, episodeStats } from "../services/episode-stats";
 import { projectFps, shotQuotas } from "../services/shot-quotas";
@@ -188,7 +189,7 @@ export function registerShots(app: Hono<AppEnv>): void {
     if (role === "manager" || role === "supervisor") await checkProjectAccess(c, projectId);
     else if (!isAdmin(user) && user.id !== personId) throw forbidden();
     const mode = countMode(c);
-    if (!(await personExists(c, personId))) throw notFound();
+    if (!(await getRowById(c.get("db"), "person", personId))) throw notFound();
     return c.json(await shotQuotas(c, projectId, { ...mode, personId }));
   });
   app.post("/actions/projects/:project_id/task-types/:task_type_id/set-shot-nb-frames", async (c) => {
@@ -200,7 +201,7 @@ export function registerShots(app: Hono<AppEnv>): void {
     const raw = c.req.query("episode_id") ?? (await optionalBodyEpisode(c));
     if (raw && !isUuid(raw)) throw badRequest("Invalid episode id");
     const taskTypeId = normalizeId(rawTaskType);
-    if (!(await taskTypeExists(c, taskTypeId))) throw notFound();
+    if (!(await getRowById(c.get("db"), "task_type", taskTypeId))) throw notFound();
     return c.json(await setShotFramesFromPreviews(c, projectId, taskTypeId, raw ? normalizeId(raw) : undefined, await projectFps(c, projectId)));
   });
 }

@@ -3,23 +3,27 @@
  * files by id, and the attachments of the comments of a project's tasks or of one task.
  */
 import type { Db } from "../db/database";
+import type { Selectable } from "kysely";
+import { getRowById } from "../db/rows";
+import type { AttachmentFileTable } from "../db/tables.generated";
+import type { TaskStatusRow } from "./tasks";
 import { isUuid, normalizeId } from "../lib/ids";
 
 /** A task status by a raw id, if it is an id and exists. */
 export async function findTaskStatus(db: Db, rawId: unknown) {
   if (!isUuid(rawId)) return undefined;
-  return db.selectFrom("task_status").selectAll().where("id", "=", normalizeId(String(rawId))).executeTakeFirst();
+  return (await getRowById(db, "task_status", normalizeId(String(rawId)))) as TaskStatusRow | undefined;
 }
 
 /** The id of a person by a raw id, if it is an id and exists. */
 export async function findPersonId(db: Db, rawId: unknown): Promise<string | undefined> {
   if (!isUuid(rawId)) return undefined;
-  return (await db.selectFrom("person").select("id").where("id", "=", normalizeId(String(rawId))).executeTakeFirst())?.id;
+  return (await getRowById(db, "person", normalizeId(String(rawId))))?.id as string | undefined;
 }
 
 /** An attachment file by a (normalized) id, if any. */
 export async function findAttachmentFile(db: Db, attachmentId: string) {
-  return db.selectFrom("attachment_file").selectAll().where("id", "=", attachmentId).executeTakeFirst();
+  return (await getRowById(db, "attachment_file", attachmentId)) as Selectable<AttachmentFileTable> | undefined;
 }
 
 /** Attachment rows of the comments of a project's tasks or of one task, oldest first. */

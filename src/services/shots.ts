@@ -96,16 +96,6 @@ export async function removeShotFromScene(c: AppContext, scene: EntityRow, shot:
 // Frame counts from previews
 // ---------------------------------------------------------------------------------------------
 
-/** Whether a task type of this id exists. */
-export async function taskTypeExists(c: AppContext, taskTypeId: string): Promise<boolean> {
-  return (await c.get("db").selectFrom("task_type").select("id").where("id", "=", taskTypeId).executeTakeFirst()) !== undefined;
-}
-
-/** Whether a person of this id exists. */
-export async function personExists(c: AppContext, personId: string): Promise<boolean> {
-  return (await c.get("db").selectFrom("person").select("id").where("id", "=", personId).executeTakeFirst()) !== undefined;
-}
-
 /** Sets each shot's nb_frames from the duration of the newest preview of the task type. */
 export async function setShotFramesFromPreviews(c: AppContext, projectId: string, taskTypeId: string, episodeId: string | undefined, fps: number): Promise<Dict[]> {
   const types = await requestTypeIds(c);

@@ -5,7 +5,7 @@
  */
 import { sql } from "kysely";
 import type { AppContext, PersonRow } from "../context";
-import { loadServiceRow, type AnySelect } from "../db/rows";
+import { getRowById, loadServiceRow, type AnySelect } from "../db/rows";
 import type { Db } from "../db/database";
 import { serialize } from "../db/serialize";
 import { ascNullsLast, descNullsFirst } from "../db/order";
@@ -16,7 +16,7 @@ import { serializeCommentsWithRelations } from "./comments";
 
 /** A task by a (normalized) id, if any. */
 export async function findTask(db: Db, taskId: string): Promise<TaskRow | undefined> {
-  return db.selectFrom("task").selectAll().where("id", "=", taskId).executeTakeFirst();
+  return (await getRowById(db, "task", taskId)) as TaskRow | undefined;
 }
 
 /** A person by path id: 404 when malformed or missing. */
@@ -26,12 +26,12 @@ export async function getPerson(c: AppContext, rawId: string | undefined): Promi
 
 /** A person by a (normalized) id, if any. */
 export async function findPerson(db: Db, personId: string): Promise<PersonRow | undefined> {
-  return db.selectFrom("person").selectAll().where("id", "=", personId).executeTakeFirst();
+  return (await getRowById(db, "person", personId)) as PersonRow | undefined;
 }
 
 /** A preview file by a (normalized) id, if any. */
 export async function findPreviewFile(db: Db, previewFileId: string) {
-  return db.selectFrom("preview_file").selectAll().where("id", "=", previewFileId).executeTakeFirst();
+  return getRowById(db, "preview_file", previewFileId);
 }
 
 /** The name of the entity type called `name`, if it exists. */
